@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages omnihub needs to build, run and test, skipping
+# what is already there. Safe to run again.
+set -euo pipefail
+
+packages=(
+  g++ cmake make pkg-config git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libhiredis-dev prometheus-cpp-dev libphonenumber-dev
+  nlohmann-json3-dev libcpp-httplib-dev libssl-dev zlib1g-dev
+  libgtest-dev libgmock-dev
+  redis-server   # the store, and the tests' real Redis
+  prometheus     # for promtool, which checks our /metrics output
+  clang-format   # the test script checks formatting
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null |
+      grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# Only promtool is used from the prometheus package; where an init system
+# runs, it also starts a Prometheus server, which omnihub does not need.
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

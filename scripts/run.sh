@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, starts a local Redis when none is
+# configured, and runs the omnihub timeline service in the foreground.
+# Ctrl-C stops everything it started.
+#
+#   scripts/run.sh                              # local Redis on 127.0.0.1:6379
+#   OMNIHUB_REDIS_ADDRESS=redis:6379 scripts/run.sh   # use that Redis instead
+#   scripts/run.sh --listen=0.0.0.0:50051        # extra flags go to the hub
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release \
+  -DOMNIHUB_BUILD_TESTS=OFF >/dev/null
+cmake --build build/release -j"$(nproc)"
+
+children=()
+cleanup() {
+  for pid in "${children[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+if [ -z "${OMNIHUB_REDIS_ADDRESS:-}" ]; then
+  port=${OMNIHUB_LOCAL_REDIS_PORT:-6379}
+  if redis-cli -p "$port" ping >/dev/null 2>&1; then
+    echo "using the Redis already answering on 127.0.0.1:$port"
+  else
+    mkdir -p .omnihub/redis
+    echo "starting a local redis-server on 127.0.0.1:$port (data in .omnihub/redis)"
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$PWD/.omnihub/redis" \
+      --appendonly yes --appendfsync everysec --save "" \
+      --logfile "$PWD/.omnihub/redis/redis.log" &
+    children+=($!)
+    for _ in $(seq 50); do
+      redis-cli -p "$port" ping >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+  fi
+  export OMNIHUB_REDIS_ADDRESS="127.0.0.1:$port"
+fi
+
+build/release/services/timeline/omnihub-timeline "$@" &
+children+=($!)
+wait -n "${children[@]}"

@@ -1,0 +1,128 @@
+// omnihub-cli: talks to the timeline service over gRPC, JSON in and out, for
+// people trying omnihub by hand and for scripts. (Debian 12 ships no grpcurl;
+// the server also has reflection on, for any tool that wants it.)
+#include <iostream>
+#include <iterator>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_split.h"
+#include "common/config/env_flags.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "omnihub/v1/timeline.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "The timeline service.");
+ABSL_FLAG(int, timeout_seconds, 10, "Deadline of the call.");
+ABSL_FLAG(std::string, customer_id, "", "timeline/customer: by customer id.");
+ABSL_FLAG(std::string, identity, "",
+          "timeline/customer: by identity, as kind:value, e.g. "
+          "phone:+442071838750, email:ann@example.com, web_anonymous_id:...,"
+          " login_id:..., loyalty_card:..., crm_id:...");
+ABSL_FLAG(int, page_size, 0, "timeline: events per page (0: server default).");
+ABSL_FLAG(std::string, page_token, "", "timeline: next_page_token of a page.");
+
+namespace {
+
+constexpr char kUsage[] =
+    "omnihub-cli: call the omnihub timeline service.\n\n"
+    "  omnihub-cli ingest < request.json    IngestRequest as JSON on stdin\n"
+    "  omnihub-cli timeline --identity=phone:+442071838750 [--page_size=N]\n"
+    "  omnihub-cli customer --identity=email:ann@example.com\n"
+    "  omnihub-cli customer --customer_id=c...\n\n"
+    "Prints the response as JSON. Exit status: 0 OK, 1 the call failed, 2 "
+    "bad usage.";
+
+int Fail(const grpc::Status& status) {
+  std::cerr << "error: " << status.error_code() << " " << status.error_message()
+            << "\n";
+  return 1;
+}
+
+int Print(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  std::cout << json;
+  return 0;
+}
+
+bool Selector(omnihub::v1::CustomerSelector* selector) {
+  const std::string id = absl::GetFlag(FLAGS_customer_id);
+  const std::string identity = absl::GetFlag(FLAGS_identity);
+  if (!id.empty()) {
+    selector->set_customer_id(id);
+    return true;
+  }
+  std::pair<std::string, std::string> kind_value =
+      absl::StrSplit(identity, absl::MaxSplits(':', 1));
+  static const std::pair<const char*, omnihub::v1::IdentityKind> kKinds[] = {
+      {"phone", omnihub::v1::IDENTITY_KIND_PHONE},
+      {"email", omnihub::v1::IDENTITY_KIND_EMAIL},
+      {"web_anonymous_id", omnihub::v1::IDENTITY_KIND_WEB_ANONYMOUS_ID},
+      {"login_id", omnihub::v1::IDENTITY_KIND_LOGIN_ID},
+      {"loyalty_card", omnihub::v1::IDENTITY_KIND_LOYALTY_CARD},
+      {"crm_id", omnihub::v1::IDENTITY_KIND_CRM_ID},
+  };
+  for (const auto& [name, kind] : kKinds) {
+    if (kind_value.first == name) {
+      selector->mutable_identity()->set_kind(kind);
+      selector->mutable_identity()->set_value(kind_value.second);
+      return true;
+    }
+  }
+  std::cerr << "give --customer_id=... or --identity=kind:value\n";
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<char*> args = omnihub::config::ParseFlags(argc, argv, kUsage);
+  if (args.size() != 2) {
+    std::cerr << kUsage << "\n";
+    return 2;
+  }
+  const std::string command = args[1];
+  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_target),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = omnihub::v1::TimelineService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::seconds(absl::GetFlag(FLAGS_timeout_seconds)));
+
+  if (command == "ingest") {
+    const std::string json((std::istreambuf_iterator<char>(std::cin)),
+                           std::istreambuf_iterator<char>());
+    omnihub::v1::IngestRequest request;
+    auto parsed = google::protobuf::util::JsonStringToMessage(json, &request);
+    if (!parsed.ok()) {
+      std::cerr << "stdin is not an IngestRequest in JSON: " << parsed << "\n";
+      return 2;
+    }
+    omnihub::v1::IngestResponse response;
+    grpc::Status status = stub->Ingest(&context, request, &response);
+    return status.ok() ? Print(response) : Fail(status);
+  }
+  if (command == "timeline") {
+    omnihub::v1::GetTimelineRequest request;
+    if (!Selector(request.mutable_customer())) return 2;
+    request.set_page_size(absl::GetFlag(FLAGS_page_size));
+    request.set_page_token(absl::GetFlag(FLAGS_page_token));
+    omnihub::v1::GetTimelineResponse response;
+    grpc::Status status = stub->GetTimeline(&context, request, &response);
+    return status.ok() ? Print(response) : Fail(status);
+  }
+  if (command == "customer") {
+    omnihub::v1::GetCustomerRequest request;
+    if (!Selector(request.mutable_customer())) return 2;
+    omnihub::v1::GetCustomerResponse response;
+    grpc::Status status = stub->GetCustomer(&context, request, &response);
+    return status.ok() ? Print(response) : Fail(status);
+  }
+  std::cerr << "unknown command \"" << command << "\"\n\n" << kUsage << "\n";
+  return 2;
+}

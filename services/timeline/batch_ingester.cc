@@ -1,0 +1,132 @@
+#include "services/timeline/batch_ingester.h"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace omnihub::timeline {
+namespace {
+
+// What the events of one batch share while they are being stored.
+struct PendingBatch {
+  v1::IngestResponse response;
+  Done<v1::IngestResponse> done;
+  std::atomic<int> pending{0};
+  absl::Mutex mutex;
+  absl::Status first_error ABSL_GUARDED_BY(mutex);
+
+  void Finish() {
+    absl::Status error;
+    {
+      absl::MutexLock lock(&mutex);
+      error = first_error;
+    }
+    if (error.ok()) {
+      std::move(done)(std::move(response));
+    } else {
+      std::move(done)(std::move(error));
+    }
+  }
+};
+
+v1::IngestResult::Status StatusOf(IngestOutcome::Result result) {
+  switch (result) {
+    case IngestOutcome::Result::kAccepted:
+      return v1::IngestResult::STATUS_ACCEPTED;
+    case IngestOutcome::Result::kUpdated:
+      return v1::IngestResult::STATUS_UPDATED;
+    case IngestOutcome::Result::kDuplicate:
+      return v1::IngestResult::STATUS_DUPLICATE;
+  }
+  return v1::IngestResult::STATUS_UNSPECIFIED;
+}
+
+EventResult MetricOf(IngestOutcome::Result result) {
+  switch (result) {
+    case IngestOutcome::Result::kAccepted:
+      return EventResult::kAccepted;
+    case IngestOutcome::Result::kUpdated:
+      return EventResult::kUpdated;
+    case IngestOutcome::Result::kDuplicate:
+      return EventResult::kDuplicate;
+  }
+  return EventResult::kRejected;
+}
+
+}  // namespace
+
+BatchIngester::BatchIngester(TimelineStore* store,
+                             const EventValidator* validator,
+                             TimelineMetrics* metrics,
+                             std::function<absl::Time()> clock)
+    : store_(store),
+      validator_(validator),
+      metrics_(metrics),
+      clock_(std::move(clock)) {}
+
+void BatchIngester::Ingest(v1::IngestRequest request,
+                           Done<v1::IngestResponse> done) {
+  if (absl::Status status = validator_->ValidateIngestRequest(request);
+      !status.ok()) {
+    return std::move(done)(std::move(status));
+  }
+  auto batch = std::make_shared<PendingBatch>();
+  batch->done = std::move(done);
+  batch->response.set_request_id(request.request_id());
+  const absl::Time now = clock_();
+  const google::protobuf::Timestamp received_at =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+          absl::ToUnixMicros(now));
+
+  std::vector<int> valid;
+  for (int i = 0; i < request.events_size(); ++i) {
+    v1::InteractionEvent& event = *request.mutable_events(i);
+    v1::IngestResult& result = *batch->response.add_results();
+    result.set_event_id(event.event_id());
+    std::optional<FieldViolation> violation =
+        validator_->ValidateEvent(event, now, absl::StrCat("events[", i, "]"));
+    if (violation.has_value()) {
+      result.set_status(v1::IngestResult::STATUS_REJECTED);
+      result.set_field(violation->field);
+      result.set_reason(violation->reason);
+      metrics_->CountEvent(event.channel(), EventResult::kRejected);
+      continue;
+    }
+    *event.mutable_received_at() = received_at;
+    valid.push_back(i);
+  }
+  if (valid.empty()) return batch->Finish();
+
+  batch->pending.store(static_cast<int>(valid.size()));
+  for (int i : valid) {
+    const v1::Channel channel = request.events(i).channel();
+    store_->Ingest(
+        std::move(*request.mutable_events(i)),
+        [this, batch, i, channel](absl::StatusOr<IngestOutcome> outcome) {
+          if (outcome.ok()) {
+            v1::IngestResult& result = *batch->response.mutable_results(i);
+            result.set_status(StatusOf(outcome->result));
+            result.set_customer_id(outcome->customer_id);
+            metrics_->CountEvent(channel, MetricOf(outcome->result));
+            metrics_->identity_conflicts().Increment(
+                outcome->conflicting_identities);
+            metrics_->events_trimmed().Increment(outcome->trimmed_events);
+            if (outcome->created_customer) {
+              metrics_->customers_created().Increment();
+            }
+          } else {
+            absl::MutexLock lock(&batch->mutex);
+            if (batch->first_error.ok()) batch->first_error = outcome.status();
+          }
+          if (batch->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            batch->Finish();
+          }
+        });
+  }
+}
+
+}  // namespace omnihub::timeline

@@ -1,0 +1,41 @@
+// Ingests one batch of events: validates each, stores the valid ones
+// concurrently, and answers one result per event. The service's logic, kept
+// apart from its gRPC wiring so it can be tested on its own.
+//
+//   BatchIngester ingester(&store, &validator, &metrics);
+//   ingester.Ingest(request, [](absl::StatusOr<v1::IngestResponse> r) {...});
+#ifndef OMNIHUB_SERVICES_TIMELINE_BATCH_INGESTER_H_
+#define OMNIHUB_SERVICES_TIMELINE_BATCH_INGESTER_H_
+
+#include <functional>
+
+#include "absl/time/clock.h"
+#include "omnihub/v1/timeline.pb.h"
+#include "services/timeline/event_validator.h"
+#include "services/timeline/timeline_metrics.h"
+#include "services/timeline/timeline_store.h"
+
+namespace omnihub::timeline {
+
+class BatchIngester {
+ public:
+  BatchIngester(
+      TimelineStore* store, const EventValidator* validator,
+      TimelineMetrics* metrics,
+      std::function<absl::Time()> clock = [] { return absl::Now(); });
+
+  // `done` gets INVALID_ARGUMENT for a malformed request as a whole, the
+  // storage error (e.g. UNAVAILABLE) if any event could not be stored — the
+  // batch is then safe to send again — or one result per event.
+  void Ingest(v1::IngestRequest request, Done<v1::IngestResponse> done);
+
+ private:
+  TimelineStore* store_;
+  const EventValidator* validator_;
+  TimelineMetrics* metrics_;
+  std::function<absl::Time()> clock_;
+};
+
+}  // namespace omnihub::timeline
+
+#endif  // OMNIHUB_SERVICES_TIMELINE_BATCH_INGESTER_H_

@@ -1,0 +1,63 @@
+#include "services/timeline/key_schema.h"
+
+#include <cstdint>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/identity/identity_normalizer.h"
+
+namespace omnihub::timeline {
+
+KeySchema::KeySchema(std::string prefix) : prefix_(std::move(prefix)) {}
+
+CustomerKeys KeySchema::ForCustomer(absl::string_view customer_id) const {
+  const std::string base = absl::StrCat(prefix_, "c:{", customer_id, "}:");
+  return CustomerKeys{
+      .events = absl::StrCat(base, "ev"),
+      .timeline = absl::StrCat(base, "tl"),
+      .view = absl::StrCat(base, "v"),
+      .identities = absl::StrCat(base, "ids"),
+  };
+}
+
+std::string KeySchema::ForIdentity(const v1::Identity& identity) const {
+  return absl::StrCat(prefix_, "id:{", IdentityMember(identity), "}");
+}
+
+std::string IdentityMember(const v1::Identity& identity) {
+  return absl::StrCat(identity::IdentityKindName(identity.kind()), ":",
+                      identity.value());
+}
+
+bool ParseIdentityMember(absl::string_view member, v1::Identity* identity) {
+  const size_t colon = member.find(':');
+  if (colon == absl::string_view::npos) return false;
+  v1::IdentityKind kind;
+  if (!identity::ParseIdentityKindName(member.substr(0, colon), &kind)) {
+    return false;
+  }
+  identity->set_kind(kind);
+  identity->set_value(std::string(member.substr(colon + 1)));
+  return true;
+}
+
+std::string NewCustomerId() {
+  // absl::BitGen is seeded from the OS per generator; one per thread keeps
+  // this lock-free.
+  thread_local absl::BitGen generator;
+  const uint64_t high = absl::Uniform<uint64_t>(generator);
+  const uint32_t low = absl::Uniform<uint32_t>(generator);
+  return absl::StrFormat("c%016x%08x", high, low);
+}
+
+bool IsWellFormedCustomerId(absl::string_view customer_id) {
+  if (customer_id.size() != 25 || customer_id[0] != 'c') return false;
+  for (char c : customer_id.substr(1)) {
+    if (!absl::ascii_isxdigit(c) || absl::ascii_isupper(c)) return false;
+  }
+  return true;
+}
+
+}  // namespace omnihub::timeline

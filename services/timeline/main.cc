@@ -1,0 +1,236 @@
+// omnihub-timeline: the customer-timeline service. Flags, wiring and signal
+// handling only; what the service does lives in the libraries beside this.
+#include <pthread.h>
+#include <signal.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/config/env_flags.h"
+#include "common/identity/identity_normalizer.h"
+#include "common/logging/log.h"
+#include "common/metrics/build_info.h"
+#include "common/metrics/grpc_server_metrics.h"
+#include "common/metrics/metrics_server.h"
+#include "common/redis/pipelined_redis_client.h"
+#include "common/redis/redis_metrics.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+#include "services/timeline/event_validator.h"
+#include "services/timeline/timeline_metrics.h"
+#include "services/timeline/timeline_service.h"
+#include "services/timeline/timeline_store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "Address the gRPC server listens on (host:port).");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Address of the Prometheus /metrics endpoint (host:port).");
+ABSL_FLAG(std::string, redis_address, "127.0.0.1:6379",
+          "Redis server (host:port).");
+ABSL_FLAG(std::string, redis_password, "",
+          "Redis password (AUTH); empty: none.");
+ABSL_FLAG(int, redis_db, 0, "Redis database number (SELECT).");
+ABSL_FLAG(int, redis_connections, 2,
+          "Connections to Redis; every call shares them, pipelined.");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(2),
+          "How long to wait for Redis before failing a call.");
+ABSL_FLAG(std::string, key_prefix, "omnihub:", "Prefix of every Redis key.");
+ABSL_FLAG(int64_t, retention_max_events, 10000,
+          "Most events kept per customer's timeline (0: no limit). Older "
+          "events are trimmed; the single view still counts them.");
+ABSL_FLAG(absl::Duration, retention_max_age, absl::ZeroDuration(),
+          "Events that occurred longer ago are trimmed (0: keep all), e.g. "
+          "\"8760h\".");
+ABSL_FLAG(int, max_batch_events, 1000, "Most events in one Ingest request.");
+ABSL_FLAG(int, max_event_bytes, 16384, "Largest serialized event, in bytes.");
+ABSL_FLAG(int, max_identities, 16, "Most identities on one event.");
+ABSL_FLAG(int, max_attributes, 32, "Most attributes on one event.");
+ABSL_FLAG(int, max_page_size, 500, "Largest GetTimeline page.");
+ABSL_FLAG(int, default_page_size, 50, "GetTimeline page size when unset.");
+ABSL_FLAG(absl::Duration, max_future_skew, absl::Minutes(5),
+          "How far in the future an event's occurred_at may be.");
+ABSL_FLAG(int, max_request_bytes, 8 << 20,
+          "Largest gRPC request message, in bytes.");
+ABSL_FLAG(std::string, default_region, "US",
+          "Region (ISO 3166) for phone numbers written without +country.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM/SIGINT, how long in-flight calls may take to finish.");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
+
+namespace omnihub::timeline {
+namespace {
+
+absl::StatusOr<redis::RedisClientOptions> RedisOptionsFromFlags() {
+  redis::RedisClientOptions options;
+  const std::string address = absl::GetFlag(FLAGS_redis_address);
+  std::pair<std::string, std::string> host_port =
+      absl::StrSplit(address, absl::MaxSplits(':', 1));
+  if (host_port.first.empty() ||
+      !absl::SimpleAtoi(host_port.second, &options.port)) {
+    return absl::InvalidArgumentError(
+        "--redis_address must be host:port, got \"" + address + "\"");
+  }
+  options.host = host_port.first;
+  options.password = absl::GetFlag(FLAGS_redis_password);
+  options.db = absl::GetFlag(FLAGS_redis_db);
+  options.connections = absl::GetFlag(FLAGS_redis_connections);
+  options.command_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  return options;
+}
+
+IngestLimits LimitsFromFlags() {
+  IngestLimits limits;
+  limits.max_batch_events = absl::GetFlag(FLAGS_max_batch_events);
+  limits.max_event_bytes = absl::GetFlag(FLAGS_max_event_bytes);
+  limits.max_identities_per_event = absl::GetFlag(FLAGS_max_identities);
+  limits.max_attributes = absl::GetFlag(FLAGS_max_attributes);
+  limits.max_page_size = absl::GetFlag(FLAGS_max_page_size);
+  limits.default_page_size = absl::GetFlag(FLAGS_default_page_size);
+  limits.max_future_skew = absl::GetFlag(FLAGS_max_future_skew);
+  return limits;
+}
+
+// Reports SERVING only while Redis is reachable, so load balancers and
+// orchestrators route around a replica that cannot store anything.
+void WatchHealth(grpc::Server* server, const redis::RedisClient* redis,
+                 absl::Notification* stop) {
+  bool last = false;
+  bool first = true;
+  while (!stop->WaitForNotificationWithTimeout(absl::Milliseconds(500))) {
+    const bool serving = redis->connected();
+    if (first || serving != last) {
+      server->GetHealthCheckService()->SetServingStatus(serving);
+      if (!first || !serving) {
+        log::Info("health: %s", serving ? "SERVING (Redis reachable)"
+                                        : "NOT_SERVING (Redis unreachable)");
+      }
+      last = serving;
+      first = false;
+    }
+  }
+}
+
+int Run() {
+  log::Level level;
+  if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    log::Error("--log_level must be debug, info, warning or error");
+    return 2;
+  }
+  log::SetMinLevel(level);
+
+  absl::StatusOr<redis::RedisClientOptions> redis_options =
+      RedisOptionsFromFlags();
+  if (!redis_options.ok()) {
+    log::Error("%s", redis_options.status().message());
+    return 2;
+  }
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  metrics::RegisterBuildInfo(*registry, "timeline", OMNIHUB_VERSION,
+                             OMNIHUB_GIT_COMMIT);
+  absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
+      metrics::MetricsServer::Start(absl::GetFlag(FLAGS_metrics_listen),
+                                    registry);
+  if (!metrics_server.ok()) {
+    log::Error("%s", metrics_server.status().message());
+    return 1;
+  }
+  redis::RedisMetrics redis_metrics(*registry);
+  metrics::GrpcServerMetrics grpc_metrics(*registry);
+  TimelineMetrics timeline_metrics(*registry);
+
+  absl::StatusOr<std::unique_ptr<redis::PipelinedRedisClient>> redis =
+      redis::PipelinedRedisClient::Create(*redis_options, &redis_metrics);
+  if (!redis.ok()) {
+    log::Error("%s", redis.status().message());
+    return 1;
+  }
+
+  TimelineStoreOptions store_options;
+  store_options.key_prefix = absl::GetFlag(FLAGS_key_prefix);
+  store_options.retention.max_events_per_customer =
+      absl::GetFlag(FLAGS_retention_max_events);
+  store_options.retention.max_age = absl::GetFlag(FLAGS_retention_max_age);
+  TimelineStore store(redis->get(), std::move(store_options));
+  identity::IdentityNormalizer normalizer(identity::IdentityNormalizerOptions{
+      .default_region = absl::GetFlag(FLAGS_default_region)});
+  EventValidator validator(LimitsFromFlags(), &normalizer);
+  TimelineService service(&store, &validator, &normalizer, &timeline_metrics);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen),
+                           grpc::InsecureServerCredentials(), &bound_port);
+  builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_request_bytes));
+  builder.RegisterService(&service);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(
+      metrics::MakeGrpcServerMetricsInterceptorFactory(&grpc_metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_port == 0) {
+    log::Error("could not listen on %s", absl::GetFlag(FLAGS_listen));
+    return 1;
+  }
+  log::Info(
+      "omnihub-timeline %s listening on %s (gRPC) and %s (metrics); "
+      "Redis at %s:%d",
+      OMNIHUB_VERSION, absl::GetFlag(FLAGS_listen),
+      absl::GetFlag(FLAGS_metrics_listen), redis_options->host,
+      redis_options->port);
+
+  absl::Notification stop_health;
+  std::thread health(WatchHealth, server.get(), redis->get(), &stop_health);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int received = 0;
+  sigwait(&signals, &received);
+  log::Info(
+      "%s received: refusing new calls, finishing in-flight ones "
+      "(up to %s)",
+      received == SIGINT ? "SIGINT" : "SIGTERM",
+      absl::FormatDuration(absl::GetFlag(FLAGS_shutdown_grace)));
+
+  stop_health.Notify();
+  health.join();
+  server->GetHealthCheckService()->SetServingStatus(false);
+  server->Shutdown(std::chrono::system_clock::now() +
+                   absl::ToChronoSeconds(absl::GetFlag(FLAGS_shutdown_grace)));
+  server->Wait();
+  (*redis)->Shutdown();
+  log::Info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace
+}  // namespace omnihub::timeline
+
+int main(int argc, char** argv) {
+  // Signals are taken by sigwait in main; every thread started later inherits
+  // this mask, so none of them is interrupted by SIGINT/SIGTERM.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  omnihub::config::ParseFlags(
+      argc, argv,
+      "omnihub-timeline: stores every customer's interactions from all "
+      "channels in Redis and serves the timeline and single view over gRPC "
+      "(omnihub.v1.TimelineService).\n\nUsage: omnihub-timeline [flags]");
+  return omnihub::timeline::Run();
+}

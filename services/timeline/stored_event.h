@@ -1,0 +1,45 @@
+// How one event is written as a value of a customer's events hash: a small
+// text header the Lua scripts read (revision, time, channel, kind, value,
+// satisfaction), then the protobuf payload.
+//
+//   std::string value = EncodeStoredEvent(event);   // header .. payload
+//   absl::StatusOr<v1::InteractionEvent> back = DecodeStoredEvent(value);
+#ifndef OMNIHUB_SERVICES_TIMELINE_STORED_EVENT_H_
+#define OMNIHUB_SERVICES_TIMELINE_STORED_EVENT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "omnihub/v1/event.pb.h"
+
+namespace omnihub::timeline {
+
+// The parts of the header the ingest script also takes as separate arguments.
+struct StoredEventFields {
+  std::string header;
+  std::string revision;  // 20 zero-padded digits: string order = number order
+  int64_t occurred_at_micros = 0;
+  std::string channel;
+  std::string currency;            // empty when the event carries no value
+  std::string amount_micros;       // "0" when it carries none
+  std::string satisfaction_milli;  // empty when it carries none
+};
+
+StoredEventFields StoredFieldsOf(const v1::InteractionEvent& event);
+
+// The whole value: header then the serialized event.
+std::string EncodeStoredEvent(const v1::InteractionEvent& event);
+
+// INTERNAL when `value` is not a stored event (corrupt data). A trimmed
+// event's header alone decodes to NOT_FOUND.
+absl::StatusOr<v1::InteractionEvent> DecodeStoredEvent(absl::string_view value);
+
+int64_t ToMicros(const google::protobuf::Timestamp& timestamp);
+google::protobuf::Timestamp FromMicros(int64_t micros);
+
+}  // namespace omnihub::timeline
+
+#endif  // OMNIHUB_SERVICES_TIMELINE_STORED_EVENT_H_

@@ -1,0 +1,186 @@
+// The omnihub-timeline executable as a user runs it: a real process on real
+// ports, configured by flags and environment, with health, reflection,
+// Prometheus metrics and graceful shutdown.
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "omnihub/v1/timeline.grpc.pb.h"
+#include "tests/support/child_process.h"
+#include "tests/support/free_port.h"
+#include "tests/support/redis_server.h"
+
+namespace omnihub::testing {
+namespace {
+
+using grpc::health::v1::HealthCheckResponse;
+
+class TimelineBinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    auto grpc_port = PickFreeLoopbackPort();
+    auto metrics_port = PickFreeLoopbackPort();
+    ASSERT_TRUE(grpc_port.ok() && metrics_port.ok());
+    grpc_address_ = absl::StrCat("127.0.0.1:", *grpc_port);
+    metrics_port_ = *metrics_port;
+    log_path_ = ::testing::TempDir() + "/timeline-" +
+                std::to_string(*grpc_port) + ".log";
+    // The listen address comes from the environment, the rest from flags:
+    // both ways of configuring are exercised.
+    auto process = ChildProcess::Start(
+        OMNIHUB_TIMELINE_BINARY,
+        {absl::StrCat("--metrics_listen=127.0.0.1:", metrics_port_),
+         "--redis_address=" + redis_->address(), "--shutdown_grace=5s"},
+        {{"OMNIHUB_LISTEN", grpc_address_}}, log_path_);
+    ASSERT_TRUE(process.ok()) << process.status();
+    process_ = *std::move(process);
+    channel_ =
+        grpc::CreateChannel(grpc_address_, grpc::InsecureChannelCredentials());
+    ASSERT_TRUE(WaitForHealth(HealthCheckResponse::SERVING)) << Log();
+  }
+
+  HealthCheckResponse::ServingStatus Health() {
+    auto stub = grpc::health::v1::Health::NewStub(channel_);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(1));
+    grpc::health::v1::HealthCheckRequest request;
+    HealthCheckResponse response;
+    if (!stub->Check(&context, request, &response).ok()) {
+      return HealthCheckResponse::UNKNOWN;
+    }
+    return response.status();
+  }
+
+  bool WaitForHealth(HealthCheckResponse::ServingStatus want) {
+    for (int i = 0; i < 200; ++i) {
+      if (Health() == want) return true;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return false;
+  }
+
+  std::string Log() {
+    std::ifstream file(log_path_);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+  }
+
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<ChildProcess> process_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::string grpc_address_;
+  int metrics_port_ = 0;
+  std::string log_path_;
+};
+
+TEST_F(TimelineBinaryTest, ReflectionListsTheServices) {
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(channel_);
+  grpc::ClientContext context;
+  auto stream = stub->ServerReflectionInfo(&context);
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("");
+  ASSERT_TRUE(stream->Write(request));
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  std::vector<std::string> names;
+  for (const auto& service : response.list_services_response().service()) {
+    names.push_back(service.name());
+  }
+  EXPECT_NE(std::find(names.begin(), names.end(), "omnihub.v1.TimelineService"),
+            names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "grpc.health.v1.Health"),
+            names.end());
+  stream->WritesDone();
+}
+
+TEST_F(TimelineBinaryTest, MetricsCountEventsAndPassPromtool) {
+  auto stub = v1::TimelineService::NewStub(channel_);
+  v1::IngestRequest request;
+  v1::InteractionEvent* event = request.add_events();
+  event->set_event_id("m-1");
+  event->set_channel(v1::CHANNEL_WEB);
+  event->set_kind(v1::INTERACTION_KIND_PAGE_VIEW);
+  event->mutable_occurred_at()->set_seconds(1700000000);
+  event->add_identities()->set_kind(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID);
+  event->mutable_identities(0)->set_value("anon-m");
+  *request.add_events() = *event;
+  request.mutable_events(1)->set_event_id("");  // rejected: no event_id
+  v1::IngestResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub->Ingest(&context, request, &response).ok());
+
+  httplib::Client http("127.0.0.1", metrics_port_);
+  auto result = http.Get("/metrics");
+  ASSERT_TRUE(result) << "no answer from /metrics";
+  ASSERT_EQ(result->status, 200);
+  const std::string& text = result->body;
+  EXPECT_NE(
+      text.find("omnihub_events_total{channel=\"web\",result=\"accepted\"} 1"),
+      std::string::npos)
+      << text;
+  EXPECT_NE(
+      text.find("omnihub_events_total{channel=\"web\",result=\"rejected\"} 1"),
+      std::string::npos);
+  EXPECT_NE(text.find("omnihub_grpc_server_handled_total"), std::string::npos);
+  EXPECT_NE(text.find("omnihub_grpc_server_handling_seconds_bucket"),
+            std::string::npos);
+  EXPECT_NE(text.find("omnihub_redis_command_duration_seconds_bucket"),
+            std::string::npos);
+  EXPECT_NE(text.find("omnihub_redis_connections"), std::string::npos);
+  EXPECT_NE(text.find("omnihub_build_info"), std::string::npos);
+
+  const std::string path = ::testing::TempDir() + "/metrics.txt";
+  std::ofstream(path) << text;
+  const int exit_code = std::system(
+      ("promtool check metrics < " + path + " > " + path + ".out 2>&1")
+          .c_str());
+  std::ifstream out(path + ".out");
+  std::stringstream complaints;
+  complaints << out.rdbuf();
+  EXPECT_EQ(exit_code, 0) << "promtool check metrics:\n" << complaints.str();
+}
+
+TEST_F(TimelineBinaryTest, HealthFollowsRedis) {
+  ASSERT_TRUE(redis_->Kill().ok());
+  EXPECT_TRUE(WaitForHealth(HealthCheckResponse::NOT_SERVING)) << Log();
+  ASSERT_TRUE(redis_->Restart().ok());
+  EXPECT_TRUE(WaitForHealth(HealthCheckResponse::SERVING)) << Log();
+}
+
+TEST_F(TimelineBinaryTest, SigtermShutsDownCleanly) {
+  ASSERT_TRUE(process_->Signal(SIGTERM).ok());
+  absl::StatusOr<int> exit_status = process_->Wait(absl::Seconds(20));
+  ASSERT_TRUE(exit_status.ok()) << exit_status.status();
+  EXPECT_EQ(*exit_status, 0) << Log();
+  EXPECT_NE(Log().find("stopped cleanly"), std::string::npos) << Log();
+}
+
+TEST(TimelineHelpTest, HelpListsTheFlags) {
+  const std::string path = ::testing::TempDir() + "/timeline-help.txt";
+  std::system(
+      (std::string(OMNIHUB_TIMELINE_BINARY) + " --help > " + path + " 2>&1")
+          .c_str());
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  for (const char* flag : {"--redis_address", "--listen", "--metrics_listen",
+                           "--retention_max_events", "OMNIHUB_"}) {
+    EXPECT_NE(text.str().find(flag), std::string::npos) << flag;
+  }
+  EXPECT_EQ(text.str().find("--flagfile"), std::string::npos)
+      << "absl's own flags should not clutter --help";
+}
+
+}  // namespace
+}  // namespace omnihub::testing

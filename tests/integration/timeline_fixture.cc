@@ -1,0 +1,151 @@
+#include "tests/integration/timeline_fixture.h"
+
+#include <algorithm>
+
+#include "absl/time/clock.h"
+#include "services/timeline/stored_event.h"
+
+namespace omnihub::testing {
+
+void TimelineFixture::SetUp() {
+  absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  redis_server_ = *std::move(server);
+
+  registry_ = std::make_shared<prometheus::Registry>();
+  redis::RedisClientOptions options;
+  options.host = redis_server_->host();
+  options.port = redis_server_->port();
+  options.command_timeout = absl::Seconds(5);
+  auto client = redis::PipelinedRedisClient::Create(options, nullptr);
+  ASSERT_TRUE(client.ok()) << client.status();
+  redis_ = *std::move(client);
+  for (int i = 0; i < 100 && !redis_->connected(); ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(redis_->connected());
+
+  normalizer_ = std::make_unique<identity::IdentityNormalizer>(
+      identity::IdentityNormalizerOptions{.default_region = "GB"});
+  validator_ =
+      std::make_unique<timeline::EventValidator>(limits_, normalizer_.get());
+  metrics_ = std::make_unique<timeline::TimelineMetrics>(*registry_);
+  store_ =
+      std::make_unique<timeline::TimelineStore>(redis_.get(), store_options_);
+  service_ = std::make_unique<timeline::TimelineService>(
+      store_.get(), validator_.get(), normalizer_.get(), metrics_.get());
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  ASSERT_NE(server_, nullptr);
+  ASSERT_NE(port, 0);
+  channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                 grpc::InsecureChannelCredentials());
+  stub_ = v1::TimelineService::NewStub(channel_);
+}
+
+void TimelineFixture::TearDown() {
+  if (server_) server_->Shutdown();
+  if (redis_) redis_->Shutdown();
+}
+
+v1::Identity TimelineFixture::Identity(v1::IdentityKind kind,
+                                       const std::string& value) {
+  v1::Identity identity;
+  identity.set_kind(kind);
+  identity.set_value(value);
+  return identity;
+}
+
+v1::InteractionEvent TimelineFixture::Event(const std::string& event_id,
+                                            v1::IdentityKind kind,
+                                            const std::string& value,
+                                            int64_t occurred_micros,
+                                            v1::Channel channel) {
+  v1::InteractionEvent event;
+  event.set_event_id(event_id);
+  event.set_channel(channel);
+  switch (channel) {
+    case v1::CHANNEL_WEB:
+      event.set_kind(v1::INTERACTION_KIND_PAGE_VIEW);
+      event.mutable_web()->set_url("https://shop.example/" + event_id);
+      break;
+    case v1::CHANNEL_IN_PERSON:
+      event.set_kind(v1::INTERACTION_KIND_STORE_VISIT);
+      event.mutable_in_person()->set_location_id("store-7");
+      break;
+    default:
+      event.set_kind(v1::INTERACTION_KIND_INBOUND_CALL);
+      event.mutable_call()->set_call_id(event_id);
+      break;
+  }
+  *event.mutable_occurred_at() = timeline::FromMicros(occurred_micros);
+  *event.add_identities() = Identity(kind, value);
+  event.set_source("integration-test");
+  return event;
+}
+
+grpc::Status TimelineFixture::Ingest(std::vector<v1::InteractionEvent> events,
+                                     v1::IngestResponse* response) {
+  v1::IngestRequest request;
+  for (auto& event : events) *request.add_events() = std::move(event);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(20));
+  return stub_->Ingest(&context, request, response);
+}
+
+v1::IngestResponse TimelineFixture::IngestOk(
+    std::vector<v1::InteractionEvent> events) {
+  v1::IngestResponse response;
+  grpc::Status status = Ingest(std::move(events), &response);
+  EXPECT_TRUE(status.ok()) << status.error_code() << ": "
+                           << status.error_message();
+  return response;
+}
+
+v1::CustomerView TimelineFixture::CustomerByIdentity(v1::IdentityKind kind,
+                                                     const std::string& value) {
+  v1::GetCustomerRequest request;
+  *request.mutable_customer()->mutable_identity() = Identity(kind, value);
+  v1::GetCustomerResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = stub_->GetCustomer(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return response.customer();
+}
+
+std::vector<v1::InteractionEvent> TimelineFixture::WholeTimeline(
+    v1::GetTimelineRequest request, int page_size) {
+  std::vector<v1::InteractionEvent> events;
+  request.set_page_size(page_size);
+  for (int page = 0; page < 10000; ++page) {
+    v1::GetTimelineResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = stub_->GetTimeline(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    if (!status.ok()) break;
+    EXPECT_LE(response.events_size(), page_size);
+    for (const auto& event : response.events()) events.push_back(event);
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  return events;
+}
+
+std::vector<std::string> TimelineFixture::AllKeys() {
+  absl::StatusOr<redis::Reply> reply = redis_server_->Command({"KEYS", "*"});
+  EXPECT_TRUE(reply.ok()) << reply.status();
+  std::vector<std::string> keys;
+  if (reply.ok()) {
+    for (const auto& element : reply->elements) keys.push_back(element.str);
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+}  // namespace omnihub::testing

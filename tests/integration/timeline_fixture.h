@@ -1,0 +1,67 @@
+// A timeline service wired to a real redis-server and served over a real gRPC
+// socket on a free loopback port, for integration tests.
+#ifndef OMNIHUB_TESTS_INTEGRATION_TIMELINE_FIXTURE_H_
+#define OMNIHUB_TESTS_INTEGRATION_TIMELINE_FIXTURE_H_
+
+#include <memory>
+#include <string>
+
+#include "common/identity/identity_normalizer.h"
+#include "common/redis/pipelined_redis_client.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "omnihub/v1/timeline.grpc.pb.h"
+#include "prometheus/registry.h"
+#include "services/timeline/event_validator.h"
+#include "services/timeline/timeline_metrics.h"
+#include "services/timeline/timeline_service.h"
+#include "services/timeline/timeline_store.h"
+#include "tests/support/redis_server.h"
+
+namespace omnihub::testing {
+
+class TimelineFixture : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Override before SetUp runs (in the test's constructor) to change them.
+  timeline::TimelineStoreOptions store_options_;
+  timeline::IngestLimits limits_;
+
+  // An event of `channel` for the identity (kind, value), at `occurred_micros`.
+  static v1::InteractionEvent Event(const std::string& event_id,
+                                    v1::IdentityKind kind,
+                                    const std::string& value,
+                                    int64_t occurred_micros,
+                                    v1::Channel channel = v1::CHANNEL_PHONE);
+  static v1::Identity Identity(v1::IdentityKind kind, const std::string& value);
+
+  // Sends the events in one Ingest call; fails the test on a non-OK status.
+  v1::IngestResponse IngestOk(std::vector<v1::InteractionEvent> events);
+  grpc::Status Ingest(std::vector<v1::InteractionEvent> events,
+                      v1::IngestResponse* response);
+  v1::CustomerView CustomerByIdentity(v1::IdentityKind kind,
+                                      const std::string& value);
+  // Every page of the timeline, with `page_size`, newest first.
+  std::vector<v1::InteractionEvent> WholeTimeline(
+      v1::GetTimelineRequest request, int page_size);
+  // Keys currently in Redis (the test's own server), sorted.
+  std::vector<std::string> AllKeys();
+
+  std::unique_ptr<RedisServer> redis_server_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<redis::PipelinedRedisClient> redis_;
+  std::unique_ptr<identity::IdentityNormalizer> normalizer_;
+  std::unique_ptr<timeline::EventValidator> validator_;
+  std::unique_ptr<timeline::TimelineMetrics> metrics_;
+  std::unique_ptr<timeline::TimelineStore> store_;
+  std::unique_ptr<timeline::TimelineService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::TimelineService::Stub> stub_;
+};
+
+}  // namespace omnihub::testing
+
+#endif  // OMNIHUB_TESTS_INTEGRATION_TIMELINE_FIXTURE_H_
