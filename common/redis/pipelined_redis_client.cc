@@ -1,0 +1,355 @@
+#include "common/redis/pipelined_redis_client.h"
+
+#include <hiredis/hiredis.h>
+
+#include <cerrno>
+#include <deque>
+#include <thread>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/logging/log.h"
+#include "common/redis/hiredis_reply.h"
+
+namespace omnihub::redis {
+namespace {
+
+struct Command {
+  std::vector<std::string> argv;
+  ReplyCallback done;
+  absl::Time queued_at;
+};
+
+}  // namespace
+
+// One connection and the thread that owns it. The hiredis context is touched
+// only by that thread.
+class PipelinedRedisClient::Connection {
+ public:
+  Connection(const RedisClientOptions* options, std::string address,
+             RedisMetrics* metrics)
+      : options_(options), address_(std::move(address)), metrics_(metrics) {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  ~Connection() { Stop(); }
+
+  bool up() const { return up_.load(std::memory_order_acquire); }
+
+  size_t queued() {
+    absl::MutexLock lock(&mutex_);
+    return queue_.size();
+  }
+
+  // False (and `command` untouched) when the queue is full or stopping.
+  bool Submit(Command& command) {
+    absl::MutexLock lock(&mutex_);
+    if (stopping_ || queue_.size() >= options_->max_queued) return false;
+    queue_.push_back(std::move(command));
+    return true;
+  }
+
+  std::string last_error() {
+    absl::MutexLock lock(&mutex_);
+    return last_error_;
+  }
+
+  bool stopping() {
+    absl::MutexLock lock(&mutex_);
+    return stopping_;
+  }
+
+  // Lets the thread send what is queued, then joins it. Idempotent.
+  void Stop() {
+    {
+      absl::MutexLock lock(&mutex_);
+      stopping_ = true;
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    absl::Duration backoff = options_->reconnect_backoff_min;
+    absl::BitGen jitter;
+    bool ever_connected = false;
+    while (true) {
+      if (context_ == nullptr) {
+        if (Connect()) {
+          if (ever_connected && metrics_) metrics_->CountReconnect();
+          ever_connected = true;
+          backoff = options_->reconnect_backoff_min;
+        } else {
+          FailQueued();
+          absl::MutexLock lock(&mutex_);
+          if (stopping_) return;
+          // Full jitter keeps many replicas from reconnecting in lockstep.
+          const absl::Duration wait =
+              backoff * absl::Uniform(jitter, 0.0, 1.0) + absl::Milliseconds(1);
+          mutex_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
+          backoff = std::min(backoff * 2, options_->reconnect_backoff_max);
+          continue;
+        }
+      }
+      std::vector<Command> batch;
+      {
+        absl::MutexLock lock(&mutex_);
+        auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
+          return !queue_.empty() || stopping_;
+        };
+        mutex_.AwaitWithTimeout(absl::Condition(&has_work),
+                                options_->idle_ping_interval);
+        if (queue_.empty() && stopping_) break;
+        const size_t take = std::min(queue_.size(), options_->max_pipeline);
+        batch.reserve(take);
+        for (size_t i = 0; i < take; ++i) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      if (batch.empty()) {
+        Ping();
+      } else {
+        SendBatch(batch);
+      }
+    }
+    Disconnect();
+  }
+
+  bool Connect() {
+    const struct timeval timeout = absl::ToTimeval(options_->connect_timeout);
+    redisContext* context = redisConnectWithTimeout(options_->host.c_str(),
+                                                    options_->port, timeout);
+    std::string error;
+    if (context == nullptr) {
+      error = "cannot allocate a connection";
+    } else if (context->err) {
+      error = context->errstr;
+    } else {
+      const struct timeval read_timeout =
+          absl::ToTimeval(options_->command_timeout);
+      redisSetTimeout(context, read_timeout);
+      error = Handshake(context);
+    }
+    if (!error.empty()) {
+      if (context != nullptr) redisFree(context);
+      if (!attempt_failed_logged_) {
+        log::Warning(
+            "Redis at %s is unreachable: %s; retrying in the "
+            "background",
+            address_, error);
+        attempt_failed_logged_ = true;
+      }
+      absl::MutexLock lock(&mutex_);
+      last_error_ = std::move(error);
+      return false;
+    }
+    context_ = context;
+    up_.store(true, std::memory_order_release);
+    if (metrics_) metrics_->ConnectionOpened();
+    if (attempt_failed_logged_)
+      log::Info("Redis at %s is reachable again", address_);
+    attempt_failed_logged_ = false;
+    return true;
+  }
+
+  // AUTH and SELECT; an empty string when both went well.
+  std::string Handshake(redisContext* context) {
+    std::vector<std::vector<std::string>> commands;
+    if (!options_->password.empty()) {
+      commands.push_back({"AUTH", options_->password});
+    }
+    if (options_->db != 0) {
+      commands.push_back({"SELECT", absl::StrCat(options_->db)});
+    }
+    for (const auto& argv : commands) {
+      std::vector<const char*> pointers;
+      std::vector<size_t> lengths;
+      for (const auto& arg : argv) {
+        pointers.push_back(arg.data());
+        lengths.push_back(arg.size());
+      }
+      auto* reply = static_cast<redisReply*>(
+          redisCommandArgv(context, static_cast<int>(argv.size()),
+                           pointers.data(), lengths.data()));
+      if (reply == nullptr) return context->errstr;
+      const bool failed = reply->type == REDIS_REPLY_ERROR;
+      std::string message = failed ? std::string(reply->str, reply->len) : "";
+      freeReplyObject(reply);
+      if (failed) return absl::StrCat(argv[0], " refused: ", message);
+    }
+    return "";
+  }
+
+  void Disconnect() {
+    if (context_ == nullptr) return;
+    redisFree(context_);
+    context_ = nullptr;
+    up_.store(false, std::memory_order_release);
+    if (metrics_) metrics_->ConnectionClosed();
+  }
+
+  void Ping() {
+    std::vector<Command> batch(1);
+    batch[0].argv = {"PING"};
+    batch[0].done = [](absl::StatusOr<Reply>) {};
+    batch[0].queued_at = absl::Now();
+    SendBatch(batch, /*count=*/false);
+  }
+
+  void SendBatch(std::vector<Command>& batch, bool count = true) {
+    for (Command& command : batch) {
+      std::vector<const char*> pointers;
+      std::vector<size_t> lengths;
+      pointers.reserve(command.argv.size());
+      lengths.reserve(command.argv.size());
+      for (const std::string& arg : command.argv) {
+        pointers.push_back(arg.data());
+        lengths.push_back(arg.size());
+      }
+      redisAppendCommandArgv(context_, static_cast<int>(pointers.size()),
+                             pointers.data(), lengths.data());
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(context_, &raw) != REDIS_OK) {
+        const bool timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
+        const std::string error = context_->errstr;
+        Disconnect();
+        absl::Status status =
+            timed_out ? absl::DeadlineExceededError(absl::StrCat(
+                            "Redis at ", address_, " did not answer within ",
+                            absl::FormatDuration(options_->command_timeout)))
+                      : absl::UnavailableError(absl::StrCat(
+                            "lost the connection to Redis at ", address_, ": ",
+                            error, " (the command may or may not have run)"));
+        {
+          absl::MutexLock lock(&mutex_);
+          last_error_ = error;
+        }
+        for (size_t j = i; j < batch.size(); ++j) Fail(batch[j], status, count);
+        return;
+      }
+      auto* reply = static_cast<redisReply*>(raw);
+      Reply converted = FromHiredis(*reply);
+      freeReplyObject(reply);
+      if (count && metrics_) {
+        metrics_->ObserveCommand(
+            batch[i].argv[0],
+            absl::ToDoubleSeconds(absl::Now() - batch[i].queued_at));
+        if (converted.is_error()) {
+          metrics_->CountError(RedisMetrics::Error::kErrorReply);
+        }
+      }
+      std::move(batch[i].done)(std::move(converted));
+    }
+  }
+
+  void Fail(Command& command, const absl::Status& status, bool count = true) {
+    if (count && metrics_) {
+      metrics_->CountError(status.code() == absl::StatusCode::kDeadlineExceeded
+                               ? RedisMetrics::Error::kTimeout
+                               : RedisMetrics::Error::kUnavailable);
+    }
+    std::move(command.done)(status);
+  }
+
+  void FailQueued() {
+    std::deque<Command> failed;
+    std::string error;
+    {
+      absl::MutexLock lock(&mutex_);
+      failed.swap(queue_);
+      error = last_error_;
+    }
+    const absl::Status status = absl::UnavailableError(
+        absl::StrCat("Redis at ", address_, " is unreachable: ", error,
+                     "; reconnecting in the background"));
+    for (Command& command : failed) Fail(command, status);
+  }
+
+  const RedisClientOptions* options_;
+  const std::string address_;
+  RedisMetrics* metrics_;
+  redisContext* context_ = nullptr;  // only the thread touches it
+  bool attempt_failed_logged_ = false;
+  std::atomic<bool> up_{false};
+  absl::Mutex mutex_;
+  std::deque<Command> queue_ ABSL_GUARDED_BY(mutex_);
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::string last_error_ ABSL_GUARDED_BY(mutex_) = "not connected yet";
+  std::thread thread_;
+};
+
+absl::StatusOr<std::unique_ptr<PipelinedRedisClient>>
+PipelinedRedisClient::Create(RedisClientOptions options,
+                             RedisMetrics* metrics) {
+  if (options.host.empty()) {
+    return absl::InvalidArgumentError("Redis host must be set");
+  }
+  if (options.port <= 0 || options.port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Redis port ", options.port, " is out of range"));
+  }
+  if (options.connections < 1 || options.max_pipeline < 1) {
+    return absl::InvalidArgumentError(
+        "Redis connections and max_pipeline must be at least 1");
+  }
+  return std::unique_ptr<PipelinedRedisClient>(
+      new PipelinedRedisClient(std::move(options), metrics));
+}
+
+PipelinedRedisClient::PipelinedRedisClient(RedisClientOptions options,
+                                           RedisMetrics* metrics)
+    : options_(std::move(options)),
+      address_(absl::StrCat(options_.host, ":", options_.port)) {
+  for (int i = 0; i < options_.connections; ++i) {
+    connections_.push_back(
+        std::make_unique<Connection>(&options_, address_, metrics));
+  }
+}
+
+PipelinedRedisClient::~PipelinedRedisClient() { Shutdown(); }
+
+void PipelinedRedisClient::Shutdown() {
+  for (auto& connection : connections_) connection->Stop();
+}
+
+bool PipelinedRedisClient::connected() const {
+  for (const auto& connection : connections_) {
+    if (connection->up()) return true;
+  }
+  return false;
+}
+
+void PipelinedRedisClient::Execute(std::vector<std::string> argv,
+                                   ReplyCallback done) {
+  // Round-robin over the connections that are up; none up fails at once.
+  const size_t start = next_connection_.fetch_add(1, std::memory_order_relaxed);
+  Command command{std::move(argv), std::move(done), absl::Now()};
+  bool any_up = false;
+  for (size_t i = 0; i < connections_.size(); ++i) {
+    Connection& connection = *connections_[(start + i) % connections_.size()];
+    if (!connection.up()) continue;
+    any_up = true;
+    if (connection.Submit(command)) return;
+  }
+  if (any_up && !connections_[0]->stopping()) {
+    std::move(command.done)(absl::ResourceExhaustedError(
+        absl::StrCat("more than ", options_.max_queued,
+                     " commands are waiting for Redis at ", address_)));
+    return;
+  }
+  if (connections_[0]->stopping()) {
+    std::move(command.done)(
+        absl::UnavailableError("the Redis client is shutting down"));
+    return;
+  }
+  std::move(command.done)(absl::UnavailableError(absl::StrCat(
+      "Redis at ", address_, " is unreachable: ", connections_[0]->last_error(),
+      "; reconnecting in the background")));
+}
+
+}  // namespace omnihub::redis

@@ -1,0 +1,76 @@
+// The production Redis client: a few connections shared by every caller,
+// each pipelining all the commands queued on it.
+//
+// Each connection has one thread. It takes every command queued since its
+// last round trip, writes them all, then reads the replies in order, so many
+// concurrent callers cost one round trip per batch, not one per command. A
+// lost connection is re-made in the background with backoff; while none is
+// up, Execute fails at once with UNAVAILABLE.
+//
+//   auto client = PipelinedRedisClient::Create({.host = "127.0.0.1"}, nullptr);
+//   (*client)->Execute({"PING"}, [](absl::StatusOr<Reply> reply) { ... });
+#ifndef OMNIHUB_COMMON_REDIS_PIPELINED_REDIS_CLIENT_H_
+#define OMNIHUB_COMMON_REDIS_PIPELINED_REDIS_CLIENT_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/redis/redis_client.h"
+#include "common/redis/redis_metrics.h"
+
+namespace omnihub::redis {
+
+struct RedisClientOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string password;  // AUTH on every connect when set
+  int db = 0;            // SELECT on every connect when not 0
+  int connections = 2;
+  absl::Duration connect_timeout = absl::Seconds(1);
+  // A reply slower than this fails the command (DEADLINE_EXCEEDED) and the
+  // connection is re-made.
+  absl::Duration command_timeout = absl::Seconds(2);
+  absl::Duration reconnect_backoff_min = absl::Milliseconds(50);
+  absl::Duration reconnect_backoff_max = absl::Seconds(2);
+  // An idle connection is checked with PING this often, so a dead server is
+  // noticed (and reported by connected()) before the next command needs it.
+  absl::Duration idle_ping_interval = absl::Seconds(1);
+  size_t max_pipeline = 1024;  // commands written in one batch
+  size_t max_queued = 100000;  // per connection; beyond: RESOURCE_EXHAUSTED
+};
+
+class PipelinedRedisClient final : public RedisClient {
+ public:
+  // Never fails because Redis is down: the client starts disconnected and
+  // keeps trying. INVALID_ARGUMENT for unusable options.
+  static absl::StatusOr<std::unique_ptr<PipelinedRedisClient>> Create(
+      RedisClientOptions options, RedisMetrics* metrics);
+
+  ~PipelinedRedisClient() override;
+
+  void Execute(std::vector<std::string> argv, ReplyCallback done) override;
+  bool connected() const override;
+
+  // Sends what is queued (while Redis answers), fails what cannot be sent,
+  // and stops the connection threads. Later commands fail with UNAVAILABLE.
+  void Shutdown();
+
+  class Connection;
+
+ private:
+  explicit PipelinedRedisClient(RedisClientOptions options,
+                                RedisMetrics* metrics);
+
+  RedisClientOptions options_;
+  std::string address_;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::atomic<size_t> next_connection_{0};
+};
+
+}  // namespace omnihub::redis
+
+#endif  // OMNIHUB_COMMON_REDIS_PIPELINED_REDIS_CLIENT_H_
