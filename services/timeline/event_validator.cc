@@ -1,0 +1,328 @@
+#include "services/timeline/event_validator.h"
+
+#include <cmath>
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace omnihub::timeline {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+std::optional<FieldViolation> Violation(absl::string_view prefix,
+                                        absl::string_view field,
+                                        std::string reason) {
+  return FieldViolation{absl::StrCat(prefix, ".", field), std::move(reason)};
+}
+
+std::string TooLong(size_t size, size_t limit) {
+  return absl::StrCat("is ", size, " bytes; the limit is ", limit);
+}
+
+bool IsValidTimestamp(const google::protobuf::Timestamp& timestamp) {
+  return timestamp.seconds() >= 0 &&
+         timestamp.seconds() <= TimeUtil::kTimestampMaxSeconds &&
+         timestamp.nanos() >= 0 && timestamp.nanos() <= 999999999;
+}
+
+bool IsCurrencyCode(absl::string_view code) {
+  if (code.size() != 3) return false;
+  for (char c : code) {
+    if (!absl::ascii_isupper(c)) return false;
+  }
+  return true;
+}
+
+// Which detail a channel's events may carry.
+v1::InteractionEvent::DetailCase DetailOf(v1::Channel channel) {
+  switch (channel) {
+    case v1::CHANNEL_PHONE:
+      return v1::InteractionEvent::kCall;
+    case v1::CHANNEL_WEB:
+      return v1::InteractionEvent::kWeb;
+    case v1::CHANNEL_IN_PERSON:
+      return v1::InteractionEvent::kInPerson;
+    default:
+      return v1::InteractionEvent::DETAIL_NOT_SET;
+  }
+}
+
+}  // namespace
+
+bool KindFitsChannel(v1::InteractionKind kind, v1::Channel channel) {
+  switch (kind) {
+    case v1::INTERACTION_KIND_INBOUND_CALL:
+    case v1::INTERACTION_KIND_OUTBOUND_CALL:
+    case v1::INTERACTION_KIND_MISSED_CALL:
+      return channel == v1::CHANNEL_PHONE;
+    case v1::INTERACTION_KIND_PAGE_VIEW:
+    case v1::INTERACTION_KIND_FORM_SUBMITTED:
+    case v1::INTERACTION_KIND_WEB_ACTION:
+    case v1::INTERACTION_KIND_IDENTIFIED:
+      return channel == v1::CHANNEL_WEB;
+    case v1::INTERACTION_KIND_STORE_VISIT:
+    case v1::INTERACTION_KIND_APPOINTMENT:
+      return channel == v1::CHANNEL_IN_PERSON;
+    case v1::INTERACTION_KIND_PURCHASE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+EventValidator::EventValidator(IngestLimits limits,
+                               const identity::IdentityNormalizer* normalizer)
+    : limits_(std::move(limits)), normalizer_(normalizer) {}
+
+std::optional<FieldViolation> EventValidator::ValidateEvent(
+    v1::InteractionEvent& event, absl::Time now,
+    absl::string_view prefix) const {
+  event.clear_customer_id();
+  event.clear_received_at();
+  if (event.event_id().empty()) {
+    return Violation(prefix, "event_id", "must be set");
+  }
+  if (event.event_id().size() > limits_.max_event_id_bytes) {
+    return Violation(
+        prefix, "event_id",
+        TooLong(event.event_id().size(), limits_.max_event_id_bytes));
+  }
+  if (!identity::IsPrintableUtf8(event.event_id())) {
+    return Violation(prefix, "event_id",
+                     "must be valid UTF-8 without control characters");
+  }
+  if (!event.has_occurred_at()) {
+    return Violation(prefix, "occurred_at", "must be set");
+  }
+  if (!IsValidTimestamp(event.occurred_at())) {
+    return Violation(prefix, "occurred_at",
+                     "is not a valid time after 1970-01-01");
+  }
+  const absl::Time occurred =
+      absl::FromUnixSeconds(event.occurred_at().seconds()) +
+      absl::Nanoseconds(event.occurred_at().nanos());
+  if (occurred > now + limits_.max_future_skew) {
+    return Violation(prefix, "occurred_at",
+                     absl::StrCat("is ",
+                                  absl::FormatDuration(absl::Trunc(
+                                      occurred - now, absl::Seconds(1))),
+                                  " in the future; at most ",
+                                  absl::FormatDuration(limits_.max_future_skew),
+                                  " of clock skew is allowed"));
+  }
+  if (!v1::Channel_IsValid(event.channel()) ||
+      event.channel() == v1::CHANNEL_UNSPECIFIED) {
+    return Violation(prefix, "channel",
+                     absl::StrCat("must be a known channel, not ",
+                                  static_cast<int>(event.channel())));
+  }
+  if (!v1::InteractionKind_IsValid(event.kind()) ||
+      event.kind() == v1::INTERACTION_KIND_UNSPECIFIED) {
+    return Violation(prefix, "kind",
+                     absl::StrCat("must be a known kind, not ",
+                                  static_cast<int>(event.kind())));
+  }
+  if (!KindFitsChannel(event.kind(), event.channel())) {
+    return Violation(prefix, "kind",
+                     absl::StrCat(v1::InteractionKind_Name(event.kind()),
+                                  " does not happen on ",
+                                  v1::Channel_Name(event.channel())));
+  }
+  if (event.detail_case() != v1::InteractionEvent::DETAIL_NOT_SET &&
+      event.detail_case() != DetailOf(event.channel())) {
+    return Violation(prefix, "detail",
+                     absl::StrCat("does not match channel ",
+                                  v1::Channel_Name(event.channel())));
+  }
+  if (auto violation = CheckIdentities(event, prefix)) return violation;
+  return CheckPayload(event, prefix);
+}
+
+std::optional<FieldViolation> EventValidator::CheckIdentities(
+    v1::InteractionEvent& event, absl::string_view prefix) const {
+  if (event.identities().empty()) {
+    return Violation(prefix, "identities",
+                     "must name at least one identity of the customer");
+  }
+  if (static_cast<size_t>(event.identities_size()) >
+      limits_.max_identities_per_event) {
+    return Violation(prefix, "identities",
+                     absl::StrCat("has ", event.identities_size(),
+                                  " identities; the limit is ",
+                                  limits_.max_identities_per_event));
+  }
+  std::set<std::pair<int, std::string>> seen;
+  google::protobuf::RepeatedPtrField<v1::Identity> kept;
+  for (int i = 0; i < event.identities_size(); ++i) {
+    const v1::Identity& identity = event.identities(i);
+    const std::string field = absl::StrCat("identities[", i, "]");
+    if (!v1::IdentityKind_IsValid(identity.kind()) ||
+        identity.kind() == v1::IDENTITY_KIND_UNSPECIFIED) {
+      return Violation(prefix, absl::StrCat(field, ".kind"),
+                       absl::StrCat("must be a known identity kind, not ",
+                                    static_cast<int>(identity.kind())));
+    }
+    if (identity.value().size() > limits_.max_identity_value_bytes) {
+      return Violation(
+          prefix, absl::StrCat(field, ".value"),
+          TooLong(identity.value().size(), limits_.max_identity_value_bytes));
+    }
+    absl::StatusOr<std::string> value =
+        normalizer_->Normalize(identity.kind(), identity.value());
+    if (!value.ok()) {
+      return Violation(prefix, absl::StrCat(field, ".value"),
+                       std::string(value.status().message()));
+    }
+    if (!seen.emplace(identity.kind(), *value).second) continue;
+    v1::Identity* normalized = kept.Add();
+    normalized->set_kind(identity.kind());
+    normalized->set_value(*std::move(value));
+  }
+  event.mutable_identities()->Swap(&kept);
+  return std::nullopt;
+}
+
+std::optional<FieldViolation> EventValidator::CheckPayload(
+    const v1::InteractionEvent& event, absl::string_view prefix) const {
+  if (event.source().size() > limits_.max_source_bytes) {
+    return Violation(prefix, "source",
+                     TooLong(event.source().size(), limits_.max_source_bytes));
+  }
+  if (event.has_value()) {
+    if (!IsCurrencyCode(event.value().currency())) {
+      return Violation(prefix, "value.currency",
+                       "must be an ISO 4217 code like \"EUR\"");
+    }
+    if (std::llabs(event.value().amount_micros()) > 1'000'000'000'000'000LL) {
+      return Violation(prefix, "value.amount_micros",
+                       "is beyond one billion units");
+    }
+  }
+  if (event.has_satisfaction() &&
+      !(std::isfinite(event.satisfaction()) && event.satisfaction() >= 0 &&
+        event.satisfaction() <= 10)) {
+    return Violation(prefix, "satisfaction", "must be between 0 and 10");
+  }
+  if (static_cast<size_t>(event.attributes_size()) > limits_.max_attributes) {
+    return Violation(
+        prefix, "attributes",
+        absl::StrCat("has ", event.attributes_size(),
+                     " attributes; the limit is ", limits_.max_attributes));
+  }
+  for (const auto& [key, value] : event.attributes()) {
+    if (key.empty() || key.size() > limits_.max_attribute_key_bytes) {
+      return Violation(prefix, "attributes",
+                       absl::StrCat("keys must be 1 to ",
+                                    limits_.max_attribute_key_bytes, " bytes"));
+    }
+    if (value.size() > limits_.max_attribute_value_bytes) {
+      return Violation(
+          prefix, absl::StrCat("attributes[", key, "]"),
+          TooLong(value.size(), limits_.max_attribute_value_bytes));
+    }
+  }
+  const size_t size = event.ByteSizeLong();
+  if (size > limits_.max_event_bytes) {
+    return FieldViolation{
+        std::string(prefix),
+        absl::StrCat("the event is ", size, " bytes; the limit is ",
+                     limits_.max_event_bytes)};
+  }
+  return std::nullopt;
+}
+
+absl::Status EventValidator::ValidateIngestRequest(
+    const v1::IngestRequest& request) const {
+  if (request.events().empty()) {
+    return absl::InvalidArgumentError("events: must hold at least one event");
+  }
+  if (static_cast<size_t>(request.events_size()) > limits_.max_batch_events) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "events: ", request.events_size(),
+        " events in one request; the limit is ", limits_.max_batch_events));
+  }
+  if (request.request_id().size() > limits_.max_request_id_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request_id: ",
+        TooLong(request.request_id().size(), limits_.max_request_id_bytes)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EventValidator::ValidateCustomerSelector(
+    const v1::CustomerSelector& selector, absl::string_view field) const {
+  switch (selector.selector_case()) {
+    case v1::CustomerSelector::kCustomerId:
+      if (selector.customer_id().empty() ||
+          selector.customer_id().size() > limits_.max_customer_id_bytes ||
+          !identity::IsPrintableUtf8(selector.customer_id())) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ".customer_id: must be 1 to ", limits_.max_customer_id_bytes,
+            " printable characters"));
+      }
+      return absl::OkStatus();
+    case v1::CustomerSelector::kIdentity: {
+      const v1::Identity& identity = selector.identity();
+      if (identity.value().size() > limits_.max_identity_value_bytes) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".identity.value: ",
+                         TooLong(identity.value().size(),
+                                 limits_.max_identity_value_bytes)));
+      }
+      absl::StatusOr<std::string> value =
+          normalizer_->Normalize(identity.kind(), identity.value());
+      if (!value.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".identity: ", value.status().message()));
+      }
+      return absl::OkStatus();
+    }
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": must name a customer by customer_id or identity"));
+  }
+}
+
+absl::Status EventValidator::ValidateTimelineRequest(
+    const v1::GetTimelineRequest& request) const {
+  if (absl::Status status =
+          ValidateCustomerSelector(request.customer(), "customer");
+      !status.ok()) {
+    return status;
+  }
+  for (int channel : request.channels()) {
+    if (!v1::Channel_IsValid(channel) || channel == v1::CHANNEL_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("channels: ", channel, " is not a known channel"));
+    }
+  }
+  for (int kind : request.kinds()) {
+    if (!v1::InteractionKind_IsValid(kind) ||
+        kind == v1::INTERACTION_KIND_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("kinds: ", kind, " is not a known interaction kind"));
+    }
+  }
+  if (request.has_start_time() && !IsValidTimestamp(request.start_time())) {
+    return absl::InvalidArgumentError("start_time: is not a valid time");
+  }
+  if (request.has_end_time() && !IsValidTimestamp(request.end_time())) {
+    return absl::InvalidArgumentError("end_time: is not a valid time");
+  }
+  if (request.has_start_time() && request.has_end_time() &&
+      request.start_time() >= request.end_time()) {
+    return absl::InvalidArgumentError("end_time: must be after start_time");
+  }
+  if (request.page_size() < 0 || request.page_size() > limits_.max_page_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_size: must be between 0 (default ", limits_.default_page_size,
+        ") and ", limits_.max_page_size, ", got ", request.page_size()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace omnihub::timeline
