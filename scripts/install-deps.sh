@@ -7,7 +7,7 @@ packages=(
   g++ cmake make pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libhiredis-dev prometheus-cpp-dev libphonenumber-dev
-  nlohmann-json3-dev libcpp-httplib-dev libssl-dev zlib1g-dev
+  nlohmann-json3-dev libcpp-httplib-dev libcsv-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev
   redis-server   # the store, and the tests' real Redis
   prometheus     # for promtool, which checks our /metrics output
