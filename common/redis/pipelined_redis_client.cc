@@ -22,6 +22,8 @@ struct Command {
   absl::Time queued_at;
 };
 
+enum class SubmitResult { kQueued, kDown, kFull, kStopping };
+
 }  // namespace
 
 // One connection and the thread that owns it. The hiredis context is touched
@@ -38,27 +40,22 @@ class PipelinedRedisClient::Connection {
 
   bool up() const { return up_.load(std::memory_order_acquire); }
 
-  size_t queued() {
+  // Queues `command` unless the connection is down, full or stopping; only
+  // kQueued takes it. The state is read under the lock that Disconnect()
+  // holds, so nothing is queued on a connection already known to be lost
+  // (it would wait for the next failed connect attempt to be failed).
+  SubmitResult Submit(Command& command) {
     absl::MutexLock lock(&mutex_);
-    return queue_.size();
-  }
-
-  // False (and `command` untouched) when the queue is full or stopping.
-  bool Submit(Command& command) {
-    absl::MutexLock lock(&mutex_);
-    if (stopping_ || queue_.size() >= options_->max_queued) return false;
+    if (stopping_) return SubmitResult::kStopping;
+    if (!up_.load(std::memory_order_relaxed)) return SubmitResult::kDown;
+    if (queue_.size() >= options_->max_queued) return SubmitResult::kFull;
     queue_.push_back(std::move(command));
-    return true;
+    return SubmitResult::kQueued;
   }
 
   std::string last_error() {
     absl::MutexLock lock(&mutex_);
     return last_error_;
-  }
-
-  bool stopping() {
-    absl::MutexLock lock(&mutex_);
-    return stopping_;
   }
 
   // Lets the thread send what is queued, then joins it. Idempotent.
@@ -147,7 +144,10 @@ class PipelinedRedisClient::Connection {
       return false;
     }
     context_ = context;
-    up_.store(true, std::memory_order_release);
+    {
+      absl::MutexLock lock(&mutex_);
+      up_.store(true, std::memory_order_release);
+    }
     if (metrics_) metrics_->ConnectionOpened();
     if (attempt_failed_logged_)
       log::Info("Redis at %s is reachable again", address_);
@@ -187,7 +187,10 @@ class PipelinedRedisClient::Connection {
     if (context_ == nullptr) return;
     redisFree(context_);
     context_ = nullptr;
-    up_.store(false, std::memory_order_release);
+    {
+      absl::MutexLock lock(&mutex_);
+      up_.store(false, std::memory_order_release);
+    }
     if (metrics_) metrics_->ConnectionClosed();
   }
 
@@ -215,7 +218,10 @@ class PipelinedRedisClient::Connection {
     for (size_t i = 0; i < batch.size(); ++i) {
       void* raw = nullptr;
       if (redisGetReply(context_, &raw) != REDIS_OK) {
-        const bool timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
+        // SO_RCVTIMEO/SO_SNDTIMEO expiring is an I/O error with EAGAIN;
+        // errno alone could be stale (futex waits leave EAGAIN behind).
+        const bool timed_out = context_->err == REDIS_ERR_IO &&
+                               (errno == EAGAIN || errno == EWOULDBLOCK);
         const std::string error = context_->errstr;
         Disconnect();
         absl::Status status =
@@ -304,7 +310,8 @@ PipelinedRedisClient::Create(RedisClientOptions options,
 PipelinedRedisClient::PipelinedRedisClient(RedisClientOptions options,
                                            RedisMetrics* metrics)
     : options_(std::move(options)),
-      address_(absl::StrCat(options_.host, ":", options_.port)) {
+      address_(absl::StrCat(options_.host, ":", options_.port)),
+      metrics_(metrics) {
   for (int i = 0; i < options_.connections; ++i) {
     connections_.push_back(
         std::make_unique<Connection>(&options_, address_, metrics));
@@ -326,30 +333,46 @@ bool PipelinedRedisClient::connected() const {
 
 void PipelinedRedisClient::Execute(std::vector<std::string> argv,
                                    ReplyCallback done) {
+  if (argv.empty()) {
+    std::move(done)(absl::InvalidArgumentError("empty Redis command"));
+    return;
+  }
   // Round-robin over the connections that are up; none up fails at once.
   const size_t start = next_connection_.fetch_add(1, std::memory_order_relaxed);
   Command command{std::move(argv), std::move(done), absl::Now()};
-  bool any_up = false;
+  bool any_full = false;
+  bool stopping = false;
   for (size_t i = 0; i < connections_.size(); ++i) {
     Connection& connection = *connections_[(start + i) % connections_.size()];
-    if (!connection.up()) continue;
-    any_up = true;
-    if (connection.Submit(command)) return;
+    switch (connection.Submit(command)) {
+      case SubmitResult::kQueued:
+        return;
+      case SubmitResult::kFull:
+        any_full = true;
+        break;
+      case SubmitResult::kStopping:
+        stopping = true;
+        break;
+      case SubmitResult::kDown:
+        break;
+    }
   }
-  if (any_up && !connections_[0]->stopping()) {
-    std::move(command.done)(absl::ResourceExhaustedError(
+  absl::Status status;
+  if (stopping) {
+    status = absl::UnavailableError(absl::StrCat(
+        "the client of Redis at ", address_, " has been shut down"));
+  } else if (any_full) {
+    if (metrics_) metrics_->CountError(RedisMetrics::Error::kOverloaded);
+    status = absl::ResourceExhaustedError(
         absl::StrCat("more than ", options_.max_queued,
-                     " commands are waiting for Redis at ", address_)));
-    return;
+                     " commands are waiting for Redis at ", address_));
+  } else {
+    if (metrics_) metrics_->CountError(RedisMetrics::Error::kUnavailable);
+    status = absl::UnavailableError(absl::StrCat(
+        "Redis at ", address_, " is unreachable: ",
+        connections_[0]->last_error(), "; reconnecting in the background"));
   }
-  if (connections_[0]->stopping()) {
-    std::move(command.done)(
-        absl::UnavailableError("the Redis client is shutting down"));
-    return;
-  }
-  std::move(command.done)(absl::UnavailableError(absl::StrCat(
-      "Redis at ", address_, " is unreachable: ", connections_[0]->last_error(),
-      "; reconnecting in the background")));
+  std::move(command.done)(std::move(status));
 }
 
 }  // namespace omnihub::redis

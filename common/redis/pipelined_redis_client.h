@@ -7,6 +7,11 @@
 // lost connection is re-made in the background with backoff; while none is
 // up, Execute fails at once with UNAVAILABLE.
 //
+// Callbacks run on a connection's thread (or inline on the caller's thread
+// when the command fails fast), never under a lock of the client. A callback
+// may call Execute again, but must not block, call Shutdown() or destroy the
+// client: that thread would then wait for itself.
+//
 //   auto client = PipelinedRedisClient::Create({.host = "127.0.0.1"}, nullptr);
 //   (*client)->Execute({"PING"}, [](absl::StatusOr<Reply> reply) { ... });
 #ifndef OMNIHUB_COMMON_REDIS_PIPELINED_REDIS_CLIENT_H_
@@ -40,7 +45,9 @@ struct RedisClientOptions {
   // noticed (and reported by connected()) before the next command needs it.
   absl::Duration idle_ping_interval = absl::Seconds(1);
   size_t max_pipeline = 1024;  // commands written in one batch
-  size_t max_queued = 100000;  // per connection; beyond: RESOURCE_EXHAUSTED
+  // Per connection; a command finding every live connection's queue this
+  // long fails with RESOURCE_EXHAUSTED instead of growing memory.
+  size_t max_queued = 100000;
 };
 
 class PipelinedRedisClient final : public RedisClient {
@@ -67,6 +74,7 @@ class PipelinedRedisClient final : public RedisClient {
 
   RedisClientOptions options_;
   std::string address_;
+  RedisMetrics* metrics_;  // may be null
   std::vector<std::unique_ptr<Connection>> connections_;
   std::atomic<size_t> next_connection_{0};
 };

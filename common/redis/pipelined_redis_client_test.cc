@@ -1,10 +1,14 @@
 // The pipelined client against a real redis-server.
 #include "common/redis/pipelined_redis_client.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <future>
+#include <memory>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/redis/redis_script.h"
@@ -18,13 +22,40 @@ namespace {
 
 using ::omnihub::testing::RedisServer;
 
-absl::StatusOr<Reply> Call(RedisClient& client, std::vector<std::string> argv) {
-  std::promise<absl::StatusOr<Reply>> promise;
-  auto future = promise.get_future();
-  client.Execute(std::move(argv), [&promise](absl::StatusOr<Reply> reply) {
-    promise.set_value(std::move(reply));
-  });
+// Generous: a lost callback fails the test instead of hanging it.
+constexpr auto kReplyWait = std::chrono::seconds(30);
+
+absl::StatusOr<Reply> Await(std::future<absl::StatusOr<Reply>>& future) {
+  if (future.wait_for(kReplyWait) != std::future_status::ready) {
+    return absl::DeadlineExceededError("test: the callback never ran");
+  }
   return future.get();
+}
+
+std::future<absl::StatusOr<Reply>> CallAsync(RedisClient& client,
+                                             std::vector<std::string> argv) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<Reply>>>();
+  auto future = promise->get_future();
+  client.Execute(std::move(argv), [promise](absl::StatusOr<Reply> reply) {
+    promise->set_value(std::move(reply));
+  });
+  return future;
+}
+
+absl::StatusOr<Reply> Call(RedisClient& client, std::vector<std::string> argv) {
+  auto future = CallAsync(client, std::move(argv));
+  return Await(future);
+}
+
+// Waits until the server lists a client blocked in `command` (lower case).
+bool WaitForBlockedCommand(RedisServer& server, absl::string_view command) {
+  const std::string needle = absl::StrCat("cmd=", command, " ");
+  for (int i = 0; i < 400; ++i) {
+    absl::StatusOr<Reply> clients = server.Command({"CLIENT", "LIST"});
+    if (clients.ok() && absl::StrContains(clients->str, needle)) return true;
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  return false;
 }
 
 absl::StatusOr<Reply> RunScript(RedisClient& client, const RedisScript& script,
@@ -36,7 +67,7 @@ absl::StatusOr<Reply> RunScript(RedisClient& client, const RedisScript& script,
              [&promise](absl::StatusOr<Reply> reply) {
                promise.set_value(std::move(reply));
              });
-  return future.get();
+  return Await(future);
 }
 
 bool WaitConnected(const RedisClient& client) {
@@ -108,7 +139,9 @@ TEST_F(PipelinedRedisClientTest, ManyConcurrentCallersShareFewConnections) {
     });
   }
   for (auto& thread : threads) thread.join();
-  all_done.get_future().wait();
+  ASSERT_EQ(all_done.get_future().wait_for(kReplyWait),
+            std::future_status::ready)
+      << outstanding.load() << " callbacks never ran";
   EXPECT_EQ(ok.load(), kThreads * kPerThread);
   EXPECT_EQ(Call(*client_, {"GET", "counter"})->str,
             absl::StrCat(kThreads * kPerThread));
@@ -129,7 +162,10 @@ TEST_F(PipelinedRedisClientTest, RedisDownFailsFastThenRecovers) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_FALSE(client_->connected());
+  const absl::Time before = absl::Now();
   during = Call(*client_, {"PING"});
+  // Fails fast: no connect attempt, no timeout, on the caller's thread.
+  EXPECT_LT(absl::Now() - before, absl::Seconds(1));
   EXPECT_EQ(during.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(during.status().message().find(server_->address()),
             std::string::npos)
@@ -151,6 +187,68 @@ TEST_F(PipelinedRedisClientTest, UnreachableAtStartIsUnavailableNotAnError) {
   absl::SleepFor(absl::Milliseconds(100));
   EXPECT_FALSE((*client)->connected());
   EXPECT_EQ(Call(**client, {"PING"}).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Call(**client, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(PipelinedRedisClientTest, CommandInFlightWhenRedisDiesIsUnavailable) {
+  StartServer();
+  options_.command_timeout = absl::Seconds(30);
+  options_.connections = 1;
+  StartClient();
+  auto blocked = CallAsync(*client_, {"BLPOP", "never-filled", "0"});
+  ASSERT_TRUE(WaitForBlockedCommand(*server_, "blpop"));
+  ASSERT_TRUE(server_->Kill().ok());
+  absl::StatusOr<Reply> reply = Await(blocked);
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable)
+      << reply.status();
+  EXPECT_NE(reply.status().message().find(server_->address()),
+            std::string::npos)
+      << reply.status();
+}
+
+TEST_F(PipelinedRedisClientTest, FullQueueIsResourceExhausted) {
+  StartServer();
+  options_.command_timeout = absl::Seconds(30);
+  options_.connections = 1;
+  options_.max_queued = 1;
+  StartClient();
+  // The connection's thread waits on BLPOP with an empty queue behind it.
+  auto blocked = CallAsync(*client_, {"BLPOP", "q", "0"});
+  ASSERT_TRUE(WaitForBlockedCommand(*server_, "blpop"));
+  auto queued = CallAsync(*client_, {"PING"});
+  absl::StatusOr<Reply> refused = Call(*client_, {"PING"});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted)
+      << refused.status();
+  ASSERT_TRUE(server_->Command({"RPUSH", "q", "x"}).ok());
+  absl::StatusOr<Reply> popped = Await(blocked);
+  ASSERT_TRUE(popped.ok()) << popped.status();
+  ASSERT_EQ(popped->elements.size(), 2u);
+  EXPECT_EQ(popped->elements[1].str, "x");
+  absl::StatusOr<Reply> pong = Await(queued);
+  ASSERT_TRUE(pong.ok()) << pong.status();
+  EXPECT_EQ(pong->str, "PONG");
+}
+
+TEST_F(PipelinedRedisClientTest, ShutdownSendsWhatIsQueuedThenRefuses) {
+  StartServer();
+  StartClient();
+  constexpr int kCommands = 2000;
+  std::atomic<int> ok{0};
+  std::atomic<int> ran{0};
+  for (int i = 0; i < kCommands; ++i) {
+    client_->Execute({"INCR", "n"}, [&](absl::StatusOr<Reply> reply) {
+      if (reply.ok()) ++ok;
+      ++ran;
+    });
+  }
+  client_->Shutdown();
+  EXPECT_EQ(ran.load(), kCommands);
+  EXPECT_EQ(ok.load(), kCommands);
+  EXPECT_EQ(server_->Command({"GET", "n"})->str, absl::StrCat(kCommands));
+  EXPECT_FALSE(client_->connected());
+  EXPECT_EQ(Call(*client_, {"PING"}).status().code(),
             absl::StatusCode::kUnavailable);
 }
 
@@ -212,22 +310,53 @@ TEST_F(PipelinedRedisClientTest, ScriptRunsBySha1AndSurvivesScriptFlush) {
   EXPECT_EQ(RunScript(*client_, script, {"s"}, {"3"})->integer, 5);
 }
 
-TEST_F(PipelinedRedisClientTest, MetricsRecordCommandsByName) {
-  StartServer();
-  StartClient();
-  ASSERT_TRUE(Call(*client_, {"get", "x"}).ok());
-  bool found = false;
-  for (const auto& family : registry_.Collect()) {
-    if (family.name != "omnihub_redis_command_duration_seconds") continue;
+// The collected metric of `family` whose labels include `label`=`value`.
+const prometheus::ClientMetric* FindMetric(
+    const std::vector<prometheus::MetricFamily>& families,
+    absl::string_view family_name, absl::string_view label,
+    absl::string_view value) {
+  for (const auto& family : families) {
+    if (family.name != family_name) continue;
     for (const auto& metric : family.metric) {
-      for (const auto& label : metric.label) {
-        if (label.name == "command" && label.value == "GET") {
-          found = metric.histogram.sample_count >= 1;
-        }
+      if (label.empty()) return &metric;
+      for (const auto& pair : metric.label) {
+        if (pair.name == label && pair.value == value) return &metric;
       }
     }
   }
-  EXPECT_TRUE(found);
+  return nullptr;
+}
+
+TEST_F(PipelinedRedisClientTest, MetricsRecordCommandsErrorsAndConnections) {
+  StartServer();
+  options_.connections = 2;
+  StartClient();
+  ASSERT_TRUE(Call(*client_, {"get", "x"}).ok());
+  ASSERT_TRUE(Call(*client_, {"GET", "x"}).ok());
+  ASSERT_TRUE(Call(*client_, {"SET", "x", "y"}).ok());
+  ASSERT_TRUE(Call(*client_, {"INCR", "x"})->is_error());
+  const std::vector<prometheus::MetricFamily> families = registry_.Collect();
+
+  const prometheus::ClientMetric* get = FindMetric(
+      families, "omnihub_redis_command_duration_seconds", "command", "GET");
+  ASSERT_NE(get, nullptr);
+  EXPECT_EQ(get->histogram.sample_count, 2u);  // "get" and "GET" are one
+  EXPECT_EQ(FindMetric(families, "omnihub_redis_command_duration_seconds",
+                       "command", "get"),
+            nullptr);
+  const prometheus::ClientMetric* error_replies = FindMetric(
+      families, "omnihub_redis_errors_total", "reason", "error_reply");
+  ASSERT_NE(error_replies, nullptr);
+  EXPECT_EQ(error_replies->counter.value, 1.0);
+  // Both connections come up in the background; wait for the second.
+  double open_connections = -1;
+  for (int i = 0; i < 200 && open_connections != 2.0; ++i) {
+    const auto now = registry_.Collect();
+    const auto* gauge = FindMetric(now, "omnihub_redis_connections", "", "");
+    if (gauge != nullptr) open_connections = gauge->gauge.value;
+    if (open_connections != 2.0) absl::SleepFor(absl::Milliseconds(25));
+  }
+  EXPECT_EQ(open_connections, 2.0);
 }
 
 }  // namespace

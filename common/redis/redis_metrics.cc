@@ -41,8 +41,8 @@ void RedisMetrics::ObserveCommand(absl::string_view command, double seconds) {
     if (it == by_command_.end()) {
       const std::string name = absl::AsciiStrToUpper(command);
       static const prometheus::Histogram::BucketBoundaries kBuckets = {
-          0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-          0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
+          0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+          0.025,  0.05,    0.1,    0.25,  1.0,    2.5,   5.0};
       it = by_command_
                .emplace(std::string(command),
                         &durations_->Add({{"command", name}}, kBuckets))

@@ -21,6 +21,8 @@ class RedisScript {
   // Lower-case hex SHA-1 of the source, as Redis names scripts.
   const std::string& sha1() const { return sha1_; }
 
+  // Both the script and `client` must outlive `done`: the NOSCRIPT retry
+  // needs them. Scripts are meant to be built once, at start-up.
   void Run(RedisClient& client, std::vector<std::string> keys,
            std::vector<std::string> args, ReplyCallback done) const;
 

@@ -24,6 +24,9 @@ namespace omnihub::testing {
 class ChildProcess {
  public:
   // `log_file`: where stdout and stderr go (appended); empty keeps the test's.
+  // The child gets the test's environment plus `extra_env`, and none of its
+  // file descriptors beyond 0-2. Returns once exec has succeeded; an exec
+  // failure (bad binary, unwritable log) is an error here, not exit code 127.
   static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(
       std::string path, std::vector<std::string> args,
       std::vector<std::pair<std::string, std::string>> extra_env = {},

@@ -97,6 +97,7 @@ absl::Status RedisServer::Launch() {
     if (pong.ok() && pong->str == "PONG") return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(25));
   }
+  process_.reset();  // so that Restart() may try again
   return absl::UnavailableError(absl::StrCat("redis-server on ", address(),
                                              " never answered PING; its log:\n",
                                              Tail(log)));
