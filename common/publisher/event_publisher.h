@@ -1,0 +1,92 @@
+// Delivers spooled events to the timeline service in the background, in
+// order, and removes them from the spool only once the hub has answered for
+// them. Events the hub rejects as invalid go to a dead-letter file (one JSON
+// line each, with the reason) so they never block the queue; anything else
+// that goes wrong is retried with exponential backoff and jitter, forever.
+//
+//   auto publisher = EventPublisher::Start(spool.get(),
+//                                          {.hub_address = "127.0.0.1:50051",
+//                                           .dead_letter_path = "dead.jsonl"},
+//                                          *registry);
+//   ...
+//   (*publisher)->Stop(absl::Seconds(5));  // tries to flush first
+#ifndef OMNIHUB_COMMON_PUBLISHER_EVENT_PUBLISHER_H_
+#define OMNIHUB_COMMON_PUBLISHER_EVENT_PUBLISHER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/spool/event_spool.h"
+#include "omnihub/v1/timeline.grpc.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace omnihub::publisher {
+
+struct EventPublisherOptions {
+  std::string hub_address = "127.0.0.1:50051";
+  size_t batch_records = 500;
+  size_t batch_bytes = 4 << 20;
+  absl::Duration call_deadline = absl::Seconds(10);
+  absl::Duration backoff_min = absl::Milliseconds(100);
+  absl::Duration backoff_max = absl::Seconds(30);
+  std::string dead_letter_path;  // required
+};
+
+// The publisher's and its spool's metrics, built once.
+struct PublisherMetrics {
+  explicit PublisherMetrics(prometheus::Registry& registry);
+
+  prometheus::Gauge* spool_records;
+  prometheus::Gauge* spool_bytes;
+  prometheus::Gauge* oldest_record_age_seconds;
+  prometheus::Histogram* publish_seconds;
+  prometheus::Counter* retries;
+  prometheus::Counter* dead_letters;
+  prometheus::Counter* delivered;  // accepted, updated or duplicate
+};
+
+class EventPublisher {
+ public:
+  static absl::StatusOr<std::unique_ptr<EventPublisher>> Start(
+      spool::EventSpool* spool, EventPublisherOptions options,
+      prometheus::Registry& registry);
+  ~EventPublisher();
+
+  // Keeps delivering for up to `flush_for` while records are waiting, then
+  // stops. What is left stays in the spool for the next start.
+  void Stop(absl::Duration flush_for);
+
+  // Whether the last call to the hub went through.
+  bool hub_reachable() const { return hub_reachable_.load(); }
+
+ private:
+  EventPublisher(spool::EventSpool* spool, EventPublisherOptions options,
+                 prometheus::Registry& registry);
+  void Run();
+  // One batch: true when it was delivered (or there was nothing to send).
+  bool DeliverOnce();
+  absl::Status WriteDeadLetters(const std::string& lines);
+  void UpdateSpoolGauges();
+
+  spool::EventSpool* spool_;
+  EventPublisherOptions options_;
+  PublisherMetrics metrics_;
+  std::unique_ptr<v1::TimelineService::Stub> stub_;
+  std::atomic<bool> hub_reachable_{false};
+  std::atomic<bool> stopping_{false};
+  absl::Time flush_deadline_;
+  absl::Notification wake_;
+  std::thread thread_;
+};
+
+}  // namespace omnihub::publisher
+
+#endif  // OMNIHUB_COMMON_PUBLISHER_EVENT_PUBLISHER_H_
