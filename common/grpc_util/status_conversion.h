@@ -1,5 +1,6 @@
 // The one place statuses cross the gRPC edge. absl::StatusCode values are the
-// gRPC codes, so the mapping is one for one and keeps the message.
+// gRPC codes, so the mapping is one for one and keeps the message (absl
+// payloads and gRPC error details are not carried across).
 //
 //   reactor->Finish(ToGrpcStatus(absl::InvalidArgumentError("events: empty")));
 #ifndef OMNIHUB_COMMON_GRPC_UTIL_STATUS_CONVERSION_H_
@@ -10,6 +11,7 @@
 
 namespace omnihub::grpc_util {
 
+// A code outside the canonical 0..16 becomes UNKNOWN, in both directions.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
 

@@ -19,5 +19,20 @@ TEST(StatusConversionTest, EveryCodeRoundTripsWithItsMessage) {
             "Redis down");
 }
 
+TEST(StatusConversionTest, OkHasNoMessage) {
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
+}
+
+TEST(StatusConversionTest, NonCanonicalCodeBecomesUnknown) {
+  const absl::Status odd(static_cast<absl::StatusCode>(42), "odd");
+  EXPECT_EQ(ToGrpcStatus(odd).error_code(), grpc::StatusCode::UNKNOWN);
+  EXPECT_EQ(ToGrpcStatus(odd).error_message(), "odd");
+  // 20, not 42: grpc::StatusCode has no fixed underlying type, so only
+  // 0..31 are valid values of it.
+  const grpc::Status wire(static_cast<grpc::StatusCode>(20), "odd");
+  EXPECT_EQ(FromGrpcStatus(wire), absl::UnknownError("odd"));
+}
+
 }  // namespace
 }  // namespace omnihub::grpc_util

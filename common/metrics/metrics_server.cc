@@ -2,6 +2,8 @@
 
 #include <exception>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -9,6 +11,9 @@ namespace omnihub::metrics {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     absl::string_view address, std::shared_ptr<prometheus::Registry> registry) {
+  if (registry == nullptr) {
+    return absl::InvalidArgumentError("MetricsServer needs a registry");
+  }
   std::unique_ptr<prometheus::Exposer> exposer;
   // prometheus-cpp reports a failed bind by throwing; this is the boundary.
   try {
