@@ -1,0 +1,126 @@
+#include "common/adapter_runtime/adapter_runtime.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/config/env_flags.h"
+#include "common/logging/log.h"
+#include "common/metrics/build_info.h"
+#include "common/publisher/event_publisher.h"
+#include "common/spool/event_spool.h"
+#include "services/timeline/event_validator.h"
+
+ABSL_FLAG(std::string, listen, "",
+          "HTTP address (host:port); default 127.0.0.1 and the adapter's port "
+          "(phone 8081, web 8082, visit 8083). Also serves /metrics, /healthz "
+          "and /readyz.");
+ABSL_FLAG(std::string, hub_address, "127.0.0.1:50051",
+          "The timeline service (gRPC host:port).");
+ABSL_FLAG(std::string, spool_dir, "",
+          "Where accepted records wait for the hub (default .omnihub/spool/"
+          "<adapter>).");
+ABSL_FLAG(int64_t, spool_max_bytes, int64_t{1} << 30,
+          "Undelivered bytes the spool may hold; beyond, requests get 503 "
+          "with Retry-After.");
+ABSL_FLAG(bool, spool_fsync, true,
+          "fsync every accepted request before answering (turn off only to "
+          "measure what durability costs).");
+ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "Largest request body, in bytes.");
+ABSL_FLAG(int, publish_batch, 500, "Most events per call to the hub.");
+ABSL_FLAG(std::string, default_region, "US",
+          "Region (ISO 3166) for phone numbers written without +country.");
+ABSL_FLAG(absl::Duration, max_future_skew, absl::Minutes(5),
+          "How far in the future an event's time may be.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM/SIGINT, how long to keep delivering spooled events.");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
+
+namespace omnihub::adapter {
+
+int RunAdapter(int argc, char** argv, const AdapterDescription& description,
+               const RouteRegistrar& register_routes) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  config::ParseFlags(argc, argv, description.usage);
+  log::Level level;
+  if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    log::Error("--log_level must be debug, info, warning or error");
+    return 2;
+  }
+  log::SetMinLevel(level);
+
+  std::string spool_dir = absl::GetFlag(FLAGS_spool_dir);
+  if (spool_dir.empty()) spool_dir = ".omnihub/spool/" + description.name;
+  absl::StatusOr<std::unique_ptr<spool::EventSpool>> spool =
+      spool::EventSpool::Open({.directory = spool_dir,
+                               .max_bytes = static_cast<uint64_t>(
+                                   absl::GetFlag(FLAGS_spool_max_bytes)),
+                               .fsync = absl::GetFlag(FLAGS_spool_fsync)});
+  if (!spool.ok()) {
+    log::Error("%s", spool.status().message());
+    return 1;
+  }
+  auto registry = std::make_shared<prometheus::Registry>();
+  metrics::RegisterBuildInfo(*registry, description.name + "-adapter",
+                             OMNIHUB_VERSION, OMNIHUB_GIT_COMMIT);
+  absl::StatusOr<std::unique_ptr<publisher::EventPublisher>> publisher =
+      publisher::EventPublisher::Start(
+          spool->get(),
+          {.hub_address = absl::GetFlag(FLAGS_hub_address),
+           .batch_records =
+               static_cast<size_t>(absl::GetFlag(FLAGS_publish_batch)),
+           .dead_letter_path = spool_dir + "/dead-letters.jsonl"},
+          *registry);
+  if (!publisher.ok()) {
+    log::Error("%s", publisher.status().message());
+    return 1;
+  }
+
+  identity::IdentityNormalizer normalizer(
+      {.default_region = absl::GetFlag(FLAGS_default_region)});
+  timeline::IngestLimits limits;
+  limits.max_future_skew = absl::GetFlag(FLAGS_max_future_skew);
+  timeline::EventValidator validator(limits, &normalizer);
+  std::string listen = absl::GetFlag(FLAGS_listen);
+  if (listen.empty()) {
+    listen = absl::StrCat("127.0.0.1:", description.default_port);
+  }
+  publisher::EventPublisher* raw_publisher = publisher->get();
+  http_intake::HttpIntake intake(
+      {.listen = listen,
+       .max_body_bytes =
+           static_cast<size_t>(absl::GetFlag(FLAGS_max_body_bytes))},
+      spool->get(), &validator, registry,
+      [raw_publisher] { return raw_publisher->hub_reachable(); });
+  register_routes(intake, normalizer);
+  if (absl::Status status = intake.Start(); !status.ok()) {
+    log::Error("%s", status.message());
+    return 1;
+  }
+  log::Info(
+      "omnihub %s adapter %s listening on http://%s; spool in %s; hub "
+      "at %s",
+      description.name, OMNIHUB_VERSION, listen, spool_dir,
+      absl::GetFlag(FLAGS_hub_address));
+
+  int received = 0;
+  sigwait(&signals, &received);
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  log::Info(
+      "%s received: refusing new requests, delivering what is spooled "
+      "(up to %s)",
+      received == SIGINT ? "SIGINT" : "SIGTERM", absl::FormatDuration(grace));
+  intake.Stop();
+  (*publisher)->Stop(grace);
+  const uint64_t left = (*spool)->Stats().records;
+  log::Info("stopped cleanly; %u records stay spooled for the next start",
+            left);
+  return 0;
+}
+
+}  // namespace omnihub::adapter

@@ -1,0 +1,39 @@
+// What every channel adapter executable does around its own routes: flags
+// (with OMNIHUB_* environment equivalents), the durable spool, the publisher
+// to the hub, the HTTP intake, and a graceful stop on SIGTERM/SIGINT that
+// lets in-flight requests finish and tries to flush the spool.
+//
+//   int main(int argc, char** argv) {
+//     return RunAdapter(argc, argv, {.name = "phone", .default_port = 8081,
+//     ...},
+//                       [](HttpIntake& intake, const IdentityNormalizer& n) {
+//                         RegisterPhoneRoutes(intake, &n, {});
+//                       });
+//   }
+#ifndef OMNIHUB_COMMON_ADAPTER_RUNTIME_ADAPTER_RUNTIME_H_
+#define OMNIHUB_COMMON_ADAPTER_RUNTIME_ADAPTER_RUNTIME_H_
+
+#include <functional>
+#include <string>
+
+#include "common/http_intake/http_intake.h"
+#include "common/identity/identity_normalizer.h"
+
+namespace omnihub::adapter {
+
+struct AdapterDescription {
+  std::string name;   // "phone": names the spool folder and metrics labels
+  int default_port;   // when --listen is not given
+  std::string usage;  // first lines of --help
+};
+
+using RouteRegistrar = std::function<void(http_intake::HttpIntake&,
+                                          const identity::IdentityNormalizer&)>;
+
+// Parses flags, runs until SIGTERM/SIGINT, returns the exit code.
+int RunAdapter(int argc, char** argv, const AdapterDescription& description,
+               const RouteRegistrar& register_routes);
+
+}  // namespace omnihub::adapter
+
+#endif  // OMNIHUB_COMMON_ADAPTER_RUNTIME_ADAPTER_RUNTIME_H_

@@ -1,0 +1,209 @@
+#include "common/http_intake/http_intake.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/logging/log.h"
+#include "nlohmann/json.hpp"
+#include "prometheus/text_serializer.h"
+
+namespace omnihub::http_intake {
+namespace {
+
+constexpr char kJson[] = "application/json";
+
+}  // namespace
+
+HttpIntake::HttpIntake(HttpIntakeOptions options, spool::EventSpool* spool,
+                       const timeline::EventValidator* validator,
+                       std::shared_ptr<prometheus::Registry> registry,
+                       std::function<bool()> ready)
+    : options_(std::move(options)),
+      spool_(spool),
+      validator_(validator),
+      registry_(std::move(registry)),
+      ready_(std::move(ready)) {
+  requests_ = &prometheus::BuildCounter()
+                   .Name("omnihub_http_requests_total")
+                   .Help("HTTP requests answered, by route and status code.")
+                   .Register(*registry_);
+  durations_ = &prometheus::BuildHistogram()
+                    .Name("omnihub_http_request_duration_seconds")
+                    .Help("Time to answer an HTTP request, by route.")
+                    .Register(*registry_);
+  validation_failures_ = &prometheus::BuildCounter()
+                              .Name("omnihub_http_validation_failures_total")
+                              .Help("Requests refused as invalid, by reason.")
+                              .Register(*registry_);
+
+  server_.set_payload_max_length(options_.max_body_bytes);
+  server_.set_error_handler([this](const httplib::Request& request,
+                                   httplib::Response& response) {
+    // Only errors no handler wrote a body for: unknown route, too large.
+    if (!response.body.empty()) return;
+    const bool too_large = response.status == 413;
+    Error(response, response.status, "",
+          too_large
+              ? absl::StrCat("the body is over the limit of ",
+                             options_.max_body_bytes, " bytes")
+              : absl::StrCat("no route ", request.method, " ", request.path),
+          too_large ? "too_large" : "no_route");
+  });
+  server_.set_exception_handler([this](const httplib::Request&,
+                                       httplib::Response& response,
+                                       std::exception_ptr) {
+    Error(response, 500, "", "internal error", "internal");
+  });
+  server_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"status":"ok"})", kJson);
+  });
+  server_.Get("/readyz", [this](const httplib::Request&,
+                                httplib::Response& res) {
+    const bool ready = ready_ == nullptr || ready_();
+    res.status = ready ? 200 : 503;
+    res.set_content(nlohmann::json{{"status", ready ? "ready" : "not ready"},
+                                   {"spooled_records", spool_->Stats().records}}
+                        .dump(),
+                    kJson);
+  });
+  server_.Get(
+      "/metrics", [this](const httplib::Request&, httplib::Response& res) {
+        res.set_content(
+            prometheus::TextSerializer().Serialize(registry_->Collect()),
+            "text/plain; version=0.0.4");
+      });
+}
+
+HttpIntake::~HttpIntake() { Stop(); }
+
+void HttpIntake::Post(const std::string& pattern, const std::string& route,
+                      Handler handler) {
+  server_.Post(pattern, [this, route, handler = std::move(handler)](
+                            const httplib::Request& request,
+                            httplib::Response& response) {
+    const absl::Time start = absl::Now();
+    handler(request, response);
+    Record(route, response.status, absl::Now() - start);
+  });
+}
+
+void HttpIntake::Record(const std::string& route, int status,
+                        absl::Duration elapsed) {
+  prometheus::Counter* counter;
+  prometheus::Histogram* histogram;
+  {
+    absl::MutexLock lock(&mutex_);
+    const std::string key = absl::StrCat(route, " ", status);
+    auto it = counters_.find(key);
+    if (it == counters_.end()) {
+      it = counters_
+               .emplace(key, &requests_->Add({{"route", route},
+                                              {"code", absl::StrCat(status)}}))
+               .first;
+    }
+    counter = it->second;
+    auto h = histograms_.find(route);
+    if (h == histograms_.end()) {
+      h = histograms_
+              .emplace(route,
+                       &durations_->Add({{"route", route}},
+                                        prometheus::Histogram::BucketBoundaries{
+                                            0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                            0.025, 0.05, 0.1, 0.25, 1}))
+              .first;
+    }
+    histogram = h->second;
+  }
+  counter->Increment();
+  histogram->Observe(absl::ToDoubleSeconds(elapsed));
+}
+
+void HttpIntake::Error(httplib::Response& response, int status,
+                       absl::string_view field, absl::string_view message,
+                       absl::string_view reason) {
+  response.status = status;
+  nlohmann::json error = {{"status", status},
+                          {"message", std::string(message)}};
+  if (!field.empty()) error["field"] = std::string(field);
+  response.set_content(nlohmann::json{{"error", error}}.dump(), kJson);
+  if (status >= 400 && status < 500) {
+    validation_failures_->Add({{"reason", std::string(reason)}}).Increment();
+  }
+}
+
+void HttpIntake::BadRequest(httplib::Response& response,
+                            const absl::Status& status,
+                            absl::string_view reason) {
+  // Our parsers say "field: problem"; the field goes in its own member.
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(status.message(), absl::MaxSplits(": ", 1));
+  if (parts.second.empty()) {
+    Error(response, 400, "", status.message(), reason);
+  } else {
+    Error(response, 400, parts.first, status.message(), reason);
+  }
+}
+
+void HttpIntake::Accept(std::vector<v1::InteractionEvent> events, int ignored,
+                        httplib::Response& response) {
+  const absl::Time now = absl::Now();
+  std::vector<std::string> records;
+  nlohmann::json ids = nlohmann::json::array();
+  records.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    std::optional<timeline::FieldViolation> violation =
+        validator_->ValidateEvent(events[i], now,
+                                  absl::StrCat("events[", i, "]"));
+    if (violation.has_value()) {
+      return Error(response, 400, violation->field,
+                   absl::StrCat(violation->field, ": ", violation->reason),
+                   "invalid_event");
+    }
+    ids.push_back(events[i].event_id());
+    records.push_back(events[i].SerializeAsString());
+  }
+  if (!records.empty()) {
+    absl::StatusOr<uint64_t> spooled = spool_->Append(std::move(records));
+    if (!spooled.ok()) {
+      // Nothing was kept: tell the sender to come back later.
+      response.set_header("Retry-After",
+                          absl::StrCat(options_.retry_after_seconds));
+      return Error(response, 503, "", spooled.status().message(),
+                   "spool_unavailable");
+    }
+  }
+  response.status = 202;
+  response.set_content(
+      nlohmann::json{
+          {"accepted", ids.size()}, {"ignored", ignored}, {"event_ids", ids}}
+          .dump(),
+      kJson);
+}
+
+absl::Status HttpIntake::Start() {
+  std::pair<std::string, std::string> host_port =
+      absl::StrSplit(options_.listen, absl::MaxSplits(':', 1));
+  int port = 0;
+  if (!absl::SimpleAtoi(host_port.second, &port)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen address must be host:port, got ", options_.listen));
+  }
+  port_ = port == 0 ? server_.bind_to_any_port(host_port.first)
+                    : (server_.bind_to_port(host_port.first, port) ? port : -1);
+  if (port_ <= 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.listen));
+  }
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+  return absl::OkStatus();
+}
+
+void HttpIntake::Stop() {
+  if (!thread_.joinable()) return;
+  // Stops accepting; requests being handled finish first.
+  server_.stop();
+  thread_.join();
+}
+
+}  // namespace omnihub::http_intake

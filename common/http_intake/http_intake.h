@@ -1,0 +1,101 @@
+// The HTTP side every channel adapter shares: routes with per-route metrics,
+// JSON errors, body limits, /healthz, /readyz and /metrics, and Accept(),
+// which answers success only once the events are durable in the spool.
+//
+//   HttpIntake intake(options, spool.get(), &validator, registry, ready);
+//   intake.Post("/v1/calls", "calls", [&](const httplib::Request& req,
+//                                         httplib::Response& res) {
+//     intake.Accept(ParseCalls(req.body), /*ignored=*/0, res);
+//   });
+//   intake.Start();
+#ifndef OMNIHUB_COMMON_HTTP_INTAKE_HTTP_INTAKE_H_
+#define OMNIHUB_COMMON_HTTP_INTAKE_HTTP_INTAKE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "common/spool/event_spool.h"
+#include "httplib.h"
+#include "omnihub/v1/event.pb.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "services/timeline/event_validator.h"
+
+namespace omnihub::http_intake {
+
+struct HttpIntakeOptions {
+  std::string listen = "127.0.0.1:8081";  // host:port; port 0 picks one
+  size_t max_body_bytes = 1 << 20;
+  int retry_after_seconds = 5;  // told to senders when the spool is full
+};
+
+class HttpIntake {
+ public:
+  using Handler =
+      std::function<void(const httplib::Request&, httplib::Response&)>;
+
+  // `ready` says whether /readyz answers 200 (e.g. the hub is reachable).
+  HttpIntake(HttpIntakeOptions options, spool::EventSpool* spool,
+             const timeline::EventValidator* validator,
+             std::shared_ptr<prometheus::Registry> registry,
+             std::function<bool()> ready);
+  ~HttpIntake();
+
+  // A POST route; `route` names it in metrics.
+  void Post(const std::string& pattern, const std::string& route,
+            Handler handler);
+  // Any route with metrics (GET, OPTIONS, ...), for adapters that need more.
+  httplib::Server& server() { return server_; }
+
+  // Validates every event (all or nothing), spools them durably, and answers
+  // 202 {"accepted": n, "ignored": k, "event_ids": [...]}; 400 naming the
+  // field for an invalid event; 503 with Retry-After when the spool is full.
+  void Accept(std::vector<v1::InteractionEvent> events, int ignored,
+              httplib::Response& response);
+
+  // A JSON error body: {"error": {"status": 400, "field": ..., "message":
+  // ...}}. `reason` labels omnihub_http_validation_failures_total for 4xx.
+  void Error(httplib::Response& response, int status, absl::string_view field,
+             absl::string_view message, absl::string_view reason);
+  // An INVALID_ARGUMENT status whose message is "field: problem" as a 400.
+  void BadRequest(httplib::Response& response, const absl::Status& status,
+                  absl::string_view reason);
+
+  // Binds and serves in a background thread.
+  absl::Status Start();
+  int port() const { return port_; }
+  void Stop();
+
+ private:
+  void Record(const std::string& route, int status, absl::Duration elapsed);
+
+  HttpIntakeOptions options_;
+  spool::EventSpool* spool_;
+  const timeline::EventValidator* validator_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::function<bool()> ready_;
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Histogram>* durations_;
+  prometheus::Family<prometheus::Counter>* validation_failures_;
+  absl::Mutex mutex_;
+  absl::flat_hash_map<std::string, prometheus::Counter*> counters_
+      ABSL_GUARDED_BY(mutex_);
+  absl::flat_hash_map<std::string, prometheus::Histogram*> histograms_
+      ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace omnihub::http_intake
+
+#endif  // OMNIHUB_COMMON_HTTP_INTAKE_HTTP_INTAKE_H_

@@ -1,0 +1,30 @@
+// omnihub-phone-adapter: call-center software pushes call records here.
+#include "absl/flags/flag.h"
+#include "common/adapter_runtime/adapter_runtime.h"
+#include "services/phone_adapter/phone_routes.h"
+
+ABSL_FLAG(std::string, cdr_time_zone, "UTC",
+          "Time zone of Asterisk CDR times (e.g. Europe/London).");
+ABSL_FLAG(int, max_extension_digits, 6,
+          "Numbers this short are internal extensions, not customers.");
+
+int main(int argc, char** argv) {
+  return omnihub::adapter::RunAdapter(
+      argc, argv,
+      {.name = "phone",
+       .default_port = 8081,
+       .usage = "omnihub-phone-adapter: takes call records (JSON, Asterisk "
+                "CDR lines, Twilio status callbacks) over HTTP and delivers "
+                "them to the timeline service."},
+      [](omnihub::http_intake::HttpIntake& intake,
+         const omnihub::identity::IdentityNormalizer& normalizer) {
+        omnihub::phone::PhoneRouteOptions options;
+        if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_cdr_time_zone),
+                                &options.parse.cdr_time_zone)) {
+          options.parse.cdr_time_zone = absl::UTCTimeZone();
+        }
+        options.events.max_extension_digits =
+            absl::GetFlag(FLAGS_max_extension_digits);
+        omnihub::phone::RegisterPhoneRoutes(intake, &normalizer, options);
+      });
+}

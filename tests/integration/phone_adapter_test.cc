@@ -1,0 +1,320 @@
+// The phone adapter end to end: real redis-server, the real timeline
+// service and the real adapter as processes, real HTTP in, gRPC reads out.
+#include <signal.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+#include "omnihub/v1/timeline.grpc.pb.h"
+#include "tests/support/child_process.h"
+#include "tests/support/free_port.h"
+#include "tests/support/redis_server.h"
+
+namespace omnihub::testing {
+namespace {
+
+class PhoneAdapterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    directory_ =
+        ::testing::TempDir() + "/phone-e2e-" +
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(directory_);
+    std::filesystem::create_directories(directory_);
+    auto redis = RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = *std::move(redis);
+    hub_port_ = *PickFreeLoopbackPort();
+    adapter_port_ = *PickFreeLoopbackPort();
+    StartHub();
+    StartAdapter();
+    stub_ = v1::TimelineService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", hub_port_),
+                            grpc::InsecureChannelCredentials()));
+  }
+
+  void StartHub() {
+    auto hub = ChildProcess::Start(
+        OMNIHUB_TIMELINE_BINARY,
+        {absl::StrCat("--listen=127.0.0.1:", hub_port_),
+         absl::StrCat("--metrics_listen=127.0.0.1:", *PickFreeLoopbackPort()),
+         "--redis_address=" + redis_->address(), "--default_region=GB"},
+        {}, directory_ + "/hub.log");
+    ASSERT_TRUE(hub.ok()) << hub.status();
+    hub_ = *std::move(hub);
+  }
+
+  void StartAdapter() {
+    auto adapter = ChildProcess::Start(
+        OMNIHUB_PHONE_ADAPTER_BINARY,
+        {absl::StrCat("--listen=127.0.0.1:", adapter_port_),
+         absl::StrCat("--hub_address=127.0.0.1:", hub_port_),
+         "--spool_dir=" + directory_ + "/spool", "--default_region=GB",
+         "--shutdown_grace=2s"},
+        {}, directory_ + "/adapter.log");
+    ASSERT_TRUE(adapter.ok()) << adapter.status();
+    adapter_ = *std::move(adapter);
+    httplib::Client http("127.0.0.1", adapter_port_);
+    for (int i = 0; i < 100; ++i) {
+      if (auto result = http.Get("/healthz"); result && result->status == 200) {
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    FAIL() << "the phone adapter never answered /healthz";
+  }
+
+  httplib::Result Post(const std::string& path, const std::string& body,
+                       const std::string& type) {
+    httplib::Client http("127.0.0.1", adapter_port_);
+    http.set_read_timeout(10, 0);
+    return http.Post(path.c_str(), body, type.c_str());
+  }
+
+  // Every page of the customer's timeline, or an empty list if unreadable.
+  std::vector<v1::InteractionEvent> ReadTimeline(const std::string& phone) {
+    std::vector<v1::InteractionEvent> events;
+    v1::GetTimelineRequest request;
+    request.mutable_customer()->mutable_identity()->set_kind(
+        v1::IDENTITY_KIND_PHONE);
+    request.mutable_customer()->mutable_identity()->set_value(phone);
+    request.set_page_size(500);
+    do {
+      v1::GetTimelineResponse response;
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::seconds(5));
+      if (!stub_->GetTimeline(&context, request, &response).ok()) return {};
+      events.insert(events.end(), response.events().begin(),
+                    response.events().end());
+      request.set_page_token(response.next_page_token());
+    } while (!request.page_token().empty());
+    return events;
+  }
+
+  // The customer's timeline once it holds `count` events (or after 30 s).
+  std::vector<v1::InteractionEvent> WaitForTimeline(const std::string& phone,
+                                                    size_t count) {
+    std::vector<v1::InteractionEvent> events;
+    for (int attempt = 0; attempt < 300; ++attempt) {
+      events = ReadTimeline(phone);
+      if (events.size() >= count) return events;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return events;
+  }
+
+  int64_t TotalInteractions(const std::string& phone) {
+    v1::GetCustomerRequest request;
+    request.mutable_customer()->mutable_identity()->set_kind(
+        v1::IDENTITY_KIND_PHONE);
+    request.mutable_customer()->mutable_identity()->set_value(phone);
+    v1::GetCustomerResponse response;
+    grpc::ClientContext context;
+    if (!stub_->GetCustomer(&context, request, &response).ok()) return -1;
+    return response.customer().total_interactions();
+  }
+
+  static std::string JsonCall(const std::string& id,
+                              const std::string& caller) {
+    return nlohmann::json{{"call_id", id},
+                          {"direction", "inbound"},
+                          {"caller", caller},
+                          {"callee", "200"},
+                          {"started_at", "2026-11-20T09:30:00Z"},
+                          {"disposition", "answered"},
+                          {"agent", "maria"},
+                          {"duration_seconds", 120}}
+        .dump();
+  }
+
+  std::string directory_;
+  std::unique_ptr<RedisServer> redis_;
+  int hub_port_ = 0;
+  int adapter_port_ = 0;
+  std::unique_ptr<ChildProcess> hub_;
+  std::unique_ptr<ChildProcess> adapter_;
+  std::unique_ptr<v1::TimelineService::Stub> stub_;
+};
+
+TEST_F(PhoneAdapterTest, EveryFormatLandsOnTheCallersTimeline) {
+  auto json =
+      Post("/v1/calls", JsonCall("j-1", "020 7183 8750"), "application/json");
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->status, 202) << json->body;
+
+  const std::string cdr =
+      "\"\",\"02071838750\",\"201\",\"from-pstn\",\"\",\"SIP/t-1\","
+      "\"SIP/201-2\",\"Dial\",\"SIP/201\",\"2026-11-20 10:00:00\","
+      "\"\",\"2026-11-20 10:00:30\",30,0,\"NO ANSWER\",\"DOCUMENTATION\","
+      "\"1700000000.7\",\"\"\n";
+  auto asterisk = Post("/v1/calls/asterisk-cdr", cdr, "text/csv");
+  ASSERT_TRUE(asterisk);
+  EXPECT_EQ(asterisk->status, 202) << asterisk->body;
+
+  httplib::Client http("127.0.0.1", adapter_port_);
+  httplib::Params ringing = {{"CallSid", "CA1"},
+                             {"From", "+442071838750"},
+                             {"To", "+442079460000"},
+                             {"CallStatus", "ringing"},
+                             {"Direction", "inbound"},
+                             {"SequenceNumber", "0"},
+                             {"Timestamp", "Fri, 20 Nov 2026 11:00:00 +0000"}};
+  auto first = http.Post("/v1/calls/twilio", ringing);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 202) << first->body;
+  httplib::Params completed = ringing;
+  completed.erase("CallStatus");
+  completed.erase("SequenceNumber");
+  completed.emplace("CallStatus", "completed");
+  completed.emplace("SequenceNumber", "3");
+  completed.emplace("CallDuration", "42");
+  auto last = http.Post("/v1/calls/twilio", completed);
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->status, 202) << last->body;
+
+  // Three calls: the two Twilio callbacks are one call, updated in place.
+  std::vector<v1::InteractionEvent> events =
+      WaitForTimeline("+442071838750", 3);
+  std::map<std::string, v1::InteractionEvent> by_id;
+  for (const auto& event : events) by_id[event.event_id()] = event;
+  ASSERT_TRUE(by_id.count("call:json:j-1"));
+  EXPECT_EQ(by_id["call:json:j-1"].call().agent(), "maria");
+  EXPECT_EQ(by_id["call:json:j-1"].kind(), v1::INTERACTION_KIND_INBOUND_CALL);
+  ASSERT_TRUE(by_id.count("call:asterisk:1700000000.7"));
+  EXPECT_EQ(by_id["call:asterisk:1700000000.7"].kind(),
+            v1::INTERACTION_KIND_MISSED_CALL);
+  ASSERT_TRUE(by_id.count("call:twilio:CA1"));
+  // Both callbacks may be delivered in one batch or two; the final one wins.
+  for (int i = 0;
+       i < 50 && by_id["call:twilio:CA1"].call().duration_seconds() != 42;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    for (const auto& event : WaitForTimeline("+442071838750", 3)) {
+      by_id[event.event_id()] = event;
+    }
+  }
+  EXPECT_EQ(by_id["call:twilio:CA1"].call().duration_seconds(), 42);
+  // The two callbacks made one event, not two.
+  EXPECT_EQ(WaitForTimeline("+442071838750", 3).size(), 3u);
+  EXPECT_EQ(TotalInteractions("+442071838750"), 3);
+}
+
+TEST_F(PhoneAdapterTest, MalformedInputIsA4xxAndStoresNothing) {
+  struct Case {
+    std::string path, body, type, field;
+  };
+  const std::vector<Case> cases = {
+      {"/v1/calls", "{not json", "application/json", "body"},
+      {"/v1/calls", R"({"call_id":"x","caller":"+1"})", "application/json",
+       "call.started_at"},
+      {"/v1/calls", JsonCall("bad-number", "+999 1234 5678"),
+       "application/json", "calls[0].caller"},
+      {"/v1/calls/asterisk-cdr", "\"a\",\"b\"\n", "text/csv", "line 1"},
+      {"/v1/calls/twilio", "From=%2B1", "application/x-www-form-urlencoded",
+       "CallSid"},
+  };
+  for (const Case& c : cases) {
+    auto result = Post(c.path, c.body, c.type);
+    ASSERT_TRUE(result) << c.path;
+    EXPECT_EQ(result->status, 400) << c.body << " -> " << result->body;
+    const auto error = nlohmann::json::parse(result->body, nullptr, false);
+    ASSERT_TRUE(error.is_object() && error.contains("error")) << result->body;
+    EXPECT_NE(error["error"].value("message", "").find(c.field),
+              std::string::npos)
+        << result->body;
+  }
+  auto unknown = Post("/v1/nowhere", "{}", "application/json");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  EXPECT_NE(unknown->body.find("\"error\""), std::string::npos);
+  // Nothing reached Redis: not even an identity.
+  absl::SleepFor(absl::Milliseconds(500));
+  auto keys = redis_->Command({"DBSIZE"});
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->integer, 0);
+}
+
+TEST_F(PhoneAdapterTest, HubDownWhileRecordsArePostedThenEveryRecordOnce) {
+  ASSERT_TRUE(hub_->Signal(SIGKILL).ok());
+  hub_->Wait(absl::Seconds(10)).IgnoreError();
+  for (int i = 0; i < 20; ++i) {
+    auto result =
+        Post("/v1/calls", JsonCall(absl::StrCat("down-", i), "+442071838751"),
+             "application/json");
+    ASSERT_TRUE(result);
+    ASSERT_EQ(result->status, 202) << result->body;
+  }
+  StartHub();
+  std::vector<v1::InteractionEvent> events =
+      WaitForTimeline("+442071838751", 20);
+  std::set<std::string> ids;
+  for (const auto& event : events) ids.insert(event.event_id());
+  EXPECT_EQ(ids.size(), 20u);
+  EXPECT_EQ(events.size(), 20u);
+  EXPECT_EQ(TotalInteractions("+442071838751"), 20);
+}
+
+TEST_F(PhoneAdapterTest, AdapterKilledMidLoadLosesNoAcknowledgedRecord) {
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::set<std::string> acknowledged;
+  std::set<std::string> sent;
+  std::thread load([&] {
+    for (int i = 0; !stop && i < 100000; ++i) {
+      const std::string id = absl::StrCat("load-", i);
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        sent.insert("call:json:" + id);
+      }
+      auto result =
+          Post("/v1/calls", JsonCall(id, "+442071838752"), "application/json");
+      if (result && result->status == 202) {
+        std::lock_guard<std::mutex> lock(mutex);
+        acknowledged.insert("call:json:" + id);
+      }
+    }
+  });
+  // Kill it while the load is running, once a fair number were acknowledged.
+  for (int i = 0; i < 600; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (acknowledged.size() >= 300) break;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  const absl::Status killed = adapter_->Signal(SIGKILL);
+  adapter_->Wait(absl::Seconds(10)).IgnoreError();
+  stop = true;
+  load.join();
+  ASSERT_TRUE(killed.ok()) << killed;
+  ASSERT_GT(acknowledged.size(), 10u);
+  StartAdapter();  // same spool directory
+
+  std::vector<v1::InteractionEvent> events =
+      WaitForTimeline("+442071838752", acknowledged.size());
+  std::set<std::string> stored;
+  for (const auto& event : events) {
+    EXPECT_TRUE(stored.insert(event.event_id()).second)
+        << "stored twice: " << event.event_id();
+    EXPECT_TRUE(sent.count(event.event_id())) << event.event_id();
+  }
+  for (const std::string& id : acknowledged) {
+    EXPECT_TRUE(stored.count(id)) << "acknowledged but lost: " << id;
+  }
+  EXPECT_EQ(TotalInteractions("+442071838752"),
+            static_cast<int64_t>(stored.size()));
+}
+
+}  // namespace
+}  // namespace omnihub::testing
