@@ -13,6 +13,16 @@ namespace {
 
 constexpr char kJson[] = "application/json";
 
+nlohmann::json RejectedJson(const std::vector<RejectedRecord>& rejected) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const RejectedRecord& record : rejected) {
+    list.push_back({{"line", record.line},
+                    {"field", record.field},
+                    {"message", record.message}});
+  }
+  return list;
+}
+
 }  // namespace
 
 HttpIntake::HttpIntake(HttpIntakeOptions options, spool::EventSpool* spool,
@@ -148,9 +158,6 @@ void HttpIntake::BadRequest(httplib::Response& response,
 void HttpIntake::Accept(std::vector<v1::InteractionEvent> events, int ignored,
                         httplib::Response& response) {
   const absl::Time now = absl::Now();
-  std::vector<std::string> records;
-  nlohmann::json ids = nlohmann::json::array();
-  records.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
     std::optional<timeline::FieldViolation> violation =
         validator_->ValidateEvent(events[i], now,
@@ -160,8 +167,40 @@ void HttpIntake::Accept(std::vector<v1::InteractionEvent> events, int ignored,
                    absl::StrCat(violation->field, ": ", violation->reason),
                    "invalid_event");
     }
-    ids.push_back(events[i].event_id());
-    records.push_back(events[i].SerializeAsString());
+  }
+  Spool(std::move(events), ignored, {}, response);
+}
+
+std::optional<timeline::FieldViolation> HttpIntake::Validate(
+    v1::InteractionEvent& event, absl::string_view field_prefix) const {
+  return validator_->ValidateEvent(event, absl::Now(), field_prefix);
+}
+
+void HttpIntake::AcceptSome(std::vector<v1::InteractionEvent> events,
+                            const std::vector<RejectedRecord>& rejected,
+                            httplib::Response& response) {
+  if (events.empty() && !rejected.empty()) {
+    Error(response, 400, rejected.front().field,
+          absl::StrCat("no record was valid; the first problem: line ",
+                       rejected.front().line, ": ", rejected.front().message),
+          "invalid_record");
+    nlohmann::json body = nlohmann::json::parse(response.body);
+    body["rejected"] = RejectedJson(rejected);
+    response.set_content(body.dump(), kJson);
+    return;
+  }
+  Spool(std::move(events), 0, rejected, response);
+}
+
+void HttpIntake::Spool(std::vector<v1::InteractionEvent> events, int ignored,
+                       const std::vector<RejectedRecord>& rejected,
+                       httplib::Response& response) {
+  std::vector<std::string> records;
+  nlohmann::json ids = nlohmann::json::array();
+  records.reserve(events.size());
+  for (const v1::InteractionEvent& event : events) {
+    ids.push_back(event.event_id());
+    records.push_back(event.SerializeAsString());
   }
   if (!records.empty()) {
     absl::StatusOr<uint64_t> spooled = spool_->Append(std::move(records));
@@ -173,12 +212,15 @@ void HttpIntake::Accept(std::vector<v1::InteractionEvent> events, int ignored,
                    "spool_unavailable");
     }
   }
+  if (!rejected.empty()) {
+    validation_failures_->Add({{"reason", "invalid_record"}})
+        .Increment(static_cast<double>(rejected.size()));
+  }
   response.status = 202;
-  response.set_content(
-      nlohmann::json{
-          {"accepted", ids.size()}, {"ignored", ignored}, {"event_ids", ids}}
-          .dump(),
-      kJson);
+  nlohmann::json body = {
+      {"accepted", ids.size()}, {"ignored", ignored}, {"event_ids", ids}};
+  if (!rejected.empty()) body["rejected"] = RejectedJson(rejected);
+  response.set_content(body.dump(), kJson);
 }
 
 absl::Status HttpIntake::Start() {

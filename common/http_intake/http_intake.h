@@ -31,6 +31,13 @@
 
 namespace omnihub::http_intake {
 
+// One record of a multi-record upload (e.g. a CSV row) that was refused.
+struct RejectedRecord {
+  int line = 0;  // 1-based line in the upload; 0 when it has none
+  std::string field;
+  std::string message;
+};
+
 struct HttpIntakeOptions {
   std::string listen = "127.0.0.1:8081";  // host:port; port 0 picks one
   size_t max_body_bytes = 1 << 20;
@@ -61,6 +68,19 @@ class HttpIntake {
   void Accept(std::vector<v1::InteractionEvent> events, int ignored,
               httplib::Response& response);
 
+  // For uploads whose good records are kept and bad ones reported (e.g. a CSV
+  // export): `rejected` are listed in the 202 body as {"rejected": [{"line",
+  // "field", "message"}]}. When no record is good it is a 400 listing them.
+  // Each event must already have passed Validate().
+  void AcceptSome(std::vector<v1::InteractionEvent> events,
+                  const std::vector<RejectedRecord>& rejected,
+                  httplib::Response& response);
+
+  // Checks (and normalises) one event as Accept() would; the violation names
+  // the field under `field_prefix`.
+  std::optional<timeline::FieldViolation> Validate(
+      v1::InteractionEvent& event, absl::string_view field_prefix) const;
+
   // A JSON error body: {"error": {"status": 400, "field": ..., "message":
   // ...}}. `reason` labels omnihub_http_validation_failures_total for 4xx.
   void Error(httplib::Response& response, int status, absl::string_view field,
@@ -76,6 +96,10 @@ class HttpIntake {
 
  private:
   void Record(const std::string& route, int status, absl::Duration elapsed);
+  // Spools valid events and writes the 202 (or 503) answer.
+  void Spool(std::vector<v1::InteractionEvent> events, int ignored,
+             const std::vector<RejectedRecord>& rejected,
+             httplib::Response& response);
 
   HttpIntakeOptions options_;
   spool::EventSpool* spool_;

@@ -16,113 +16,25 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "omnihub/v1/timeline.grpc.pb.h"
-#include "tests/support/child_process.h"
-#include "tests/support/free_port.h"
-#include "tests/support/redis_server.h"
+#include "tests/integration/adapter_fixture.h"
 
 namespace omnihub::testing {
 namespace {
 
-class PhoneAdapterTest : public ::testing::Test {
+class PhoneAdapterTest : public AdapterEndToEndTest {
  protected:
-  void SetUp() override {
-    directory_ =
-        ::testing::TempDir() + "/phone-e2e-" +
-        ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(directory_);
-    std::filesystem::create_directories(directory_);
-    auto redis = RedisServer::Start();
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    redis_ = *std::move(redis);
-    hub_port_ = *PickFreeLoopbackPort();
-    adapter_port_ = *PickFreeLoopbackPort();
-    StartHub();
-    StartAdapter();
-    stub_ = v1::TimelineService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", hub_port_),
-                            grpc::InsecureChannelCredentials()));
-  }
+  PhoneAdapterTest() : AdapterEndToEndTest(OMNIHUB_PHONE_ADAPTER_BINARY, {}) {}
 
-  void StartHub() {
-    auto hub = ChildProcess::Start(
-        OMNIHUB_TIMELINE_BINARY,
-        {absl::StrCat("--listen=127.0.0.1:", hub_port_),
-         absl::StrCat("--metrics_listen=127.0.0.1:", *PickFreeLoopbackPort()),
-         "--redis_address=" + redis_->address(), "--default_region=GB"},
-        {}, directory_ + "/hub.log");
-    ASSERT_TRUE(hub.ok()) << hub.status();
-    hub_ = *std::move(hub);
-  }
-
-  void StartAdapter() {
-    auto adapter = ChildProcess::Start(
-        OMNIHUB_PHONE_ADAPTER_BINARY,
-        {absl::StrCat("--listen=127.0.0.1:", adapter_port_),
-         absl::StrCat("--hub_address=127.0.0.1:", hub_port_),
-         "--spool_dir=" + directory_ + "/spool", "--default_region=GB",
-         "--shutdown_grace=2s"},
-        {}, directory_ + "/adapter.log");
-    ASSERT_TRUE(adapter.ok()) << adapter.status();
-    adapter_ = *std::move(adapter);
-    httplib::Client http("127.0.0.1", adapter_port_);
-    for (int i = 0; i < 100; ++i) {
-      if (auto result = http.Get("/healthz"); result && result->status == 200) {
-        return;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    FAIL() << "the phone adapter never answered /healthz";
-  }
-
-  httplib::Result Post(const std::string& path, const std::string& body,
-                       const std::string& type) {
-    httplib::Client http("127.0.0.1", adapter_port_);
-    http.set_read_timeout(10, 0);
-    return http.Post(path.c_str(), body, type.c_str());
-  }
-
-  // Every page of the customer's timeline, or an empty list if unreadable.
-  std::vector<v1::InteractionEvent> ReadTimeline(const std::string& phone) {
-    std::vector<v1::InteractionEvent> events;
-    v1::GetTimelineRequest request;
-    request.mutable_customer()->mutable_identity()->set_kind(
-        v1::IDENTITY_KIND_PHONE);
-    request.mutable_customer()->mutable_identity()->set_value(phone);
-    request.set_page_size(500);
-    do {
-      v1::GetTimelineResponse response;
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() +
-                           std::chrono::seconds(5));
-      if (!stub_->GetTimeline(&context, request, &response).ok()) return {};
-      events.insert(events.end(), response.events().begin(),
-                    response.events().end());
-      request.set_page_token(response.next_page_token());
-    } while (!request.page_token().empty());
-    return events;
-  }
-
-  // The customer's timeline once it holds `count` events (or after 30 s).
   std::vector<v1::InteractionEvent> WaitForTimeline(const std::string& phone,
                                                     size_t count) {
-    std::vector<v1::InteractionEvent> events;
-    for (int attempt = 0; attempt < 300; ++attempt) {
-      events = ReadTimeline(phone);
-      if (events.size() >= count) return events;
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return events;
+    return AdapterEndToEndTest::WaitForTimeline(v1::IDENTITY_KIND_PHONE, phone,
+                                                count);
   }
 
   int64_t TotalInteractions(const std::string& phone) {
-    v1::GetCustomerRequest request;
-    request.mutable_customer()->mutable_identity()->set_kind(
-        v1::IDENTITY_KIND_PHONE);
-    request.mutable_customer()->mutable_identity()->set_value(phone);
-    v1::GetCustomerResponse response;
-    grpc::ClientContext context;
-    if (!stub_->GetCustomer(&context, request, &response).ok()) return -1;
-    return response.customer().total_interactions();
+    std::optional<v1::CustomerView> customer =
+        Customer(v1::IDENTITY_KIND_PHONE, phone);
+    return customer.has_value() ? customer->total_interactions() : -1;
   }
 
   static std::string JsonCall(const std::string& id,
@@ -137,14 +49,6 @@ class PhoneAdapterTest : public ::testing::Test {
                           {"duration_seconds", 120}}
         .dump();
   }
-
-  std::string directory_;
-  std::unique_ptr<RedisServer> redis_;
-  int hub_port_ = 0;
-  int adapter_port_ = 0;
-  std::unique_ptr<ChildProcess> hub_;
-  std::unique_ptr<ChildProcess> adapter_;
-  std::unique_ptr<v1::TimelineService::Stub> stub_;
 };
 
 TEST_F(PhoneAdapterTest, EveryFormatLandsOnTheCallersTimeline) {
@@ -240,9 +144,7 @@ TEST_F(PhoneAdapterTest, MalformedInputIsA4xxAndStoresNothing) {
   EXPECT_NE(unknown->body.find("\"error\""), std::string::npos);
   // Nothing reached Redis: not even an identity.
   absl::SleepFor(absl::Milliseconds(500));
-  auto keys = redis_->Command({"DBSIZE"});
-  ASSERT_TRUE(keys.ok());
-  EXPECT_EQ(keys->integer, 0);
+  EXPECT_EQ(RedisKeyCount(), 0);
 }
 
 TEST_F(PhoneAdapterTest, HubDownWhileRecordsArePostedThenEveryRecordOnce) {

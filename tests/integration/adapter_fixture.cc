@@ -1,0 +1,143 @@
+#include "tests/integration/adapter_fixture.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "tests/support/free_port.h"
+
+namespace omnihub::testing {
+namespace {
+
+v1::CustomerSelector ByIdentity(v1::IdentityKind kind,
+                                const std::string& value) {
+  v1::CustomerSelector selector;
+  selector.mutable_identity()->set_kind(kind);
+  selector.mutable_identity()->set_value(value);
+  return selector;
+}
+
+}  // namespace
+
+AdapterEndToEndTest::AdapterEndToEndTest(std::string adapter_binary,
+                                         std::vector<std::string> adapter_flags)
+    : adapter_binary_(std::move(adapter_binary)),
+      adapter_flags_(std::move(adapter_flags)) {}
+
+void AdapterEndToEndTest::SetUp() {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  directory_ = absl::StrCat(::testing::TempDir(), "/e2e-",
+                            test->test_suite_name(), "-", test->name());
+  std::filesystem::remove_all(directory_);
+  std::filesystem::create_directories(directory_);
+  auto redis = RedisServer::Start();
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  redis_ = *std::move(redis);
+  auto hub_port = PickFreeLoopbackPort();
+  auto adapter_port = PickFreeLoopbackPort();
+  ASSERT_TRUE(hub_port.ok() && adapter_port.ok());
+  hub_port_ = *hub_port;
+  adapter_port_ = *adapter_port;
+  ASSERT_NO_FATAL_FAILURE(StartHub());
+  ASSERT_NO_FATAL_FAILURE(StartAdapter());
+  stub_ = v1::TimelineService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", hub_port_),
+                          grpc::InsecureChannelCredentials()));
+}
+
+void AdapterEndToEndTest::StartHub() {
+  auto metrics_port = PickFreeLoopbackPort();
+  ASSERT_TRUE(metrics_port.ok());
+  auto hub = ChildProcess::Start(
+      OMNIHUB_TIMELINE_BINARY,
+      {absl::StrCat("--listen=127.0.0.1:", hub_port_),
+       absl::StrCat("--metrics_listen=127.0.0.1:", *metrics_port),
+       "--redis_address=" + redis_->address(), "--default_region=GB"},
+      {}, directory_ + "/hub.log");
+  ASSERT_TRUE(hub.ok()) << hub.status();
+  hub_ = *std::move(hub);
+}
+
+void AdapterEndToEndTest::StartAdapter() {
+  std::vector<std::string> flags = {
+      absl::StrCat("--listen=127.0.0.1:", adapter_port_),
+      absl::StrCat("--hub_address=127.0.0.1:", hub_port_),
+      "--spool_dir=" + directory_ + "/spool", "--default_region=GB",
+      "--shutdown_grace=2s"};
+  flags.insert(flags.end(), adapter_flags_.begin(), adapter_flags_.end());
+  auto adapter = ChildProcess::Start(adapter_binary_, flags, {},
+                                     directory_ + "/adapter.log");
+  ASSERT_TRUE(adapter.ok()) << adapter.status();
+  adapter_ = *std::move(adapter);
+  httplib::Client http("127.0.0.1", adapter_port_);
+  for (int i = 0; i < 100; ++i) {
+    if (auto result = http.Get("/healthz"); result && result->status == 200) {
+      return;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  FAIL() << adapter_binary_ << " never answered /healthz; see " << directory_
+         << "/adapter.log";
+}
+
+httplib::Result AdapterEndToEndTest::Post(const std::string& path,
+                                          const std::string& body,
+                                          const std::string& content_type,
+                                          const httplib::Headers& headers) {
+  httplib::Client http("127.0.0.1", adapter_port_);
+  http.set_read_timeout(10, 0);
+  return http.Post(path.c_str(), headers, body, content_type.c_str());
+}
+
+std::vector<v1::InteractionEvent> AdapterEndToEndTest::ReadTimeline(
+    v1::IdentityKind kind, const std::string& value) {
+  std::vector<v1::InteractionEvent> events;
+  v1::GetTimelineRequest request;
+  *request.mutable_customer() = ByIdentity(kind, value);
+  request.set_page_size(500);
+  do {
+    v1::GetTimelineResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+    if (!stub_->GetTimeline(&context, request, &response).ok()) return {};
+    events.insert(events.end(), response.events().begin(),
+                  response.events().end());
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+  return events;
+}
+
+std::vector<v1::InteractionEvent> AdapterEndToEndTest::WaitForTimeline(
+    v1::IdentityKind kind, const std::string& value, size_t count) {
+  std::vector<v1::InteractionEvent> events;
+  for (int attempt = 0; attempt < 300; ++attempt) {
+    events = ReadTimeline(kind, value);
+    if (events.size() >= count) return events;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return events;
+}
+
+std::optional<v1::CustomerView> AdapterEndToEndTest::Customer(
+    v1::IdentityKind kind, const std::string& value) {
+  v1::GetCustomerRequest request;
+  *request.mutable_customer() = ByIdentity(kind, value);
+  v1::GetCustomerResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
+  if (!stub_->GetCustomer(&context, request, &response).ok()) {
+    return std::nullopt;
+  }
+  return response.customer();
+}
+
+int64_t AdapterEndToEndTest::RedisKeyCount() {
+  auto keys = redis_->Command({"DBSIZE"});
+  return keys.ok() ? keys->integer : -1;
+}
+
+}  // namespace omnihub::testing
