@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/csv/csv_reader.h"
+#include "common/json_fields/json_fields.h"
 #include "nlohmann/json.hpp"
 #include "services/phone_adapter/call_record.h"
 
@@ -15,11 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-absl::Status FieldError(absl::string_view record, absl::string_view field,
-                        absl::string_view problem) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(record, field.empty() ? "" : ".", field, ": ", problem));
-}
+using json_fields::FieldError;
+using json_fields::JsonFields;
 
 std::optional<v1::CallDetail::Disposition> DispositionNamed(
     absl::string_view name) {
@@ -41,74 +39,15 @@ std::optional<v1::CallDetail::Disposition> DispositionNamed(
 
 // ---- JSON ------------------------------------------------------------------
 
-// Reads optional field `name` of `object` with `read`; a wrong type or value
-// is an error naming the field.
-class JsonRecord {
- public:
-  JsonRecord(const json& object, std::string path)
-      : object_(object), path_(std::move(path)) {}
-
-  absl::Status String(const char* name, std::string* out, bool required,
-                      size_t max_bytes = 1024) const {
-    auto it = object_.find(name);
-    if (it == object_.end() || it->is_null()) {
-      return required ? FieldError(path_, name, "must be set")
-                      : absl::OkStatus();
-    }
-    if (!it->is_string()) return FieldError(path_, name, "must be a string");
-    *out = it->get<std::string>();
-    if (required && out->empty()) return FieldError(path_, name, "must be set");
-    if (out->size() > max_bytes) {
-      return FieldError(path_, name,
-                        absl::StrCat("is longer than ", max_bytes, " bytes"));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status Time(const char* name, std::optional<absl::Time>* out,
-                    bool required) const {
-    std::string text;
-    if (absl::Status status = String(name, &text, required); !status.ok()) {
-      return status;
-    }
-    if (text.empty()) return absl::OkStatus();
-    absl::Time time;
-    std::string error;
-    if (!absl::ParseTime(absl::RFC3339_full, text, &time, &error)) {
-      return FieldError(path_, name,
-                        "must be an RFC 3339 time like 2026-11-20T09:30:00Z");
-    }
-    *out = time;
-    return absl::OkStatus();
-  }
-
-  absl::Status Seconds(const char* name, int* out) const {
-    auto it = object_.find(name);
-    if (it == object_.end() || it->is_null()) return absl::OkStatus();
-    if (!it->is_number_integer() || it->get<int64_t>() < 0 ||
-        it->get<int64_t>() > 7 * 86400) {
-      return FieldError(path_, name,
-                        "must be a whole number of seconds, 0 to 604800");
-    }
-    *out = it->get<int>();
-    return absl::OkStatus();
-  }
-
-  const json& object() const { return object_; }
-  const std::string& path() const { return path_; }
-
- private:
-  const json& object_;
-  std::string path_;
-};
-
-absl::StatusOr<CallRecord> ReadJsonCall(const JsonRecord& in) {
+absl::StatusOr<CallRecord> ReadJsonCall(const JsonFields& in) {
   if (!in.object().is_object()) {
     return FieldError(in.path(), "", "must be a JSON object");
   }
   CallRecord call;
   call.format = "json";
   std::string direction, disposition;
+  int64_t duration_seconds = 0, billable_seconds = 0;
+  constexpr int64_t kWeek = 7 * 86400;
   for (absl::Status status :
        {in.String("call_id", &call.call_id, true, 128),
         in.String("direction", &direction, false),
@@ -117,8 +56,8 @@ absl::StatusOr<CallRecord> ReadJsonCall(const JsonRecord& in) {
         in.Time("started_at", &call.started_at, true),
         in.Time("answered_at", &call.answered_at, false),
         in.Time("ended_at", &call.ended_at, false),
-        in.Seconds("duration_seconds", &call.duration_seconds),
-        in.Seconds("billable_seconds", &call.billable_seconds),
+        in.Integer("duration_seconds", 0, kWeek, &duration_seconds),
+        in.Integer("billable_seconds", 0, kWeek, &billable_seconds),
         in.String("disposition", &disposition, false),
         in.String("agent", &call.agent, false, 128),
         in.String("queue", &call.queue, false, 128),
@@ -126,6 +65,8 @@ absl::StatusOr<CallRecord> ReadJsonCall(const JsonRecord& in) {
         in.String("recording_url", &call.recording_url, false, 2048)}) {
     if (!status.ok()) return status;
   }
+  call.duration_seconds = static_cast<int>(duration_seconds);
+  call.billable_seconds = static_cast<int>(billable_seconds);
   if (direction == "inbound") {
     call.direction = v1::CallDetail::DIRECTION_INBOUND;
   } else if (direction == "outbound") {
@@ -145,24 +86,10 @@ absl::StatusOr<CallRecord> ReadJsonCall(const JsonRecord& in) {
   if (call.caller.empty() && call.callee.empty()) {
     return FieldError(in.path(), "caller", "caller or callee must be set");
   }
-  const json& object = in.object();
-  if (auto it = object.find("satisfaction");
-      it != object.end() && !it->is_null()) {
-    double scale = 10;
-    if (auto s = object.find("satisfaction_scale"); s != object.end()) {
-      if (!s->is_number() || s->get<double>() <= 0) {
-        return FieldError(in.path(), "satisfaction_scale",
-                          "must be a positive number (e.g. 5 or 10)");
-      }
-      scale = s->get<double>();
-    }
-    if (!it->is_number() || it->get<double>() < 0 ||
-        it->get<double>() > scale) {
-      return FieldError(in.path(), "satisfaction",
-                        absl::StrCat("must be a number from 0 to ", scale));
-    }
-    call.satisfaction = it->get<double>() * 10 / scale;
+  if (absl::Status status = in.Satisfaction(&call.satisfaction); !status.ok()) {
+    return status;
   }
+  const json& object = in.object();
   std::optional<absl::Time> updated_at;
   if (absl::Status status = in.Time("updated_at", &updated_at, false);
       !status.ok()) {
@@ -360,13 +287,13 @@ absl::StatusOr<std::vector<CallRecord>> ParseJsonCalls(
     }
     for (size_t i = 0; i < document.size(); ++i) {
       absl::StatusOr<CallRecord> call =
-          ReadJsonCall(JsonRecord(document[i], absl::StrCat("calls[", i, "]")));
+          ReadJsonCall(JsonFields(document[i], absl::StrCat("calls[", i, "]")));
       if (!call.ok()) return call.status();
       calls.push_back(*std::move(call));
     }
   } else {
     absl::StatusOr<CallRecord> call =
-        ReadJsonCall(JsonRecord(document, "call"));
+        ReadJsonCall(JsonFields(document, "call"));
     if (!call.ok()) return call.status();
     calls.push_back(*std::move(call));
   }
