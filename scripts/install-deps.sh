@@ -12,6 +12,7 @@ packages=(
   redis-server   # the store, and the tests' real Redis
   prometheus     # for promtool, which checks our /metrics output
   clang-format   # the test script checks formatting
+  nodejs         # runs the web snippet against the real web adapter in tests
 )
 
 missing=()

@@ -1,0 +1,79 @@
+// omnihub-web-adapter: the company website sends visit events here.
+#include <cstdlib>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_split.h"
+#include "common/adapter_runtime/adapter_runtime.h"
+#include "common/logging/log.h"
+#include "services/web_adapter/web_routes.h"
+
+ABSL_FLAG(std::string, write_keys, "",
+          "Public write keys of the websites, as key=site[,key=site...]; "
+          "the site names the events' source. Requests without a known key "
+          "get 401.");
+ABSL_FLAG(std::string, allowed_origins, "",
+          "Origins browsers may send from, comma-separated "
+          "(https://shop.example), or * for any.");
+ABSL_FLAG(std::string, trusted_proxies, "",
+          "Proxies whose X-Forwarded-For is believed: addresses or networks, "
+          "comma-separated (10.0.0.0/8,::1).");
+ABSL_FLAG(std::string, ip_privacy, "keep",
+          "What is kept of a visitor's IP address: keep, truncate (IPv4 /24, "
+          "IPv6 /48) or drop.");
+ABSL_FLAG(int, max_batch_calls, 500, "Most calls in one /v1/batch request.");
+ABSL_FLAG(std::string, form_events, "Form Submitted,Signed Up",
+          "track event names that are form submissions.");
+ABSL_FLAG(std::string, purchase_events, "Order Completed",
+          "track event names that are purchases (properties revenue or "
+          "total, and currency).");
+
+namespace {
+
+// Flags are read after RunAdapter parsed them; a bad one stops the adapter.
+omnihub::web::WebRouteOptions OptionsFromFlags() {
+  omnihub::web::WebRouteOptions options;
+  const auto fail = [](const absl::Status& status) {
+    omnihub::log::Error("%s", status.message());
+    std::exit(2);
+  };
+  auto keys = omnihub::web::ParseWriteKeys(absl::GetFlag(FLAGS_write_keys));
+  if (!keys.ok()) fail(keys.status());
+  if (keys->empty()) {
+    omnihub::log::Warning(
+        "no --write_keys: every request will be refused with 401");
+  }
+  options.write_keys = *std::move(keys);
+  options.allowed_origins = absl::StrSplit(absl::GetFlag(FLAGS_allowed_origins),
+                                           ',', absl::SkipWhitespace());
+  auto proxies =
+      omnihub::web::AddressSet::Parse(absl::GetFlag(FLAGS_trusted_proxies));
+  if (!proxies.ok()) fail(proxies.status());
+  options.trusted_proxies = *std::move(proxies);
+  auto privacy = omnihub::web::ParseIpPrivacy(absl::GetFlag(FLAGS_ip_privacy));
+  if (!privacy.ok()) fail(privacy.status());
+  options.ip_privacy = *privacy;
+  options.parse.max_calls =
+      static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_batch_calls)));
+  options.events.form_events = absl::StrSplit(absl::GetFlag(FLAGS_form_events),
+                                              ',', absl::SkipWhitespace());
+  options.events.purchase_events = absl::StrSplit(
+      absl::GetFlag(FLAGS_purchase_events), ',', absl::SkipWhitespace());
+  return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return omnihub::adapter::RunAdapter(
+      argc, argv,
+      {.name = "web",
+       .default_port = 8082,
+       .usage = "omnihub-web-adapter: takes Segment-style page, track and "
+                "identify calls from websites and browsers over HTTP and "
+                "delivers them to the timeline service."},
+      [](omnihub::http_intake::HttpIntake& intake,
+         const omnihub::identity::IdentityNormalizer& normalizer) {
+        omnihub::web::RegisterWebRoutes(intake, &normalizer,
+                                        OptionsFromFlags());
+      });
+}

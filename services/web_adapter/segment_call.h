@@ -1,0 +1,95 @@
+// The web adapter's input: Segment-style analytics calls (`page`, `track`,
+// `identify`), single or in a batch, as a website or a browser sends them,
+// and how each becomes an interaction event.
+//
+//   absl::StatusOr<SegmentBatch> batch = ParseSegmentBody(body, "batch", {});
+//   for (size_t i = 0; i < batch->calls.size(); ++i)
+//     absl::StatusOr<v1::InteractionEvent> event =
+//         SegmentCallToEvent(batch->calls[i], context, normalizer);
+#ifndef OMNIHUB_SERVICES_WEB_ADAPTER_SEGMENT_CALL_H_
+#define OMNIHUB_SERVICES_WEB_ADAPTER_SEGMENT_CALL_H_
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/identity/identity_normalizer.h"
+#include "omnihub/v1/event.pb.h"
+
+namespace omnihub::web {
+
+struct SegmentCall {
+  std::string path;  // "batch[3]": names the call in errors
+  std::string type;  // page, track or identify
+  std::string message_id;
+  std::string anonymous_id;
+  std::string user_id;
+  // When it happened by the browser's clock (originalTimestamp, else
+  // timestamp) and when the browser sent it (sentAt of the call or batch).
+  std::optional<absl::Time> happened_at;
+  std::optional<absl::Time> sent_at;
+  std::string event;  // track's event name
+  std::string name;   // page's name
+  std::string url, path_name, referrer, title;
+  std::string user_agent;  // context.userAgent
+  v1::Campaign campaign;
+  std::string email, phone;  // identify's traits (or context.traits)
+  // Order Completed-style revenue: the amount as a decimal and its currency.
+  std::optional<int64_t> revenue_micros;
+  std::string currency;
+  // Top-level properties (and traits, for identify) as strings.
+  std::vector<std::pair<std::string, std::string>> properties;
+};
+
+struct SegmentBatch {
+  std::vector<SegmentCall> calls;
+  std::string write_key;  // the body's writeKey, if any
+};
+
+struct SegmentParseOptions {
+  size_t max_calls = 500;
+  size_t max_properties = 32;
+  size_t max_property_value_bytes = 1024;
+};
+
+// `kind` is the route: "batch" ({"batch": [...]}), or "page", "track",
+// "identify" for one call (whose `type` may be left out). INVALID_ARGUMENT
+// naming the field ("batch[2].messageId: must be set") for anything wrong.
+absl::StatusOr<SegmentBatch> ParseSegmentBody(
+    absl::string_view body, absl::string_view kind,
+    const SegmentParseOptions& options);
+
+// What the adapter knows of the request beyond its body.
+struct RequestContext {
+  absl::Time received_at;
+  std::string site;        // which website (from its write key)
+  std::string client_ip;   // already chosen and truncated as configured
+  std::string user_agent;  // the request's User-Agent header
+};
+
+struct SegmentEventOptions {
+  // track calls with these names become FORM_SUBMITTED / PURCHASE events.
+  std::vector<std::string> form_events = {"Form Submitted", "Signed Up"};
+  std::vector<std::string> purchase_events = {"Order Completed"};
+};
+
+// The interaction event for one call. Its time is corrected for the browser's
+// clock: received - (sent - happened). INVALID_ARGUMENT naming the field when
+// an identity is unusable.
+absl::StatusOr<v1::InteractionEvent> SegmentCallToEvent(
+    const SegmentCall& call, const RequestContext& context,
+    const identity::IdentityNormalizer& normalizer,
+    const SegmentEventOptions& options);
+
+// "12.34" or 12.34 as millionths; INVALID_ARGUMENT when it is not a plain
+// non-negative decimal with at most 6 decimals that fits.
+absl::StatusOr<int64_t> ParseDecimalMicros(absl::string_view text);
+
+}  // namespace omnihub::web
+
+#endif  // OMNIHUB_SERVICES_WEB_ADAPTER_SEGMENT_CALL_H_

@@ -1,0 +1,272 @@
+#include "services/web_adapter/segment_call.h"
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace omnihub::web {
+namespace {
+
+using nlohmann::json;
+
+class SegmentCallTest : public ::testing::Test {
+ protected:
+  // The one event of a single-call body sent to route `kind`.
+  v1::InteractionEvent EventOf(const json& body, absl::string_view kind) {
+    absl::StatusOr<SegmentBatch> batch =
+        ParseSegmentBody(body.dump(), kind, {});
+    EXPECT_TRUE(batch.ok()) << batch.status();
+    if (!batch.ok() || batch->calls.size() != 1) return {};
+    absl::StatusOr<v1::InteractionEvent> event =
+        SegmentCallToEvent(batch->calls[0], context_, normalizer_, {});
+    EXPECT_TRUE(event.ok()) << event.status();
+    return event.value_or(v1::InteractionEvent());
+  }
+
+  std::string ErrorOf(absl::string_view body, absl::string_view kind) {
+    absl::StatusOr<SegmentBatch> batch = ParseSegmentBody(body, kind, {});
+    if (batch.ok()) {
+      for (const SegmentCall& call : batch->calls) {
+        absl::StatusOr<v1::InteractionEvent> event =
+            SegmentCallToEvent(call, context_, normalizer_, {});
+        if (!event.ok()) return std::string(event.status().message());
+      }
+      return "no error";
+    }
+    EXPECT_EQ(batch.status().code(), absl::StatusCode::kInvalidArgument);
+    return std::string(batch.status().message());
+  }
+
+  identity::IdentityNormalizer normalizer_{{.default_region = "GB"}};
+  RequestContext context_{.received_at = absl::FromUnixSeconds(1795163400),
+                          .site = "shop",
+                          .client_ip = "198.51.100.0",
+                          .user_agent = "curl/7.88"};
+};
+
+TEST_F(SegmentCallTest, PageViewCarriesThePageCampaignAndClient) {
+  const v1::InteractionEvent event = EventOf(
+      {{"messageId", "m-1"},
+       {"anonymousId", "anon-1"},
+       {"name", "Shoes"},
+       {"context",
+        {{"page",
+          {{"url",
+            "https://shop.example/shoes?utm_source=news&utm_medium="
+            "email&utm_campaign=winter%20sale"},
+           {"path", "/shoes"},
+           {"referrer", "https://search.example/"}}},
+         {"userAgent", "Mozilla/5.0 (X11)"}}},
+       {"properties", {{"category", "shoes"}, {"rank", 3}, {"tags", {"a"}}}}},
+      "page");
+  EXPECT_EQ(event.event_id(), "web:shop:m-1");
+  EXPECT_EQ(event.source(), "web-adapter/shop");
+  EXPECT_EQ(event.channel(), v1::CHANNEL_WEB);
+  EXPECT_EQ(event.kind(), v1::INTERACTION_KIND_PAGE_VIEW);
+  ASSERT_EQ(event.identities_size(), 1);
+  EXPECT_EQ(event.identities(0).kind(), v1::IDENTITY_KIND_WEB_ANONYMOUS_ID);
+  EXPECT_EQ(event.web().path(), "/shoes");
+  EXPECT_EQ(event.web().title(), "Shoes");  // the page's name stands in
+  EXPECT_EQ(event.web().referrer(), "https://search.example/");
+  EXPECT_EQ(event.web().user_agent(), "Mozilla/5.0 (X11)");
+  EXPECT_EQ(event.web().ip(), "198.51.100.0");
+  EXPECT_EQ(event.web().campaign().source(), "news");
+  EXPECT_EQ(event.web().campaign().medium(), "email");
+  EXPECT_EQ(event.web().campaign().name(), "winter sale");
+  EXPECT_EQ(event.attributes().at("category"), "shoes");
+  EXPECT_EQ(event.attributes().at("rank"), "3");
+  EXPECT_EQ(event.attributes().at("tags"), "[\"a\"]");
+  // No times given: it happened when it arrived.
+  EXPECT_EQ(event.occurred_at().seconds(), 1795163400);
+}
+
+TEST_F(SegmentCallTest, BrowserClockIsCorrected) {
+  // The browser's clock is an hour fast; the event waited 30 s in a queue.
+  const v1::InteractionEvent event =
+      EventOf({{"messageId", "m-2"},
+               {"userId", "u-1"},
+               {"event", "Clicked"},
+               {"originalTimestamp", "2026-11-20T10:29:30Z"},
+               {"sentAt", "2026-11-20T10:30:00Z"}},
+              "track");
+  EXPECT_EQ(event.occurred_at().seconds(), 1795163400 - 30);
+  EXPECT_EQ(event.kind(), v1::INTERACTION_KIND_WEB_ACTION);
+  EXPECT_EQ(event.web().event_name(), "Clicked");
+  EXPECT_EQ(event.web().user_agent(), "curl/7.88");  // from the request
+
+  // Only the time it happened: taken as it is.
+  EXPECT_EQ(EventOf({{"messageId", "m-3"},
+                     {"userId", "u-1"},
+                     {"event", "Clicked"},
+                     {"timestamp", "2026-11-19T08:00:00Z"}},
+                    "track")
+                .occurred_at()
+                .seconds(),
+            1795163400 - 86400 - 30 * 60);
+}
+
+TEST_F(SegmentCallTest, BatchSentAtAppliesToEveryCall) {
+  absl::StatusOr<SegmentBatch> batch =
+      ParseSegmentBody(json{{"sentAt", "2026-11-20T10:00:10Z"},
+                            {"writeKey", "k"},
+                            {"batch",
+                             {{{"type", "page"},
+                               {"messageId", "a"},
+                               {"anonymousId", "x"},
+                               {"timestamp", "2026-11-20T10:00:00Z"}},
+                              {{"type", "track"},
+                               {"event", "E"},
+                               {"messageId", "b"},
+                               {"anonymousId", "x"},
+                               {"timestamp", "2026-11-20T10:00:05Z"},
+                               {"sentAt", "2026-11-20T10:00:06Z"}}}}}
+                           .dump(),
+                       "batch", {});
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(batch->write_key, "k");
+  ASSERT_EQ(batch->calls.size(), 2u);
+  EXPECT_EQ(*batch->calls[0].sent_at - *batch->calls[0].happened_at,
+            absl::Seconds(10));
+  EXPECT_EQ(*batch->calls[1].sent_at - *batch->calls[1].happened_at,
+            absl::Seconds(1));
+}
+
+TEST_F(SegmentCallTest, IdentifyLinksAnonymousIdToLoginAndEmail) {
+  const v1::InteractionEvent event = EventOf({{"messageId", "m-4"},
+                                              {"anonymousId", "anon-1"},
+                                              {"userId", "user-42"},
+                                              {"traits",
+                                               {{"email", " Ann@Example.COM"},
+                                                {"phone", "020 7183 8750"},
+                                                {"plan", "gold"}}}},
+                                             "identify");
+  EXPECT_EQ(event.kind(), v1::INTERACTION_KIND_IDENTIFIED);
+  ASSERT_EQ(event.identities_size(), 4);
+  EXPECT_EQ(event.identities(1).kind(), v1::IDENTITY_KIND_LOGIN_ID);
+  EXPECT_EQ(event.identities(1).value(), "user-42");
+  EXPECT_EQ(event.identities(2).value(), "ann@example.com");
+  EXPECT_EQ(event.identities(3).value(), "+442071838750");
+  EXPECT_EQ(event.attributes().at("plan"), "gold");
+  EXPECT_EQ(event.attributes().count("email"), 0u);
+}
+
+TEST_F(SegmentCallTest, OrderCompletedIsAPurchaseWithItsValue) {
+  const v1::InteractionEvent event =
+      EventOf({{"messageId", "m-5"},
+               {"userId", "user-42"},
+               {"event", "Order Completed"},
+               {"properties", {{"revenue", "19.99"}, {"currency", "eur"}}}},
+              "track");
+  EXPECT_EQ(event.kind(), v1::INTERACTION_KIND_PURCHASE);
+  EXPECT_EQ(event.value().amount_micros(), 19'990'000);
+  EXPECT_EQ(event.value().currency(), "EUR");
+  EXPECT_EQ(
+      EventOf(
+          {{"messageId", "m-6"}, {"userId", "u"}, {"event", "Form Submitted"}},
+          "track")
+          .kind(),
+      v1::INTERACTION_KIND_FORM_SUBMITTED);
+}
+
+TEST_F(SegmentCallTest, DecimalsAreExact) {
+  EXPECT_EQ(*ParseDecimalMicros("0.1"), 100'000);
+  EXPECT_EQ(*ParseDecimalMicros("12"), 12'000'000);
+  EXPECT_EQ(*ParseDecimalMicros("12.345678"), 12'345'678);
+  EXPECT_EQ(*ParseDecimalMicros("1000000000000"), 1'000'000'000'000'000'000);
+  for (const char* bad : {"", "-1", "1e3", "1.", ".5", "1.2345678", "1,5",
+                          "NaN", "10000000000000", "99999999999999999999"}) {
+    EXPECT_FALSE(ParseDecimalMicros(bad).ok()) << bad;
+  }
+}
+
+TEST_F(SegmentCallTest, UnicodeAndHugeFieldsAreHandled) {
+  const v1::InteractionEvent event =
+      EventOf({{"messageId", "m-7"},
+               {"anonymousId", "anon-ü"},
+               {"name", "Über uns — 日本"},
+               {"properties", {{"q", "a,b;\"c\""}}}},
+              "page");
+  EXPECT_EQ(event.web().title(), "Über uns — 日本");
+  EXPECT_EQ(event.attributes().at("q"), "a,b;\"c\"");
+  EXPECT_NE(ErrorOf(json{{"messageId", "m"},
+                         {"anonymousId", "a"},
+                         {"properties", {{"big", std::string(5000, 'x')}}}}
+                        .dump(),
+                    "page")
+                .find("page.properties.big: is longer than 1024"),
+            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(json{{"messageId", std::string(500, 'm')}, {"anonymousId", "a"}}
+                  .dump(),
+              "page")
+          .find("page.messageId: is longer than 128"),
+      std::string::npos);
+}
+
+TEST_F(SegmentCallTest, MalformedCallsNameTheField) {
+  struct Case {
+    std::string body, kind, message;
+  };
+  const std::vector<Case> cases = {
+      {"{not json", "batch", "body: is not valid JSON"},
+      {"[1,2]", "batch", "body: must be a JSON object"},
+      {R"({"batch":[]})", "batch", "batch: must be a non-empty array"},
+      {R"({"batch":[{"type":"alias","messageId":"m","userId":"u"}]})", "batch",
+       "batch[0].type: must be page, track or identify"},
+      {R"({"batch":[{"messageId":"m","userId":"u"}]})", "batch",
+       "batch[0].type: must be set"},
+      {R"({"batch":[7]})", "batch", "batch[0]: must be a JSON object"},
+      {R"({"userId":"u"})", "page", "page.messageId: must be set"},
+      {R"({"messageId":"m"})", "page",
+       "page.anonymousId: anonymousId or userId must be set"},
+      {R"({"messageId":"m","userId":"u"})", "track",
+       "track.event: must be set"},
+      {R"({"messageId":"m","userId":"u","type":"page"})", "track",
+       "track.type: must be track on this route"},
+      {R"({"messageId":"m","userId":"u","timestamp":"yesterday"})", "page",
+       "page.timestamp: must be an RFC 3339"},
+      {R"({"messageId":"m","userId":7})", "page",
+       "page.userId: must be a string"},
+      {R"({"messageId":"m","userId":"u","context":[]})", "page",
+       "page.context: must be a JSON object"},
+      {R"({"messageId":"m","userId":"u","context":{"page":{"url":5}}})", "page",
+       "page.context.page.url: must be a string"},
+      {R"({"messageId":"m","userId":"u","event":"Order Completed",
+           "properties":{"revenue":"-3","currency":"EUR"}})",
+       "track", "track.properties.revenue: must be a non-negative decimal"},
+      {R"({"messageId":"m","userId":"u","event":"Order Completed",
+           "properties":{"revenue":"3"}})",
+       "track", "track.properties.currency: must be an ISO 4217"},
+      {R"({"messageId":"m","userId":"u","traits":{"email":"nope"}})",
+       "identify", "identify.traits.email:"},
+      {R"({"messageId":"m","userId":"u","traits":{"phone":"call me"}})",
+       "identify", "identify.traits.phone:"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_NE(ErrorOf(c.body, c.kind).find(c.message), std::string::npos)
+        << c.body << " gave " << ErrorOf(c.body, c.kind);
+  }
+}
+
+TEST_F(SegmentCallTest, BatchAndPropertyCountsAreBounded) {
+  json batch = json::array();
+  for (int i = 0; i < 3; ++i) {
+    batch.push_back({{"type", "page"},
+                     {"messageId", std::to_string(i)},
+                     {"anonymousId", "a"}});
+  }
+  EXPECT_FALSE(
+      ParseSegmentBody(json{{"batch", batch}}.dump(), "batch", {.max_calls = 2})
+          .ok());
+  json properties = json::object();
+  for (int i = 0; i < 40; ++i) properties[std::to_string(i)] = i;
+  EXPECT_NE(ErrorOf(json{{"messageId", "m"},
+                         {"anonymousId", "a"},
+                         {"properties", properties}}
+                        .dump(),
+                    "page")
+                .find("page.properties: has more than 32 fields"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace omnihub::web

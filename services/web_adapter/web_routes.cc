@@ -1,0 +1,191 @@
+#include "services/web_adapter/web_routes.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "services/web_adapter/web_snippet.h"
+
+namespace omnihub::web {
+namespace {
+
+// Shared by the server's handlers, which keep it alive.
+class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
+ public:
+  WebRoutes(http_intake::HttpIntake& intake,
+            const identity::IdentityNormalizer* normalizer,
+            WebRouteOptions options)
+      : intake_(intake),
+        normalizer_(*normalizer),
+        options_(std::move(options)) {}
+
+  void Register() {
+    for (const char* kind : {"batch", "page", "track", "identify"}) {
+      const std::string path = absl::StrCat("/v1/", kind);
+      intake_.Post(
+          path, kind,
+          [self = shared_from_this(), kind](const httplib::Request& request,
+                                            httplib::Response& response) {
+            self->Handle(kind, request, response);
+          });
+      intake_.server().Options(
+          path, [self = shared_from_this()](const httplib::Request& request,
+                                            httplib::Response& response) {
+            self->Preflight(request, response);
+          });
+    }
+    intake_.server().Get(
+        "/omnihub.js", [](const httplib::Request&, httplib::Response& res) {
+          res.set_header("Cache-Control", "public, max-age=3600");
+          res.set_content(std::string(kWebSnippetJs),
+                          "application/javascript; charset=utf-8");
+        });
+  }
+
+ private:
+  bool OriginAllowed(const std::string& origin) const {
+    return std::any_of(options_.allowed_origins.begin(),
+                       options_.allowed_origins.end(),
+                       [&](const std::string& allowed) {
+                         return allowed == "*" || allowed == origin;
+                       });
+  }
+
+  // Requests without an Origin are not from a browser page: CORS does not
+  // apply. From a page, only the allowed origins may send.
+  bool ApplyCors(const httplib::Request& request, httplib::Response& response) {
+    const std::string origin = request.get_header_value("Origin");
+    if (origin.empty()) return true;
+    if (!OriginAllowed(origin)) {
+      intake_.Error(
+          response, 403, "Origin",
+          absl::StrCat("origin ", origin, " is not in the allowed origins"),
+          "origin_not_allowed");
+      return false;
+    }
+    response.set_header("Access-Control-Allow-Origin", origin);
+    response.set_header("Access-Control-Allow-Credentials", "true");
+    response.set_header("Vary", "Origin");
+    return true;
+  }
+
+  void Preflight(const httplib::Request& request, httplib::Response& response) {
+    if (!ApplyCors(request, response)) return;
+    response.status = 204;
+    response.set_header("Access-Control-Allow-Methods", "POST, OPTIONS");
+    response.set_header("Access-Control-Allow-Headers",
+                        "Content-Type, Authorization, X-Write-Key");
+    response.set_header("Access-Control-Max-Age", "86400");
+  }
+
+  // The key from the request's headers or query, else "".
+  static std::string KeyOutsideBody(const httplib::Request& request) {
+    const std::string authorization = request.get_header_value("Authorization");
+    if (absl::StartsWithIgnoreCase(authorization, "basic ")) {
+      std::string decoded;
+      if (absl::Base64Unescape(absl::StripAsciiWhitespace(
+                                   absl::string_view(authorization).substr(6)),
+                               &decoded)) {
+        return std::string(decoded.substr(0, decoded.find(':')));
+      }
+    }
+    if (request.has_header("X-Write-Key")) {
+      return request.get_header_value("X-Write-Key");
+    }
+    return request.get_param_value("writeKey");
+  }
+
+  void Handle(absl::string_view kind, const httplib::Request& request,
+              httplib::Response& response) {
+    if (!ApplyCors(request, response)) return;
+    // sendBeacon posts text/plain; a form post would be a mistake.
+    const std::string type =
+        absl::AsciiStrToLower(request.get_header_value("Content-Type"));
+    if (!type.empty() && !absl::StartsWith(type, "application/json") &&
+        !absl::StartsWith(type, "text/plain")) {
+      return intake_.Error(response, 415, "Content-Type",
+                           "send application/json or text/plain",
+                           "unsupported_media_type");
+    }
+    absl::StatusOr<SegmentBatch> batch =
+        ParseSegmentBody(request.body, kind, options_.parse);
+    // Who is sending is decided before anything about the body is said.
+    std::string key = KeyOutsideBody(request);
+    if (key.empty() && batch.ok()) key = batch->write_key;
+    auto site = options_.write_keys.find(key);
+    if (site == options_.write_keys.end()) {
+      response.set_header("WWW-Authenticate", "Basic realm=\"omnihub\"");
+      return intake_.Error(response, 401, "writeKey",
+                           key.empty() ? "a write key is required"
+                                       : "the write key is not known",
+                           "bad_write_key");
+    }
+    if (!batch.ok()) {
+      return intake_.BadRequest(response, batch.status(), "bad_json");
+    }
+    RequestContext context;
+    context.received_at = absl::Now();
+    context.site = site->second;
+    context.user_agent = request.get_header_value("User-Agent");
+    context.client_ip = ApplyIpPrivacy(
+        ClientAddress(request.remote_addr,
+                      request.get_header_value("X-Forwarded-For"),
+                      options_.trusted_proxies),
+        options_.ip_privacy);
+    std::vector<v1::InteractionEvent> events;
+    events.reserve(batch->calls.size());
+    for (const SegmentCall& call : batch->calls) {
+      absl::StatusOr<v1::InteractionEvent> event =
+          SegmentCallToEvent(call, context, normalizer_, options_.events);
+      if (!event.ok()) {
+        return intake_.BadRequest(response, event.status(), "invalid_call");
+      }
+      events.push_back(*std::move(event));
+    }
+    intake_.Accept(std::move(events), 0, response);
+  }
+
+  http_intake::HttpIntake& intake_;
+  const identity::IdentityNormalizer& normalizer_;
+  const WebRouteOptions options_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::map<std::string, std::string>> ParseWriteKeys(
+    absl::string_view list) {
+  std::map<std::string, std::string> keys;
+  for (absl::string_view entry :
+       absl::StrSplit(list, ',', absl::SkipWhitespace())) {
+    std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(
+        absl::StripAsciiWhitespace(entry), absl::MaxSplits('=', 1));
+    std::string key(absl::StripAsciiWhitespace(parts.first));
+    std::string site(absl::StripAsciiWhitespace(parts.second));
+    if (site.empty()) site = key;
+    const bool printable = std::all_of(site.begin(), site.end(), [](char c) {
+      return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.';
+    });
+    if (key.empty() || !printable || site.size() > 64) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "write key entry \"", entry,
+          "\" must be key=site, the site made of letters, digits, . - _"));
+    }
+    keys[key] = site;
+  }
+  return keys;
+}
+
+void RegisterWebRoutes(http_intake::HttpIntake& intake,
+                       const identity::IdentityNormalizer* normalizer,
+                       WebRouteOptions options) {
+  std::make_shared<WebRoutes>(intake, normalizer, std::move(options))
+      ->Register();
+}
+
+}  // namespace omnihub::web

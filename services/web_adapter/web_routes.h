@@ -1,0 +1,48 @@
+// The web adapter's HTTP routes: Segment-style calls from websites and
+// browsers in, web events out.
+//
+//   POST /v1/batch                  {"batch": [call, ...], "sentAt",
+//   "writeKey"} POST /v1/page|track|identify    one call OPTIONS /v1/... CORS
+//   preflight GET  /omnihub.js                the browser snippet
+//
+// The write key comes from HTTP Basic auth (the key as user name, as
+// Segment's libraries send it), an X-Write-Key header, a writeKey query
+// parameter, or the body's writeKey (navigator.sendBeacon cannot set headers).
+#ifndef OMNIHUB_SERVICES_WEB_ADAPTER_WEB_ROUTES_H_
+#define OMNIHUB_SERVICES_WEB_ADAPTER_WEB_ROUTES_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/http_intake/http_intake.h"
+#include "common/identity/identity_normalizer.h"
+#include "services/web_adapter/client_address.h"
+#include "services/web_adapter/segment_call.h"
+
+namespace omnihub::web {
+
+struct WebRouteOptions {
+  // Write key -> the website it identifies (names the event source).
+  std::map<std::string, std::string> write_keys;
+  // Origins browsers may send from ("https://shop.example"), or "*".
+  std::vector<std::string> allowed_origins;
+  AddressSet trusted_proxies;
+  IpPrivacy ip_privacy = IpPrivacy::kKeep;
+  SegmentParseOptions parse;
+  SegmentEventOptions events;
+};
+
+// "key1=site-a,key2=site-b" (a bare key names its site after itself).
+absl::StatusOr<std::map<std::string, std::string>> ParseWriteKeys(
+    absl::string_view list);
+
+// `normalizer` must outlive the intake's server.
+void RegisterWebRoutes(http_intake::HttpIntake& intake,
+                       const identity::IdentityNormalizer* normalizer,
+                       WebRouteOptions options);
+
+}  // namespace omnihub::web
+
+#endif  // OMNIHUB_SERVICES_WEB_ADAPTER_WEB_ROUTES_H_

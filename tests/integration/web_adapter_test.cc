@@ -1,0 +1,307 @@
+// The web adapter end to end: real redis-server, hub and adapter processes,
+// real HTTP in (including the browser snippet run by Node), gRPC reads out.
+#include <signal.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/integration/adapter_fixture.h"
+
+namespace omnihub::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kOrigin[] = "https://shop.example";
+
+class WebAdapterTest : public AdapterEndToEndTest {
+ protected:
+  WebAdapterTest()
+      : AdapterEndToEndTest(
+            OMNIHUB_WEB_ADAPTER_BINARY,
+            {"--write_keys=site-key=shop,blog-key=blog",
+             absl::StrCat("--allowed_origins=", kOrigin),
+             "--trusted_proxies=127.0.0.1", "--ip_privacy=truncate"}) {}
+
+  httplib::Result PostJson(const std::string& path, const json& body,
+                           httplib::Headers headers = {
+                               {"X-Write-Key", "site-key"}}) {
+    return Post(path, body.dump(), "application/json", headers);
+  }
+
+  std::vector<v1::InteractionEvent> Timeline(v1::IdentityKind kind,
+                                             const std::string& value,
+                                             size_t count) {
+    return WaitForTimeline(kind, value, count);
+  }
+
+  static json Page(const std::string& id, const std::string& anonymous_id) {
+    return {{"type", "page"},
+            {"messageId", id},
+            {"anonymousId", anonymous_id},
+            {"context",
+             {{"page",
+               {{"url", "https://shop.example/boots?utm_source=news"},
+                {"path", "/boots"},
+                {"title", "Winter boots"}}}}}};
+  }
+};
+
+TEST_F(WebAdapterTest, EveryCallShapeLandsOnTheVisitorsTimeline) {
+  // A server-side batch with HTTP Basic auth, as Segment's libraries send it.
+  json track = {{"type", "track"},
+                {"messageId", "t-1"},
+                {"anonymousId", "anon-1"},
+                {"event", "Order Completed"},
+                {"properties", {{"revenue", "59.90"}, {"currency", "EUR"}}}};
+  auto batch =
+      PostJson("/v1/batch", {{"batch", {Page("p-1", "anon-1"), track}}},
+               {{"Authorization", "Basic " + absl::Base64Escape("site-key:")}});
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->status, 202) << batch->body;
+  EXPECT_EQ(json::parse(batch->body)["accepted"], 2);
+
+  // A browser beacon: text/plain, the key in the body, from an allowed page.
+  auto beacon = Post(
+      "/v1/batch",
+      json{{"writeKey", "site-key"}, {"batch", {Page("p-2", "anon-1")}}}.dump(),
+      "text/plain;charset=UTF-8", {{"Origin", kOrigin}});
+  ASSERT_TRUE(beacon);
+  EXPECT_EQ(beacon->status, 202) << beacon->body;
+  EXPECT_EQ(beacon->get_header_value("Access-Control-Allow-Origin"), kOrigin);
+
+  // identify links the anonymous visitor to a login id and an e-mail.
+  auto identify =
+      PostJson("/v1/identify", {{"messageId", "i-1"},
+                                {"anonymousId", "anon-1"},
+                                {"userId", "user-42"},
+                                {"traits", {{"email", "Ann@Example.com"}}}});
+  ASSERT_TRUE(identify);
+  EXPECT_EQ(identify->status, 202) << identify->body;
+
+  std::vector<v1::InteractionEvent> events =
+      Timeline(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-1", 4);
+  ASSERT_EQ(events.size(), 4u);
+  std::map<std::string, v1::InteractionEvent> by_id;
+  for (const auto& event : events) by_id[event.event_id()] = event;
+  const v1::InteractionEvent& page = by_id["web:shop:p-1"];
+  EXPECT_EQ(page.kind(), v1::INTERACTION_KIND_PAGE_VIEW);
+  EXPECT_EQ(page.channel(), v1::CHANNEL_WEB);
+  EXPECT_EQ(page.source(), "web-adapter/shop");
+  EXPECT_EQ(page.web().path(), "/boots");
+  EXPECT_EQ(page.web().title(), "Winter boots");
+  EXPECT_EQ(page.web().campaign().source(), "news");
+  EXPECT_EQ(page.web().ip(), "127.0.0.0");  // truncated
+  const v1::InteractionEvent& order = by_id["web:shop:t-1"];
+  EXPECT_EQ(order.kind(), v1::INTERACTION_KIND_PURCHASE);
+  EXPECT_EQ(order.value().amount_micros(), 59'900'000);
+  EXPECT_EQ(by_id["web:shop:i-1"].kind(), v1::INTERACTION_KIND_IDENTIFIED);
+
+  // One customer, whichever identity asks.
+  std::optional<v1::CustomerView> by_login =
+      Customer(v1::IDENTITY_KIND_LOGIN_ID, "user-42");
+  std::optional<v1::CustomerView> by_email =
+      Customer(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
+  ASSERT_TRUE(by_login && by_email);
+  EXPECT_EQ(by_login->customer_id(), page.customer_id());
+  EXPECT_EQ(by_email->customer_id(), page.customer_id());
+  EXPECT_EQ(by_login->total_interactions(), 4);
+}
+
+TEST_F(WebAdapterTest, ClockIsCorrectedAndForwardedClientIsTruncated) {
+  // The browser's clock runs two hours fast; the call waited 30 s to be sent.
+  const absl::Time browser_now = absl::Now() + absl::Hours(2);
+  auto result = Post(
+      "/v1/track",
+      json{
+          {"messageId", "clock-1"},
+          {"anonymousId", "anon-clock"},
+          {"event", "Clicked"},
+          {"originalTimestamp",
+           absl::FormatTime(absl::RFC3339_full, browser_now - absl::Seconds(30),
+                            absl::UTCTimeZone())},
+          {"sentAt", absl::FormatTime(absl::RFC3339_full, browser_now,
+                                      absl::UTCTimeZone())}}
+          .dump(),
+      "application/json",
+      {{"X-Write-Key", "site-key"},
+       {"X-Forwarded-For", "6.6.6.6, 203.0.113.77"},
+       {"User-Agent", "Mozilla/5.0 (Test)"}});
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 202) << result->body;
+  std::vector<v1::InteractionEvent> events =
+      Timeline(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-clock", 1);
+  ASSERT_EQ(events.size(), 1u);
+  const absl::Time occurred = absl::FromUnixMicros(
+      google::protobuf::util::TimeUtil::TimestampToMicroseconds(
+          events[0].occurred_at()));
+  EXPECT_LT(absl::AbsDuration(occurred - (absl::Now() - absl::Seconds(30))),
+            absl::Seconds(10));
+  EXPECT_EQ(events[0].web().ip(), "203.0.113.0");
+  EXPECT_EQ(events[0].web().user_agent(), "Mozilla/5.0 (Test)");
+}
+
+TEST_F(WebAdapterTest, CorsAndWriteKeysGuardTheIntake) {
+  httplib::Client http("127.0.0.1", adapter_port_);
+  httplib::Request preflight;
+  preflight.method = "OPTIONS";
+  preflight.path = "/v1/batch";
+  preflight.headers = {{"Origin", kOrigin},
+                       {"Access-Control-Request-Method", "POST"}};
+  auto allowed = http.send(preflight);
+  ASSERT_TRUE(allowed);
+  EXPECT_EQ(allowed->status, 204);
+  EXPECT_EQ(allowed->get_header_value("Access-Control-Allow-Origin"), kOrigin);
+  EXPECT_NE(allowed->get_header_value("Access-Control-Allow-Headers")
+                .find("Content-Type"),
+            std::string::npos);
+  preflight.headers = {{"Origin", "https://evil.example"}};
+  auto refused = http.send(preflight);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  EXPECT_TRUE(refused->get_header_value("Access-Control-Allow-Origin").empty());
+
+  const json body = {{"batch", {Page("p-x", "anon-x")}}};
+  auto from_elsewhere =
+      Post("/v1/batch", body.dump(), "text/plain",
+           {{"Origin", "https://evil.example"}, {"X-Write-Key", "site-key"}});
+  ASSERT_TRUE(from_elsewhere);
+  EXPECT_EQ(from_elsewhere->status, 403);
+  auto no_key = PostJson("/v1/batch", body, {});
+  ASSERT_TRUE(no_key);
+  EXPECT_EQ(no_key->status, 401);
+  EXPECT_EQ(json::parse(no_key->body)["error"]["field"], "writeKey");
+  auto wrong_key = PostJson("/v1/batch", body, {{"X-Write-Key", "guess"}});
+  ASSERT_TRUE(wrong_key);
+  EXPECT_EQ(wrong_key->status, 401);
+  // A bad body without a key is still a 401: strangers learn nothing more.
+  auto junk = Post("/v1/batch", "{junk", "application/json", {});
+  ASSERT_TRUE(junk);
+  EXPECT_EQ(junk->status, 401);
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(RedisKeyCount(), 0);
+}
+
+TEST_F(WebAdapterTest, MalformedInputIsA4xxAndStoresNothing) {
+  struct Case {
+    std::string path, body, type;
+    int status;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {"/v1/batch", "{not json", "application/json", 400, "body"},
+      {"/v1/batch", R"({"batch":[{"type":"page","anonymousId":"a"}]})",
+       "text/plain", 400, "batch[0].messageId"},
+      {"/v1/page", R"({"messageId":"m"})", "application/json", 400,
+       "page.anonymousId"},
+      {"/v1/track", R"({"messageId":"m","userId":"u","event":"E",
+                        "timestamp":"2999-01-01T00:00:00Z"})",
+       "application/json", 400, "occurred_at"},
+      {"/v1/identify", R"({"messageId":"m","userId":"u",
+                           "traits":{"email":"not-an-email"}})",
+       "application/json", 400, "identify.traits.email"},
+      {"/v1/batch", "a=b", "application/x-www-form-urlencoded", 415,
+       "Content-Type"},
+      {"/v1/batch", std::string(2 << 20, ' '), "application/json", 413, ""},
+  };
+  for (const Case& c : cases) {
+    auto result = Post(c.path, c.body, c.type, {{"X-Write-Key", "site-key"}});
+    ASSERT_TRUE(result) << c.path;
+    EXPECT_EQ(result->status, c.status)
+        << c.body.substr(0, 200) << " -> " << result->body;
+    const json error = json::parse(result->body, nullptr, false);
+    ASSERT_TRUE(error.is_object() && error.contains("error")) << result->body;
+    const bool names_field =
+        error["error"].value("message", "").find(c.field) !=
+            std::string::npos ||
+        error["error"].value("field", "").find(c.field) != std::string::npos;
+    EXPECT_TRUE(names_field) << c.field << " not in " << result->body;
+  }
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(RedisKeyCount(), 0);
+}
+
+TEST_F(WebAdapterTest, ReplaysAndAnOutageDeliverEachCallOnce) {
+  ASSERT_TRUE(hub_->Signal(SIGKILL).ok());
+  hub_->Wait(absl::Seconds(10)).IgnoreError();
+  for (int i = 0; i < 20; ++i) {
+    // Every call is sent twice, as a retrying browser might.
+    for (int copy = 0; copy < 2; ++copy) {
+      auto result =
+          PostJson("/v1/batch",
+                   {{"batch", {Page(absl::StrCat("down-", i), "anon-down")}}});
+      ASSERT_TRUE(result);
+      ASSERT_EQ(result->status, 202) << result->body;
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(StartHub());
+  std::vector<v1::InteractionEvent> events =
+      Timeline(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-down", 20);
+  std::set<std::string> ids;
+  for (const auto& event : events) ids.insert(event.event_id());
+  EXPECT_EQ(ids.size(), 20u);
+  EXPECT_EQ(events.size(), 20u);
+  std::optional<v1::CustomerView> customer =
+      Customer(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-down");
+  ASSERT_TRUE(customer);
+  EXPECT_EQ(customer->total_interactions(), 20);
+}
+
+TEST_F(WebAdapterTest, TheBrowserSnippetWorksAgainstTheRealAdapter) {
+  const std::string endpoint = absl::StrCat("http://127.0.0.1:", adapter_port_);
+  const std::string storage = directory_ + "/local-storage.json";
+  const auto run_snippet = [&](std::vector<std::string> extra) -> json {
+    std::vector<std::string> args = {
+        OMNIHUB_WEB_SNIPPET_HARNESS, endpoint, "site-key", storage,
+        "https://shop.example/boots?utm_source=ad"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const std::string log = directory_ + "/snippet.log";
+    std::remove(log.c_str());
+    auto node = ChildProcess::Start(OMNIHUB_NODE_BINARY, args, {}, log);
+    EXPECT_TRUE(node.ok()) << node.status();
+    if (!node.ok()) return {};
+    absl::StatusOr<int> exit_code = (*node)->Wait(absl::Seconds(30));
+    std::ifstream file(log);
+    const std::string output((std::istreambuf_iterator<char>(file)),
+                             std::istreambuf_iterator<char>());
+    EXPECT_TRUE(exit_code.ok() && *exit_code == 0) << output;
+    return json::parse(output, nullptr, false);
+  };
+  // First visit: the page view on load and a call queued before the script.
+  const json first = run_snippet({});
+  // Second visit of the same browser, who now logs in.
+  const json second = run_snippet({"identify", "user-7", "bea@example.com"});
+  ASSERT_TRUE(first.is_object() && second.is_object());
+  const std::string anonymous_id = first.value("anonymousId", "");
+  ASSERT_FALSE(anonymous_id.empty());
+  EXPECT_EQ(second.value("anonymousId", ""), anonymous_id)
+      << "the anonymous id did not persist";
+
+  std::vector<v1::InteractionEvent> events =
+      Timeline(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, anonymous_id, 5);
+  ASSERT_EQ(events.size(), 5u);
+  std::multiset<int> kinds;
+  for (const auto& event : events) {
+    kinds.insert(event.kind());
+    EXPECT_EQ(event.web().path(), "/boots");
+    EXPECT_EQ(event.web().user_agent(), "SnippetHarness/1.0");
+    EXPECT_EQ(event.web().campaign().source(), "ad");
+  }
+  EXPECT_EQ(kinds.count(v1::INTERACTION_KIND_PAGE_VIEW), 2u);
+  EXPECT_EQ(kinds.count(v1::INTERACTION_KIND_WEB_ACTION), 2u);
+  EXPECT_EQ(kinds.count(v1::INTERACTION_KIND_IDENTIFIED), 1u);
+  std::optional<v1::CustomerView> by_email =
+      Customer(v1::IDENTITY_KIND_EMAIL, "bea@example.com");
+  ASSERT_TRUE(by_email);
+  EXPECT_EQ(by_email->customer_id(), events[0].customer_id());
+}
+
+}  // namespace
+}  // namespace omnihub::testing
