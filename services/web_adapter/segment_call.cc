@@ -3,10 +3,10 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/json_fields/json_fields.h"
+#include "common/money/money.h"
 #include "google/protobuf/util/time_util.h"
 #include "httplib.h"
 
@@ -157,7 +157,7 @@ absl::Status ReadRevenue(const JsonFields& in, SegmentCall& call) {
     } else {
       return fields.Error(name, "must be a number like 12.34");
     }
-    absl::StatusOr<int64_t> micros = ParseDecimalMicros(text);
+    absl::StatusOr<int64_t> micros = money::ParseDecimalMicros(text);
     if (!micros.ok()) return fields.Error(name, micros.status().message());
     call.revenue_micros = *micros;
     if (absl::Status status =
@@ -168,6 +168,9 @@ absl::Status ReadRevenue(const JsonFields& in, SegmentCall& call) {
                           "is given");
     }
     call.currency = absl::AsciiStrToUpper(call.currency);
+    if (!money::IsCurrencyCode(call.currency)) {
+      return fields.Error("currency", "must be an ISO 4217 code like EUR");
+    }
     return absl::OkStatus();
   }
   return absl::OkStatus();
@@ -233,36 +236,6 @@ absl::StatusOr<SegmentCall> ReadCall(const json& object, std::string path,
 }
 
 }  // namespace
-
-absl::StatusOr<int64_t> ParseDecimalMicros(absl::string_view text) {
-  text = absl::StripAsciiWhitespace(text);
-  const size_t point = text.find('.');
-  absl::string_view whole = text.substr(0, point);
-  absl::string_view fraction =
-      point == absl::string_view::npos ? "" : text.substr(point + 1);
-  const auto digits = [](absl::string_view s) {
-    return std::all_of(s.begin(), s.end(), absl::ascii_isdigit);
-  };
-  if (whole.empty() || !digits(whole) || !digits(fraction) ||
-      (point != absl::string_view::npos && fraction.empty())) {
-    return absl::InvalidArgumentError(
-        "must be a non-negative decimal like 12.34");
-  }
-  if (fraction.size() > 6) {
-    return absl::InvalidArgumentError("has more than 6 decimals");
-  }
-  int64_t units = 0;
-  // Whole units up to a trillion: far beyond any one interaction's value.
-  if (whole.size() > 13 || !absl::SimpleAtoi(whole, &units) ||
-      units > 1'000'000'000'000) {
-    return absl::InvalidArgumentError("is too large");
-  }
-  int64_t micros = 0;
-  std::string padded(fraction);
-  padded.resize(6, '0');
-  if (!absl::SimpleAtoi(padded, &micros)) micros = 0;
-  return units * 1'000'000 + micros;
-}
 
 absl::StatusOr<SegmentBatch> ParseSegmentBody(
     absl::string_view body, absl::string_view kind,

@@ -86,10 +86,6 @@ absl::StatusOr<v1::InteractionEvent> SegmentCallToEvent(
     const identity::IdentityNormalizer& normalizer,
     const SegmentEventOptions& options);
 
-// "12.34" or 12.34 as millionths; INVALID_ARGUMENT when it is not a plain
-// non-negative decimal with at most 6 decimals that fits.
-absl::StatusOr<int64_t> ParseDecimalMicros(absl::string_view text);
-
 }  // namespace omnihub::web
 
 #endif  // OMNIHUB_SERVICES_WEB_ADAPTER_SEGMENT_CALL_H_

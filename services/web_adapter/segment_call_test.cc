@@ -167,17 +167,6 @@ TEST_F(SegmentCallTest, OrderCompletedIsAPurchaseWithItsValue) {
       v1::INTERACTION_KIND_FORM_SUBMITTED);
 }
 
-TEST_F(SegmentCallTest, DecimalsAreExact) {
-  EXPECT_EQ(*ParseDecimalMicros("0.1"), 100'000);
-  EXPECT_EQ(*ParseDecimalMicros("12"), 12'000'000);
-  EXPECT_EQ(*ParseDecimalMicros("12.345678"), 12'345'678);
-  EXPECT_EQ(*ParseDecimalMicros("1000000000000"), 1'000'000'000'000'000'000);
-  for (const char* bad : {"", "-1", "1e3", "1.", ".5", "1.2345678", "1,5",
-                          "NaN", "10000000000000", "99999999999999999999"}) {
-    EXPECT_FALSE(ParseDecimalMicros(bad).ok()) << bad;
-  }
-}
-
 TEST_F(SegmentCallTest, UnicodeAndHugeFieldsAreHandled) {
   const v1::InteractionEvent event =
       EventOf({{"messageId", "m-7"},

@@ -1,0 +1,84 @@
+// A visit to a store or branch as the visit adapter understands it, whether it
+// came as JSON or as a row of a day's-end CSV export, and how it becomes an
+// interaction event.
+//
+//   absl::StatusOr<CsvVisits> visits = ParseCsvVisits(body, {});
+//   for (const VisitRecord& visit : visits->good)
+//     absl::StatusOr<v1::InteractionEvent> event =
+//         VisitToEvent(visit, normalizer);
+#ifndef OMNIHUB_SERVICES_VISIT_ADAPTER_VISIT_RECORD_H_
+#define OMNIHUB_SERVICES_VISIT_ADAPTER_VISIT_RECORD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/identity/identity_normalizer.h"
+#include "omnihub/v1/event.pb.h"
+
+namespace omnihub::visit {
+
+struct VisitRecord {
+  std::string format;  // "json" or "csv": names the event source
+  std::string path;    // "visits[2]" or "" (CSV rows carry their line)
+  int line = 0;        // the CSV line, 0 for JSON
+  std::string visit_id;
+  std::string store_id;
+  std::string staff_id;
+  std::optional<absl::Time> checked_in_at;
+  std::optional<absl::Time> checked_out_at;
+  std::string purpose;  // one of kVisitPurposes
+  std::string outcome;
+  std::optional<int64_t> amount_micros;
+  std::string currency;
+  std::optional<double> satisfaction;  // 0 to 10
+  std::string loyalty_card, phone, email, crm_id;
+  std::optional<absl::Time> updated_at;
+};
+
+inline constexpr const char* kVisitPurposes[] = {
+    "enquiry", "purchase", "complaint", "appointment",
+    "pickup",  "return",   "repair",    "other"};
+
+struct VisitParseOptions {
+  size_t max_visits = 1000;  // in one JSON request
+  size_t max_csv_rows = 10000;
+};
+
+// One visit object or an array of them; any bad visit refuses the request
+// (INVALID_ARGUMENT "visits[2].currency: ...").
+absl::StatusOr<std::vector<VisitRecord>> ParseJsonVisits(
+    absl::string_view body, const VisitParseOptions& options);
+
+struct RowProblem {
+  int line = 0;
+  std::string field;
+  std::string message;
+};
+
+struct CsvVisits {
+  std::vector<VisitRecord> good;
+  std::vector<RowProblem> bad;
+};
+
+// A CSV export with a header row naming the columns (the JSON field names;
+// identities as loyalty_card, phone, email, crm_id; others ignored). Rows are
+// judged one by one; only a problem with the whole file (no header, a
+// required column missing, broken quoting, too many rows) is an error.
+absl::StatusOr<CsvVisits> ParseCsvVisits(absl::string_view body,
+                                         const VisitParseOptions& options);
+
+// The event for a visit: "visit:<store>:<visit>" so JSON and CSV of one visit
+// are one event, and the check-out record replaces the check-in record.
+// INVALID_ARGUMENT naming the field for an unusable identity.
+absl::StatusOr<v1::InteractionEvent> VisitToEvent(
+    const VisitRecord& visit, const identity::IdentityNormalizer& normalizer);
+
+}  // namespace omnihub::visit
+
+#endif  // OMNIHUB_SERVICES_VISIT_ADAPTER_VISIT_RECORD_H_
