@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, starts a local Redis when none is
-# configured, and runs the omnihub timeline service in the foreground.
-# Ctrl-C stops everything it started.
+# configured, and runs the omnihub timeline service (gRPC 127.0.0.1:50051)
+# with its three channel adapters: phone on http://127.0.0.1:8081, web on
+# :8082, visits on :8083. Ctrl-C stops everything it started.
 #
 #   scripts/run.sh                              # local Redis on 127.0.0.1:6379
 #   OMNIHUB_REDIS_ADDRESS=redis:6379 scripts/run.sh   # use that Redis instead
 #   scripts/run.sh --listen=0.0.0.0:50051        # extra flags go to the hub
+#   OMNIHUB_WRITE_KEYS=k1=shop scripts/run.sh   # the web adapter's write keys
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +42,16 @@ if [ -z "${OMNIHUB_REDIS_ADDRESS:-}" ]; then
   export OMNIHUB_REDIS_ADDRESS="127.0.0.1:$port"
 fi
 
-build/release/services/timeline/omnihub-timeline "$@" &
+bin=build/release/services
+$bin/timeline/omnihub-timeline "$@" &
 children+=($!)
+$bin/phone_adapter/omnihub-phone-adapter &
+children+=($!)
+$bin/web_adapter/omnihub-web-adapter \
+  --write_keys="${OMNIHUB_WRITE_KEYS:-demo-key=demo}" \
+  --allowed_origins="${OMNIHUB_ALLOWED_ORIGINS:-http://localhost:8000}" &
+children+=($!)
+$bin/visit_adapter/omnihub-visit-adapter &
+children+=($!)
+# Whichever stops first (or Ctrl-C) stops the rest.
 wait -n "${children[@]}"

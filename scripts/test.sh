@@ -18,6 +18,10 @@ if ! clang-format --dry-run -Werror "${sources[@]}"; then
   status=1
 fi
 
+# scripts/run.sh builds without tests: that configuration must stay valid.
+echo "== configure without tests (as scripts/run.sh does)"
+cmake -S . -B build/no-tests -DOMNIHUB_BUILD_TESTS=OFF >/dev/null || status=1
+
 run_suite() {
   local name=$1 dir=$2
   shift 2
