@@ -13,6 +13,7 @@ packages=(
   prometheus     # for promtool, which checks our /metrics output
   clang-format   # the test script checks formatting
   nodejs         # runs the web snippet against the real web adapter in tests
+  wrk            # scripts/bench.sh: HTTP load on the web adapter
 )
 
 missing=()

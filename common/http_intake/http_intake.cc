@@ -48,6 +48,9 @@ HttpIntake::HttpIntake(HttpIntakeOptions options, spool::EventSpool* spool,
                               .Register(*registry_);
 
   server_.set_payload_max_length(options_.max_body_bytes);
+  // Without it, Nagle's algorithm and the client's delayed ACK hold each
+  // small response back for tens of milliseconds.
+  server_.set_tcp_nodelay(true);
   server_.set_error_handler([this](const httplib::Request& request,
                                    httplib::Response& response) {
     // Only errors no handler wrote a body for: unknown route, too large.

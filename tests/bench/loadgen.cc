@@ -1,0 +1,380 @@
+// omnihub-loadgen: drives the timeline service (or a ceiling: Redis alone, an
+// empty gRPC handler) and prints throughput and latency percentiles, plus one
+// JSON line for scripts. `--report=FILE` turns collected JSON lines into the
+// table of figures, ceilings and ratios.
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/random/random.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/config/env_flags.h"
+#include "common/redis/pipelined_redis_client.h"
+#include "grpcpp/grpcpp.h"
+#include "nlohmann/json.hpp"
+#include "omnihub/v1/timeline.grpc.pb.h"
+#include "services/timeline/timeline_store.h"
+#include "tests/bench/event_mix.h"
+#include "tests/bench/latency_histogram.h"
+
+ABSL_FLAG(std::string, mode, "grpc",
+          "grpc: the service at --target; empty: an in-process gRPC server "
+          "whose handlers do nothing (the RPC ceiling); redis: the service's "
+          "own store code straight to --redis_address (the storage ceiling).");
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "The timeline service.");
+ABSL_FLAG(std::string, redis_address, "127.0.0.1:6379", "For --mode=redis.");
+ABSL_FLAG(int, redis_connections, 2, "For --mode=redis, as the service's.");
+ABSL_FLAG(std::string, workload, "ingest", "ingest, timeline or customer.");
+ABSL_FLAG(int, batch, 100, "Events per Ingest call (1: single-event).");
+ABSL_FLAG(int64_t, customers, 100000, "Customers the events spread over.");
+ABSL_FLAG(double, zipf, 0, "Zipf exponent for picking customers; 0 uniform.");
+ABSL_FLAG(int, inflight, 64, "Calls in flight at once.");
+ABSL_FLAG(double, rate, 0,
+          "Calls per second to pace at (latency then counts from when each "
+          "call was due); 0 sends as fast as answers come.");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "How long to run.");
+ABSL_FLAG(int64_t, total_events, 0, "Stop after this many events (ingest).");
+ABSL_FLAG(int, page_size, 50, "GetTimeline page size.");
+ABSL_FLAG(std::string, name, "", "Names this run in the JSON line.");
+ABSL_FLAG(std::string, ceiling, "", "The --name of the run this compares to.");
+ABSL_FLAG(std::string, report, "",
+          "Print the table of the JSON lines in this file and exit.");
+
+namespace omnihub::bench {
+namespace {
+
+using v1::TimelineService;
+
+// One call: start it, and call `done(ok)` exactly once when it ends.
+using StartCall = std::function<void(std::function<void(bool)> done)>;
+
+struct RunResult {
+  LatencyHistogram latency;
+  int64_t calls = 0;
+  int64_t errors = 0;
+  absl::Duration elapsed;
+};
+
+// Keeps `inflight` calls going (or paces them at `rate`) until the deadline
+// or `max_calls`, and measures each from when it was due.
+RunResult Drive(const StartCall& start, int inflight, double rate,
+                absl::Duration duration, int64_t max_calls) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int running = 0;
+  RunResult result;
+  const absl::Time begin = absl::Now();
+  const absl::Time deadline = begin + duration;
+  for (int64_t issued = 0; max_calls == 0 || issued < max_calls; ++issued) {
+    absl::Time due = absl::Now();
+    if (rate > 0) {
+      due = begin + absl::Seconds(static_cast<double>(issued) / rate);
+      absl::SleepFor(due - absl::Now());
+    }
+    if (absl::Now() >= deadline) break;
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      changed.wait(lock, [&] { return running < inflight; });
+      ++running;
+    }
+    if (rate == 0) due = absl::Now();
+    start([&, due](bool ok) {
+      const absl::Duration latency = absl::Now() - due;
+      std::lock_guard<std::mutex> lock(mutex);
+      result.latency.Record(latency);
+      ++result.calls;
+      if (!ok) ++result.errors;
+      --running;
+      changed.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mutex);
+  changed.wait(lock, [&] { return running == 0; });
+  result.elapsed = absl::Now() - begin;
+  return result;
+}
+
+// The RPC ceiling: answers every call at once, with results as big as the
+// real ones, doing nothing else.
+class EmptyTimelineService : public TimelineService::CallbackService {
+  grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context,
+                                   const v1::IngestRequest* request,
+                                   v1::IngestResponse* response) override {
+    for (const v1::InteractionEvent& event : request->events()) {
+      v1::IngestResult* result = response->add_results();
+      result->set_event_id(event.event_id());
+      result->set_status(v1::IngestResult::STATUS_ACCEPTED);
+      result->set_customer_id("c0123456789abcdef01234567");
+    }
+    return Finish(context);
+  }
+  grpc::ServerUnaryReactor* GetTimeline(grpc::CallbackServerContext* context,
+                                        const v1::GetTimelineRequest*,
+                                        v1::GetTimelineResponse*) override {
+    return Finish(context);
+  }
+  grpc::ServerUnaryReactor* GetCustomer(grpc::CallbackServerContext* context,
+                                        const v1::GetCustomerRequest*,
+                                        v1::GetCustomerResponse*) override {
+    return Finish(context);
+  }
+  static grpc::ServerUnaryReactor* Finish(
+      grpc::CallbackServerContext* context) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+template <typename Request, typename Response>
+struct Call {
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+};
+
+StartCall GrpcCall(TimelineService::Stub* stub, EventMix* mix,
+                   const std::string& workload, int batch, int page_size) {
+  if (workload == "ingest") {
+    return [=](std::function<void(bool)> done) {
+      auto* call = new Call<v1::IngestRequest, v1::IngestResponse>;
+      for (int i = 0; i < batch; ++i)
+        *call->request.add_events() = mix->NextEvent();
+      stub->async()->Ingest(
+          &call->context, &call->request, &call->response,
+          [call, done = std::move(done)](grpc::Status status) {
+            bool ok = status.ok();
+            for (const auto& result : call->response.results()) {
+              ok = ok && result.status() != v1::IngestResult::STATUS_REJECTED;
+            }
+            delete call;
+            done(ok);
+          });
+    };
+  }
+  if (workload == "timeline") {
+    return [=](std::function<void(bool)> done) {
+      auto* call = new Call<v1::GetTimelineRequest, v1::GetTimelineResponse>;
+      *call->request.mutable_customer()->mutable_identity() =
+          EventMix::CrmIdentity(mix->NextCustomer());
+      call->request.set_page_size(page_size);
+      stub->async()->GetTimeline(
+          &call->context, &call->request, &call->response,
+          [call, done = std::move(done)](grpc::Status status) {
+            delete call;
+            // A customer never written to is NOT_FOUND: still a full answer.
+            done(status.ok() ||
+                 status.error_code() == grpc::StatusCode::NOT_FOUND);
+          });
+    };
+  }
+  return [=](std::function<void(bool)> done) {
+    auto* call = new Call<v1::GetCustomerRequest, v1::GetCustomerResponse>;
+    *call->request.mutable_customer()->mutable_identity() =
+        EventMix::CrmIdentity(mix->NextCustomer());
+    stub->async()->GetCustomer(
+        &call->context, &call->request, &call->response,
+        [call, done = std::move(done)](grpc::Status status) {
+          delete call;
+          done(status.ok() ||
+               status.error_code() == grpc::StatusCode::NOT_FOUND);
+        });
+  };
+}
+
+// The storage ceiling: the service's own store (same scripts, same keys) on a
+// pipelined Redis client, without gRPC or validation in between.
+StartCall StoreCall(timeline::TimelineStore* store, EventMix* mix, int batch) {
+  return [=](std::function<void(bool)> done) {
+    struct Batch {
+      std::atomic<int> left;
+      std::atomic<bool> ok{true};
+      std::function<void(bool)> done;
+    };
+    auto* pending = new Batch{{batch}, {true}, std::move(done)};
+    for (int i = 0; i < batch; ++i) {
+      store->Ingest(mix->NextEvent(),
+                    [pending](absl::StatusOr<timeline::IngestOutcome> outcome) {
+                      if (!outcome.ok()) pending->ok = false;
+                      if (pending->left.fetch_sub(1) == 1) {
+                        pending->done(pending->ok);
+                        delete pending;
+                      }
+                    });
+    }
+  };
+}
+
+std::string Ms(absl::Duration d) {
+  return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(d));
+}
+
+int Report(const std::string& path) {
+  std::ifstream file(path);
+  std::map<std::string, nlohmann::json> by_name;
+  std::vector<nlohmann::json> runs;
+  for (std::string line; std::getline(file, line);) {
+    nlohmann::json run = nlohmann::json::parse(line, nullptr, false);
+    if (!run.is_object()) continue;
+    by_name[run.value("name", "")] = run;
+    runs.push_back(run);
+  }
+  std::printf("%-26s %10s %9s %9s   %-24s %12s %9s\n", "workload", "events/s",
+              "p50 ms", "p99 ms", "ceiling", "ceiling ev/s", "ratio");
+  for (const nlohmann::json& run : runs) {
+    const std::string ceiling = run.value("ceiling", "");
+    std::string ratio = "";
+    double ceiling_rate = 0;
+    if (auto it = by_name.find(ceiling); it != by_name.end()) {
+      ceiling_rate = it->second.value("events_per_second", 0.0);
+      if (ceiling_rate > 0) {
+        ratio = absl::StrFormat(
+            "%.2f", run.value("events_per_second", 0.0) / ceiling_rate);
+      }
+    }
+    std::printf(
+        "%-26s %10.0f %9.3f %9.3f   %-24s %12s %9s\n",
+        run.value("name", "").c_str(), run.value("events_per_second", 0.0),
+        run.value("p50_ms", 0.0), run.value("p99_ms", 0.0), ceiling.c_str(),
+        ceiling_rate > 0 ? absl::StrFormat("%.0f", ceiling_rate).c_str() : "",
+        ratio.c_str());
+  }
+  return 0;
+}
+
+int Run() {
+  if (!absl::GetFlag(FLAGS_report).empty()) {
+    return Report(absl::GetFlag(FLAGS_report));
+  }
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  const std::string workload = absl::GetFlag(FLAGS_workload);
+  const int batch = std::max(1, absl::GetFlag(FLAGS_batch));
+  if (workload != "ingest" && workload != "timeline" &&
+      workload != "customer") {
+    std::fprintf(stderr, "--workload must be ingest, timeline or customer\n");
+    return 2;
+  }
+  EventMix mix(
+      {.customers = std::max<int64_t>(1, absl::GetFlag(FLAGS_customers)),
+       .zipf = absl::GetFlag(FLAGS_zipf),
+       .run_id = absl::StrCat(absl::ToUnixMicros(absl::Now()), "-",
+                              absl::Uniform<uint32_t>(absl::BitGen()))});
+
+  std::unique_ptr<grpc::Server> empty_server;
+  EmptyTimelineService empty_service;
+  std::unique_ptr<TimelineService::Stub> stub;
+  std::unique_ptr<redis::PipelinedRedisClient> redis;
+  std::unique_ptr<timeline::TimelineStore> store;
+  StartCall start;
+  std::string target = absl::GetFlag(FLAGS_target);
+  if (mode == "empty") {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&empty_service);
+    empty_server = builder.BuildAndStart();
+    target = absl::StrCat("127.0.0.1:", port);
+  }
+  if (mode == "grpc" || mode == "empty") {
+    // Several channels, as several client processes would open.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    stub = TimelineService::NewStub(grpc::CreateCustomChannel(
+        target, grpc::InsecureChannelCredentials(), args));
+    start = GrpcCall(stub.get(), &mix, workload, batch,
+                     absl::GetFlag(FLAGS_page_size));
+  } else if (mode == "redis") {
+    if (workload != "ingest") {
+      std::fprintf(stderr, "--mode=redis measures ingest only\n");
+      return 2;
+    }
+    std::pair<std::string, std::string> host_port = absl::StrSplit(
+        absl::GetFlag(FLAGS_redis_address), absl::MaxSplits(':', 1));
+    redis::RedisClientOptions options;
+    options.host = host_port.first;
+    if (!absl::SimpleAtoi(host_port.second, &options.port)) {
+      std::fprintf(stderr, "--redis_address must be host:port\n");
+      return 2;
+    }
+    options.connections = absl::GetFlag(FLAGS_redis_connections);
+    auto client = redis::PipelinedRedisClient::Create(options, nullptr);
+    if (!client.ok()) {
+      std::fprintf(stderr, "%s\n",
+                   std::string(client.status().message()).c_str());
+      return 1;
+    }
+    redis = *std::move(client);
+    store = std::make_unique<timeline::TimelineStore>(
+        redis.get(), timeline::TimelineStoreOptions{});
+    start = StoreCall(store.get(), &mix, batch);
+  } else {
+    std::fprintf(stderr, "--mode must be grpc, empty or redis\n");
+    return 2;
+  }
+
+  const int64_t total_events = absl::GetFlag(FLAGS_total_events);
+  const int64_t per_call = workload == "ingest" ? batch : 1;
+  RunResult result =
+      Drive(start, std::max(1, absl::GetFlag(FLAGS_inflight)),
+            absl::GetFlag(FLAGS_rate), absl::GetFlag(FLAGS_duration),
+            total_events > 0 ? (total_events + per_call - 1) / per_call : 0);
+  if (empty_server) empty_server->Shutdown();
+
+  const double seconds = absl::ToDoubleSeconds(result.elapsed);
+  const double calls_per_second = result.calls / seconds;
+  const LatencyHistogram& h = result.latency;
+  std::fprintf(
+      stderr,
+      "%s %s (batch %d, %d in flight%s): %lld calls, %lld errors in "
+      "%.1f s: %.0f calls/s, %.0f events/s; latency ms p50 %s p90 %s "
+      "p99 %s p99.9 %s max %s\n",
+      mode.c_str(), workload.c_str(), batch, absl::GetFlag(FLAGS_inflight),
+      absl::GetFlag(FLAGS_rate) > 0
+          ? absl::StrFormat(", paced at %.0f/s", absl::GetFlag(FLAGS_rate))
+                .c_str()
+          : "",
+      static_cast<long long>(result.calls),
+      static_cast<long long>(result.errors), seconds, calls_per_second,
+      calls_per_second * per_call, Ms(h.Percentile(0.5)).c_str(),
+      Ms(h.Percentile(0.9)).c_str(), Ms(h.Percentile(0.99)).c_str(),
+      Ms(h.Percentile(0.999)).c_str(), Ms(h.max()).c_str());
+  nlohmann::json line = {
+      {"name", absl::GetFlag(FLAGS_name)},
+      {"ceiling", absl::GetFlag(FLAGS_ceiling)},
+      {"mode", mode},
+      {"workload", workload},
+      {"batch", batch},
+      {"rate", absl::GetFlag(FLAGS_rate)},
+      {"calls", result.calls},
+      {"errors", result.errors},
+      {"seconds", seconds},
+      {"calls_per_second", calls_per_second},
+      {"events_per_second", calls_per_second * per_call},
+      {"p50_ms", absl::ToDoubleMilliseconds(h.Percentile(0.5))},
+      {"p90_ms", absl::ToDoubleMilliseconds(h.Percentile(0.9))},
+      {"p99_ms", absl::ToDoubleMilliseconds(h.Percentile(0.99))},
+      {"p999_ms", absl::ToDoubleMilliseconds(h.Percentile(0.999))},
+      {"max_ms", absl::ToDoubleMilliseconds(h.max())}};
+  std::printf("%s\n", line.dump().c_str());
+  return result.errors == 0 && result.calls > 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace omnihub::bench
+
+int main(int argc, char** argv) {
+  omnihub::config::ParseFlags(
+      argc, argv,
+      "omnihub-loadgen: load for the timeline service, and its ceilings.");
+  return omnihub::bench::Run();
+}
