@@ -246,10 +246,16 @@ int Report(const std::string& path) {
             "%.2f", run.value("events_per_second", 0.0) / ceiling_rate);
       }
     }
+    // wrk's lines carry only a rate.
+    const auto ms = [&](const char* field) {
+      return run.contains(field)
+                 ? absl::StrFormat("%.3f", run.value(field, 0.0))
+                 : std::string("-");
+    };
     std::printf(
-        "%-26s %10.0f %9.3f %9.3f   %-24s %12s %9s\n",
+        "%-26s %10.0f %9s %9s   %-24s %12s %9s\n",
         run.value("name", "").c_str(), run.value("events_per_second", 0.0),
-        run.value("p50_ms", 0.0), run.value("p99_ms", 0.0), ceiling.c_str(),
+        ms("p50_ms").c_str(), ms("p99_ms").c_str(), ceiling.c_str(),
         ceiling_rate > 0 ? absl::StrFormat("%.0f", ceiling_rate).c_str() : "",
         ratio.c_str());
   }
