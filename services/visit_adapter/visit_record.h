@@ -25,17 +25,19 @@ namespace omnihub::visit {
 
 struct VisitRecord {
   std::string format;  // "json" or "csv": names the event source
-  std::string path;    // "visits[2]" or "" (CSV rows carry their line)
-  int line = 0;        // the CSV line, 0 for JSON
+  // Names the record in errors: "visits[2]" or "visit" for JSON, "" for a CSV
+  // row, whose problems are reported beside its line.
+  std::string path;
+  int line = 0;  // the CSV line, 0 for JSON
   std::string visit_id;
   std::string store_id;
   std::string staff_id;
-  std::optional<absl::Time> checked_in_at;
+  std::optional<absl::Time> checked_in_at;  // always set on a parsed record
   std::optional<absl::Time> checked_out_at;
-  std::string purpose;  // one of kVisitPurposes
+  std::string purpose;  // "" or one of kVisitPurposes
   std::string outcome;
   std::optional<int64_t> amount_micros;
-  std::string currency;
+  std::string currency;                // upper-case; set with amount_micros
   std::optional<double> satisfaction;  // 0 to 10
   std::string loyalty_card, phone, email, crm_id;
   std::optional<absl::Time> updated_at;
@@ -43,22 +45,26 @@ struct VisitRecord {
 
 inline constexpr const char* kVisitPurposes[] = {
     "enquiry", "purchase", "complaint", "appointment",
-    "pickup",  "return",   "repair",    "other"};
+    "pickup",  "return",   "other"};
 
 struct VisitParseOptions {
   size_t max_visits = 1000;  // in one JSON request
   size_t max_csv_rows = 10000;
+  // How far past now updated_at may be, as the hub allows for occurred_at: a
+  // revision from further ahead could never be replaced by a correction.
+  absl::Duration max_future_skew = absl::Minutes(5);
 };
 
 // One visit object or an array of them; any bad visit refuses the request
-// (INVALID_ARGUMENT "visits[2].currency: ...").
+// (INVALID_ARGUMENT "visits[2].currency: ...", "visit.currency: ..." for a
+// lone object).
 absl::StatusOr<std::vector<VisitRecord>> ParseJsonVisits(
     absl::string_view body, const VisitParseOptions& options);
 
 struct RowProblem {
   int line = 0;
-  std::string field;
-  std::string message;
+  std::string field;    // the column, or "" for the row as a whole
+  std::string message;  // "field: problem"
 };
 
 struct CsvVisits {
@@ -78,6 +84,22 @@ absl::StatusOr<CsvVisits> ParseCsvVisits(absl::string_view body,
 // INVALID_ARGUMENT naming the field for an unusable identity.
 absl::StatusOr<v1::InteractionEvent> VisitToEvent(
     const VisitRecord& visit, const identity::IdentityNormalizer& normalizer);
+
+// The event validator names event fields ("occurred_at",
+// "identities[1].value"); the sender of a visit knows only its own
+// ("checked_in_at", "phone"). `event_field` is relative to the event.
+std::string VisitFieldOf(const v1::InteractionEvent& event,
+                         absl::string_view event_field);
+
+// INVALID_ARGUMENT "<visit.path>.<field>: problem" for what `problem` says is
+// wrong with `event_field` of the visit's event.
+absl::Status VisitError(const VisitRecord& visit,
+                        const v1::InteractionEvent& event,
+                        absl::string_view event_field,
+                        absl::string_view problem);
+
+// The field a "field: problem" message names ("" when it names none).
+std::string FieldOfMessage(absl::string_view message);
 
 }  // namespace omnihub::visit
 

@@ -1,10 +1,45 @@
 #include "services/visit_adapter/visit_routes.h"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/json_fields/json_fields.h"
 
 namespace omnihub::visit {
+namespace {
+
+// The visit's event, checked as the hub will check it, with every problem
+// named by the visit's own fields ("visits[2].checked_in_at: ...", or
+// "checked_in_at: ..." for a CSV row) rather than the event's.
+absl::StatusOr<v1::InteractionEvent> CheckedEvent(
+    const http_intake::HttpIntake& intake,
+    const identity::IdentityNormalizer& normalizer, const VisitRecord& visit,
+    absl::Time now, absl::Duration max_future_skew) {
+  absl::StatusOr<v1::InteractionEvent> event = VisitToEvent(visit, normalizer);
+  if (!event.ok()) return event.status();
+  if (visit.updated_at && *visit.updated_at > now + max_future_skew) {
+    return json_fields::FieldError(
+        visit.path, "updated_at",
+        absl::StrCat("is in the future; at most ",
+                     absl::FormatDuration(max_future_skew),
+                     " of clock skew is allowed"));
+  }
+  constexpr absl::string_view kPrefix = "event";
+  if (std::optional<timeline::FieldViolation> violation =
+          intake.Validate(*event, kPrefix)) {
+    absl::string_view field = violation->field;
+    absl::ConsumePrefix(&field, kPrefix);
+    absl::ConsumePrefix(&field, ".");
+    return VisitError(visit, *event, field, violation->reason);
+  }
+  return event;
+}
+
+}  // namespace
 
 void RegisterVisitRoutes(http_intake::HttpIntake& intake,
                          const identity::IdentityNormalizer* normalizer,
@@ -18,10 +53,12 @@ void RegisterVisitRoutes(http_intake::HttpIntake& intake,
         if (!visits.ok()) {
           return intake.BadRequest(response, visits.status(), "bad_json");
         }
+        const absl::Time now = absl::Now();
         std::vector<v1::InteractionEvent> events;
+        events.reserve(visits->size());
         for (const VisitRecord& visit : *visits) {
-          absl::StatusOr<v1::InteractionEvent> event =
-              VisitToEvent(visit, *normalizer);
+          absl::StatusOr<v1::InteractionEvent> event = CheckedEvent(
+              intake, *normalizer, visit, now, options.max_future_skew);
           if (!event.ok()) {
             return intake.BadRequest(response, event.status(), "invalid_visit");
           }
@@ -42,28 +79,26 @@ void RegisterVisitRoutes(http_intake::HttpIntake& intake,
         for (const RowProblem& problem : visits->bad) {
           rejected.push_back({problem.line, problem.field, problem.message});
         }
-        // Each row whole or not at all: it is checked completely before
-        // any row is spooled.
+        // Every row is checked completely before any is spooled, so a row
+        // is stored whole or not at all.
+        const absl::Time now = absl::Now();
         std::vector<v1::InteractionEvent> events;
+        events.reserve(visits->good.size());
         for (const VisitRecord& visit : visits->good) {
-          absl::StatusOr<v1::InteractionEvent> event =
-              VisitToEvent(visit, *normalizer);
+          absl::StatusOr<v1::InteractionEvent> event = CheckedEvent(
+              intake, *normalizer, visit, now, options.max_future_skew);
           if (!event.ok()) {
             const std::string message(event.status().message());
-            rejected.push_back(
-                {visit.line, message.substr(0, message.find(": ")), message});
-            continue;
-          }
-          if (auto violation = intake.Validate(*event, "event")) {
-            rejected.push_back(
-                {visit.line, violation->field,
-                 absl::StrCat(violation->field, ": ", violation->reason)});
+            rejected.push_back({visit.line, FieldOfMessage(message), message});
             continue;
           }
           events.push_back(*std::move(event));
         }
-        std::sort(rejected.begin(), rejected.end(),
-                  [](const auto& a, const auto& b) { return a.line < b.line; });
+        std::stable_sort(rejected.begin(), rejected.end(),
+                         [](const http_intake::RejectedRecord& a,
+                            const http_intake::RejectedRecord& b) {
+                           return a.line < b.line;
+                         });
         intake.AcceptSome(std::move(events), rejected, response);
       });
 }

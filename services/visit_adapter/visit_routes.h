@@ -1,8 +1,11 @@
 // The visit adapter's HTTP routes: store and branch visits in, events out.
 //
-//   POST /v1/visits       one JSON visit or an array (all or nothing)
+//   POST /v1/visits       one JSON visit or an array (all or nothing: any bad
+//                         visit is a 400 naming "visits[i].field")
 //   POST /v1/visits/csv   a CSV export with a header row: good rows are kept,
 //                         bad rows listed with their line and reason
+//
+//   RegisterVisitRoutes(intake, &normalizer, {.max_visits = 1000});
 #ifndef OMNIHUB_SERVICES_VISIT_ADAPTER_VISIT_ROUTES_H_
 #define OMNIHUB_SERVICES_VISIT_ADAPTER_VISIT_ROUTES_H_
 
@@ -12,7 +15,7 @@
 
 namespace omnihub::visit {
 
-// `normalizer` must outlive the intake's server.
+// `intake` and `normalizer` must outlive the intake's server.
 void RegisterVisitRoutes(http_intake::HttpIntake& intake,
                          const identity::IdentityNormalizer* normalizer,
                          VisitParseOptions options);
