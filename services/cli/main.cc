@@ -6,10 +6,12 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/strings/str_split.h"
 #include "common/config/env_flags.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
+#include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "The timeline service.");
@@ -21,6 +23,14 @@ ABSL_FLAG(std::string, identity, "",
           " login_id:..., loyalty_card:..., crm_id:...");
 ABSL_FLAG(int, page_size, 0, "timeline: events per page (0: server default).");
 ABSL_FLAG(std::string, page_token, "", "timeline: next_page_token of a page.");
+ABSL_FLAG(std::vector<std::string>, identities, {},
+          "link: the identities to link, as kind:value,kind:value.");
+ABSL_FLAG(std::string, source, "omnihub-cli",
+          "link: who says the identities belong together.");
+ABSL_FLAG(std::string, reason, "", "link: why.");
+ABSL_FLAG(std::string, requested_by, "",
+          "forget/export: who asked (e.g. a ticket number), for the audit "
+          "log.");
 
 namespace {
 
@@ -29,7 +39,13 @@ constexpr char kUsage[] =
     "  omnihub-cli ingest < request.json    IngestRequest as JSON on stdin\n"
     "  omnihub-cli timeline --identity=phone:+442071838750 [--page_size=N]\n"
     "  omnihub-cli customer --identity=email:ann@example.com\n"
-    "  omnihub-cli customer --customer_id=c...\n\n"
+    "  omnihub-cli customer --customer_id=c...\n"
+    "  omnihub-cli resolve --identity=phone:+442071838750\n"
+    "  omnihub-cli link --identities=email:ann@example.com,phone:+44...\n"
+    "      [--source=crm --reason=...]\n"
+    "  omnihub-cli merges --identity=...      the customer's merge log\n"
+    "  omnihub-cli forget --identity=... --requested_by=ticket-42\n"
+    "  omnihub-cli export --identity=... --requested_by=ticket-42\n\n"
     "Prints the response as JSON. Exit status: 0 OK, 1 the call failed, 2 "
     "bad usage.";
 
@@ -49,15 +65,9 @@ int Print(const google::protobuf::Message& message) {
   return 0;
 }
 
-bool Selector(omnihub::v1::CustomerSelector* selector) {
-  const std::string id = absl::GetFlag(FLAGS_customer_id);
-  const std::string identity = absl::GetFlag(FLAGS_identity);
-  if (!id.empty()) {
-    selector->set_customer_id(id);
-    return true;
-  }
+bool ParseIdentity(const std::string& text, omnihub::v1::Identity* identity) {
   std::pair<std::string, std::string> kind_value =
-      absl::StrSplit(identity, absl::MaxSplits(':', 1));
+      absl::StrSplit(text, absl::MaxSplits(':', 1));
   static const std::pair<const char*, omnihub::v1::IdentityKind> kKinds[] = {
       {"phone", omnihub::v1::IDENTITY_KIND_PHONE},
       {"email", omnihub::v1::IDENTITY_KIND_EMAIL},
@@ -68,13 +78,40 @@ bool Selector(omnihub::v1::CustomerSelector* selector) {
   };
   for (const auto& [name, kind] : kKinds) {
     if (kind_value.first == name) {
-      selector->mutable_identity()->set_kind(kind);
-      selector->mutable_identity()->set_value(kind_value.second);
+      identity->set_kind(kind);
+      identity->set_value(kind_value.second);
       return true;
     }
   }
-  std::cerr << "give --customer_id=... or --identity=kind:value\n";
+  std::cerr << "\"" << text << "\" is not kind:value (kinds: phone, email, "
+            << "web_anonymous_id, login_id, loyalty_card, crm_id)\n";
   return false;
+}
+
+bool Selector(omnihub::v1::CustomerSelector* selector) {
+  const std::string id = absl::GetFlag(FLAGS_customer_id);
+  if (!id.empty()) {
+    selector->set_customer_id(id);
+    return true;
+  }
+  const std::string identity = absl::GetFlag(FLAGS_identity);
+  if (identity.empty()) {
+    std::cerr << "give --customer_id=... or --identity=kind:value\n";
+    return false;
+  }
+  return ParseIdentity(identity, selector->mutable_identity());
+}
+
+// Calls one unary method of CustomerService and prints its answer.
+template <typename Request, typename Response>
+int CallCustomerService(
+    omnihub::v1::CustomerService::Stub& stub, grpc::ClientContext& context,
+    const Request& request,
+    grpc::Status (omnihub::v1::CustomerService::Stub::*method)(
+        grpc::ClientContext*, const Request&, Response*)) {
+  Response response;
+  grpc::Status status = (stub.*method)(&context, request, &response);
+  return status.ok() ? Print(response) : Fail(status);
 }
 
 }  // namespace
@@ -122,6 +159,50 @@ int main(int argc, char** argv) {
     omnihub::v1::GetCustomerResponse response;
     grpc::Status status = stub->GetCustomer(&context, request, &response);
     return status.ok() ? Print(response) : Fail(status);
+  }
+  auto customers = omnihub::v1::CustomerService::NewStub(channel);
+  using omnihub::v1::CustomerService;
+  if (command == "resolve") {
+    omnihub::v1::ResolveCustomerRequest request;
+    if (!Selector(request.mutable_customer())) return 2;
+    return CallCustomerService(*customers, context, request,
+                               &CustomerService::Stub::ResolveCustomer);
+  }
+  if (command == "link") {
+    omnihub::v1::LinkIdentitiesRequest request;
+    for (const std::string& text : absl::GetFlag(FLAGS_identities)) {
+      if (!ParseIdentity(text, request.add_identities())) return 2;
+    }
+    request.set_source(absl::GetFlag(FLAGS_source));
+    request.set_reason(absl::GetFlag(FLAGS_reason));
+    return CallCustomerService(*customers, context, request,
+                               &CustomerService::Stub::LinkIdentities);
+  }
+  if (command == "merges") {
+    omnihub::v1::GetMergeLogRequest request;
+    if (!Selector(request.mutable_customer())) return 2;
+    return CallCustomerService(*customers, context, request,
+                               &CustomerService::Stub::GetMergeLog);
+  }
+  if (command == "forget") {
+    omnihub::v1::ForgetCustomerRequest request;
+    if (!Selector(request.mutable_customer())) return 2;
+    request.set_requested_by(absl::GetFlag(FLAGS_requested_by));
+    return CallCustomerService(*customers, context, request,
+                               &CustomerService::Stub::ForgetCustomer);
+  }
+  if (command == "export") {
+    omnihub::v1::ExportCustomerRequest request;
+    if (!Selector(request.mutable_customer())) return 2;
+    request.set_requested_by(absl::GetFlag(FLAGS_requested_by));
+    omnihub::v1::ExportCustomerResponse response;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(60));
+    grpc::Status status =
+        customers->ExportCustomer(&context, request, &response);
+    if (!status.ok()) return Fail(status);
+    std::cout << response.json() << "\n";
+    return 0;
   }
   std::cerr << "unknown command \"" << command << "\"\n\n" << kUsage << "\n";
   return 2;

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -41,6 +42,8 @@ v1::IngestResult::Status StatusOf(IngestOutcome::Result result) {
       return v1::IngestResult::STATUS_UPDATED;
     case IngestOutcome::Result::kDuplicate:
       return v1::IngestResult::STATUS_DUPLICATE;
+    case IngestOutcome::Result::kForgotten:
+      return v1::IngestResult::STATUS_FORGOTTEN;
   }
   return v1::IngestResult::STATUS_UNSPECIFIED;
 }
@@ -53,6 +56,8 @@ EventResult MetricOf(IngestOutcome::Result result) {
       return EventResult::kUpdated;
     case IngestOutcome::Result::kDuplicate:
       return EventResult::kDuplicate;
+    case IngestOutcome::Result::kForgotten:
+      return EventResult::kForgotten;
   }
   return EventResult::kRejected;
 }
@@ -107,10 +112,13 @@ void BatchIngester::Ingest(v1::IngestRequest request,
     store_->Ingest(
         std::move(*request.mutable_events(i)),
         [this, batch, i, channel](absl::StatusOr<IngestOutcome> outcome) {
+          v1::IngestResult& result = *batch->response.mutable_results(i);
           if (outcome.ok()) {
-            v1::IngestResult& result = *batch->response.mutable_results(i);
             result.set_status(StatusOf(outcome->result));
             result.set_customer_id(outcome->customer_id);
+            for (std::string& merged : outcome->merged_customer_ids) {
+              result.add_merged_customer_ids(std::move(merged));
+            }
             metrics_->CountEvent(channel, MetricOf(outcome->result));
             metrics_->identity_conflicts().Increment(
                 outcome->conflicting_identities);
@@ -118,6 +126,14 @@ void BatchIngester::Ingest(v1::IngestRequest request,
             if (outcome->created_customer) {
               metrics_->customers_created().Increment();
             }
+          } else if (absl::IsInvalidArgument(outcome.status())) {
+            // Something the identity rules refuse about this event alone
+            // (e.g. only blocked identities): the others go on.
+            result.set_status(v1::IngestResult::STATUS_REJECTED);
+            result.set_field(absl::StrCat("events[", i, "].identities"));
+            result.set_reason(std::string(
+                absl::StripPrefix(outcome.status().message(), "identities: ")));
+            metrics_->CountEvent(channel, EventResult::kRejected);
           } else {
             absl::MutexLock lock(&batch->mutex);
             if (batch->first_error.ok()) batch->first_error = outcome.status();

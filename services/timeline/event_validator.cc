@@ -16,6 +16,8 @@ using google::protobuf::util::TimeUtil;
 std::optional<FieldViolation> Violation(absl::string_view prefix,
                                         absl::string_view field,
                                         std::string reason) {
+  if (prefix.empty())
+    return FieldViolation{std::string(field), std::move(reason)};
   return FieldViolation{absl::StrCat(prefix, ".", field), std::move(reason)};
 }
 
@@ -144,21 +146,27 @@ std::optional<FieldViolation> EventValidator::ValidateEvent(
 
 std::optional<FieldViolation> EventValidator::CheckIdentities(
     v1::InteractionEvent& event, absl::string_view prefix) const {
-  if (event.identities().empty()) {
+  return NormalizeIdentities(event.mutable_identities(), prefix);
+}
+
+std::optional<FieldViolation> EventValidator::NormalizeIdentities(
+    google::protobuf::RepeatedPtrField<v1::Identity>* identities,
+    absl::string_view prefix) const {
+  if (identities->empty()) {
     return Violation(prefix, "identities",
                      "must name at least one identity of the customer");
   }
-  if (static_cast<size_t>(event.identities_size()) >
+  if (static_cast<size_t>(identities->size()) >
       limits_.max_identities_per_event) {
-    return Violation(prefix, "identities",
-                     absl::StrCat("has ", event.identities_size(),
-                                  " identities; the limit is ",
-                                  limits_.max_identities_per_event));
+    return Violation(
+        prefix, "identities",
+        absl::StrCat("has ", identities->size(), " identities; the limit is ",
+                     limits_.max_identities_per_event));
   }
   std::set<std::pair<int, std::string>> seen;
   google::protobuf::RepeatedPtrField<v1::Identity> kept;
-  for (int i = 0; i < event.identities_size(); ++i) {
-    const v1::Identity& identity = event.identities(i);
+  for (int i = 0; i < identities->size(); ++i) {
+    const v1::Identity& identity = identities->Get(i);
     const std::string field = absl::StrCat("identities[", i, "]");
     if (!v1::IdentityKind_IsValid(identity.kind()) ||
         identity.kind() == v1::IDENTITY_KIND_UNSPECIFIED) {
@@ -182,7 +190,7 @@ std::optional<FieldViolation> EventValidator::CheckIdentities(
     normalized->set_kind(identity.kind());
     normalized->set_value(*std::move(value));
   }
-  event.mutable_identities()->Swap(&kept);
+  identities->Swap(&kept);
   return std::nullopt;
 }
 

@@ -54,6 +54,12 @@ class EventValidator {
       v1::InteractionEvent& event, absl::Time now,
       absl::string_view field_prefix) const;
 
+  // Checks identities and normalises them in place (values normalised,
+  // repeats dropped); fields are named "<prefix>.identities[i].value".
+  std::optional<FieldViolation> NormalizeIdentities(
+      google::protobuf::RepeatedPtrField<v1::Identity>* identities,
+      absl::string_view prefix) const;
+
   // Whole-request checks; INVALID_ARGUMENT naming the field.
   absl::Status ValidateIngestRequest(const v1::IngestRequest& request) const;
   absl::Status ValidateTimelineRequest(

@@ -3,197 +3,436 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/redis/blocking_calls.h"
 #include "services/timeline/stored_event.h"
 
 namespace omnihub::timeline {
 namespace {
 
-// When an event's identities are known on different customers, the one of
-// the most trustworthy kind decides where the event lands.
-int ResolutionRank(v1::IdentityKind kind) {
-  switch (kind) {
-    case v1::IDENTITY_KIND_CRM_ID:
-      return 0;
-    case v1::IDENTITY_KIND_LOGIN_ID:
-      return 1;
-    case v1::IDENTITY_KIND_EMAIL:
-      return 2;
-    case v1::IDENTITY_KIND_PHONE:
-      return 3;
-    case v1::IDENTITY_KIND_LOYALTY_CARD:
-      return 4;
-    case v1::IDENTITY_KIND_WEB_ANONYMOUS_ID:
-      return 5;
-    default:
-      return 6;
-  }
-}
+using redis::Replies;
+using redis::Reply;
+using redis::ReplyGatherer;
 
-absl::Status ReplyError(const redis::Reply& reply, absl::string_view what) {
-  return absl::InternalError(
-      absl::StrCat("Redis refused ", what, ": ", reply.str));
+// Resolutions started over because identities changed owner meanwhile, and
+// moves followed; both bound work that concurrent merges could prolong.
+constexpr int kMaxRounds = 5;
+constexpr int kMaxHops = 32;
+
+bool Contains(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
 }
 
 }  // namespace
 
-IngestOperation::IngestOperation(const TimelineStore::Context* context,
+IngestOperation::IngestOperation(const StoreContext* context,
+                                 const CustomerMerger* merger,
+                                 WorkerPool* workers, Done<IngestOutcome> done)
+    : context_(context),
+      merger_(merger),
+      workers_(workers),
+      done_(std::move(done)) {}
+
+IngestOperation::IngestOperation(const StoreContext* context,
+                                 const CustomerMerger* merger,
+                                 WorkerPool* workers,
                                  v1::InteractionEvent event,
                                  Done<IngestOutcome> done)
-    : context_(context), event_(std::move(event)), done_(std::move(done)) {
-  identities_.assign(event_.identities().begin(), event_.identities().end());
-  std::stable_sort(identities_.begin(), identities_.end(),
-                   [](const v1::Identity& a, const v1::Identity& b) {
-                     return ResolutionRank(a.kind()) < ResolutionRank(b.kind());
-                   });
+    : IngestOperation(context, merger, workers, std::move(done)) {
+  stored_value_ = EncodeStoredEvent(event);
+  trigger_.trigger = v1::MergeRecord::TRIGGER_EVENT;
+  trigger_.event_id = event.event_id();
+  trigger_.source = event.source();
+  SetIdentities(event.identities());
+  event_ = std::move(event);
+}
+
+IngestOperation::IngestOperation(const StoreContext* context,
+                                 const CustomerMerger* merger,
+                                 WorkerPool* workers, LinkRequest link,
+                                 Done<IngestOutcome> done)
+    : IngestOperation(context, merger, workers, std::move(done)) {
+  trigger_.trigger = v1::MergeRecord::TRIGGER_LINK;
+  trigger_.source = std::move(link.source);
+  trigger_.reason = std::move(link.reason);
+  trigger_.all_or_nothing = true;
+  google::protobuf::RepeatedPtrField<v1::Identity> identities(
+      link.identities.begin(), link.identities.end());
+  SetIdentities(identities);
+}
+
+void IngestOperation::SetIdentities(
+    const google::protobuf::RepeatedPtrField<v1::Identity>& identities) {
+  identities_ = context_->options.identity_rules.Usable(
+      std::vector<v1::Identity>(identities.begin(), identities.end()));
+  outcome_.blocked_identities =
+      identities.size() - static_cast<int>(identities_.size());
   for (const v1::Identity& identity : identities_) {
     identity_keys_.push_back(context_->keys.ForIdentity(identity));
   }
   owners_.resize(identities_.size());
+  claimed_.resize(identities_.size());
+}
+
+bool IngestOperation::Merges(size_t i) const {
+  return linking() || context_->options.identity_rules.PolicyOf(
+                          identities_[i].kind()) == IdentityPolicy::kMerge;
 }
 
 void IngestOperation::Start() {
-  std::vector<size_t> all(identities_.size());
-  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
-  ForEachIdentity(all, &IngestOperation::LookUp,
-                  &IngestOperation::ChooseCustomer);
+  if (context_->metrics && outcome_.blocked_identities > 0) {
+    context_->metrics->identities_blocked().Increment(
+        outcome_.blocked_identities);
+  }
+  if (linking() && outcome_.blocked_identities > 0) {
+    return Fail(absl::InvalidArgumentError(
+        "identities: a blocked identity cannot be linked (see "
+        "--identity_blocklist)"));
+  }
+  if (identities_.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "identities: every identity is blocked by the identity rules, so "
+        "the event belongs to no customer"));
+  }
+  LookUp();
 }
 
-void IngestOperation::ForEachIdentity(const std::vector<size_t>& which,
-                                      Send send,
-                                      void (IngestOperation::*next)()) {
-  if (which.empty()) return (this->*next)();
-  pending_.store(static_cast<int>(which.size()));
-  for (size_t i : which) {
-    (this->*send)(i, [self = shared_from_this(), i,
-                      next](absl::StatusOr<redis::Reply> reply) {
-      if (reply.ok()) {
-        self->RecordOwner(i, *std::move(reply));
-      } else {
-        absl::MutexLock lock(&self->mutex_);
-        if (self->first_error_.ok()) self->first_error_ = reply.status();
-      }
-      if (self->pending_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-      absl::Status error;
-      {
-        absl::MutexLock lock(&self->mutex_);
-        error = self->first_error_;
-      }
-      if (!error.ok()) return self->Fail(error);
-      ((*self).*next)();
-    });
+void IngestOperation::LookUp() {
+  const size_t first = linking() ? 0 : 1;
+  auto gatherer = ReplyGatherer::Create(
+      identities_.size() + first, [self = shared_from_this()](Replies replies) {
+        self->OnLookedUp(std::move(replies));
+      });
+  if (!linking()) {
+    const std::string hash = ErasedEventHash(event_->event_id());
+    context_->redis->Execute(
+        {"SISMEMBER", context_->keys.ForErasedEvent(hash), hash},
+        gatherer->Slot(0));
+  }
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    context_->redis->Execute({"GET", identity_keys_[i]},
+                             gatherer->Slot(first + i));
   }
 }
 
-void IngestOperation::LookUp(size_t i, redis::ReplyCallback reply_to) {
-  context_->redis->Execute({"GET", identity_keys_[i]}, std::move(reply_to));
-}
-
-// Gives identity i to the chosen customer unless someone already has it.
-void IngestOperation::Claim(size_t i, redis::ReplyCallback reply_to) {
-  context_->resolve_script.Run(*context_->redis, {identity_keys_[i]},
-                               {customer_id_}, std::move(reply_to));
-}
-
-void IngestOperation::RecordOwner(size_t i, redis::Reply reply) {
-  if (reply.type == redis::Reply::Type::kString) {
-    owners_[i] = std::move(reply.str);
-  } else if (reply.is_error()) {
-    absl::MutexLock lock(&mutex_);
-    if (first_error_.ok()) first_error_ = ReplyError(reply, "an identity");
+void IngestOperation::OnLookedUp(Replies replies) {
+  size_t slot = 0;
+  if (!linking()) {
+    absl::StatusOr<Reply> erased = Expect(
+        std::move(replies[slot++]), Reply::Type::kInteger, "the erasure check");
+    if (!erased.ok()) return Fail(erased.status());
+    if (erased->integer == 1) {
+      outcome_.result = IngestOutcome::Result::kForgotten;
+      return Finish();
+    }
   }
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    absl::StatusOr<Reply> owner = redis::ErrorReplyAsStatus(
+        std::move(replies[slot++]), "an identity lookup");
+    if (!owner.ok()) return Fail(owner.status());
+    owners_[i] = owner->type == Reply::Type::kString ? owner->str : "";
+  }
+  Decide();
+}
+
+void IngestOperation::Decide() {
+  if (++rounds_ > kMaxRounds) {
+    return Fail(absl::AbortedError(
+        "the identities kept changing owner while they were resolved; send "
+        "again"));
+  }
+  std::vector<std::string> candidates;
+  trigger_.linking_identities.clear();
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (owners_[i].empty() || !Merges(i)) continue;
+    trigger_.linking_identities.push_back(identities_[i]);
+    if (!Contains(candidates, owners_[i])) candidates.push_back(owners_[i]);
+  }
+  if (linking()) trigger_.linking_identities = identities_;
+  if (candidates.size() < 2 && !linking()) return ChooseCustomer();
+  // A link goes to the merger even with one customer: it checks the limits
+  // of everything being linked before anything changes.
+  workers_->Schedule([self = shared_from_this(),
+                      candidates = std::move(candidates)]() mutable {
+    absl::StatusOr<MergeResult> result =
+        self->merger_->Merge(candidates, self->trigger_);
+    if (result.ok()) {
+      // Customers no longer there (being erased) are absent from now_at.
+      for (const std::string& candidate : candidates) {
+        if (!result->now_at.contains(candidate)) {
+          result->now_at[candidate] = "";
+        }
+      }
+    }
+    self->OnMerged(std::move(result));
+  });
+}
+
+void IngestOperation::OnMerged(absl::StatusOr<MergeResult> result) {
+  if (!result.ok()) return Fail(result.status());
+  outcome_.merged_customer_ids.insert(outcome_.merged_customer_ids.end(),
+                                      result->merged.begin(),
+                                      result->merged.end());
+  outcome_.refused_merges += result->refused;
+  std::vector<redis::ScriptCall> repoints;
+  bool erased = false;
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    auto it = result->now_at.find(owners_[i]);
+    if (owners_[i].empty() || it == result->now_at.end() ||
+        it->second == owners_[i]) {
+      continue;
+    }
+    // Claimed identities were not on the merged customer's identity set yet,
+    // so the merger did not repoint them: this operation does. Identities of
+    // an erased customer are let go, then everything is resolved afresh.
+    if (claimed_[i] || it->second.empty()) {
+      repoints.push_back(
+          {.keys = {identity_keys_[i]}, .args = {owners_[i], it->second}});
+    }
+    erased |= it->second.empty();
+    owners_[i] = it->second;
+  }
+  auto then = [self = shared_from_this(), erased](Replies replies) {
+    for (absl::StatusOr<Reply>& reply : replies) {
+      absl::StatusOr<Reply> checked =
+          Expect(std::move(reply), Reply::Type::kInteger, "an identity move");
+      if (!checked.ok()) return self->Fail(checked.status());
+    }
+    if (!erased) return self->ChooseCustomer();
+    std::fill(self->owners_.begin(), self->owners_.end(), "");
+    std::fill(self->claimed_.begin(), self->claimed_.end(), false);
+    self->LookUp();
+  };
+  auto gatherer = ReplyGatherer::Create(repoints.size(), std::move(then));
+  for (size_t k = 0; k < repoints.size(); ++k) {
+    context_->scripts.compare_and_set.Run(
+        *context_->redis, std::move(repoints[k].keys),
+        std::move(repoints[k].args), gatherer->Slot(k));
+  }
+  gatherer->StartIfEmpty();
 }
 
 void IngestOperation::ChooseCustomer() {
-  for (const std::string& owner : owners_) {
-    if (!owner.empty()) {
-      customer_id_ = owner;
-      return AttachUnknownIdentities();
-    }
+  // The most trustworthy known identity that may merge decides; then any
+  // known identity; else the customer is new.
+  int chosen = -1;
+  for (size_t i = 0; i < identities_.size() && chosen < 0; ++i) {
+    if (!owners_[i].empty() && Merges(i)) chosen = static_cast<int>(i);
   }
-  // Nobody knows any identity yet: claim the most trustworthy one for a new
-  // customer. If another event claimed it first, the script says whose it is.
-  const std::string candidate = NewCustomerId();
-  context_->resolve_script.Run(
-      *context_->redis, {identity_keys_[0]}, {candidate},
-      [self = shared_from_this(),
-       candidate](absl::StatusOr<redis::Reply> reply) {
+  for (size_t i = 0; i < identities_.size() && chosen < 0; ++i) {
+    if (!owners_[i].empty()) chosen = static_cast<int>(i);
+  }
+  if (chosen < 0) return CreateCustomer();
+  customer_id_ = owners_[chosen];
+  ClaimUnknown();
+}
+
+void IngestOperation::CreateCustomer() {
+  // Claimed with SET NX: of two concurrent first events of one person, one
+  // creates the customer and the other finds it.
+  const std::string candidate = NewCustomerId(context_->options.clock());
+  context_->redis->Execute(
+      {"SET", identity_keys_[0], candidate, "NX", "GET"},
+      [self = shared_from_this(), candidate](absl::StatusOr<Reply> reply) {
+        reply = redis::ErrorReplyAsStatus(std::move(reply),
+                                          "the new customer's identity");
         if (!reply.ok()) return self->Fail(reply.status());
-        if (reply->type != redis::Reply::Type::kString) {
-          return self->Fail(ReplyError(*reply, "the new customer's identity"));
+        if (reply->type == Reply::Type::kString) {
+          self->owners_[0] = reply->str;
+        } else {
+          self->owners_[0] = candidate;
+          self->claimed_[0] = true;
+          self->outcome_.created_customer = true;
         }
-        self->owners_[0] = self->customer_id_ = reply->str;
-        self->created_customer_ = self->customer_id_ == candidate;
-        self->AttachUnknownIdentities();
+        self->customer_id_ = self->owners_[0];
+        self->ClaimUnknown();
       });
 }
 
-void IngestOperation::AttachUnknownIdentities() {
-  std::vector<size_t> unknown;
-  for (size_t i = 0; i < owners_.size(); ++i) {
-    if (owners_[i].empty()) unknown.push_back(i);
+void IngestOperation::ClaimUnknown() {
+  std::vector<size_t> which;
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (owners_[i].empty()) which.push_back(i);
   }
-  ForEachIdentity(unknown, &IngestOperation::Claim,
-                  &IngestOperation::StoreEvent);
+  if (which.empty()) return Store();
+  auto gatherer = ReplyGatherer::Create(
+      which.size(), [self = shared_from_this(), which](Replies replies) {
+        self->OnClaimed(std::move(replies), which);
+      });
+  for (size_t k = 0; k < which.size(); ++k) {
+    context_->redis->Execute(
+        {"SET", identity_keys_[which[k]], customer_id_, "NX", "GET"},
+        gatherer->Slot(k));
+  }
 }
 
-void IngestOperation::StoreEvent() {
-  const CustomerKeys keys = context_->keys.ForCustomer(customer_id_);
-  const StoredEventFields fields = StoredFieldsOf(event_);
-  const TimelineStoreOptions& options = context_->options;
-  const absl::Time now = options.clock();
-  int64_t oldest_kept = 0;
-  if (options.retention.max_age > absl::ZeroDuration()) {
-    oldest_kept = absl::ToUnixMicros(now - options.retention.max_age);
+void IngestOperation::OnClaimed(Replies replies, std::vector<size_t> which) {
+  bool resolve_again = false;
+  for (size_t k = 0; k < which.size(); ++k) {
+    const size_t i = which[k];
+    absl::StatusOr<Reply> reply =
+        redis::ErrorReplyAsStatus(std::move(replies[k]), "an identity claim");
+    if (!reply.ok()) return Fail(reply.status());
+    if (reply->type == Reply::Type::kString) {
+      // Claimed by someone else since the lookup.
+      owners_[i] = reply->str;
+      resolve_again |= owners_[i] != customer_id_ && Merges(i);
+    } else {
+      owners_[i] = customer_id_;
+      claimed_[i] = true;
+    }
   }
-  std::vector<std::string> args = {
-      event_.event_id(),
-      fields.header,
-      event_.SerializeAsString(),
-      fields.revision,
-      absl::StrCat(fields.occurred_at_micros),
-      fields.channel,
-      fields.currency,
-      fields.amount_micros,
-      fields.satisfaction_milli,
-      absl::StrCat(absl::ToUnixMicros(now)),
-      absl::StrCat(options.retention.max_events_per_customer),
-      absl::StrCat(oldest_kept),
-  };
+  if (resolve_again) return Decide();
+  Store();
+}
+
+void IngestOperation::Store() {
+  const CustomerKeys keys = context_->keys.ForCustomer(customer_id_);
+  const absl::Time now = context_->options.clock();
+  std::vector<std::string> args;
+  std::vector<std::string> script_keys;
+  const redis::RedisScript* script;
+  if (linking()) {
+    script = &context_->scripts.attach_identities;
+    script_keys = {keys.identities, keys.view, keys.alias};
+    args = {absl::StrCat(absl::ToUnixMicros(now)),
+            context_->options.identity_rules.limits_argument()};
+  } else {
+    script = &context_->scripts.ingest_event;
+    script_keys = {keys.events, keys.timeline, keys.view, keys.identities,
+                   keys.alias};
+    args = {event_->event_id(),
+            stored_value_,
+            absl::StrCat(absl::ToUnixMicros(now)),
+            context_->MaxEventsArgument(),
+            context_->OldestKeptArgument(now),
+            context_->options.identity_rules.limits_argument()};
+  }
   for (size_t i = 0; i < identities_.size(); ++i) {
-    if (owners_[i] == customer_id_) {
+    if (claimed_[i] && owners_[i] == customer_id_) {
       args.push_back(IdentityMember(identities_[i]));
     }
   }
-  context_->ingest_script.Run(
-      *context_->redis,
-      {keys.events, keys.timeline, keys.view, keys.identities}, std::move(args),
-      [self = shared_from_this()](absl::StatusOr<redis::Reply> reply) {
-        self->OnStored(std::move(reply));
-      });
+  script->Run(*context_->redis, std::move(script_keys), std::move(args),
+              [self = shared_from_this()](absl::StatusOr<Reply> reply) {
+                self->OnStored(std::move(reply));
+              });
 }
 
-void IngestOperation::OnStored(absl::StatusOr<redis::Reply> reply) {
+void IngestOperation::OnStored(absl::StatusOr<Reply> reply) {
+  reply = Expect(std::move(reply), Reply::Type::kArray,
+                 linking() ? "the identities" : "the event");
   if (!reply.ok()) return Fail(reply.status());
-  if (reply->type != redis::Reply::Type::kArray ||
-      reply->elements.size() != 2) {
-    return Fail(ReplyError(*reply, "the event"));
+  std::vector<Reply>& parts = reply->elements;
+  if (parts.size() >= 2 && parts[0].str == "moved") {
+    return FollowMove(parts[1].str);
   }
-  IngestOutcome outcome;
-  const std::string& result = reply->elements[0].str;
-  if (result == "accepted") {
-    outcome.result = IngestOutcome::Result::kAccepted;
-  } else if (result == "updated") {
-    outcome.result = IngestOutcome::Result::kUpdated;
-  } else {
-    outcome.result = IngestOutcome::Result::kDuplicate;
+  size_t first_refused = 1;
+  if (!linking()) {
+    if (parts.size() < 2) {
+      return Fail(absl::InternalError("the event: unexpected reply"));
+    }
+    const std::string& result = parts[0].str;
+    outcome_.result = result == "accepted"  ? IngestOutcome::Result::kAccepted
+                      : result == "updated" ? IngestOutcome::Result::kUpdated
+                                            : IngestOutcome::Result::kDuplicate;
+    outcome_.trimmed_events = static_cast<int>(parts[1].integer);
+    first_refused = 2;
   }
-  outcome.trimmed_events = static_cast<int>(reply->elements[1].integer);
-  outcome.customer_id = customer_id_;
-  outcome.created_customer = created_customer_;
+  std::vector<std::string> refused;
+  for (size_t k = first_refused; k < parts.size(); ++k) {
+    refused.push_back(std::move(parts[k].str));
+  }
+  if (refused.empty()) return Finish();
+  outcome_.identities_over_limit = static_cast<int>(refused.size());
+  if (context_->metrics) {
+    context_->metrics->identities_over_limit().Increment(refused.size());
+  }
+  Release(std::move(refused));
+}
+
+void IngestOperation::Release(std::vector<std::string> members) {
+  // The customer had reached its limit for these kinds: the identities this
+  // operation claimed for it are given up again.
+  std::vector<size_t> which;
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (Contains(members, IdentityMember(identities_[i]))) which.push_back(i);
+  }
+  auto gatherer = ReplyGatherer::Create(
+      which.size(), [self = shared_from_this()](Replies replies) {
+        for (absl::StatusOr<Reply>& reply : replies) {
+          absl::StatusOr<Reply> checked = Expect(
+              std::move(reply), Reply::Type::kInteger, "releasing an identity");
+          if (!checked.ok()) return self->Fail(checked.status());
+        }
+        self->Finish();
+      });
+  for (size_t k = 0; k < which.size(); ++k) {
+    const size_t i = which[k];
+    context_->scripts.compare_and_set.Run(*context_->redis, {identity_keys_[i]},
+                                          {customer_id_, ""},
+                                          gatherer->Slot(k));
+    owners_[i].clear();
+    claimed_[i] = false;
+  }
+  gatherer->StartIfEmpty();
+}
+
+void IngestOperation::FollowMove(const std::string& alias) {
+  if (++hops_ > kMaxHops) {
+    return Fail(absl::InternalError(
+        absl::StrCat("customer ", customer_id_, " moved too often")));
+  }
+  // Merged away: the identities claimed for it follow it to the survivor.
+  // Being erased ("-"): every identity key naming it is let go, and the event
+  // is resolved afresh (it may start a new customer).
+  const bool erased = alias == "-";
+  std::vector<size_t> which;
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (owners_[i] == customer_id_ && (claimed_[i] || erased)) {
+      which.push_back(i);
+    }
+  }
+  const std::string to = erased ? "" : alias;
+  auto gatherer = ReplyGatherer::Create(
+      which.size(), [self = shared_from_this(), erased, to](Replies replies) {
+        for (absl::StatusOr<Reply>& reply : replies) {
+          absl::StatusOr<Reply> checked = Expect(
+              std::move(reply), Reply::Type::kInteger, "an identity move");
+          if (!checked.ok()) return self->Fail(checked.status());
+        }
+        if (!erased) {
+          for (std::string& owner : self->owners_) {
+            if (owner == self->customer_id_) owner = to;
+          }
+          self->customer_id_ = to;
+          return self->Store();
+        }
+        std::fill(self->owners_.begin(), self->owners_.end(), "");
+        std::fill(self->claimed_.begin(), self->claimed_.end(), false);
+        self->customer_id_.clear();
+        if (++self->rounds_ > kMaxRounds) {
+          return self->Fail(absl::AbortedError(
+              "the customer was being erased while this was resolved; send "
+              "again"));
+        }
+        self->LookUp();
+      });
+  for (size_t k = 0; k < which.size(); ++k) {
+    context_->scripts.compare_and_set.Run(
+        *context_->redis, {identity_keys_[which[k]]}, {customer_id_, to},
+        gatherer->Slot(k));
+  }
+  gatherer->StartIfEmpty();
+}
+
+void IngestOperation::Finish() {
+  outcome_.customer_id = customer_id_;
   for (const std::string& owner : owners_) {
-    if (owner != customer_id_) ++outcome.conflicting_identities;
+    if (!owner.empty() && owner != customer_id_) {
+      ++outcome_.conflicting_identities;
+    }
   }
-  std::move(done_)(std::move(outcome));
+  std::move(done_)(std::move(outcome_));
 }
 
 void IngestOperation::Fail(absl::Status status) {

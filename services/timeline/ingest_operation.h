@@ -1,61 +1,115 @@
-// One event's way into Redis: look up its identities, resolve them to one
-// customer (creating it if none is known), attach the unknown identities, then
-// run the ingest script on that customer. Each step is a pipelined batch of
-// commands; the next step starts from the last reply of the one before.
+// One event's way into Redis, or one LinkIdentities call's:
+//   1. look up the owners of its identities (and, for an event, whether it
+//      was erased);
+//   2. decide: two or more customers reached through identities that may
+//      merge are merged (on a worker thread, see CustomerMerger); the event
+//      goes to the owner of its most trustworthy known identity (preferring
+//      identities that may merge); none known: a new customer claims the
+//      most trustworthy identity;
+//   3. claim the unknown identities for that customer (SET NX, so a
+//      concurrent claim is seen, and resolved again);
+//   4. store the event (or attach the identities) in one script on the
+//      customer, which also says when the customer was merged away meanwhile
+//      (then the claimed identities follow it) or is being erased (then
+//      everything is resolved afresh), and which identities a per-kind limit
+//      kept out (they are released).
+// Each step is a pipelined batch of commands; the next starts from the last
+// reply of the one before.
 #ifndef OMNIHUB_SERVICES_TIMELINE_INGEST_OPERATION_H_
 #define OMNIHUB_SERVICES_TIMELINE_INGEST_OPERATION_H_
 
-#include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "services/timeline/timeline_store.h"
+#include "common/redis/reply_gatherer.h"
+#include "services/timeline/customer_merger.h"
+#include "services/timeline/store_context.h"
+#include "services/timeline/worker_pool.h"
 
 namespace omnihub::timeline {
 
+struct IngestOutcome {
+  enum class Result { kAccepted, kUpdated, kDuplicate, kForgotten };
+  Result result = Result::kAccepted;
+  std::string customer_id;
+  bool created_customer = false;
+  std::vector<std::string> merged_customer_ids;
+  // Identities left on another customer: attach-only ones, or because the
+  // rules refused the merge.
+  int conflicting_identities = 0;
+  int refused_merges = 0;
+  // Identities not attached because the customer had reached its limit.
+  int identities_over_limit = 0;
+  int blocked_identities = 0;
+  int trimmed_events = 0;
+};
+
+// What LinkIdentities asks for.
+struct LinkRequest {
+  std::vector<v1::Identity> identities;  // normalised
+  std::string source;
+  std::string reason;
+};
+
 class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
  public:
-  IngestOperation(const TimelineStore::Context* context,
-                  v1::InteractionEvent event, Done<IngestOutcome> done);
+  IngestOperation(const StoreContext* context, const CustomerMerger* merger,
+                  WorkerPool* workers, v1::InteractionEvent event,
+                  Done<IngestOutcome> done);
+  IngestOperation(const StoreContext* context, const CustomerMerger* merger,
+                  WorkerPool* workers, LinkRequest link,
+                  Done<IngestOutcome> done);
 
   void Start();
 
  private:
-  // Sends one command about identity i; the reply goes to `reply_to`.
-  using Send = void (IngestOperation::*)(size_t i,
-                                         redis::ReplyCallback reply_to);
-  // Sends for each identity in `which` at once (pipelined), records each
-  // owner, and calls `next` once all have replied, or Fail on the first error.
-  void ForEachIdentity(const std::vector<size_t>& which, Send send,
-                       void (IngestOperation::*next)());
+  IngestOperation(const StoreContext* context, const CustomerMerger* merger,
+                  WorkerPool* workers, Done<IngestOutcome> done);
+  void SetIdentities(
+      const google::protobuf::RepeatedPtrField<v1::Identity>& identities);
 
-  void LookUp(size_t i, redis::ReplyCallback reply_to);
-  void Claim(size_t i, redis::ReplyCallback reply_to);
-  void RecordOwner(size_t i, redis::Reply reply);
+  bool linking() const { return !event_.has_value(); }
+  // Whether identity i may prove two customers one person.
+  bool Merges(size_t i) const;
 
+  void LookUp();
+  void OnLookedUp(redis::Replies replies);
+  void Decide();
+  void OnMerged(absl::StatusOr<MergeResult> result);
   void ChooseCustomer();
-  void AttachUnknownIdentities();
-  void StoreEvent();
+  void CreateCustomer();
+  void ClaimUnknown();
+  void OnClaimed(redis::Replies replies, std::vector<size_t> which);
+  void Store();
   void OnStored(absl::StatusOr<redis::Reply> reply);
+  // The customer moved to `alias` ("-": is being erased) under us.
+  void FollowMove(const std::string& alias);
+  void Release(std::vector<std::string> members);
+  void Finish();
   void Fail(absl::Status status);
 
-  const TimelineStore::Context* context_;
-  v1::InteractionEvent event_;
+  const StoreContext* context_;
+  const CustomerMerger* merger_;
+  WorkerPool* workers_;
+  std::optional<v1::InteractionEvent> event_;
+  MergeTrigger trigger_;
   Done<IngestOutcome> done_;
-  // In resolution priority order; owners_[i] is the customer identities_[i]
-  // belongs to, empty while unknown. Each index is written by one reply only.
+
+  // Usable identities, most trustworthy first; owners_[i] is the customer
+  // identities_[i] belongs to ("" while unknown); claimed_[i] says this
+  // operation gave it to customer_id_, so it is to be attached there.
   std::vector<v1::Identity> identities_;
   std::vector<std::string> identity_keys_;
   std::vector<std::string> owners_;
+  std::vector<bool> claimed_;
   std::string customer_id_;
-  bool created_customer_ = false;
+  std::string stored_value_;  // the event as stored
 
-  std::atomic<int> pending_{0};
-  absl::Mutex mutex_;
-  absl::Status first_error_ ABSL_GUARDED_BY(mutex_);
+  IngestOutcome outcome_;
+  int rounds_ = 0;  // resolutions started over (bounded)
+  int hops_ = 0;    // moves followed (bounded)
 };
 
 }  // namespace omnihub::timeline

@@ -1,9 +1,13 @@
 #include "services/timeline/key_schema.h"
 
+#include <openssl/sha.h>
+
+#include <algorithm>
 #include <cstdint>
 
 #include "absl/random/random.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/identity/identity_normalizer.h"
@@ -19,7 +23,19 @@ CustomerKeys KeySchema::ForCustomer(absl::string_view customer_id) const {
       .timeline = absl::StrCat(base, "tl"),
       .view = absl::StrCat(base, "v"),
       .identities = absl::StrCat(base, "ids"),
+      .alias = absl::StrCat(base, "alias"),
+      .merge_log = absl::StrCat(base, "mlog"),
+      .aliases = absl::StrCat(base, "als"),
   };
+}
+
+MergeKeys KeySchema::ForMerges() const {
+  return MergeKeys{.pending = absl::StrCat(prefix_, "{merges}:pending"),
+                   .intents = absl::StrCat(prefix_, "{merges}:intents")};
+}
+
+std::string KeySchema::ForErasedEvent(absl::string_view event_id_hash) const {
+  return absl::StrCat(prefix_, "fg:{", event_id_hash.substr(0, 2), "}");
 }
 
 std::string KeySchema::ForIdentity(const v1::Identity& identity) const {
@@ -43,13 +59,16 @@ bool ParseIdentityMember(absl::string_view member, v1::Identity* identity) {
   return true;
 }
 
-std::string NewCustomerId() {
+std::string NewCustomerId(absl::Time now) {
   // absl::BitGen is seeded from the OS per generator; one per thread keeps
   // this lock-free.
   thread_local absl::BitGen generator;
-  const uint64_t high = absl::Uniform<uint64_t>(generator);
-  const uint32_t low = absl::Uniform<uint32_t>(generator);
-  return absl::StrFormat("c%016x%08x", high, low);
+  const uint64_t millis =
+      static_cast<uint64_t>(std::max<int64_t>(absl::ToUnixMillis(now), 0));
+  const uint64_t random =
+      absl::Uniform<uint64_t>(generator) & ((uint64_t{1} << 48) - 1);
+  return absl::StrFormat("c%012x%012x", millis & ((uint64_t{1} << 48) - 1),
+                         random);
 }
 
 bool IsWellFormedCustomerId(absl::string_view customer_id) {
@@ -58,6 +77,14 @@ bool IsWellFormedCustomerId(absl::string_view customer_id) {
     if (!absl::ascii_isxdigit(c) || absl::ascii_isupper(c)) return false;
   }
   return true;
+}
+
+std::string ErasedEventHash(absl::string_view event_id) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(event_id.data()),
+         event_id.size(), digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 }  // namespace omnihub::timeline

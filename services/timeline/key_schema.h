@@ -7,7 +7,13 @@
 //   omnihub:c:{c0123...}:tl    timeline sorted set
 //   omnihub:c:{c0123...}:v     single-view hash
 //   omnihub:c:{c0123...}:ids   identity set
+//   omnihub:c:{c0123...}:alias the customer it was merged into ("-": erased)
+//   omnihub:c:{c0123...}:mlog  merge log hash
+//   omnihub:c:{c0123...}:als   customers merged into this one
 //   omnihub:id:{phone:+4420...}   identity -> customer id
+//   omnihub:{merges}:pending   merges under way (sorted by start), and
+//   omnihub:{merges}:intents   what each is, so any replica can finish it
+//   omnihub:fg:{3f}            hashes of erased events' ids, in 256 shards
 #ifndef OMNIHUB_SERVICES_TIMELINE_KEY_SCHEMA_H_
 #define OMNIHUB_SERVICES_TIMELINE_KEY_SCHEMA_H_
 
@@ -15,6 +21,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "omnihub/v1/event.pb.h"
 
 namespace omnihub::timeline {
@@ -24,6 +32,15 @@ struct CustomerKeys {
   std::string timeline;
   std::string view;
   std::string identities;
+  std::string alias;
+  std::string merge_log;
+  std::string aliases;
+};
+
+// The keys of merges under way; one hash tag, so one script updates both.
+struct MergeKeys {
+  std::string pending;
+  std::string intents;
 };
 
 class KeySchema {
@@ -32,6 +49,10 @@ class KeySchema {
 
   CustomerKeys ForCustomer(absl::string_view customer_id) const;
   std::string ForIdentity(const v1::Identity& identity) const;
+  MergeKeys ForMerges() const;
+  // The shard of erased event ids that `event_id_hash` (ErasedEventHash)
+  // belongs in.
+  std::string ForErasedEvent(absl::string_view event_id_hash) const;
 
   const std::string& prefix() const { return prefix_; }
 
@@ -44,9 +65,16 @@ std::string IdentityMember(const v1::Identity& identity);
 // The reverse; false when `member` is not of that form or names no known kind.
 bool ParseIdentityMember(absl::string_view member, v1::Identity* identity);
 
-// Customer ids are "c" followed by 24 lower-case hex digits (96 random bits).
-std::string NewCustomerId();
+// Customer ids are "c" followed by 24 lower-case hex digits: the creation time
+// in milliseconds (12 digits), then 48 random bits. Ordering ids as strings
+// orders customers by age, which makes the oldest of several customers (the
+// survivor of a merge) a choice every replica makes alike.
+std::string NewCustomerId(absl::Time now = absl::Now());
 bool IsWellFormedCustomerId(absl::string_view customer_id);
+
+// Erased events are remembered by a hash of their id (hex SHA-256), not by
+// the id itself, which may carry personal data.
+std::string ErasedEventHash(absl::string_view event_id);
 
 }  // namespace omnihub::timeline
 

@@ -23,7 +23,10 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "services/timeline/customer_service.h"
 #include "services/timeline/event_validator.h"
+#include "services/timeline/identity_metrics.h"
+#include "services/timeline/identity_rules.h"
 #include "services/timeline/timeline_metrics.h"
 #include "services/timeline/timeline_service.h"
 #include "services/timeline/timeline_store.h"
@@ -63,6 +66,28 @@ ABSL_FLAG(std::string, default_region, "US",
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long in-flight calls may take to finish.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
+ABSL_FLAG(std::string, identity_priority, "",
+          "Identity kinds, most trustworthy first (e.g. "
+          "\"crm_id,login_id,email\"); kinds left out follow in the default "
+          "order crm_id, login_id, email, phone, loyalty_card, "
+          "web_anonymous_id.");
+ABSL_FLAG(std::string, identity_policy, "",
+          "Per kind, merge (may prove two customers one person) or attach "
+          "(finds the customer but never merges), e.g. \"phone=attach\"; "
+          "kinds left out merge.");
+ABSL_FLAG(std::string, identity_limits, "crm_id=1,login_id=1",
+          "Most identities of a kind on one customer, e.g. "
+          "\"login_id=1,phone=3\" (0: no limit); a merge that would break "
+          "a limit is refused.");
+ABSL_FLAG(std::string, identity_blocklist, "",
+          "Identities never used to resolve customers, as kind:value,... "
+          "(e.g. a shop's own phone number, a shared test account).");
+ABSL_FLAG(absl::Duration, merge_resume_after, absl::Seconds(30),
+          "A merge unfinished after this long (its replica died) is finished "
+          "by any replica.");
+ABSL_FLAG(int, worker_threads, 2, "Threads for merges, erasures and exports.");
+ABSL_FLAG(int, max_export_bytes, 64 << 20,
+          "Largest ExportCustomer answer, in bytes.");
 
 namespace omnihub::timeline {
 namespace {
@@ -117,6 +142,20 @@ void WatchHealth(grpc::Server* server, const redis::RedisClient* redis,
   }
 }
 
+// Finishes merges that a replica left half done when it died. Every replica
+// runs this; merges are idempotent, so two finishing one is harmless.
+void ResumeStaleMerges(TimelineStore* store, absl::Duration after,
+                       absl::Notification* stop) {
+  const absl::Duration every = std::max(after / 4, absl::Seconds(1));
+  while (!stop->WaitForNotificationWithTimeout(every)) {
+    absl::StatusOr<int> resumed = store->ResumeStaleMerges(after);
+    if (!resumed.ok()) {
+      log::Warning("could not look for unfinished merges: %s",
+                   resumed.status().message());
+    }
+  }
+}
+
 int Run() {
   log::Level level;
   if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
@@ -153,16 +192,43 @@ int Run() {
     return 1;
   }
 
+  identity::IdentityNormalizer normalizer(identity::IdentityNormalizerOptions{
+      .default_region = absl::GetFlag(FLAGS_default_region)});
+  absl::StatusOr<IdentityRules> rules =
+      IdentityRules::Parse({.priority = absl::GetFlag(FLAGS_identity_priority),
+                            .policies = absl::GetFlag(FLAGS_identity_policy),
+                            .limits = absl::GetFlag(FLAGS_identity_limits),
+                            .blocked = absl::GetFlag(FLAGS_identity_blocklist)},
+                           normalizer);
+  if (!rules.ok()) {
+    log::Error("identity rules: %s", rules.status().message());
+    return 2;
+  }
+  const std::string key_prefix = absl::GetFlag(FLAGS_key_prefix);
+  if (key_prefix.find_first_of("{}") != std::string::npos) {
+    log::Error(
+        "--key_prefix must not contain { or }: they would change the "
+        "Redis Cluster hash tags");
+    return 2;
+  }
+  log::Info("identity rules: %s", rules->Describe());
+  IdentityMetrics identity_metrics(*registry);
+
   TimelineStoreOptions store_options;
-  store_options.key_prefix = absl::GetFlag(FLAGS_key_prefix);
+  store_options.key_prefix = key_prefix;
+  store_options.identity_rules = *std::move(rules);
+  store_options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
   store_options.retention.max_events_per_customer =
       absl::GetFlag(FLAGS_retention_max_events);
   store_options.retention.max_age = absl::GetFlag(FLAGS_retention_max_age);
-  TimelineStore store(redis->get(), std::move(store_options));
-  identity::IdentityNormalizer normalizer(identity::IdentityNormalizerOptions{
-      .default_region = absl::GetFlag(FLAGS_default_region)});
+  TimelineStore store(redis->get(), std::move(store_options),
+                      &identity_metrics);
   EventValidator validator(LimitsFromFlags(), &normalizer);
   TimelineService service(&store, &validator, &normalizer, &timeline_metrics);
+  CustomerService customer_service(
+      &store, &validator, &normalizer,
+      CustomerServiceLimits{.max_export_bytes = static_cast<size_t>(
+                                absl::GetFlag(FLAGS_max_export_bytes))});
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -171,7 +237,10 @@ int Run() {
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen),
                            grpc::InsecureServerCredentials(), &bound_port);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_request_bytes));
+  builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_export_bytes) +
+                                (1 << 20));
   builder.RegisterService(&service);
+  builder.RegisterService(&customer_service);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -192,6 +261,9 @@ int Run() {
 
   absl::Notification stop_health;
   std::thread health(WatchHealth, server.get(), redis->get(), &stop_health);
+  absl::Notification stop_merges;
+  std::thread merges(ResumeStaleMerges, &store,
+                     absl::GetFlag(FLAGS_merge_resume_after), &stop_merges);
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -207,6 +279,8 @@ int Run() {
 
   stop_health.Notify();
   health.join();
+  stop_merges.Notify();
+  merges.join();
   server->GetHealthCheckService()->SetServingStatus(false);
   server->Shutdown(
       std::chrono::system_clock::now() +

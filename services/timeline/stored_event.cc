@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 namespace omnihub::timeline {
 namespace {
@@ -69,6 +70,40 @@ absl::StatusOr<v1::InteractionEvent> DecodeStoredEvent(
     return absl::InternalError("stored event payload does not parse");
   }
   return event;
+}
+
+absl::StatusOr<v1::InteractionEvent> DecodeStoredEventOrHeader(
+    absl::string_view event_id, absl::string_view value) {
+  absl::StatusOr<v1::InteractionEvent> event = DecodeStoredEvent(value);
+  if (!absl::IsNotFound(event.status())) return event;
+  std::vector<absl::string_view> fields = absl::StrSplit(value, '|');
+  uint64_t revision = 0;
+  int64_t occurred = 0;
+  int channel = 0;
+  int kind = 0;
+  int64_t amount = 0;
+  int64_t satisfaction = 0;
+  if (fields.size() != kHeaderFields + 1 ||
+      !absl::SimpleAtoi(fields[0], &revision) ||
+      !absl::SimpleAtoi(fields[1], &occurred) ||
+      !absl::SimpleAtoi(fields[2], &channel) ||
+      !absl::SimpleAtoi(fields[3], &kind)) {
+    return absl::InternalError("stored event has a malformed header");
+  }
+  v1::InteractionEvent header;
+  header.set_event_id(std::string(event_id));
+  header.set_revision(revision);
+  *header.mutable_occurred_at() = FromMicros(occurred);
+  header.set_channel(static_cast<v1::Channel>(channel));
+  header.set_kind(static_cast<v1::InteractionKind>(kind));
+  if (!fields[4].empty() && absl::SimpleAtoi(fields[5], &amount)) {
+    header.mutable_value()->set_currency(std::string(fields[4]));
+    header.mutable_value()->set_amount_micros(amount);
+  }
+  if (absl::SimpleAtoi(fields[6], &satisfaction)) {
+    header.set_satisfaction(static_cast<double>(satisfaction) / 1000.0);
+  }
+  return header;
 }
 
 }  // namespace omnihub::timeline

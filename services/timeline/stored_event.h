@@ -37,6 +37,11 @@ std::string EncodeStoredEvent(const v1::InteractionEvent& event);
 // event's header alone decodes to NOT_FOUND.
 absl::StatusOr<v1::InteractionEvent> DecodeStoredEvent(absl::string_view value);
 
+// As DecodeStoredEvent, but a trimmed event comes back with what its header
+// keeps: id, revision, time, channel, kind, value and satisfaction.
+absl::StatusOr<v1::InteractionEvent> DecodeStoredEventOrHeader(
+    absl::string_view event_id, absl::string_view value);
+
 int64_t ToMicros(const google::protobuf::Timestamp& timestamp);
 google::protobuf::Timestamp FromMicros(int64_t micros);
 

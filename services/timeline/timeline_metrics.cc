@@ -6,7 +6,7 @@ namespace {
 constexpr const char* kChannelNames[] = {"unknown", "phone", "web",
                                          "in_person"};
 constexpr const char* kResultNames[] = {"accepted", "updated", "duplicate",
-                                        "rejected"};
+                                        "rejected", "forgotten"};
 
 }  // namespace
 
@@ -26,8 +26,9 @@ TimelineMetrics::TimelineMetrics(prometheus::Registry& registry) {
       &prometheus::BuildCounter()
            .Name("omnihub_identity_conflicts_total")
            .Help(
-               "Identities of an ingested event that already belonged to "
-               "another customer and were left there.")
+               "Identities of an ingested event that belonged to another "
+               "customer and were left there (attach-only identities, or a "
+               "merge the identity rules refused).")
            .Register(registry)
            .Add({});
   customers_created_ = &prometheus::BuildCounter()

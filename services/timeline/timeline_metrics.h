@@ -11,7 +11,13 @@
 
 namespace omnihub::timeline {
 
-enum class EventResult { kAccepted = 0, kUpdated, kDuplicate, kRejected };
+enum class EventResult {
+  kAccepted = 0,
+  kUpdated,
+  kDuplicate,
+  kRejected,
+  kForgotten
+};
 
 class TimelineMetrics {
  public:
@@ -24,7 +30,7 @@ class TimelineMetrics {
 
  private:
   static constexpr int kChannels = 4;  // unspecified, phone, web, in person
-  static constexpr int kResults = 4;
+  static constexpr int kResults = 5;
   std::array<std::array<prometheus::Counter*, kResults>, kChannels> events_{};
   prometheus::Counter* identity_conflicts_;
   prometheus::Counter* customers_created_;

@@ -140,11 +140,12 @@ grpc::ServerUnaryReactor* TimelineService::GetTimeline(
                                    query = std::move(query)](
                                       absl::StatusOr<std::string> customer) {
     if (!customer.ok()) return reactor->Finish(ToGrpcStatus(customer.status()));
-    response->set_customer_id(*customer);
     store_->ReadTimeline(
         *customer, std::move(query),
         [reactor, response, fingerprint](absl::StatusOr<TimelinePage> page) {
           if (!page.ok()) return reactor->Finish(ToGrpcStatus(page.status()));
+          response->set_customer_id(page->customer_id);
+          response->set_merged_from(page->merged_from);
           for (v1::InteractionEvent& event : page->events) {
             *response->add_events() = std::move(event);
           }
@@ -175,9 +176,10 @@ grpc::ServerUnaryReactor* TimelineService::GetCustomer(
                                       absl::StatusOr<std::string> customer) {
     if (!customer.ok()) return reactor->Finish(ToGrpcStatus(customer.status()));
     store_->ReadCustomer(
-        *customer, [reactor, response](absl::StatusOr<v1::CustomerView> view) {
-          if (!view.ok()) return reactor->Finish(ToGrpcStatus(view.status()));
-          *response->mutable_customer() = *std::move(view);
+        *customer, [reactor, response](absl::StatusOr<CustomerRead> read) {
+          if (!read.ok()) return reactor->Finish(ToGrpcStatus(read.status()));
+          *response->mutable_customer() = std::move(read->view);
+          response->set_merged_from(std::move(read->merged_from));
           reactor->Finish(grpc::Status::OK);
         });
   });

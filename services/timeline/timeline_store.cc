@@ -1,29 +1,20 @@
 #include "services/timeline/timeline_store.h"
 
-#include <algorithm>
-#include <map>
 #include <memory>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/timeline/ingest_operation.h"
+#include "common/redis/blocking_calls.h"
+#include "services/timeline/customer_view.h"
 #include "services/timeline/stored_event.h"
-#include "services/timeline/timeline_scripts.h"
 
 namespace omnihub::timeline {
 namespace {
 
-absl::Status UnexpectedReply(const redis::Reply& reply,
-                             absl::string_view what) {
-  if (reply.is_error()) {
-    return absl::InternalError(
-        absl::StrCat(what, " failed in Redis: ", reply.str));
-  }
-  return absl::InternalError(
-      absl::StrCat(what, ": unexpected reply from Redis"));
-}
+using redis::Reply;
+
+constexpr int kMaxHops = 32;
 
 // ",1,3," for the script's substring test; "" means no filter.
 std::string FilterList(const std::vector<int>& values) {
@@ -36,136 +27,83 @@ int64_t ToInt(const std::string& text) {
   return absl::SimpleAtoi(text, &value) ? value : 0;
 }
 
-v1::CustomerView ViewFromHash(const std::string& customer_id,
-                              const redis::Reply& hash,
-                              const redis::Reply& members) {
-  v1::CustomerView view;
-  view.set_customer_id(customer_id);
-  std::map<int, v1::ChannelSummary> channels;
-  int64_t satisfaction_sum = 0;
-  for (size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
-    const std::string& field = hash.elements[i].str;
-    const std::string& value = hash.elements[i + 1].str;
-    if (field == "first") {
-      *view.mutable_first_seen() = FromMicros(ToInt(value));
-    } else if (field == "last") {
-      *view.mutable_last_seen() = FromMicros(ToInt(value));
-    } else if (field == "total") {
-      view.set_total_interactions(ToInt(value));
-    } else if (field == "sat_sum") {
-      satisfaction_sum = ToInt(value);
-    } else if (field == "sat_n") {
-      view.set_satisfaction_count(ToInt(value));
-    } else if (field == "recent") {
-      absl::StatusOr<v1::InteractionEvent> recent = DecodeStoredEvent(value);
-      if (recent.ok()) {
-        recent->set_customer_id(customer_id);
-        *view.mutable_most_recent_interaction() = *std::move(recent);
-      }
-    } else if (absl::StartsWith(field, "n:")) {
-      const int channel = static_cast<int>(ToInt(field.substr(2)));
-      channels[channel].set_channel(static_cast<v1::Channel>(channel));
-      channels[channel].set_interaction_count(ToInt(value));
-    } else if (absl::StartsWith(field, "t:")) {
-      const int channel = static_cast<int>(ToInt(field.substr(2)));
-      *channels[channel].mutable_last_interaction_at() =
-          FromMicros(ToInt(value));
-    } else if (absl::StartsWith(field, "val:")) {
-      v1::Money* money = view.add_total_value();
-      money->set_currency(field.substr(4));
-      money->set_amount_micros(ToInt(value));
-    }
+absl::Status NotFound(const std::string& customer_id) {
+  return absl::NotFoundError(
+      absl::StrCat("customer ", customer_id, " does not exist"));
+}
+
+// What to do with a read script's answer that the customer moved: the next
+// customer to read, or the error to answer with.
+absl::StatusOr<std::string> FollowRead(const std::string& asked,
+                                       const std::string& alias, int hops) {
+  if (alias == "-") return NotFound(asked);  // being erased
+  if (hops >= kMaxHops) {
+    return absl::InternalError(
+        absl::StrCat("customer ", asked, " has too many aliases in a chain"));
   }
-  for (auto& [channel, summary] : channels) {
-    if (summary.interaction_count() > 0) {
-      *view.add_channels() = std::move(summary);
-    }
-  }
-  std::sort(view.mutable_total_value()->begin(),
-            view.mutable_total_value()->end(),
-            [](const v1::Money& a, const v1::Money& b) {
-              return a.currency() < b.currency();
-            });
-  if (view.satisfaction_count() > 0) {
-    view.set_average_satisfaction(static_cast<double>(satisfaction_sum) /
-                                  1000.0 / view.satisfaction_count());
-  }
-  for (const redis::Reply& member : members.elements) {
-    v1::Identity identity;
-    if (ParseIdentityMember(member.str, &identity)) {
-      *view.add_identities() = std::move(identity);
-    }
-  }
-  std::sort(view.mutable_identities()->begin(),
-            view.mutable_identities()->end(),
-            [](const v1::Identity& a, const v1::Identity& b) {
-              return std::make_pair(a.kind(), a.value()) <
-                     std::make_pair(b.kind(), b.value());
-            });
-  return view;
+  return alias;
 }
 
 }  // namespace
 
 TimelineStore::TimelineStore(redis::RedisClient* redis,
-                             TimelineStoreOptions options)
-    : context_{
-          .redis = redis,
-          .keys = KeySchema(options.key_prefix),
-          .options = std::move(options),
-          .ingest_script = redis::RedisScript(std::string(kIngestEventLua)),
-          .resolve_script =
-              redis::RedisScript(std::string(kResolveIdentityLua)),
-          .read_timeline_script =
-              redis::RedisScript(std::string(kReadTimelineLua)),
-          .read_customer_script =
-              redis::RedisScript(std::string(kReadCustomerLua)),
-      } {}
+                             TimelineStoreOptions options,
+                             IdentityMetrics* metrics)
+    : context_{.redis = redis,
+               .keys = KeySchema(options.key_prefix),
+               .options = std::move(options),
+               .scripts = StoreScripts(),
+               .metrics = metrics},
+      merger_(&context_),
+      data_rights_(&context_, &merger_),
+      workers_(context_.options.worker_threads) {}
 
 void TimelineStore::Ingest(v1::InteractionEvent event,
                            Done<IngestOutcome> done) {
-  std::make_shared<IngestOperation>(&context_, std::move(event),
-                                    std::move(done))
+  std::make_shared<IngestOperation>(&context_, &merger_, &workers_,
+                                    std::move(event), std::move(done))
+      ->Start();
+}
+
+void TimelineStore::Link(LinkRequest link, Done<IngestOutcome> done) {
+  std::make_shared<IngestOperation>(&context_, &merger_, &workers_,
+                                    std::move(link), std::move(done))
       ->Start();
 }
 
 void TimelineStore::FindCustomer(const v1::CustomerSelector& selector,
                                  Done<std::string> done) {
-  if (selector.has_identity()) {
-    context_.redis->Execute(
-        {"GET", context_.keys.ForIdentity(selector.identity())},
-        [done = std::move(done)](absl::StatusOr<redis::Reply> reply) mutable {
-          if (!reply.ok()) return std::move(done)(reply.status());
-          if (reply->is_nil()) {
-            return std::move(done)(
-                absl::NotFoundError("no customer has this identity"));
-          }
-          if (reply->type != redis::Reply::Type::kString) {
-            return std::move(done)(UnexpectedReply(*reply, "identity lookup"));
-          }
-          std::move(done)(std::move(reply->str));
-        });
-    return;
+  if (!selector.has_identity()) {
+    if (!IsWellFormedCustomerId(selector.customer_id())) {
+      return std::move(done)(absl::InvalidArgumentError(absl::StrCat(
+          "customer.customer_id: \"", selector.customer_id(),
+          "\" is not a customer id (c followed by 24 hex digits)")));
+    }
+    return std::move(done)(selector.customer_id());
   }
-  std::string customer_id = selector.customer_id();
   context_.redis->Execute(
-      {"EXISTS", context_.keys.ForCustomer(customer_id).view},
-      [done = std::move(done), customer_id = std::move(customer_id)](
-          absl::StatusOr<redis::Reply> reply) mutable {
+      {"GET", context_.keys.ForIdentity(selector.identity())},
+      [done = std::move(done)](absl::StatusOr<Reply> reply) mutable {
+        reply = redis::ErrorReplyAsStatus(std::move(reply), "identity lookup");
         if (!reply.ok()) return std::move(done)(reply.status());
-        if (reply->type != redis::Reply::Type::kInteger) {
-          return std::move(done)(UnexpectedReply(*reply, "customer lookup"));
+        if (reply->type != Reply::Type::kString) {
+          return std::move(done)(
+              absl::NotFoundError("no customer has this identity"));
         }
-        if (reply->integer == 0) {
-          return std::move(done)(absl::NotFoundError(
-              absl::StrCat("customer ", customer_id, " does not exist")));
-        }
-        std::move(done)(std::move(customer_id));
+        std::move(done)(std::move(reply->str));
       });
 }
 
 void TimelineStore::ReadTimeline(std::string customer_id, TimelineQuery query,
                                  Done<TimelinePage> done) {
+  std::string asked = customer_id;
+  ReadTimelineFrom(std::move(asked), std::move(customer_id), std::move(query),
+                   0, std::move(done));
+}
+
+void TimelineStore::ReadTimelineFrom(std::string asked, std::string customer_id,
+                                     TimelineQuery query, int hops,
+                                     Done<TimelinePage> done) {
   const CustomerKeys keys = context_.keys.ForCustomer(customer_id);
   std::string upper = "+inf";
   std::string cursor_at;
@@ -181,20 +119,38 @@ void TimelineStore::ReadTimeline(std::string customer_id, TimelineQuery query,
   const std::string lower = query.start_micros.has_value()
                                 ? absl::StrCat(*query.start_micros)
                                 : std::string("-inf");
-  context_.read_timeline_script.Run(
-      *context_.redis, {keys.events, keys.timeline},
-      {upper, cursor_at, cursor_id, lower, absl::StrCat(query.page_size),
-       FilterList(query.channels), FilterList(query.kinds),
-       absl::StrCat(context_.options.max_scan_per_page)},
-      [done = std::move(done), customer_id = std::move(customer_id)](
-          absl::StatusOr<redis::Reply> reply) mutable {
+  std::vector<std::string> args = {
+      upper,
+      cursor_at,
+      cursor_id,
+      lower,
+      absl::StrCat(query.page_size),
+      FilterList(query.channels),
+      FilterList(query.kinds),
+      absl::StrCat(context_.options.max_scan_per_page)};
+  context_.scripts.read_timeline.Run(
+      *context_.redis, {keys.events, keys.timeline, keys.alias},
+      std::move(args),
+      [this, done = std::move(done), asked = std::move(asked),
+       customer_id = std::move(customer_id), query = std::move(query),
+       hops](absl::StatusOr<Reply> reply) mutable {
+        reply = Expect(std::move(reply), Reply::Type::kArray, "timeline read");
         if (!reply.ok()) return std::move(done)(reply.status());
-        if (reply->type != redis::Reply::Type::kArray ||
-            reply->elements.size() < 3) {
-          return std::move(done)(UnexpectedReply(*reply, "timeline read"));
+        std::vector<Reply>& parts = reply->elements;
+        if (parts.size() == 2 && parts[0].str == "moved") {
+          absl::StatusOr<std::string> next =
+              FollowRead(asked, parts[1].str, hops);
+          if (!next.ok()) return std::move(done)(next.status());
+          return ReadTimelineFrom(std::move(asked), *std::move(next),
+                                  std::move(query), hops + 1, std::move(done));
+        }
+        if (parts.size() < 3) {
+          return std::move(done)(
+              absl::InternalError("timeline read: unexpected reply"));
         }
         TimelinePage page;
-        const std::vector<redis::Reply>& parts = reply->elements;
+        page.customer_id = customer_id;
+        if (asked != customer_id) page.merged_from = asked;
         if (parts[0].integer == 1) {
           page.next = TimelineCursor{.occurred_at_micros = ToInt(parts[1].str),
                                      .event_id = parts[2].str};
@@ -211,24 +167,127 @@ void TimelineStore::ReadTimeline(std::string customer_id, TimelineQuery query,
 }
 
 void TimelineStore::ReadCustomer(std::string customer_id,
-                                 Done<v1::CustomerView> done) {
+                                 Done<CustomerRead> done) {
+  std::string asked = customer_id;
+  ReadCustomerFrom(std::move(asked), std::move(customer_id), 0,
+                   std::move(done));
+}
+
+void TimelineStore::ReadCustomerFrom(std::string asked, std::string customer_id,
+                                     int hops, Done<CustomerRead> done) {
   const CustomerKeys keys = context_.keys.ForCustomer(customer_id);
-  context_.read_customer_script.Run(
-      *context_.redis, {keys.view, keys.identities}, {},
-      [done = std::move(done), customer_id = std::move(customer_id)](
-          absl::StatusOr<redis::Reply> reply) mutable {
+  context_.scripts.read_customer.Run(
+      *context_.redis,
+      {keys.view, keys.identities, keys.events, keys.aliases, keys.alias}, {},
+      [this, done = std::move(done), asked = std::move(asked),
+       customer_id = std::move(customer_id),
+       hops](absl::StatusOr<Reply> reply) mutable {
+        reply = Expect(std::move(reply), Reply::Type::kArray, "customer read");
         if (!reply.ok()) return std::move(done)(reply.status());
-        if (reply->type != redis::Reply::Type::kArray ||
-            reply->elements.size() != 2) {
-          return std::move(done)(UnexpectedReply(*reply, "customer read"));
+        const std::vector<Reply>& parts = reply->elements;
+        if (parts.size() == 2 && parts[0].str == "moved") {
+          absl::StatusOr<std::string> next =
+              FollowRead(asked, parts[1].str, hops);
+          if (!next.ok()) return std::move(done)(next.status());
+          return ReadCustomerFrom(std::move(asked), *std::move(next), hops + 1,
+                                  std::move(done));
         }
-        if (reply->elements[0].elements.empty()) {
-          return std::move(done)(absl::NotFoundError(
-              absl::StrCat("customer ", customer_id, " does not exist")));
+        if (parts.size() == 1 && parts[0].str == "missing") {
+          return std::move(done)(NotFound(asked));
         }
-        std::move(done)(
-            ViewFromHash(customer_id, reply->elements[0], reply->elements[1]));
+        absl::StatusOr<v1::CustomerView> view =
+            CustomerViewFromReply(customer_id, *reply);
+        if (!view.ok()) return std::move(done)(view.status());
+        CustomerRead read;
+        read.view = *std::move(view);
+        if (asked != customer_id) read.merged_from = asked;
+        std::move(done)(std::move(read));
       });
+}
+
+absl::StatusOr<ResolvedCustomer> TimelineStore::ResolveNow(
+    const v1::CustomerSelector& selector) const {
+  std::string asked = selector.customer_id();
+  if (selector.has_identity()) {
+    absl::StatusOr<Reply> owner = redis::ErrorReplyAsStatus(
+        redis::CallAndWait(*context_.redis, {"GET", context_.keys.ForIdentity(
+                                                        selector.identity())}),
+        "identity lookup");
+    if (!owner.ok()) return owner.status();
+    if (owner->type != Reply::Type::kString) {
+      return absl::NotFoundError("no customer has this identity");
+    }
+    asked = owner->str;
+  } else if (!IsWellFormedCustomerId(asked)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("customer.customer_id: \"", asked,
+                     "\" is not a customer id (c followed by 24 hex digits)"));
+  }
+  absl::StatusOr<std::optional<std::string>> live = merger_.Resolve(asked);
+  if (!live.ok()) return live.status();
+  if (!live->has_value()) return NotFound(asked);
+  ResolvedCustomer resolved;
+  resolved.customer_id = **live;
+  // A customer never written to does not exist for the caller.
+  const CustomerKeys keys = context_.keys.ForCustomer(**live);
+  absl::StatusOr<Reply> state = Expect(
+      redis::RunAndWait(*context_.redis, context_.scripts.resolve_customer,
+                        {keys.alias, keys.view, keys.identities}, {}),
+      Reply::Type::kArray, "the customer lookup");
+  if (!state.ok()) return state.status();
+  if (state->elements[0].str == "missing") return NotFound(asked);
+  if (!selector.has_identity() && asked != **live) {
+    resolved.merged_from = asked;
+  }
+  return resolved;
+}
+
+void TimelineStore::Resolve(v1::CustomerSelector selector,
+                            Done<ResolvedCustomer> done) {
+  workers_.Schedule(
+      [this, selector = std::move(selector), done = std::move(done)]() mutable {
+        std::move(done)(ResolveNow(selector));
+      });
+}
+
+void TimelineStore::ReadMergeLog(v1::CustomerSelector selector,
+                                 Done<v1::GetMergeLogResponse> done) {
+  workers_.Schedule(
+      [this, selector = std::move(selector), done = std::move(done)]() mutable {
+        absl::StatusOr<ResolvedCustomer> customer = ResolveNow(selector);
+        if (!customer.ok()) return std::move(done)(customer.status());
+        std::move(done)(data_rights_.MergeLog(customer->customer_id));
+      });
+}
+
+void TimelineStore::Forget(v1::CustomerSelector selector,
+                           Done<v1::ForgetCustomerResponse> done) {
+  workers_.Schedule(
+      [this, selector = std::move(selector), done = std::move(done)]() mutable {
+        // An id whose erasure was interrupted is resumed as it is.
+        std::string customer_id = selector.customer_id();
+        if (selector.has_identity() || !IsWellFormedCustomerId(customer_id)) {
+          absl::StatusOr<ResolvedCustomer> customer = ResolveNow(selector);
+          if (!customer.ok()) return std::move(done)(customer.status());
+          customer_id = customer->customer_id;
+        }
+        std::move(done)(data_rights_.Forget(customer_id));
+      });
+}
+
+void TimelineStore::Export(v1::CustomerSelector selector,
+                           Done<v1::CustomerExport> done) {
+  workers_.Schedule(
+      [this, selector = std::move(selector), done = std::move(done)]() mutable {
+        absl::StatusOr<ResolvedCustomer> customer = ResolveNow(selector);
+        if (!customer.ok()) return std::move(done)(customer.status());
+        std::move(done)(data_rights_.Export(customer->customer_id));
+      });
+}
+
+absl::StatusOr<int> TimelineStore::ResumeStaleMerges(
+    absl::Duration older_than) {
+  return merger_.ResumeStale(older_than);
 }
 
 }  // namespace omnihub::timeline

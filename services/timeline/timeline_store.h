@@ -1,58 +1,32 @@
-// Stores interaction events on customers in Redis and reads them back.
+// Stores interaction events on customers in Redis and reads them back;
+// resolves identities to customers, merges customers that prove to be one
+// person, and carries out the customer's data rights.
 //
 // Asynchronous throughout: every call returns at once and reports through
-// `done`, which runs on a Redis client thread (never block in it). Events are
-// expected validated and normalised (see EventValidator).
+// `done`, which runs on a Redis client thread or a worker thread (never block
+// in it). Events are expected validated and normalised (see EventValidator).
 //
-//   TimelineStore store(&redis_client, TimelineStoreOptions{});
+//   TimelineStore store(&redis_client, TimelineStoreOptions{}, &metrics);
 //   store.Ingest(event, [](absl::StatusOr<IngestOutcome> outcome) { ... });
 #ifndef OMNIHUB_SERVICES_TIMELINE_TIMELINE_STORE_H_
 #define OMNIHUB_SERVICES_TIMELINE_TIMELINE_STORE_H_
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
-#include "common/redis/redis_client.h"
-#include "common/redis/redis_script.h"
+#include "omnihub/v1/customer.pb.h"
 #include "omnihub/v1/timeline.pb.h"
-#include "services/timeline/key_schema.h"
+#include "services/timeline/customer_data_rights.h"
+#include "services/timeline/customer_merger.h"
+#include "services/timeline/ingest_operation.h"
 #include "services/timeline/page_token.h"
+#include "services/timeline/store_context.h"
+#include "services/timeline/worker_pool.h"
 
 namespace omnihub::timeline {
-
-struct RetentionPolicy {
-  // Most events kept per customer; 0 keeps all.
-  int64_t max_events_per_customer = 0;
-  // Events that occurred longer ago are trimmed; zero keeps all.
-  absl::Duration max_age = absl::ZeroDuration();
-};
-
-struct TimelineStoreOptions {
-  std::string key_prefix = "omnihub:";
-  RetentionPolicy retention;
-  // Most timeline entries one GetTimeline call looks at (bounds the work of
-  // filters that match little; the page then comes back short, with a token).
-  int max_scan_per_page = 5000;
-  std::function<absl::Time()> clock = [] { return absl::Now(); };
-};
-
-struct IngestOutcome {
-  enum class Result { kAccepted, kUpdated, kDuplicate };
-  Result result = Result::kAccepted;
-  std::string customer_id;
-  bool created_customer = false;
-  // Identities of the event that already belong to another customer (merging
-  // customers is not done yet): they are left where they are.
-  int conflicting_identities = 0;
-  int trimmed_events = 0;
-};
 
 struct TimelineQuery {
   std::vector<int> channels;            // empty: all
@@ -64,43 +38,77 @@ struct TimelineQuery {
 };
 
 struct TimelinePage {
+  // The customer read: the one asked for, or the survivor it was merged
+  // into (then merged_from is the one asked for).
+  std::string customer_id;
+  std::string merged_from;
   std::vector<v1::InteractionEvent> events;
   std::optional<TimelineCursor> next;  // unset on the last page
 };
 
-template <typename T>
-using Done = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
+struct CustomerRead {
+  v1::CustomerView view;
+  std::string merged_from;  // as in TimelinePage
+};
+
+struct ResolvedCustomer {
+  std::string customer_id;
+  std::string merged_from;
+};
 
 class TimelineStore {
  public:
-  TimelineStore(redis::RedisClient* redis, TimelineStoreOptions options);
+  TimelineStore(redis::RedisClient* redis, TimelineStoreOptions options,
+                IdentityMetrics* metrics = nullptr);
 
-  // Resolves the event's identities to one customer (creating one when none is
-  // known) and stores the event there, idempotently by event_id and revision.
+  // Resolves the event's identities to one customer (merging customers it
+  // proves to be one person, creating one when none is known) and stores the
+  // event there, idempotently by event_id and revision.
   void Ingest(v1::InteractionEvent event, Done<IngestOutcome> done);
 
-  // The customer a selector names: NOT_FOUND when there is none.
+  // LinkIdentities: as an event would, but without one, merging whatever the
+  // identities' policy, and failing (FAILED_PRECONDITION) rather than
+  // breaking a per-kind limit.
+  void Link(LinkRequest link, Done<IngestOutcome> done);
+
+  // The customer id a selector names: by identity, the identity's owner
+  // (NOT_FOUND when nobody has it); by id, the id itself. Reads follow
+  // merges from there.
   void FindCustomer(const v1::CustomerSelector& selector,
                     Done<std::string> done);
 
   void ReadTimeline(std::string customer_id, TimelineQuery query,
                     Done<TimelinePage> done);
+  void ReadCustomer(std::string customer_id, Done<CustomerRead> done);
 
-  void ReadCustomer(std::string customer_id, Done<v1::CustomerView> done);
+  // Run on the worker threads.
+  void Resolve(v1::CustomerSelector selector, Done<ResolvedCustomer> done);
+  void ReadMergeLog(v1::CustomerSelector selector,
+                    Done<v1::GetMergeLogResponse> done);
+  void Forget(v1::CustomerSelector selector,
+              Done<v1::ForgetCustomerResponse> done);
+  void Export(v1::CustomerSelector selector, Done<v1::CustomerExport> done);
 
-  // The pieces an ingest needs; public for the operation that runs it.
-  struct Context {
-    redis::RedisClient* redis;
-    KeySchema keys;
-    TimelineStoreOptions options;
-    redis::RedisScript ingest_script;
-    redis::RedisScript resolve_script;
-    redis::RedisScript read_timeline_script;
-    redis::RedisScript read_customer_script;
-  };
+  // Blocking: finishes merges a dead replica left half done (started more
+  // than `older_than` ago). Returns how many.
+  absl::StatusOr<int> ResumeStaleMerges(absl::Duration older_than);
+
+  const TimelineStoreOptions& options() const { return context_.options; }
 
  private:
-  Context context_;
+  void ReadTimelineFrom(std::string asked, std::string customer_id,
+                        TimelineQuery query, int hops, Done<TimelinePage> done);
+  void ReadCustomerFrom(std::string asked, std::string customer_id, int hops,
+                        Done<CustomerRead> done);
+  // Blocking: the live customer a selector names, following merges.
+  absl::StatusOr<ResolvedCustomer> ResolveNow(
+      const v1::CustomerSelector& selector) const;
+
+  StoreContext context_;
+  CustomerMerger merger_;
+  CustomerDataRights data_rights_;
+  // Last: its threads are joined first when the store goes away.
+  WorkerPool workers_;
 };
 
 }  // namespace omnihub::timeline

@@ -1,6 +1,6 @@
 -- Reads one page of a customer's timeline, newest first, with filters.
 --
--- KEYS[1] events hash   KEYS[2] timeline zset
+-- KEYS[1] events hash   KEYS[2] timeline zset   KEYS[3] alias
 -- ARGV[1] upper bound on occurred_at: "+inf", "(us" (exclusive) or "us"
 -- ARGV[2] cursor occurred_at us ("" on the first page)
 -- ARGV[3] cursor event id: on the cursor's own time, only smaller ids follow
@@ -13,12 +13,17 @@
 --
 -- Returns {more, cursor_us, cursor_id, value...}: the stored values of the
 -- page, and where the next page starts. `more` is 1 when entries may remain.
+-- Returns {'moved', customer} when the customer was merged into another (or
+-- '-': is being erased).
 
 local events, timeline = KEYS[1], KEYS[2]
 local upper, cursor_at, cursor_id = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local lower, page_size = ARGV[4], tonumber(ARGV[5])
 local channels, kinds = ARGV[6], ARGV[7]
 local scan_limit = tonumber(ARGV[8])
+
+local alias = redis.call('GET', KEYS[3])
+if alias then return {'moved', alias} end
 
 local function wanted(value)
   local channel, kind = string.match(value, '^%d+|%d+|(%d+)|(%d+)|')
@@ -43,7 +48,7 @@ while true do
   for i = 1, #entries, 2 do
     local member, at = entries[i], tonumber(entries[i + 1])
     local before_cursor = (cursor_at == nil) or at < cursor_at or
-                          member < cursor_id
+                          bytes_less(member, cursor_id)
     if before_cursor then
       scanned = scanned + 1
       local value = redis.call('HGET', events, member)

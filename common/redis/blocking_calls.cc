@@ -1,0 +1,89 @@
+#include "common/redis/blocking_calls.h"
+
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/redis/reply_gatherer.h"
+
+namespace omnihub::redis {
+namespace {
+
+// Waits for what a gatherer hands over.
+struct Handover {
+  absl::Mutex mutex;
+  bool ready ABSL_GUARDED_BY(mutex) = false;
+  Replies replies ABSL_GUARDED_BY(mutex);
+
+  void Receive(Replies all) {
+    absl::MutexLock lock(&mutex);
+    replies = std::move(all);
+    ready = true;
+  }
+  Replies Wait() {
+    absl::MutexLock lock(&mutex);
+    mutex.Await(absl::Condition(&ready));
+    return std::move(replies);
+  }
+};
+
+}  // namespace
+
+Replies CallAllAndWait(RedisClient& client,
+                       std::vector<std::vector<std::string>> commands) {
+  auto handover = std::make_shared<Handover>();
+  auto gatherer = ReplyGatherer::Create(
+      commands.size(),
+      [handover](Replies all) { handover->Receive(std::move(all)); });
+  for (size_t i = 0; i < commands.size(); ++i) {
+    client.Execute(std::move(commands[i]), gatherer->Slot(i));
+  }
+  gatherer->StartIfEmpty();
+  return handover->Wait();
+}
+
+absl::StatusOr<Reply> CallAndWait(RedisClient& client,
+                                  std::vector<std::string> argv) {
+  std::vector<std::vector<std::string>> commands;
+  commands.push_back(std::move(argv));
+  return std::move(CallAllAndWait(client, std::move(commands))[0]);
+}
+
+Replies RunAllAndWait(RedisClient& client, const RedisScript& script,
+                      std::vector<ScriptCall> calls) {
+  auto handover = std::make_shared<Handover>();
+  auto gatherer = ReplyGatherer::Create(calls.size(), [handover](Replies all) {
+    handover->Receive(std::move(all));
+  });
+  for (size_t i = 0; i < calls.size(); ++i) {
+    script.Run(client, std::move(calls[i].keys), std::move(calls[i].args),
+               gatherer->Slot(i));
+  }
+  gatherer->StartIfEmpty();
+  return handover->Wait();
+}
+
+absl::StatusOr<Reply> RunAndWait(RedisClient& client, const RedisScript& script,
+                                 std::vector<std::string> keys,
+                                 std::vector<std::string> args) {
+  std::vector<ScriptCall> calls;
+  calls.push_back({.keys = std::move(keys), .args = std::move(args)});
+  return std::move(RunAllAndWait(client, script, std::move(calls))[0]);
+}
+
+absl::StatusOr<Reply> ErrorReplyAsStatus(absl::StatusOr<Reply> reply,
+                                         absl::string_view what) {
+  if (!reply.ok() || !reply->is_error()) return reply;
+  for (absl::string_view transient :
+       {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN"}) {
+    if (absl::StartsWith(reply->str, transient)) {
+      return absl::UnavailableError(
+          absl::StrCat("Redis cannot serve ", what, " now: ", reply->str));
+    }
+  }
+  return absl::InternalError(
+      absl::StrCat("Redis refused ", what, ": ", reply->str));
+}
+
+}  // namespace omnihub::redis

@@ -1,0 +1,38 @@
+#include "common/redis/reply_gatherer.h"
+
+namespace omnihub::redis {
+
+std::shared_ptr<ReplyGatherer> ReplyGatherer::Create(
+    size_t n, absl::AnyInvocable<void(Replies) &&> then) {
+  return std::shared_ptr<ReplyGatherer>(new ReplyGatherer(n, std::move(then)));
+}
+
+ReplyGatherer::ReplyGatherer(size_t n,
+                             absl::AnyInvocable<void(Replies) &&> then)
+    : replies_(n, absl::UnknownError("no reply")),
+      remaining_(n),
+      then_(std::move(then)) {}
+
+ReplyCallback ReplyGatherer::Slot(size_t i) {
+  return [self = shared_from_this(), i](absl::StatusOr<Reply> reply) {
+    Replies all;
+    {
+      absl::MutexLock lock(&self->mutex_);
+      self->replies_[i] = std::move(reply);
+      if (--self->remaining_ != 0) return;
+      all = std::move(self->replies_);
+    }
+    std::move(self->then_)(std::move(all));
+  };
+}
+
+void ReplyGatherer::StartIfEmpty() {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (remaining_ != 0 || !replies_.empty()) return;
+    remaining_ = 1;  // runs once
+  }
+  std::move(then_)(Replies());
+}
+
+}  // namespace omnihub::redis

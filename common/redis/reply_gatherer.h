@@ -1,0 +1,47 @@
+// Gathers the replies of commands sent together (so they share round trips)
+// and hands them over at once, in the commands' order, when the last one
+// arrives.
+//
+//   auto gatherer = ReplyGatherer::Create(2, [](std::vector<...> replies) {});
+//   client.Execute({"GET", a}, gatherer->Slot(0));
+//   client.Execute({"GET", b}, gatherer->Slot(1));
+#ifndef OMNIHUB_COMMON_REDIS_REPLY_GATHERER_H_
+#define OMNIHUB_COMMON_REDIS_REPLY_GATHERER_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/redis/redis_client.h"
+
+namespace omnihub::redis {
+
+using Replies = std::vector<absl::StatusOr<Reply>>;
+
+class ReplyGatherer : public std::enable_shared_from_this<ReplyGatherer> {
+ public:
+  // `then` runs once, on the thread of the last reply; with n == 0 it runs
+  // when the first Slot would have been taken, i.e. call Start().
+  static std::shared_ptr<ReplyGatherer> Create(
+      size_t n, absl::AnyInvocable<void(Replies) &&> then);
+
+  // The callback for the i-th command; each i exactly once.
+  ReplyCallback Slot(size_t i);
+
+  // For n == 0: runs `then` with no replies. Does nothing otherwise.
+  void StartIfEmpty();
+
+ private:
+  ReplyGatherer(size_t n, absl::AnyInvocable<void(Replies) &&> then);
+
+  absl::Mutex mutex_;
+  Replies replies_ ABSL_GUARDED_BY(mutex_);
+  size_t remaining_ ABSL_GUARDED_BY(mutex_);
+  absl::AnyInvocable<void(Replies) &&> then_;
+};
+
+}  // namespace omnihub::redis
+
+#endif  // OMNIHUB_COMMON_REDIS_REPLY_GATHERER_H_

@@ -1,0 +1,504 @@
+#include "services/timeline/customer_merger.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/logging/log.h"
+#include "common/redis/blocking_calls.h"
+#include "services/timeline/stored_event.h"
+
+namespace omnihub::timeline {
+namespace {
+
+using redis::Reply;
+
+constexpr int kMaxAliasHops = 32;
+constexpr absl::string_view kMergeField = "merge:";
+constexpr absl::string_view kRefusedField = "refused:";
+constexpr absl::string_view kTimesSuffix = ":n";
+
+std::vector<std::string> EventKeysOf(const CustomerKeys& keys) {
+  return {keys.events, keys.timeline, keys.view, keys.alias};
+}
+
+std::vector<std::string> ProfileKeysOf(const CustomerKeys& keys) {
+  return {keys.identities, keys.merge_log, keys.aliases, keys.view, keys.alias};
+}
+
+bool IsMoved(const Reply& reply) {
+  return reply.type == Reply::Type::kArray && !reply.elements.empty() &&
+         reply.elements[0].str == "moved";
+}
+
+int64_t ToInt(const std::string& text) {
+  int64_t value = 0;
+  return absl::SimpleAtoi(text, &value) ? value : 0;
+}
+
+}  // namespace
+
+CustomerMerger::CustomerMerger(const StoreContext* context)
+    : context_(context) {}
+
+absl::Status CustomerMerger::Step(absl::string_view name) const {
+  if (!context_->options.merge_step_hook) return absl::OkStatus();
+  return context_->options.merge_step_hook(name);
+}
+
+absl::StatusOr<std::optional<std::string>> CustomerMerger::Resolve(
+    std::string customer_id) const {
+  for (int hop = 0; hop < kMaxAliasHops; ++hop) {
+    const CustomerKeys keys = context_->keys.ForCustomer(customer_id);
+    absl::StatusOr<Reply> reply = Expect(
+        redis::RunAndWait(*context_->redis, context_->scripts.resolve_customer,
+                          {keys.alias, keys.view, keys.identities}, {}),
+        Reply::Type::kArray, "the customer lookup");
+    if (!reply.ok()) return reply.status();
+    if (!IsMoved(*reply)) return customer_id;
+    const std::string& alias = reply->elements[1].str;
+    if (alias == "-") return std::nullopt;
+    customer_id = alias;
+  }
+  return absl::InternalError(absl::StrCat("customer ", customer_id,
+                                          " has more than ", kMaxAliasHops,
+                                          " aliases in a chain"));
+}
+
+absl::StatusOr<CustomerMerger::Snapshot> CustomerMerger::TakeSnapshot(
+    const std::string& customer_id) const {
+  const CustomerKeys keys = context_->keys.ForCustomer(customer_id);
+  redis::Replies replies = redis::CallAllAndWait(
+      *context_->redis, {{"SMEMBERS", keys.identities},
+                         {"HMGET", keys.view, "total", "first", "last"}});
+  absl::StatusOr<Reply> members = Expect(
+      std::move(replies[0]), Reply::Type::kArray, "the customer's identities");
+  if (!members.ok()) return members.status();
+  absl::StatusOr<Reply> view =
+      Expect(std::move(replies[1]), Reply::Type::kArray, "the single view");
+  if (!view.ok()) return view.status();
+  Snapshot snapshot;
+  snapshot.snapshot.set_customer_id(customer_id);
+  for (const Reply& member : members->elements) {
+    v1::Identity identity;
+    if (ParseIdentityMember(member.str, &identity)) {
+      snapshot.identities.push_back(identity);
+      *snapshot.snapshot.add_identities() = std::move(identity);
+    }
+  }
+  std::sort(snapshot.snapshot.mutable_identities()->begin(),
+            snapshot.snapshot.mutable_identities()->end(),
+            [](const v1::Identity& a, const v1::Identity& b) {
+              return std::make_pair(a.kind(), a.value()) <
+                     std::make_pair(b.kind(), b.value());
+            });
+  if (view->elements.size() == 3) {
+    snapshot.snapshot.set_total_interactions(ToInt(view->elements[0].str));
+    if (!view->elements[1].is_nil()) {
+      *snapshot.snapshot.mutable_first_seen() =
+          FromMicros(ToInt(view->elements[1].str));
+    }
+    if (!view->elements[2].is_nil()) {
+      *snapshot.snapshot.mutable_last_seen() =
+          FromMicros(ToInt(view->elements[2].str));
+    }
+  }
+  return snapshot;
+}
+
+absl::StatusOr<MergeResult> CustomerMerger::Merge(
+    const std::vector<std::string>& customers,
+    const MergeTrigger& trigger) const {
+  MergeResult result;
+  std::vector<std::string> live;
+  for (const std::string& customer : customers) {
+    absl::StatusOr<std::optional<std::string>> now = Resolve(customer);
+    if (!now.ok()) return now.status();
+    if (!now->has_value()) continue;
+    result.now_at[customer] = **now;
+    if (std::find(live.begin(), live.end(), **now) == live.end()) {
+      live.push_back(**now);
+    }
+  }
+  // Customer ids start with their creation time: the first is the oldest.
+  std::sort(live.begin(), live.end());
+
+  std::vector<Snapshot> snapshots;
+  for (const std::string& customer : live) {
+    absl::StatusOr<Snapshot> snapshot = TakeSnapshot(customer);
+    if (!snapshot.ok()) return snapshot.status();
+    snapshots.push_back(*std::move(snapshot));
+  }
+  if (trigger.all_or_nothing) {
+    std::vector<v1::Identity> all = trigger.linking_identities;
+    for (const Snapshot& snapshot : snapshots) {
+      all.insert(all.end(), snapshot.identities.begin(),
+                 snapshot.identities.end());
+    }
+    if (std::optional<std::string> violation =
+            context_->options.identity_rules.LimitViolation(all)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("these identities cannot be one customer: ", *violation,
+                       "; nothing was changed"));
+    }
+  }
+  if (live.size() < 2) return result;
+
+  std::string survivor = live[0];
+  std::vector<v1::Identity> survivor_identities = snapshots[0].identities;
+  for (size_t i = 1; i < live.size(); ++i) {
+    const std::string& merged = live[i];
+    v1::MergeRecord record;
+    record.set_trigger(trigger.trigger);
+    *record.mutable_at() =
+        FromMicros(absl::ToUnixMicros(context_->options.clock()));
+    record.set_survivor_id(survivor);
+    record.set_merged_id(merged);
+    record.set_event_id(trigger.event_id);
+    record.set_source(trigger.source);
+    record.set_reason(trigger.reason);
+    for (const v1::Identity& identity : trigger.linking_identities) {
+      *record.add_linking_identities() = identity;
+    }
+    *record.mutable_survivor() = snapshots[0].snapshot;
+    record.mutable_survivor()->set_customer_id(survivor);
+    *record.mutable_merged() = snapshots[i].snapshot;
+
+    std::vector<v1::Identity> together = survivor_identities;
+    together.insert(together.end(), snapshots[i].identities.begin(),
+                    snapshots[i].identities.end());
+    if (std::optional<std::string> violation =
+            context_->options.identity_rules.LimitViolation(together)) {
+      record.set_outcome(v1::MergeRecord::OUTCOME_REFUSED);
+      record.set_reason(*violation);
+      if (absl::Status noted = NoteRefusal(record); !noted.ok()) return noted;
+      ++result.refused;
+      if (context_->metrics) context_->metrics->merges_refused().Increment();
+      log::Info("merge of customer %s into %s refused: %s", merged, survivor,
+                *violation);
+      continue;
+    }
+    record.set_outcome(v1::MergeRecord::OUTCOME_MERGED);
+    const absl::Time started = absl::Now();
+    absl::StatusOr<std::optional<std::string>> landed =
+        MergeOne(merged, survivor, record);
+    if (!landed.ok()) return landed.status();
+    if (!landed->has_value()) {
+      // One of the two moved on while we looked (merged elsewhere, or being
+      // erased): the caller resolves afresh and, if still needed, merges
+      // again.
+      continue;
+    }
+    if (context_->metrics) {
+      (trigger.trigger == v1::MergeRecord::TRIGGER_LINK
+           ? context_->metrics->merges_by_link()
+           : context_->metrics->merges_by_event())
+          .Increment();
+      context_->metrics->merge_duration().Observe(
+          absl::ToDoubleSeconds(absl::Now() - started));
+    }
+    log::Info("merged customer %s into %s (%s %s)", merged, **landed,
+              trigger.trigger == v1::MergeRecord::TRIGGER_LINK ? "link from"
+                                                               : "event",
+              trigger.trigger == v1::MergeRecord::TRIGGER_LINK
+                  ? trigger.source
+                  : trigger.event_id);
+    result.merged.push_back(merged);
+    survivor_identities.insert(survivor_identities.end(),
+                               snapshots[i].identities.begin(),
+                               snapshots[i].identities.end());
+    for (auto& [asked, now] : result.now_at) {
+      if (now == merged || now == survivor) now = **landed;
+    }
+    survivor = **landed;
+  }
+  return result;
+}
+
+absl::StatusOr<std::optional<std::string>> CustomerMerger::MergeOne(
+    const std::string& merged, const std::string& survivor,
+    const v1::MergeRecord& record) const {
+  const MergeKeys keys = context_->keys.ForMerges();
+  const std::string member = absl::StrCat(merged, ">", survivor);
+  absl::StatusOr<Reply> intent =
+      Expect(redis::RunAndWait(
+                 *context_->redis, context_->scripts.merge_intent,
+                 {keys.pending, keys.intents},
+                 {"add", member,
+                  absl::StrCat(absl::ToUnixMillis(context_->options.clock())),
+                  record.SerializeAsString()}),
+             Reply::Type::kInteger, "the merge intent");
+  if (!intent.ok()) return intent.status();
+  if (absl::Status step = Step("intent"); !step.ok()) return step;
+  return Carry(merged, survivor, record);
+}
+
+absl::StatusOr<std::optional<std::pair<Reply, std::string>>>
+CustomerMerger::RunOnSurvivor(
+    const redis::RedisScript& script, std::string target,
+    std::vector<std::string> (*keys_of)(const CustomerKeys&),
+    const std::vector<std::string>& args) const {
+  for (int hop = 0; hop < kMaxAliasHops; ++hop) {
+    absl::StatusOr<Reply> reply = Expect(
+        redis::RunAndWait(*context_->redis, script,
+                          keys_of(context_->keys.ForCustomer(target)), args),
+        Reply::Type::kArray, "a merge step");
+    if (!reply.ok()) return reply.status();
+    if (!IsMoved(*reply)) {
+      return std::make_pair(*std::move(reply), std::move(target));
+    }
+    if (reply->elements[1].str == "-") return std::nullopt;
+    target = reply->elements[1].str;
+  }
+  return absl::InternalError("the survivor of a merge moved too often");
+}
+
+absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
+    const std::string& merged, const std::string& survivor,
+    const v1::MergeRecord& record) const {
+  const std::string member = absl::StrCat(merged, ">", survivor);
+  const CustomerKeys from = context_->keys.ForCustomer(merged);
+  redis::RedisClient& redis = *context_->redis;
+
+  absl::StatusOr<Reply> mark =
+      Expect(redis::RunAndWait(redis, context_->scripts.begin_merge,
+                               {from.alias}, {survivor}),
+             Reply::Type::kArray, "the start of a merge");
+  if (!mark.ok()) return mark.status();
+  if (mark->elements[0].str != "marked") {
+    // Already on its way into another customer, or being erased.
+    if (absl::Status cleared = ClearIntent(member); !cleared.ok()) {
+      return cleared;
+    }
+    return std::nullopt;
+  }
+  if (absl::Status step = Step("marked"); !step.ok()) return step;
+
+  // Called when the survivor is being erased: the merge is given up and the
+  // merged-away customer stands on its own again, untouched.
+  auto give_up = [&]() -> absl::StatusOr<std::optional<std::string>> {
+    absl::StatusOr<Reply> unmarked =
+        Expect(redis::RunAndWait(redis, context_->scripts.compare_and_set,
+                                 {from.alias}, {survivor, ""}),
+               Reply::Type::kInteger, "undoing a merge");
+    if (!unmarked.ok()) return unmarked.status();
+    if (absl::Status cleared = ClearIntent(member); !cleared.ok()) {
+      return cleared;
+    }
+    return std::nullopt;
+  };
+
+  std::string target = survivor;
+  const absl::Time now = context_->options.clock();
+  const std::string now_micros = absl::StrCat(absl::ToUnixMicros(now));
+  std::string cursor = "0";
+  do {
+    absl::StatusOr<Reply> page = Expect(
+        redis::CallAndWait(redis, {"HSCAN", from.events, cursor, "COUNT",
+                                   absl::StrCat(context_->options.chunk_size)}),
+        Reply::Type::kArray, "reading the merged customer's events");
+    if (!page.ok()) return page.status();
+    if (page->elements.size() != 2) {
+      return absl::InternalError("HSCAN: unexpected reply from Redis");
+    }
+    cursor = page->elements[0].str;
+    if (page->elements[1].elements.empty()) continue;
+    std::vector<std::string> args = {now_micros, context_->MaxEventsArgument(),
+                                     context_->OldestKeptArgument(now)};
+    for (Reply& field : page->elements[1].elements) {
+      args.push_back(std::move(field.str));
+    }
+    auto absorbed = RunOnSurvivor(context_->scripts.absorb_events, target,
+                                  &EventKeysOf, args);
+    if (!absorbed.ok()) return absorbed.status();
+    if (!absorbed->has_value()) return give_up();
+    target = (*absorbed)->second;
+    if (absl::Status step = Step("events"); !step.ok()) return step;
+  } while (cursor != "0");
+
+  redis::Replies profile =
+      redis::CallAllAndWait(redis, {{"SMEMBERS", from.identities},
+                                    {"HGETALL", from.merge_log},
+                                    {"SMEMBERS", from.aliases}});
+  std::vector<std::string> identities, log_entries, aliases;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<Reply> part = Expect(
+        std::move(profile[i]), Reply::Type::kArray, "the merged profile");
+    if (!part.ok()) return part.status();
+    std::vector<std::string>& into =
+        i == 0 ? identities : (i == 1 ? log_entries : aliases);
+    for (Reply& element : part->elements) {
+      into.push_back(std::move(element.str));
+    }
+  }
+  std::vector<std::string> args = {
+      now_micros, merged, absl::StrCat(kMergeField, merged),
+      record.SerializeAsString(), absl::StrCat(identities.size())};
+  args.insert(args.end(), identities.begin(), identities.end());
+  args.push_back(absl::StrCat(log_entries.size() / 2));
+  args.insert(args.end(), log_entries.begin(), log_entries.end());
+  args.insert(args.end(), aliases.begin(), aliases.end());
+  auto absorbed = RunOnSurvivor(context_->scripts.absorb_profile, target,
+                                &ProfileKeysOf, args);
+  if (!absorbed.ok()) return absorbed.status();
+  if (!absorbed->has_value()) return give_up();
+  target = (*absorbed)->second;
+  if (absl::Status step = Step("profile"); !step.ok()) return step;
+
+  std::vector<redis::ScriptCall> repoints;
+  for (const std::string& identity : identities) {
+    v1::Identity parsed;
+    if (!ParseIdentityMember(identity, &parsed)) continue;
+    repoints.push_back({.keys = {context_->keys.ForIdentity(parsed)},
+                        .args = {merged, target}});
+  }
+  for (const std::string& alias : aliases) {
+    repoints.push_back({.keys = {context_->keys.ForCustomer(alias).alias},
+                        .args = {merged, target}});
+  }
+  for (absl::StatusOr<Reply>& reply : redis::RunAllAndWait(
+           redis, context_->scripts.compare_and_set, std::move(repoints))) {
+    absl::StatusOr<Reply> checked = Expect(
+        std::move(reply), Reply::Type::kInteger, "repointing an identity");
+    if (!checked.ok()) return checked.status();
+  }
+  if (absl::Status step = Step("repointed"); !step.ok()) return step;
+
+  std::vector<std::string> finish_keys = AllDataKeys(from);
+  finish_keys.push_back(from.alias);
+  absl::StatusOr<Reply> finished =
+      Expect(redis::RunAndWait(redis, context_->scripts.finish_merge,
+                               std::move(finish_keys), {target}),
+             Reply::Type::kInteger, "the end of a merge");
+  if (!finished.ok()) return finished.status();
+  if (absl::Status cleared = ClearIntent(member); !cleared.ok()) {
+    return cleared;
+  }
+  return target;
+}
+
+absl::Status CustomerMerger::ClearIntent(const std::string& member) const {
+  const MergeKeys keys = context_->keys.ForMerges();
+  return Expect(
+             redis::RunAndWait(*context_->redis, context_->scripts.merge_intent,
+                               {keys.pending, keys.intents}, {"clear", member}),
+             Reply::Type::kInteger, "clearing a merge intent")
+      .status();
+}
+
+absl::Status CustomerMerger::NoteRefusal(const v1::MergeRecord& record) const {
+  std::vector<std::vector<std::string>> commands;
+  const std::string bytes = record.SerializeAsString();
+  for (const auto& [owner, other] :
+       {std::make_pair(record.survivor_id(), record.merged_id()),
+        std::make_pair(record.merged_id(), record.survivor_id())}) {
+    const std::string log_key = context_->keys.ForCustomer(owner).merge_log;
+    const std::string field = absl::StrCat(kRefusedField, other);
+    commands.push_back({"HSETNX", log_key, field, bytes});
+    commands.push_back(
+        {"HINCRBY", log_key, absl::StrCat(field, kTimesSuffix), "1"});
+  }
+  for (absl::StatusOr<Reply>& reply :
+       redis::CallAllAndWait(*context_->redis, std::move(commands))) {
+    absl::StatusOr<Reply> checked = Expect(
+        std::move(reply), Reply::Type::kInteger, "writing the merge log");
+    if (!checked.ok()) return checked.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> CustomerMerger::ResumeStale(
+    absl::Duration older_than) const {
+  const MergeKeys keys = context_->keys.ForMerges();
+  const int64_t bound =
+      absl::ToUnixMillis(context_->options.clock() - older_than);
+  absl::StatusOr<Reply> stale =
+      Expect(redis::CallAndWait(*context_->redis,
+                                {"ZRANGEBYSCORE", keys.pending, "-inf",
+                                 absl::StrCat(bound), "LIMIT", "0", "64"}),
+             Reply::Type::kArray, "the pending merges");
+  if (!stale.ok()) return stale.status();
+  int resumed = 0;
+  for (const Reply& member : stale->elements) {
+    absl::StatusOr<Reply> intent = redis::ErrorReplyAsStatus(
+        redis::CallAndWait(*context_->redis,
+                           {"HGET", keys.intents, member.str}),
+        "a merge intent");
+    if (!intent.ok()) return intent.status();
+    std::pair<std::string, std::string> pair =
+        absl::StrSplit(member.str, absl::MaxSplits('>', 1));
+    v1::MergeRecord record;
+    if (intent->type != Reply::Type::kString ||
+        !record.ParseFromString(intent->str) || pair.second.empty()) {
+      log::Warning("dropping unreadable merge intent %s", member.str);
+      if (absl::Status cleared = ClearIntent(member.str); !cleared.ok()) {
+        return cleared;
+      }
+      continue;
+    }
+    absl::StatusOr<std::optional<std::string>> landed =
+        Carry(pair.first, pair.second, record);
+    if (!landed.ok()) return landed.status();
+    log::Info("resumed the unfinished merge of customer %s into %s", pair.first,
+              pair.second);
+    if (context_->metrics) context_->metrics->merges_resumed().Increment();
+    ++resumed;
+  }
+  return resumed;
+}
+
+absl::Status CustomerMerger::FinishMergesOf(
+    const std::string& customer_id) const {
+  const MergeKeys keys = context_->keys.ForMerges();
+  absl::StatusOr<Reply> intents =
+      Expect(redis::CallAndWait(*context_->redis, {"HGETALL", keys.intents}),
+             Reply::Type::kArray, "the pending merges");
+  if (!intents.ok()) return intents.status();
+  for (size_t i = 0; i + 1 < intents->elements.size(); i += 2) {
+    const std::string& member = intents->elements[i].str;
+    std::pair<std::string, std::string> pair =
+        absl::StrSplit(member, absl::MaxSplits('>', 1));
+    if (pair.first != customer_id && pair.second != customer_id) continue;
+    v1::MergeRecord record;
+    if (!record.ParseFromString(intents->elements[i + 1].str)) continue;
+    absl::StatusOr<std::optional<std::string>> landed =
+        Carry(pair.first, pair.second, record);
+    if (!landed.ok()) return landed.status();
+  }
+  return absl::OkStatus();
+}
+
+std::vector<v1::MergeRecord> MergeLogFromHash(const Reply& hash) {
+  std::vector<v1::MergeRecord> records;
+  absl::flat_hash_map<std::string, int64_t> times;
+  for (size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
+    const std::string& field = hash.elements[i].str;
+    if (absl::StartsWith(field, kRefusedField) &&
+        absl::EndsWith(field, kTimesSuffix)) {
+      times[field.substr(0, field.size() - kTimesSuffix.size())] =
+          ToInt(hash.elements[i + 1].str);
+    }
+  }
+  for (size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
+    const std::string& field = hash.elements[i].str;
+    if (absl::EndsWith(field, kTimesSuffix)) continue;
+    v1::MergeRecord record;
+    if (!record.ParseFromString(hash.elements[i + 1].str)) continue;
+    if (auto it = times.find(field); it != times.end()) {
+      record.set_times(it->second);
+    } else {
+      record.set_times(1);
+    }
+    records.push_back(std::move(record));
+  }
+  std::sort(records.begin(), records.end(),
+            [](const v1::MergeRecord& a, const v1::MergeRecord& b) {
+              return std::make_pair(ToMicros(a.at()), a.merged_id()) <
+                     std::make_pair(ToMicros(b.at()), b.merged_id());
+            });
+  return records;
+}
+
+}  // namespace omnihub::timeline

@@ -1,0 +1,117 @@
+// Merges customers that turned out to be one person, across Redis Cluster
+// slots, safely when processes die half way and when several replicas merge
+// the same customers at once.
+//
+// A merge of customer L into the older customer S:
+//   1. intent: "L>S" and the merge record go to the pending-merges keys, so
+//      any replica can finish the merge if this one dies;
+//   2. mark: L's alias is set to S. From then on every write aimed at L
+//      (ingest, attach, another merge) goes to S instead, so L stops changing;
+//   3. events: L's events are copied to S in chunks, each chunk one atomic
+//      script that skips what S already has (same or higher revision) and
+//      folds the rest into S's single view;
+//   4. profile: L's identities, merge log and aliases are added to S, with
+//      this merge's record;
+//   5. repoint: every identity key and every alias that named L now names S
+//      (compare-and-set, so no concurrent change is overwritten);
+//   6. finish: L's data keys are deleted, its alias stays; the intent is
+//      cleared.
+// Every step can run twice, or on two replicas at once, with the same end.
+// Reads of L follow its alias from step 2 on.
+//
+// Blocking: call it on a worker thread (see WorkerPool).
+#ifndef OMNIHUB_SERVICES_TIMELINE_CUSTOMER_MERGER_H_
+#define OMNIHUB_SERVICES_TIMELINE_CUSTOMER_MERGER_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "omnihub/v1/customer.pb.h"
+#include "services/timeline/store_context.h"
+
+namespace omnihub::timeline {
+
+// What proved the customers to be one person; copied into the merge records.
+struct MergeTrigger {
+  v1::MergeRecord::Trigger trigger = v1::MergeRecord::TRIGGER_EVENT;
+  std::string event_id;
+  std::string source;
+  std::string reason;
+  std::vector<v1::Identity> linking_identities;
+  // LinkIdentities: when the limits forbid any part (a merge, or attaching
+  // `linking_identities`), fail with FAILED_PRECONDITION before changing
+  // anything, instead of merging what may be merged.
+  bool all_or_nothing = false;
+};
+
+struct MergeResult {
+  // Where each customer given now lives: the survivor it was merged into,
+  // or itself when the rules kept it apart. Erased customers are absent.
+  absl::flat_hash_map<std::string, std::string> now_at;
+  std::vector<std::string> merged;  // merged away by this call
+  int refused = 0;                  // merges the rules refused
+};
+
+class CustomerMerger {
+ public:
+  explicit CustomerMerger(const StoreContext* context);
+
+  // Merges the customers into the oldest of them, each one whose merge the
+  // per-kind limits allow.
+  absl::StatusOr<MergeResult> Merge(const std::vector<std::string>& customers,
+                                    const MergeTrigger& trigger) const;
+
+  // Finishes merges that were started more than `older_than` ago and not
+  // finished (their replica died). Returns how many it finished.
+  absl::StatusOr<int> ResumeStale(absl::Duration older_than) const;
+
+  // Finishes every merge under way that involves `customer_id`.
+  absl::Status FinishMergesOf(const std::string& customer_id) const;
+
+  // The live customer `customer_id` stands for now, following aliases;
+  // nullopt when it is erased or being erased. A customer never written to
+  // is its own answer.
+  absl::StatusOr<std::optional<std::string>> Resolve(
+      std::string customer_id) const;
+
+ private:
+  struct Snapshot {
+    v1::CustomerSnapshot snapshot;
+    std::vector<v1::Identity> identities;
+  };
+  absl::StatusOr<Snapshot> TakeSnapshot(const std::string& customer_id) const;
+
+  // Steps 1 to 6 for one pair; returns where L's data now lives, or nullopt
+  // when the merge could not happen (L already merging elsewhere or erased,
+  // S erased): the caller resolves again.
+  absl::StatusOr<std::optional<std::string>> MergeOne(
+      const std::string& merged, const std::string& survivor,
+      const v1::MergeRecord& record) const;
+  absl::StatusOr<std::optional<std::string>> Carry(
+      const std::string& merged, const std::string& survivor,
+      const v1::MergeRecord& record) const;
+
+  // Runs `script` on the customer `target` with `keys_of(target)`, following
+  // the target when it has moved; returns the reply and the final target, or
+  // nullopt when the target is being erased.
+  absl::StatusOr<std::optional<std::pair<redis::Reply, std::string>>>
+  RunOnSurvivor(const redis::RedisScript& script, std::string target,
+                std::vector<std::string> (*keys_of)(const CustomerKeys&),
+                const std::vector<std::string>& args) const;
+
+  absl::Status NoteRefusal(const v1::MergeRecord& record) const;
+  absl::Status ClearIntent(const std::string& member) const;
+  absl::Status Step(absl::string_view name) const;
+
+  const StoreContext* context_;
+};
+
+// "merge:<id>", "refused:<id>" fields of a merge log hash, to records.
+std::vector<v1::MergeRecord> MergeLogFromHash(const redis::Reply& hash);
+
+}  // namespace omnihub::timeline
+
+#endif  // OMNIHUB_SERVICES_TIMELINE_CUSTOMER_MERGER_H_

@@ -1,0 +1,43 @@
+// Metrics of identity resolution and of the customer's data rights: merges
+// (done, refused, resumed after a crash, how long they took), identities the
+// rules kept out, customers erased and exported. Built once, from a registry.
+#ifndef OMNIHUB_SERVICES_TIMELINE_IDENTITY_METRICS_H_
+#define OMNIHUB_SERVICES_TIMELINE_IDENTITY_METRICS_H_
+
+#include "prometheus/counter.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace omnihub::timeline {
+
+class IdentityMetrics {
+ public:
+  explicit IdentityMetrics(prometheus::Registry& registry);
+
+  prometheus::Counter& merges_by_event() { return *merges_by_event_; }
+  prometheus::Counter& merges_by_link() { return *merges_by_link_; }
+  prometheus::Counter& merges_refused() { return *merges_refused_; }
+  prometheus::Counter& merges_resumed() { return *merges_resumed_; }
+  prometheus::Histogram& merge_duration() { return *merge_duration_; }
+  prometheus::Counter& identities_blocked() { return *identities_blocked_; }
+  prometheus::Counter& identities_over_limit() {
+    return *identities_over_limit_;
+  }
+  prometheus::Counter& customers_forgotten() { return *customers_forgotten_; }
+  prometheus::Counter& customers_exported() { return *customers_exported_; }
+
+ private:
+  prometheus::Counter* merges_by_event_;
+  prometheus::Counter* merges_by_link_;
+  prometheus::Counter* merges_refused_;
+  prometheus::Counter* merges_resumed_;
+  prometheus::Histogram* merge_duration_;
+  prometheus::Counter* identities_blocked_;
+  prometheus::Counter* identities_over_limit_;
+  prometheus::Counter* customers_forgotten_;
+  prometheus::Counter* customers_exported_;
+};
+
+}  // namespace omnihub::timeline
+
+#endif  // OMNIHUB_SERVICES_TIMELINE_IDENTITY_METRICS_H_

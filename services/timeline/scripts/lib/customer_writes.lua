@@ -1,0 +1,209 @@
+-- Shared by the scripts that write one customer's events and identities
+-- (ingest_event, absorb_events, attach_identities); CMake puts this text (and
+-- bytes.lua before it) in front of each of them, so these locals are in scope
+-- there.
+--
+-- A stored event is a text header, then the protobuf payload:
+--   revision|occurred_us|channel|kind|currency|amount_micros|satisfaction_milli|
+-- The header lets these scripts fold an event into the single view (or take
+-- an older revision out of it) and lets the read script filter, without
+-- decoding protobuf. Retention trims an event to its header: the view still
+-- counts it and a resend is still recognised.
+--
+-- The view hash holds: total, n:<channel>, t:<channel> (last time),
+-- val:<currency> (micros, exact), sat_sum (thousandths), sat_n, first, last,
+-- created, recent_id and recent_at (the most recent event).
+--
+-- Numbers that can exceed 14 digits (times in microseconds, amounts) stay
+-- strings: Lua would print them in exponent form and lose digits.
+
+local HEADER_FIELDS = '^(%d+)|(%d+)|(%d+)|(%d+)|(%u*)|(%-?%d*)|(%d*)|'
+local HEADER = '^(%d+|%d+|%d+|%d+|%u*|%-?%d*|%d*|)'
+
+-- The customer this one was merged into, "-" when it is being erased, or
+-- false while it is live.
+local function moved_to(alias_key)
+  return redis.call('GET', alias_key)
+end
+
+local function negated(number)
+  if string.sub(number, 1, 1) == '-' then return string.sub(number, 2) end
+  return '-' .. number
+end
+
+local function as_integer(number)
+  return string.format('%d', number)
+end
+
+-- Stores `stored` (header .. payload) as event `id` of the customer whose
+-- keys are `k` (events, timeline, view), and folds it into the view in the
+-- same step. The same or a lower revision than the one stored changes
+-- nothing. Returns 'accepted', 'updated' or 'duplicate'.
+local function put_event(k, id, stored, now)
+  local revision, occurred, channel, _, currency, amount, satisfaction =
+      string.match(stored, HEADER_FIELDS)
+  if not revision then
+    return redis.error_reply('stored event ' .. id .. ' has no valid header')
+  end
+  local counters = {}
+  local function count(field, by)
+    counters[field] = (counters[field] or 0) + by
+  end
+  local money = {}
+
+  local result = 'accepted'
+  local old = redis.call('HGET', k.events, id)
+  if old then
+    local old_revision, _, old_channel, _, old_currency, old_amount,
+          old_satisfaction = string.match(old, HEADER_FIELDS)
+    if not bytes_less(old_revision, revision) then return 'duplicate' end
+    count('total', -1)
+    count('n:' .. old_channel, -1)
+    if old_currency ~= '' then
+      money[#money + 1] = {old_currency, negated(old_amount)}
+    end
+    if old_satisfaction ~= '' then
+      count('sat_sum', -tonumber(old_satisfaction))
+      count('sat_n', -1)
+    end
+    redis.call('ZREM', k.timeline, id)
+    result = 'updated'
+  end
+  count('total', 1)
+  count('n:' .. channel, 1)
+  if currency ~= '' then money[#money + 1] = {currency, amount} end
+  if satisfaction ~= '' then
+    count('sat_sum', tonumber(satisfaction))
+    count('sat_n', 1)
+  end
+
+  redis.call('HSET', k.events, id, stored)
+  local trimmed_copy = #stored == #string.match(stored, HEADER)
+  if not trimmed_copy then
+    redis.call('ZADD', k.timeline, occurred, id)
+  end
+
+  -- One read and one write of the view for everything but money.
+  local time_field = 't:' .. channel
+  local names = {'first', 'last', time_field, 'recent_id', 'recent_at',
+                 'created'}
+  for field in pairs(counters) do names[#names + 1] = field end
+  local values = redis.call('HMGET', k.view, unpack(names))
+  local current = {}
+  for i, name in ipairs(names) do current[name] = values[i] end
+
+  local at = tonumber(occurred)
+  local updates = {}
+  local function set(field, value)
+    updates[#updates + 1] = field
+    updates[#updates + 1] = value
+  end
+  for field, by in pairs(counters) do
+    if by ~= 0 then set(field, as_integer((tonumber(current[field]) or 0) + by)) end
+  end
+  if not current.first or at < tonumber(current.first) then
+    set('first', occurred)
+  end
+  if not current.last or at > tonumber(current.last) then
+    set('last', occurred)
+  end
+  if not current[time_field] or at > tonumber(current[time_field]) then
+    set(time_field, occurred)
+  end
+  if not current.created then set('created', now) end
+  -- Ties on time go to the larger event id, as on the timeline.
+  local recent_id, recent_at = current.recent_id, tonumber(current.recent_at)
+  if not recent_id or at > recent_at or
+      (at == recent_at and bytes_less(recent_id, id)) then
+    set('recent_id', id)
+    set('recent_at', occurred)
+  elseif recent_id == id then
+    -- A new revision of the most recent event moved back in time: another
+    -- event may now be the most recent.
+    local top = redis.call('ZREVRANGE', k.timeline, 0, 0, 'WITHSCORES')
+    if top[1] then
+      set('recent_id', top[1])
+      set('recent_at', top[2])
+    end
+  end
+  if #updates > 0 then redis.call('HSET', k.view, unpack(updates)) end
+  for _, change in ipairs(money) do
+    redis.call('HINCRBY', k.view, 'val:' .. change[1], change[2])
+  end
+  return result
+end
+
+-- Cuts the given timeline entries down to their headers.
+local function tombstone(k, members)
+  for _, member in ipairs(members) do
+    local value = redis.call('HGET', k.events, member)
+    if value then
+      redis.call('HSET', k.events, member, string.match(value, HEADER))
+    end
+  end
+  return #members
+end
+
+-- Applies retention: at most `max_events` (0: no limit) events keep their
+-- payload, and none that occurred before `oldest_kept` ('0': keep all; a
+-- string of microseconds). Returns how many were trimmed.
+local function trim(k, max_events, oldest_kept)
+  local trimmed = 0
+  if max_events > 0 then
+    local excess = redis.call('ZCARD', k.timeline) - max_events
+    if excess > 0 then
+      trimmed = trimmed +
+          tombstone(k, redis.call('ZRANGE', k.timeline, 0, excess - 1))
+      redis.call('ZREMRANGEBYRANK', k.timeline, 0, excess - 1)
+    end
+  end
+  if oldest_kept ~= '0' then
+    local bound = '(' .. oldest_kept
+    trimmed = trimmed + tombstone(k,
+        redis.call('ZRANGEBYSCORE', k.timeline, '-inf', bound))
+    redis.call('ZREMRANGEBYSCORE', k.timeline, '-inf', bound)
+  end
+  return trimmed
+end
+
+-- Adds identities ("kind:value") to the customer's identity set, each only
+-- while its kind stays within its limit; `limits` is "kind=n,kind=n" (kinds
+-- not named have none). Returns the identities that did not fit.
+local function attach(k, members, limits)
+  local limit = {}
+  for kind, n in string.gmatch(limits, '([%w_]+)=(%d+)') do
+    limit[kind] = tonumber(n)
+  end
+  local counts = nil
+  local refused, added = {}, {}
+  for _, member in ipairs(members) do
+    if redis.call('SISMEMBER', k.identities, member) == 0 then
+      local kind = string.match(member, '^([^:]*):')
+      local most = limit[kind]
+      if most then
+        if not counts then
+          counts = {}
+          for _, have in ipairs(redis.call('SMEMBERS', k.identities)) do
+            local have_kind = string.match(have, '^([^:]*):')
+            counts[have_kind] = (counts[have_kind] or 0) + 1
+          end
+        end
+        if (counts[kind] or 0) >= most then
+          refused[#refused + 1] = member
+        else
+          counts[kind] = (counts[kind] or 0) + 1
+          added[#added + 1] = member
+        end
+      else
+        added[#added + 1] = member
+      end
+    end
+  end
+  if #added > 0 then redis.call('SADD', k.identities, unpack(added)) end
+  return refused
+end
+
+-- Marks a customer that has identities but no events yet as existing.
+local function ensure_created(k, now)
+  redis.call('HSETNX', k.view, 'created', now)
+end

@@ -1,0 +1,56 @@
+#include "services/timeline/store_context.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/redis/blocking_calls.h"
+#include "services/timeline/timeline_scripts.h"
+
+namespace omnihub::timeline {
+namespace {
+
+redis::RedisScript Script(absl::string_view source) {
+  return redis::RedisScript(std::string(source));
+}
+
+}  // namespace
+
+StoreScripts::StoreScripts()
+    : ingest_event(Script(kIngestEventLua)),
+      attach_identities(Script(kAttachIdentitiesLua)),
+      absorb_events(Script(kAbsorbEventsLua)),
+      absorb_profile(Script(kAbsorbProfileLua)),
+      begin_merge(Script(kBeginMergeLua)),
+      finish_merge(Script(kFinishMergeLua)),
+      compare_and_set(Script(kCompareAndSetLua)),
+      merge_intent(Script(kMergeIntentLua)),
+      begin_forget(Script(kBeginForgetLua)),
+      resolve_customer(Script(kResolveCustomerLua)),
+      read_timeline(Script(kReadTimelineLua)),
+      read_customer(Script(kReadCustomerLua)) {}
+
+std::string StoreContext::MaxEventsArgument() const {
+  return absl::StrCat(options.retention.max_events_per_customer);
+}
+
+std::string StoreContext::OldestKeptArgument(absl::Time now) const {
+  if (options.retention.max_age <= absl::ZeroDuration()) return "0";
+  return absl::StrCat(absl::ToUnixMicros(now - options.retention.max_age));
+}
+
+std::vector<std::string> AllDataKeys(const CustomerKeys& keys) {
+  return {keys.events,     keys.timeline,  keys.view,
+          keys.identities, keys.merge_log, keys.aliases};
+}
+
+absl::StatusOr<redis::Reply> Expect(absl::StatusOr<redis::Reply> reply,
+                                    redis::Reply::Type type,
+                                    absl::string_view what) {
+  reply = redis::ErrorReplyAsStatus(std::move(reply), what);
+  if (!reply.ok()) return reply;
+  if (reply->type != type) {
+    return absl::InternalError(
+        absl::StrCat(what, ": unexpected reply from Redis"));
+  }
+  return reply;
+}
+
+}  // namespace omnihub::timeline

@@ -1,0 +1,95 @@
+// What every storage operation of the timeline service shares: the Redis
+// client, the key names, the options, the identity rules, the Lua scripts
+// and the identity metrics. Built once by TimelineStore.
+#ifndef OMNIHUB_SERVICES_TIMELINE_STORE_CONTEXT_H_
+#define OMNIHUB_SERVICES_TIMELINE_STORE_CONTEXT_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/redis/redis_client.h"
+#include "common/redis/redis_script.h"
+#include "services/timeline/identity_metrics.h"
+#include "services/timeline/identity_rules.h"
+#include "services/timeline/key_schema.h"
+
+namespace omnihub::timeline {
+
+struct RetentionPolicy {
+  // Most events kept per customer; 0 keeps all.
+  int64_t max_events_per_customer = 0;
+  // Events that occurred longer ago are trimmed; zero keeps all.
+  absl::Duration max_age = absl::ZeroDuration();
+};
+
+struct TimelineStoreOptions {
+  std::string key_prefix = "omnihub:";
+  RetentionPolicy retention;
+  IdentityRules identity_rules;
+  // Most timeline entries one GetTimeline call looks at (bounds the work of
+  // filters that match little; the page then comes back short, with a token).
+  int max_scan_per_page = 5000;
+  // Threads for merges, erasure and export (they wait on Redis in sequence).
+  int worker_threads = 2;
+  // Events copied per step of a merge, ids erased per step of an erasure.
+  int chunk_size = 256;
+  // How long an erased customer's id keeps refusing writes after the
+  // erasure, so ingests already under way for it resolve afresh.
+  absl::Duration erased_marker_ttl = absl::Hours(1);
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Tests only: called between the steps of a merge with the step's name; a
+  // non-OK status stops the merge right there, as if the process had died.
+  std::function<absl::Status(absl::string_view step)> merge_step_hook;
+};
+
+template <typename T>
+using Done = absl::AnyInvocable<void(absl::StatusOr<T>) &&>;
+
+struct StoreScripts {
+  StoreScripts();
+  redis::RedisScript ingest_event;
+  redis::RedisScript attach_identities;
+  redis::RedisScript absorb_events;
+  redis::RedisScript absorb_profile;
+  redis::RedisScript begin_merge;
+  redis::RedisScript finish_merge;
+  redis::RedisScript compare_and_set;
+  redis::RedisScript merge_intent;
+  redis::RedisScript begin_forget;
+  redis::RedisScript resolve_customer;
+  redis::RedisScript read_timeline;
+  redis::RedisScript read_customer;
+};
+
+struct StoreContext {
+  redis::RedisClient* redis;
+  KeySchema keys;
+  TimelineStoreOptions options;
+  StoreScripts scripts;
+  IdentityMetrics* metrics;  // may be null
+
+  // The retention arguments of the scripts that store events: most events
+  // kept, and the oldest occurred_at kept ('0': any).
+  std::string MaxEventsArgument() const;
+  std::string OldestKeptArgument(absl::Time now) const;
+};
+
+// "c:{id}" style keys of one customer, in the order the scripts take them.
+std::vector<std::string> AllDataKeys(const CustomerKeys& keys);
+
+// An error reply as a status (see redis::ErrorReplyAsStatus); a reply that is
+// not of `type` as INTERNAL naming `what`.
+absl::StatusOr<redis::Reply> Expect(absl::StatusOr<redis::Reply> reply,
+                                    redis::Reply::Type type,
+                                    absl::string_view what);
+
+}  // namespace omnihub::timeline
+
+#endif  // OMNIHUB_SERVICES_TIMELINE_STORE_CONTEXT_H_
