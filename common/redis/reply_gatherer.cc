@@ -9,7 +9,8 @@ std::shared_ptr<ReplyGatherer> ReplyGatherer::Create(
 
 ReplyGatherer::ReplyGatherer(size_t n,
                              absl::AnyInvocable<void(Replies) &&> then)
-    : replies_(n, absl::UnknownError("no reply")),
+    : expected_(n),
+      replies_(n, absl::UnknownError("no reply")),
       remaining_(n),
       then_(std::move(then)) {}
 
@@ -27,11 +28,7 @@ ReplyCallback ReplyGatherer::Slot(size_t i) {
 }
 
 void ReplyGatherer::StartIfEmpty() {
-  {
-    absl::MutexLock lock(&mutex_);
-    if (remaining_ != 0 || !replies_.empty()) return;
-    remaining_ = 1;  // runs once
-  }
+  if (expected_ != 0) return;
   std::move(then_)(Replies());
 }
 

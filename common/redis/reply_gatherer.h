@@ -22,8 +22,8 @@ using Replies = std::vector<absl::StatusOr<Reply>>;
 
 class ReplyGatherer : public std::enable_shared_from_this<ReplyGatherer> {
  public:
-  // `then` runs once, on the thread of the last reply; with n == 0 it runs
-  // when the first Slot would have been taken, i.e. call Start().
+  // `then` runs once, on the thread of the last reply; with n == 0, from
+  // StartIfEmpty().
   static std::shared_ptr<ReplyGatherer> Create(
       size_t n, absl::AnyInvocable<void(Replies) &&> then);
 
@@ -36,6 +36,7 @@ class ReplyGatherer : public std::enable_shared_from_this<ReplyGatherer> {
  private:
   ReplyGatherer(size_t n, absl::AnyInvocable<void(Replies) &&> then);
 
+  const size_t expected_;
   absl::Mutex mutex_;
   Replies replies_ ABSL_GUARDED_BY(mutex_);
   size_t remaining_ ABSL_GUARDED_BY(mutex_);

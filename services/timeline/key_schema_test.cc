@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace omnihub::timeline {
@@ -44,6 +46,35 @@ TEST(KeySchemaTest, IdentityMemberRoundTrips) {
   EXPECT_EQ(back.value(), "a:b@example.com");
   EXPECT_FALSE(ParseIdentityMember("no-colon", &back));
   EXPECT_FALSE(ParseIdentityMember("starship:42", &back));
+}
+
+TEST(KeySchemaTest, CustomerIdsOrderByCreationTime) {
+  const absl::Time earlier = absl::FromUnixMillis(1'700'000'000'000);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_LT(NewCustomerId(earlier),
+              NewCustomerId(earlier + absl::Milliseconds(1 + i)));
+  }
+  EXPECT_EQ(NewCustomerId(earlier).substr(0, 13),
+            absl::StrFormat("c%012x", 1'700'000'000'000));
+}
+
+TEST(KeySchemaTest, MergeAndErasureKeys) {
+  const KeySchema keys("crm:");
+  const CustomerKeys customer = keys.ForCustomer("c0123456789abcdef01234567");
+  EXPECT_EQ(customer.alias, "crm:c:{c0123456789abcdef01234567}:alias");
+  EXPECT_EQ(customer.merge_log, "crm:c:{c0123456789abcdef01234567}:mlog");
+  EXPECT_EQ(customer.aliases, "crm:c:{c0123456789abcdef01234567}:als");
+  // Both merge keys in one slot, so one script updates them together.
+  EXPECT_EQ(HashTag(keys.ForMerges().pending), "merges");
+  EXPECT_EQ(HashTag(keys.ForMerges().intents), "merges");
+  // Erased event ids are kept as SHA-256, in 256 shards by the first byte.
+  const std::string hash = ErasedEventHash("call-1");
+  EXPECT_EQ(hash.size(), 64u);
+  EXPECT_EQ(hash, ErasedEventHash("call-1"));
+  EXPECT_NE(hash, ErasedEventHash("call-2"));
+  EXPECT_EQ(ErasedEventHash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(keys.ForErasedEvent(hash), "crm:fg:{" + hash.substr(0, 2) + "}");
 }
 
 TEST(KeySchemaTest, NewCustomerIdsAreWellFormedAndDistinct) {

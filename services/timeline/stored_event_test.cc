@@ -54,6 +54,36 @@ TEST(StoredEventTest, TrimmedEventIsNotFoundAndGarbageIsInternal) {
             absl::StatusCode::kInternal);
 }
 
+TEST(StoredEventTest, TrimmedEventDecodesToWhatItsHeaderKeeps) {
+  const v1::InteractionEvent event = SampleEvent();
+  absl::StatusOr<v1::InteractionEvent> header =
+      DecodeStoredEventOrHeader("call-1", StoredFieldsOf(event).header);
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ(header->event_id(), "call-1");
+  EXPECT_EQ(header->revision(), 42u);
+  EXPECT_EQ(ToMicros(header->occurred_at()), 1700000000123456);
+  EXPECT_EQ(header->channel(), v1::CHANNEL_PHONE);
+  EXPECT_EQ(header->kind(), v1::INTERACTION_KIND_INBOUND_CALL);
+  EXPECT_EQ(header->value().currency(), "EUR");
+  EXPECT_EQ(header->value().amount_micros(), -12340000);
+  EXPECT_DOUBLE_EQ(header->satisfaction(), 8.5);
+  EXPECT_TRUE(header->identities().empty());
+
+  v1::InteractionEvent plain = event;
+  plain.clear_value();
+  plain.clear_satisfaction();
+  header = DecodeStoredEventOrHeader("call-1", StoredFieldsOf(plain).header);
+  ASSERT_TRUE(header.ok());
+  EXPECT_FALSE(header->has_value());
+  EXPECT_FALSE(header->has_satisfaction());
+  // A whole stored event decodes whole.
+  header = DecodeStoredEventOrHeader("call-1", EncodeStoredEvent(event));
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->event_id(), "call-1");
+  EXPECT_EQ(DecodeStoredEventOrHeader("x", "1|2|x|").status().code(),
+            absl::StatusCode::kInternal);
+}
+
 TEST(StoredEventTest, MicrosRoundTrip) {
   EXPECT_EQ(ToMicros(FromMicros(1700000000123456)), 1700000000123456);
 }

@@ -30,26 +30,34 @@ void TimelineFixture::SetUp() {
   validator_ =
       std::make_unique<timeline::EventValidator>(limits_, normalizer_.get());
   metrics_ = std::make_unique<timeline::TimelineMetrics>(*registry_);
-  store_ =
-      std::make_unique<timeline::TimelineStore>(redis_.get(), store_options_);
+  identity_metrics_ = std::make_unique<timeline::IdentityMetrics>(*registry_);
+  store_ = std::make_unique<timeline::TimelineStore>(
+      redis_.get(), store_options_, identity_metrics_.get());
   service_ = std::make_unique<timeline::TimelineService>(
       store_.get(), validator_.get(), normalizer_.get(), metrics_.get());
+  customer_service_ = std::make_unique<timeline::CustomerService>(
+      store_.get(), validator_.get(), normalizer_.get(),
+      timeline::CustomerServiceLimits{});
 
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &port);
   builder.RegisterService(service_.get());
+  builder.RegisterService(customer_service_.get());
   server_ = builder.BuildAndStart();
   ASSERT_NE(server_, nullptr);
   ASSERT_NE(port, 0);
   channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
                                  grpc::InsecureChannelCredentials());
   stub_ = v1::TimelineService::NewStub(channel_);
+  customers_ = v1::CustomerService::NewStub(channel_);
 }
 
 void TimelineFixture::TearDown() {
   if (server_) server_->Shutdown();
+  // The store's worker threads finish before the client they use goes.
+  store_.reset();
   if (redis_) redis_->Shutdown();
 }
 

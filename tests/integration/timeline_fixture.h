@@ -10,9 +10,12 @@
 #include "common/redis/pipelined_redis_client.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "prometheus/registry.h"
+#include "services/timeline/customer_service.h"
 #include "services/timeline/event_validator.h"
+#include "services/timeline/identity_metrics.h"
 #include "services/timeline/timeline_metrics.h"
 #include "services/timeline/timeline_service.h"
 #include "services/timeline/timeline_store.h"
@@ -55,11 +58,14 @@ class TimelineFixture : public ::testing::Test {
   std::unique_ptr<identity::IdentityNormalizer> normalizer_;
   std::unique_ptr<timeline::EventValidator> validator_;
   std::unique_ptr<timeline::TimelineMetrics> metrics_;
+  std::unique_ptr<timeline::IdentityMetrics> identity_metrics_;
   std::unique_ptr<timeline::TimelineStore> store_;
   std::unique_ptr<timeline::TimelineService> service_;
+  std::unique_ptr<timeline::CustomerService> customer_service_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::TimelineService::Stub> stub_;
+  std::unique_ptr<v1::CustomerService::Stub> customers_;
 };
 
 }  // namespace omnihub::testing

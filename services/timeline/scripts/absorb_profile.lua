@@ -12,7 +12,7 @@
 --
 -- Returns {'moved', customer} as absorb_events does, else {'ok'}.
 
-local alias = moved_to(KEYS[5])
+local alias = redis.call('GET', KEYS[5])
 if alias then return {'moved', alias} end
 local i = 5
 local n = tonumber(ARGV[i])
