@@ -1,8 +1,11 @@
 #include "common/http_intake/http_intake.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/logging/log.h"
 #include "nlohmann/json.hpp"
@@ -142,6 +145,23 @@ std::string HttpIntake::RouteOf(const httplib::Request& request) const {
       request.method == "HEAD" ? "GET" : absl::string_view(request.method);
   auto it = route_names_.find(absl::StrCat(method, " ", request.path));
   return it == route_names_.end() ? kOtherRoute : it->second;
+}
+
+bool HttpIntake::RequireContentType(
+    const httplib::Request& request, httplib::Response& response,
+    std::initializer_list<absl::string_view> accepted) {
+  const std::string header = request.get_header_value("Content-Type");
+  const std::string type = absl::AsciiStrToLower(absl::StripAsciiWhitespace(
+      absl::string_view(header).substr(0, header.find(';'))));
+  for (absl::string_view candidate : accepted) {
+    if (type == candidate) return true;
+  }
+  Error(response, 415, "Content-Type",
+        absl::StrCat("send ", absl::StrJoin(accepted, " or "),
+                     header.empty() ? " (no Content-Type was given)"
+                                    : absl::StrCat(", not ", header)),
+        "unsupported_media_type");
+  return false;
 }
 
 void HttpIntake::Record(const std::string& route, int status,

@@ -16,6 +16,7 @@
 #define OMNIHUB_COMMON_HTTP_INTAKE_HTTP_INTAKE_H_
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,12 @@ class HttpIntake {
            Handler handler);
   void Options(const std::string& pattern, const std::string& route,
                Handler handler);
+
+  // True when the request's media type (parameters such as charset aside,
+  // case ignored) is one of `accepted`; otherwise answers 415 naming them.
+  bool RequireContentType(const httplib::Request& request,
+                          httplib::Response& response,
+                          std::initializer_list<absl::string_view> accepted);
 
   // Validates every event (all or nothing), spools them durably, and answers
   // 202 {"accepted": n, "ignored": k, "event_ids": [...]}; 400 naming the

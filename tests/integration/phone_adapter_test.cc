@@ -167,6 +167,58 @@ TEST_F(PhoneAdapterTest, MalformedInputIsA4xxAndStoresNothing) {
   EXPECT_THAT(KeysNotOfCustomer(marker), ::testing::IsEmpty());
 }
 
+TEST_F(PhoneAdapterTest, EachRouteRefusesAnotherContentTypeWith415) {
+  const std::string cdr =
+      "\"\",\"02071838750\",\"201\",\"from-pstn\",\"\",\"SIP/t-1\","
+      "\"SIP/201-2\",\"Dial\",\"SIP/201\",\"2026-11-20 10:00:00\","
+      "\"\",\"2026-11-20 10:00:30\",30,0,\"NO ANSWER\",\"DOCUMENTATION\","
+      "\"1700000000.9\",\"\"\n";
+  const std::string form =
+      "CallSid=CA9&From=%2B442071838753&CallStatus=completed";
+  struct Case {
+    std::string path, body, type;
+  };
+  const std::vector<Case> cases = {
+      {"/v1/calls", JsonCall("t-1", "+442071838753"), "text/plain"},
+      {"/v1/calls", JsonCall("t-2", "+442071838753"),
+       "application/x-www-form-urlencoded"},
+      {"/v1/calls", JsonCall("t-3", "+442071838753"), ""},
+      {"/v1/calls/asterisk-cdr", cdr, "application/json"},
+      {"/v1/calls/twilio", form, "application/json"},
+      {"/v1/calls/twilio", form, "text/plain"},
+  };
+  for (const Case& c : cases) {
+    auto result = Post(c.path, c.body, c.type);
+    ASSERT_TRUE(result) << c.path;
+    EXPECT_EQ(result->status, 415)
+        << c.path << " as " << c.type << " -> " << result->body;
+    const auto error = nlohmann::json::parse(result->body, nullptr, false);
+    ASSERT_TRUE(error.is_object() && error.contains("error")) << result->body;
+    EXPECT_EQ(error["error"].value("field", ""), "Content-Type")
+        << result->body;
+  }
+  // The media types each route names, with parameters and in any case.
+  auto json = Post("/v1/calls", JsonCall("t-4", "+442071838753"),
+                   "Application/JSON; charset=utf-8");
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->status, 202) << json->body;
+  auto plain_cdr = Post("/v1/calls/asterisk-cdr", cdr, "text/plain");
+  ASSERT_TRUE(plain_cdr);
+  EXPECT_EQ(plain_cdr->status, 202) << plain_cdr->body;
+  auto twilio = Post("/v1/calls/twilio", form,
+                     "application/x-www-form-urlencoded; charset=UTF-8");
+  ASSERT_TRUE(twilio);
+  EXPECT_EQ(twilio->status, 202) << twilio->body;
+
+  ASSERT_NO_FATAL_FAILURE(DeliverMarker());
+  std::vector<v1::InteractionEvent> events =
+      ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071838753");
+  std::set<std::string> ids;
+  for (const auto& event : events) ids.insert(event.event_id());
+  EXPECT_EQ(ids, (std::set<std::string>{"call:json:t-4", "call:twilio:CA9"}));
+  EXPECT_EQ(WaitForTimeline("+442071838750", 1).size(), 1u);  // the CDR
+}
+
 TEST_F(PhoneAdapterTest, HubDownWhileRecordsArePostedThenEveryRecordOnce) {
   ASSERT_TRUE(hub_->Signal(SIGKILL).ok());
   hub_->Wait(absl::Seconds(10)).IgnoreError();

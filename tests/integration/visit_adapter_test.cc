@@ -359,6 +359,46 @@ TEST_F(VisitAdapterTest, MalformedInputIsA4xxNamingTheFieldAndStoresNothing) {
   }
 }
 
+TEST_F(VisitAdapterTest, EachRouteRefusesAnotherContentTypeWith415) {
+  const std::string csv =
+      "visit_id,store_id,checked_in_at,loyalty_card\n"
+      "t-1,london-01,2026-11-20T10:00:00Z,L-415\n";
+  const std::string visit = Visit("t-2", "L-415").dump();
+  struct Case {
+    std::string path, body, type;
+  };
+  const std::vector<Case> cases = {
+      {"/v1/visits", visit, "text/plain"},
+      {"/v1/visits", visit, "application/x-www-form-urlencoded"},
+      {"/v1/visits", visit, ""},
+      {"/v1/visits/csv", csv, "application/json"},
+      {"/v1/visits/csv", csv, "application/x-www-form-urlencoded"},
+  };
+  for (const Case& c : cases) {
+    auto result = Post(c.path, c.body, c.type);
+    ASSERT_TRUE(result) << c.path;
+    EXPECT_EQ(result->status, 415)
+        << c.path << " as " << c.type << " -> " << result->body;
+    const json error = json::parse(result->body, nullptr, false);
+    ASSERT_TRUE(error.is_object() && error.contains("error")) << result->body;
+    EXPECT_EQ(error["error"].value("field", ""), "Content-Type")
+        << result->body;
+  }
+  std::string marker;
+  ASSERT_NO_FATAL_FAILURE(WaitUntilEverythingEarlierIsDelivered(&marker));
+  EXPECT_THAT(KeysNotOfCustomer(marker), ::testing::IsEmpty());
+  // Each route's own media types, parameters and case aside.
+  auto csv_as_text = Post("/v1/visits/csv", csv, "Text/Plain; charset=utf-8");
+  ASSERT_TRUE(csv_as_text);
+  EXPECT_EQ(csv_as_text->status, 202) << csv_as_text->body;
+  auto json_visit =
+      Post("/v1/visits", visit, "application/json; charset=utf-8");
+  ASSERT_TRUE(json_visit);
+  EXPECT_EQ(json_visit->status, 202) << json_visit->body;
+  EXPECT_EQ(WaitForTimeline(v1::IDENTITY_KIND_LOYALTY_CARD, "L-415", 2).size(),
+            2u);
+}
+
 TEST_F(VisitAdapterTest, HubKilledWhileVisitsArePostedEachArrivesOnce) {
   constexpr int kPosts = 40;
   std::atomic<int> acknowledged{0};
