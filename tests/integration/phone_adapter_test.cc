@@ -219,6 +219,57 @@ TEST_F(PhoneAdapterTest, EachRouteRefusesAnotherContentTypeWith415) {
   EXPECT_EQ(WaitForTimeline("+442071838750", 1).size(), 1u);  // the CDR
 }
 
+TEST_F(PhoneAdapterTest, JsonCallSentOnAnswerThenOnHangUpIsOneUpdatedEvent) {
+  nlohmann::json call = {{"call_id", "life-1"},
+                         {"direction", "inbound"},
+                         {"caller", "+442071838754"},
+                         {"callee", "201"},
+                         {"started_at", "2026-11-20T09:30:00Z"},
+                         {"answered_at", "2026-11-20T09:30:10Z"},
+                         {"disposition", "answered"},
+                         {"agent", "maria"}};
+  const std::string on_answer = call.dump();
+  auto posted = Post("/v1/calls", on_answer, "application/json");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  ASSERT_EQ(WaitForTimeline("+442071838754", 1).size(), 1u);
+
+  call["ended_at"] = "2026-11-20T09:35:10Z";
+  call["duration_seconds"] = 310;
+  call["billable_seconds"] = 300;
+  call["wrap_up_code"] = "refund";
+  call["satisfaction"] = 8;
+  posted = Post("/v1/calls", call.dump(), "application/json");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  // The answer copy again, late (a retrying PBX): it must not undo the
+  // hang-up.
+  posted = Post("/v1/calls", on_answer, "application/json");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  ASSERT_NO_FATAL_FAILURE(DeliverMarker());
+
+  std::vector<v1::InteractionEvent> events =
+      ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071838754");
+  ASSERT_EQ(events.size(), 1u);
+  const v1::InteractionEvent& event = events[0];
+  EXPECT_EQ(event.event_id(), "call:json:life-1");
+  EXPECT_EQ(event.revision(), 3u);
+  EXPECT_EQ(event.call().duration_seconds(), 310);
+  EXPECT_EQ(event.call().billable_seconds(), 300);
+  EXPECT_EQ(event.call().wrap_up_code(), "refund");
+  EXPECT_EQ(
+      event.call().ended_at().seconds() - event.call().answered_at().seconds(),
+      300);
+  EXPECT_DOUBLE_EQ(event.satisfaction(), 8.0);
+  EXPECT_EQ(TotalInteractions("+442071838754"), 1);
+  std::optional<v1::CustomerView> customer =
+      Customer(v1::IDENTITY_KIND_PHONE, "+442071838754");
+  ASSERT_TRUE(customer);
+  EXPECT_EQ(customer->satisfaction_count(), 1);
+  EXPECT_EQ(DeadLetters(), "");
+}
+
 TEST_F(PhoneAdapterTest, HubDownWhileRecordsArePostedThenEveryRecordOnce) {
   ASSERT_TRUE(hub_->Signal(SIGKILL).ok());
   hub_->Wait(absl::Seconds(10)).IgnoreError();
