@@ -1,8 +1,11 @@
 #include "common/http_intake/http_intake.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/logging/log.h"
 #include "nlohmann/json.hpp"
@@ -12,6 +15,12 @@ namespace omnihub::http_intake {
 namespace {
 
 constexpr char kJson[] = "application/json";
+constexpr char kOtherRoute[] = "other";
+
+// When the request this server thread is answering began; set before
+// routing, read once the answer is ready. Unset for requests the server
+// refused before routing (a malformed request line).
+thread_local std::optional<absl::Time> request_started;
 
 nlohmann::json RejectedJson(const std::vector<RejectedRecord>& rejected) {
   nlohmann::json list = nlohmann::json::array();
@@ -68,20 +77,36 @@ HttpIntake::HttpIntake(HttpIntakeOptions options, spool::EventSpool* spool,
                                        std::exception_ptr) {
     Error(response, 500, "", "internal error", "internal");
   });
-  server_.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"ok"})", kJson);
-  });
-  server_.Get("/readyz", [this](const httplib::Request&,
-                                httplib::Response& res) {
-    const bool ready = ready_ == nullptr || ready_();
-    res.status = ready ? 200 : 503;
-    res.set_content(nlohmann::json{{"status", ready ? "ready" : "not ready"},
-                                   {"spooled_records", spool_->Stats().records}}
-                        .dump(),
-                    kJson);
-  });
-  server_.Get(
-      "/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  // Every answer passes here once, just before it is written, whoever made
+  // it: a route, the error handler (404, 413, 400) or the exception handler.
+  server_.set_pre_routing_handler(
+      [](const httplib::Request&, httplib::Response&) {
+        request_started = absl::Now();
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
+  server_.set_post_routing_handler(
+      [this](const httplib::Request& request, httplib::Response& response) {
+        std::optional<absl::Duration> elapsed;
+        if (request_started) elapsed = absl::Now() - *request_started;
+        request_started.reset();
+        Record(RouteOf(request), response.status, elapsed);
+      });
+  Get("/healthz", "healthz",
+      [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(R"({"status":"ok"})", kJson);
+      });
+  Get("/readyz", "readyz",
+      [this](const httplib::Request&, httplib::Response& res) {
+        const bool ready = ready_ == nullptr || ready_();
+        res.status = ready ? 200 : 503;
+        res.set_content(
+            nlohmann::json{{"status", ready ? "ready" : "not ready"},
+                           {"spooled_records", spool_->Stats().records}}
+                .dump(),
+            kJson);
+      });
+  Get("/metrics", "metrics",
+      [this](const httplib::Request&, httplib::Response& res) {
         res.set_content(
             prometheus::TextSerializer().Serialize(registry_->Collect()),
             "text/plain; version=0.0.4");
@@ -92,17 +117,55 @@ HttpIntake::~HttpIntake() { Stop(); }
 
 void HttpIntake::Post(const std::string& pattern, const std::string& route,
                       Handler handler) {
-  server_.Post(pattern, [this, route, handler = std::move(handler)](
-                            const httplib::Request& request,
-                            httplib::Response& response) {
-    const absl::Time start = absl::Now();
-    handler(request, response);
-    Record(route, response.status, absl::Now() - start);
-  });
+  NameRoute("POST", pattern, route);
+  server_.Post(pattern, std::move(handler));
+}
+
+void HttpIntake::Get(const std::string& pattern, const std::string& route,
+                     Handler handler) {
+  NameRoute("GET", pattern, route);
+  server_.Get(pattern, std::move(handler));
+}
+
+void HttpIntake::Options(const std::string& pattern, const std::string& route,
+                         Handler handler) {
+  NameRoute("OPTIONS", pattern, route);
+  server_.Options(pattern, std::move(handler));
+}
+
+void HttpIntake::NameRoute(const std::string& method,
+                           const std::string& pattern,
+                           const std::string& route) {
+  route_names_[absl::StrCat(method, " ", pattern)] = route;
+}
+
+std::string HttpIntake::RouteOf(const httplib::Request& request) const {
+  // httplib answers HEAD with the GET route.
+  const absl::string_view method =
+      request.method == "HEAD" ? "GET" : absl::string_view(request.method);
+  auto it = route_names_.find(absl::StrCat(method, " ", request.path));
+  return it == route_names_.end() ? kOtherRoute : it->second;
+}
+
+bool HttpIntake::RequireContentType(
+    const httplib::Request& request, httplib::Response& response,
+    std::initializer_list<absl::string_view> accepted) {
+  const std::string header = request.get_header_value("Content-Type");
+  const std::string type = absl::AsciiStrToLower(absl::StripAsciiWhitespace(
+      absl::string_view(header).substr(0, header.find(';'))));
+  for (absl::string_view candidate : accepted) {
+    if (type == candidate) return true;
+  }
+  Error(response, 415, "Content-Type",
+        absl::StrCat("send ", absl::StrJoin(accepted, " or "),
+                     header.empty() ? " (no Content-Type was given)"
+                                    : absl::StrCat(", not ", header)),
+        "unsupported_media_type");
+  return false;
 }
 
 void HttpIntake::Record(const std::string& route, int status,
-                        absl::Duration elapsed) {
+                        std::optional<absl::Duration> elapsed) {
   prometheus::Counter* counter;
   prometheus::Histogram* histogram;
   {
@@ -129,7 +192,7 @@ void HttpIntake::Record(const std::string& route, int status,
     histogram = h->second;
   }
   counter->Increment();
-  histogram->Observe(absl::ToDoubleSeconds(elapsed));
+  if (elapsed) histogram->Observe(absl::ToDoubleSeconds(*elapsed));
 }
 
 void HttpIntake::Error(httplib::Response& response, int status,

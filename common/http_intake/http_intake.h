@@ -1,6 +1,10 @@
 // The HTTP side every channel adapter shares: routes with per-route metrics,
 // JSON errors, body limits, /healthz, /readyz and /metrics, and Accept(),
 // which answers success only once the events are durable in the spool.
+// Every request is counted once in omnihub_http_requests_total, whoever
+// answered it (a route, the 404 or 413 of the server itself); its route label
+// is the name the route was registered with, or "other" for any path that is
+// not a route, so the label stays bounded.
 //
 //   HttpIntake intake(options, spool.get(), &validator, registry, ready);
 //   intake.Post("/v1/calls", "calls", [&](const httplib::Request& req,
@@ -12,7 +16,9 @@
 #define OMNIHUB_COMMON_HTTP_INTAKE_HTTP_INTAKE_H_
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,11 +62,20 @@ class HttpIntake {
              std::function<bool()> ready);
   ~HttpIntake();
 
-  // A POST route; `route` names it in metrics.
+  // Routes; `route` names them in metrics. `pattern` is an exact path.
+  // Register every route before Start().
   void Post(const std::string& pattern, const std::string& route,
             Handler handler);
-  // Any route with metrics (GET, OPTIONS, ...), for adapters that need more.
-  httplib::Server& server() { return server_; }
+  void Get(const std::string& pattern, const std::string& route,
+           Handler handler);
+  void Options(const std::string& pattern, const std::string& route,
+               Handler handler);
+
+  // True when the request's media type (parameters such as charset aside,
+  // case ignored) is one of `accepted`; otherwise answers 415 naming them.
+  bool RequireContentType(const httplib::Request& request,
+                          httplib::Response& response,
+                          std::initializer_list<absl::string_view> accepted);
 
   // Validates every event (all or nothing), spools them durably, and answers
   // 202 {"accepted": n, "ignored": k, "event_ids": [...]}; 400 naming the
@@ -95,7 +110,12 @@ class HttpIntake {
   void Stop();
 
  private:
-  void Record(const std::string& route, int status, absl::Duration elapsed);
+  void NameRoute(const std::string& method, const std::string& pattern,
+                 const std::string& route);
+  // The route label of a request: its route's name, or "other".
+  std::string RouteOf(const httplib::Request& request) const;
+  void Record(const std::string& route, int status,
+              std::optional<absl::Duration> elapsed);
   // Spools valid events and writes the 202 (or 503) answer.
   void Spool(std::vector<v1::InteractionEvent> events, int ignored,
              const std::vector<RejectedRecord>& rejected,
@@ -113,6 +133,8 @@ class HttpIntake {
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* durations_;
   prometheus::Family<prometheus::Counter>* validation_failures_;
+  // "POST /v1/calls" -> "calls"; written only before Start().
+  absl::flat_hash_map<std::string, std::string> route_names_;
   absl::Mutex mutex_;
   absl::flat_hash_map<std::string, prometheus::Counter*> counters_
       ABSL_GUARDED_BY(mutex_);

@@ -9,6 +9,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/grpc_util/status_conversion.h"
 #include "common/logging/log.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -81,8 +82,14 @@ EventPublisher::EventPublisher(spool::EventSpool* spool,
                                EventPublisherOptions options,
                                prometheus::Registry& registry)
     : spool_(spool), options_(std::move(options)), metrics_(registry) {
-  stub_ = v1::TimelineService::NewStub(grpc::CreateChannel(
-      options_.hub_address, grpc::InsecureChannelCredentials()));
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+                   static_cast<int>(absl::ToInt64Milliseconds(
+                       options_.reconnect_backoff_max)));
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      options_.hub_address, grpc::InsecureChannelCredentials(), arguments);
+  stub_ = v1::TimelineService::NewStub(channel);
+  health_stub_ = grpc::health::v1::Health::NewStub(channel);
 }
 
 EventPublisher::~EventPublisher() { Stop(absl::ZeroDuration()); }
@@ -116,7 +123,12 @@ void EventPublisher::Run() {
         (absl::Now() >= flush_deadline_ || spool_->Stats().records == 0)) {
       return;
     }
-    if (DeliverOnce()) {
+    const Delivery delivery = DeliverOnce();
+    if (delivery == Delivery::kIdle && !stopping_.load() &&
+        absl::Now() - last_contact_ >= options_.health_probe_interval) {
+      ProbeHub();
+    }
+    if (delivery != Delivery::kFailed) {
       backoff = options_.backoff_min;
       continue;
     }
@@ -134,14 +146,45 @@ void EventPublisher::Run() {
   }
 }
 
-bool EventPublisher::DeliverOnce() {
+void EventPublisher::SetReachable(bool reachable, absl::string_view why) {
+  last_contact_ = absl::Now();
+  if (hub_reachable_.exchange(reachable) == reachable) return;
+  if (reachable) {
+    log::Info("hub at %s reachable: %s", options_.hub_address, why);
+  } else {
+    log::Warning("hub at %s not usable: %s", options_.hub_address, why);
+  }
+}
+
+void EventPublisher::ProbeHub() {
+  grpc::ClientContext context;
+  context.set_deadline(
+      absl::ToChronoTime(absl::Now() + options_.health_probe_deadline));
+  grpc::health::v1::HealthCheckRequest request;
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = health_stub_->Check(&context, request, &response);
+  if (!status.ok()) {
+    SetReachable(false, absl::StrCat("health check: ", status.error_message()));
+  } else if (response.status() !=
+             grpc::health::v1::HealthCheckResponse::SERVING) {
+    SetReachable(
+        false,
+        absl::StrCat("health check: ",
+                     grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+                         response.status())));
+  } else {
+    SetReachable(true, "health check: SERVING");
+  }
+}
+
+EventPublisher::Delivery EventPublisher::DeliverOnce() {
   absl::StatusOr<std::vector<spool::SpooledRecord>> batch = spool_->ReadBatch(
       options_.batch_records, options_.batch_bytes, absl::Milliseconds(500));
   if (!batch.ok()) {
     log::Error("spool: %s", batch.status().message());
-    return false;
+    return Delivery::kFailed;
   }
-  if (batch->empty()) return true;
+  if (batch->empty()) return Delivery::kIdle;
 
   v1::IngestRequest request;
   std::string dead_letters;
@@ -157,32 +200,19 @@ bool EventPublisher::DeliverOnce() {
   }
   request.set_request_id(
       absl::StrCat(batch->front().sequence, "-", batch->back().sequence));
-  v1::IngestResponse response;
+  std::vector<Outcome> outcomes(request.events_size());
   if (request.events_size() > 0) {
-    grpc::ClientContext context;
-    context.set_deadline(
-        absl::ToChronoTime(absl::Now() + options_.call_deadline));
-    const absl::Time start = absl::Now();
-    grpc::Status status = stub_->Ingest(&context, request, &response);
-    metrics_.publish_seconds->Observe(
-        absl::ToDoubleSeconds(absl::Now() - start));
-    if (!status.ok() || response.results_size() != request.events_size()) {
-      if (hub_reachable_.exchange(false) || !status.ok()) {
-        log::Warning("hub at %s: %s; %u events wait in the spool, retrying",
-                     options_.hub_address,
-                     status.ok() ? "answered for the wrong number of events"
-                                 : status.error_message(),
-                     spool_->Stats().records);
-      }
-      return false;
+    if (absl::Status status = Send(request, outcomes.data()); !status.ok()) {
+      SetReachable(false, status.message());
+      log::Warning("hub at %s: %s; %u events wait in the spool, retrying",
+                   options_.hub_address, status.message(),
+                   spool_->Stats().records);
+      return Delivery::kFailed;
     }
-    if (!hub_reachable_.exchange(true)) {
-      log::Info("hub at %s reachable: delivering", options_.hub_address);
-    }
+    SetReachable(true, "delivering");
   }
-  for (int i = 0; i < response.results_size(); ++i) {
-    const v1::IngestResult& result = response.results(i);
-    if (result.status() != v1::IngestResult::STATUS_REJECTED) {
+  for (int i = 0; i < request.events_size(); ++i) {
+    if (!outcomes[i].rejected) {
       metrics_.delivered->Increment();
       continue;
     }
@@ -192,8 +222,8 @@ bool EventPublisher::DeliverOnce() {
     dead_letters += absl::StrCat(
         nlohmann::json{
             {"time", absl::FormatTime(absl::Now())},
-            {"field", result.field()},
-            {"reason", result.reason()},
+            {"field", outcomes[i].field},
+            {"reason", outcomes[i].reason},
             {"event", nlohmann::json::parse(event_json, nullptr, false)}}
             .dump(),
         "\n");
@@ -202,15 +232,69 @@ bool EventPublisher::DeliverOnce() {
     // Written and synced before the spool lets go of them.
     if (absl::Status status = WriteDeadLetters(dead_letters); !status.ok()) {
       log::Error("%s", status.message());
-      return false;
+      return Delivery::kFailed;
     }
   }
   if (absl::Status status = spool_->Acknowledge(batch->back().sequence);
       !status.ok()) {
     log::Error("spool: %s", status.message());
-    return false;
+    return Delivery::kFailed;
   }
-  return true;
+  return Delivery::kDelivered;
+}
+
+absl::Status EventPublisher::Send(const v1::IngestRequest& request,
+                                  Outcome* outcomes) {
+  grpc::ClientContext context;
+  context.set_deadline(
+      absl::ToChronoTime(absl::Now() + options_.call_deadline));
+  v1::IngestResponse response;
+  const absl::Time start = absl::Now();
+  const grpc::Status status = stub_->Ingest(&context, request, &response);
+  metrics_.publish_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  const int count = request.events_size();
+  if (status.ok()) {
+    if (response.results_size() != count) {
+      return absl::UnavailableError(absl::StrCat("the hub answered for ",
+                                                 response.results_size(),
+                                                 " events of ", count));
+    }
+    for (int i = 0; i < count; ++i) {
+      const v1::IngestResult& result = response.results(i);
+      if (result.status() == v1::IngestResult::STATUS_REJECTED) {
+        outcomes[i] = {true, result.field(), result.reason()};
+      }
+    }
+    return absl::OkStatus();
+  }
+  // Too many events or bytes for this hub's limits: retrying the same
+  // request would be refused forever.
+  const absl::Status refusal = grpc_util::FromGrpcStatus(status);
+  if (!absl::IsInvalidArgument(refusal) &&
+      !absl::IsResourceExhausted(refusal)) {
+    return refusal;
+  }
+  if (count == 1) {
+    outcomes[0] = {true, "",
+                   absl::StrCat("the hub refused the event on its own: ",
+                                refusal.ToString())};
+    return absl::OkStatus();
+  }
+  const int half = count / 2;
+  log::Warning(
+      "the hub refused %d events in one request (%s); sending them as %d and "
+      "%d (is --publish_batch above the hub's --max_batch_events?)",
+      count, refusal.ToString(), half, count - half);
+  for (const auto& [begin, end] :
+       {std::pair{0, half}, std::pair{half, count}}) {
+    v1::IngestRequest part;
+    part.set_request_id(absl::StrCat(request.request_id(), "/", begin));
+    for (int i = begin; i < end; ++i) *part.add_events() = request.events(i);
+    if (absl::Status sent = Send(part, outcomes + begin); !sent.ok()) {
+      return sent;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status EventPublisher::WriteDeadLetters(const std::string& lines) {

@@ -1,8 +1,15 @@
 // Delivers spooled events to the timeline service in the background, in
 // order, and removes them from the spool only once the hub has answered for
 // them. Events the hub rejects as invalid go to a dead-letter file (one JSON
-// line each, with the reason) so they never block the queue; anything else
-// that goes wrong is retried with exponential backoff and jitter, forever.
+// line each, with the reason) so they never block the queue. A request the
+// hub refuses as a whole (INVALID_ARGUMENT or RESOURCE_EXHAUSTED: too many
+// events, too many bytes) is sent again in halves, down to single events; a
+// single event still refused is a dead letter too. Anything else that goes
+// wrong is retried with exponential backoff and jitter, forever.
+//
+// While there is nothing to deliver, the hub's grpc.health.v1.Health is
+// probed every `health_probe_interval`, so hub_reachable() (the adapters'
+// /readyz) follows the hub whether or not events are flowing.
 //
 //   auto publisher = EventPublisher::Start(spool.get(),
 //                                          {.hub_address = "127.0.0.1:50051",
@@ -19,9 +26,11 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/spool/event_spool.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "prometheus/counter.h"
 #include "prometheus/gauge.h"
@@ -37,6 +46,12 @@ struct EventPublisherOptions {
   absl::Duration call_deadline = absl::Seconds(10);
   absl::Duration backoff_min = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(30);
+  // Health probes of the hub while the spool is empty.
+  absl::Duration health_probe_interval = absl::Seconds(1);
+  absl::Duration health_probe_deadline = absl::Milliseconds(500);
+  // Longest wait between the channel's attempts to reconnect to a lost hub
+  // (gRPC's own default grows to 120 s).
+  absl::Duration reconnect_backoff_max = absl::Seconds(5);
   std::string dead_letter_path;  // required
 };
 
@@ -64,15 +79,30 @@ class EventPublisher {
   // stops. What is left stays in the spool for the next start.
   void Stop(absl::Duration flush_for);
 
-  // Whether the last call to the hub went through.
+  // Whether the hub answered the latest contact: the last delivery call or,
+  // while there is nothing to deliver, the last health probe (SERVING only).
   bool hub_reachable() const { return hub_reachable_.load(); }
 
  private:
+  // What the hub said about one event of a batch.
+  struct Outcome {
+    bool rejected = false;
+    std::string field;
+    std::string reason;
+  };
+  enum class Delivery { kIdle, kDelivered, kFailed };
+
   EventPublisher(spool::EventSpool* spool, EventPublisherOptions options,
                  prometheus::Registry& registry);
   void Run();
-  // One batch: true when it was delivered (or there was nothing to send).
-  bool DeliverOnce();
+  // One batch from the spool, delivered and acknowledged (or not).
+  Delivery DeliverOnce();
+  // Sends `request`, in halves when the hub refuses it as a whole; fills one
+  // outcome per event. Not OK when it must be retried later.
+  absl::Status Send(const v1::IngestRequest& request, Outcome* outcomes);
+  // Asks the hub's health service whether it is SERVING.
+  void ProbeHub();
+  void SetReachable(bool reachable, absl::string_view why);
   absl::Status WriteDeadLetters(const std::string& lines);
   void UpdateSpoolGauges();
 
@@ -80,7 +110,9 @@ class EventPublisher {
   EventPublisherOptions options_;
   PublisherMetrics metrics_;
   std::unique_ptr<v1::TimelineService::Stub> stub_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> health_stub_;
   std::atomic<bool> hub_reachable_{false};
+  absl::Time last_contact_ = absl::InfinitePast();  // the publisher's thread
   std::atomic<bool> stopping_{false};
   absl::Time flush_deadline_;
   absl::Notification wake_;

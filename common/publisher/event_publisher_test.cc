@@ -23,6 +23,18 @@ class RecordingHub final : public v1::TimelineService::Service {
                       v1::IngestResponse* response) override {
     absl::MutexLock lock(&mutex_);
     if (unavailable_) return grpc::Status(grpc::UNAVAILABLE, "Redis is down");
+    // Limits of a real hub: events per request, bytes per message ("huge"
+    // stands for an event over the message size on its own).
+    if (request->events_size() > max_events_) {
+      return grpc::Status(grpc::INVALID_ARGUMENT, "events: too many");
+    }
+    for (const v1::InteractionEvent& event : request->events()) {
+      if (absl::StartsWith(event.event_id(), "huge")) {
+        return grpc::Status(grpc::RESOURCE_EXHAUSTED,
+                            "Received message larger than max");
+      }
+    }
+    ++calls_;
     for (const v1::InteractionEvent& event : request->events()) {
       v1::IngestResult* result = response->add_results();
       result->set_event_id(event.event_id());
@@ -41,6 +53,14 @@ class RecordingHub final : public v1::TimelineService::Service {
     absl::MutexLock lock(&mutex_);
     unavailable_ = value;
   }
+  void set_max_events(int value) {
+    absl::MutexLock lock(&mutex_);
+    max_events_ = value;
+  }
+  int calls() {
+    absl::MutexLock lock(&mutex_);
+    return calls_;
+  }
   std::vector<std::string> received() {
     absl::MutexLock lock(&mutex_);
     return received_;
@@ -49,6 +69,8 @@ class RecordingHub final : public v1::TimelineService::Service {
  private:
   absl::Mutex mutex_;
   bool unavailable_ = false;
+  int max_events_ = 1000;
+  int calls_ = 0;  // answered with results
   std::vector<std::string> received_;
 };
 
@@ -68,6 +90,8 @@ class EventPublisherTest : public ::testing::Test {
     spool_ = *spool::EventSpool::Open({.directory = directory_ + "/spool"});
   }
   void StartHub(int port = 0) {
+    // The default grpc.health.v1 service, as the real hub has it.
+    grpc::EnableDefaultHealthCheckService(true);
     grpc::ServerBuilder builder;
     builder.AddListeningPort(absl::StrCat("127.0.0.1:", port),
                              grpc::InsecureServerCredentials(), &port_);
@@ -75,17 +99,41 @@ class EventPublisherTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(port_, 0);
   }
-  void StartPublisher(int port) {
+  void StartPublisher(int port, size_t batch_records = 500) {
     auto publisher =
         EventPublisher::Start(spool_.get(),
                               {.hub_address = absl::StrCat("127.0.0.1:", port),
+                               .batch_records = batch_records,
                                .call_deadline = absl::Seconds(2),
                                .backoff_min = absl::Milliseconds(20),
                                .backoff_max = absl::Milliseconds(200),
+                               .health_probe_interval = absl::Milliseconds(50),
+                               .reconnect_backoff_max = absl::Milliseconds(200),
                                .dead_letter_path = directory_ + "/dead.jsonl"},
                               registry_);
     ASSERT_TRUE(publisher.ok()) << publisher.status();
     publisher_ = *std::move(publisher);
+  }
+  // Whether hub_reachable() became `expected` within 10 s.
+  bool WaitUntilReachable(bool expected) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      if (publisher_->hub_reachable() == expected) return true;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
+  }
+  double Counter(const std::string& name) {
+    for (const auto& family : registry_.Collect()) {
+      if (family.name == name) return family.metric[0].counter.value;
+    }
+    return -1;
+  }
+  std::string DeadLetters() {
+    std::ifstream file(directory_ + "/dead.jsonl");
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
   }
   bool WaitUntilSpoolEmpty() {
     for (int i = 0; i < 300; ++i) {
@@ -133,13 +181,7 @@ TEST_F(EventPublisherTest, HubDownThenUpLosesNothing) {
   std::set<std::string> received;
   for (const auto& id : hub_.received()) received.insert(id);
   EXPECT_EQ(received.size(), 50u);
-  double retries = 0;
-  for (const auto& family : registry_.Collect()) {
-    if (family.name == "omnihub_publish_retries_total") {
-      retries = family.metric[0].counter.value;
-    }
-  }
-  EXPECT_GT(retries, 0);
+  EXPECT_GT(Counter("omnihub_publish_retries_total"), 0);
 }
 
 TEST_F(EventPublisherTest, RejectedEventsGoToDeadLettersAndDoNotBlock) {
@@ -149,11 +191,54 @@ TEST_F(EventPublisherTest, RejectedEventsGoToDeadLettersAndDoNotBlock) {
       .IgnoreError();
   ASSERT_TRUE(WaitUntilSpoolEmpty());
   EXPECT_EQ(hub_.received(), (std::vector<std::string>{"good-1", "good-2"}));
-  std::ifstream file(directory_ + "/dead.jsonl");
-  std::stringstream text;
-  text << file.rdbuf();
-  EXPECT_NE(text.str().find("\"bad-1\""), std::string::npos) << text.str();
-  EXPECT_NE(text.str().find("must be set"), std::string::npos);
+  const std::string dead_letters = DeadLetters();
+  EXPECT_NE(dead_letters.find("\"bad-1\""), std::string::npos) << dead_letters;
+  EXPECT_NE(dead_letters.find("must be set"), std::string::npos);
+  EXPECT_EQ(Counter("omnihub_publish_dead_letters_total"), 1);
+  EXPECT_EQ(Counter("omnihub_publish_delivered_events_total"), 2);
+}
+
+TEST_F(EventPublisherTest, ReadinessFollowsHealthProbesWithNothingToDeliver) {
+  StartHub();
+  StartPublisher(port_);
+  // Nothing is ever spooled: only the probes can tell.
+  ASSERT_TRUE(WaitUntilReachable(true));
+  server_->GetHealthCheckService()->SetServingStatus(false);  // Redis lost
+  ASSERT_TRUE(WaitUntilReachable(false));
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  ASSERT_TRUE(WaitUntilReachable(true));
+  const int port = port_;
+  server_->Shutdown();
+  server_.reset();
+  ASSERT_TRUE(WaitUntilReachable(false));
+  StartHub(port);
+  ASSERT_TRUE(WaitUntilReachable(true));
+  EXPECT_EQ(hub_.calls(), 0);
+  EXPECT_EQ(spool_->Stats().records, 0u);
+}
+
+TEST_F(EventPublisherTest, RequestsTheHubRefusesWholeAreSplitNotRetried) {
+  StartHub();
+  hub_.set_max_events(2);
+  StartPublisher(port_, /*batch_records=*/5);
+  std::vector<std::string> records;
+  for (int i = 0; i < 5; ++i) records.push_back(Event(absl::StrCat("e", i)));
+  records.push_back(Event("huge-1"));  // refused even on its own
+  records.push_back(Event("bad-1"));
+  records.push_back(Event("e5"));
+  spool_->Append(records).IgnoreError();
+  ASSERT_TRUE(WaitUntilSpoolEmpty());
+  EXPECT_EQ(hub_.received(),
+            (std::vector<std::string>{"e0", "e1", "e2", "e3", "e4", "e5"}));
+  const std::string dead_letters = DeadLetters();
+  EXPECT_NE(dead_letters.find("\"huge-1\""), std::string::npos) << dead_letters;
+  EXPECT_NE(dead_letters.find("RESOURCE_EXHAUSTED"), std::string::npos)
+      << dead_letters;
+  EXPECT_NE(dead_letters.find("\"bad-1\""), std::string::npos) << dead_letters;
+  EXPECT_EQ(Counter("omnihub_publish_dead_letters_total"), 2);
+  EXPECT_EQ(Counter("omnihub_publish_delivered_events_total"), 6);
+  // Refusals are answered by splitting, not by retrying the same request.
+  EXPECT_EQ(Counter("omnihub_publish_retries_total"), 0);
 }
 
 TEST_F(EventPublisherTest, HubNotListeningAtFirst) {

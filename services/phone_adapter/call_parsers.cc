@@ -39,6 +39,24 @@ std::optional<v1::CallDetail::Disposition> DispositionNamed(
 
 // ---- JSON ------------------------------------------------------------------
 
+// Without an explicit revision or updated_at, how far the call had got when
+// the record was sent, so the copy sent on hang-up replaces the one sent on
+// answer (and a late copy of an earlier stage does not undo a later one):
+// 1 ringing, 2 answered, 3 ended.
+uint64_t RevisionFromProgress(const CallRecord& call) {
+  const bool ended =
+      call.ended_at.has_value() || call.duration_seconds > 0 ||
+      call.billable_seconds > 0 ||
+      (call.disposition != v1::CallDetail::DISPOSITION_UNSPECIFIED &&
+       call.disposition != v1::CallDetail::DISPOSITION_ANSWERED);
+  if (ended) return 3;
+  if (call.answered_at.has_value() ||
+      call.disposition == v1::CallDetail::DISPOSITION_ANSWERED) {
+    return 2;
+  }
+  return 1;
+}
+
 absl::StatusOr<CallRecord> ReadJsonCall(const JsonFields& in) {
   if (!in.object().is_object()) {
     return FieldError(in.path(), "", "must be a JSON object");
@@ -103,6 +121,8 @@ absl::StatusOr<CallRecord> ReadJsonCall(const JsonFields& in) {
     call.revision = it->get<uint64_t>();
   } else if (updated_at) {
     call.revision = static_cast<uint64_t>(absl::ToUnixMicros(*updated_at));
+  } else {
+    call.revision = RevisionFromProgress(call);
   }
   return call;
 }

@@ -76,6 +76,41 @@ TEST(JsonCallsTest, ArrayAndFieldErrorsNameTheRecord) {
             std::string::npos);
 }
 
+// The same call sent on ring, on answer and on hang-up, with no revision or
+// updated_at of its own: each later copy must outrank the one before.
+TEST(JsonCallsTest, RevisionFollowsTheCallsProgressUnlessGiven) {
+  const auto revision_of = [](const std::string& extra) -> uint64_t {
+    absl::StatusOr<std::vector<CallRecord>> calls = ParseJsonCalls(
+        absl::StrCat(R"({"call_id":"c-7","caller":"+442071838750",)",
+                     R"("started_at":"2026-11-20T09:30:00Z")", extra, "}"),
+        {});
+    EXPECT_TRUE(calls.ok()) << calls.status() << " " << extra;
+    return calls.ok() ? (*calls)[0].revision : 0;
+  };
+  const uint64_t ringing = revision_of("");
+  const uint64_t answered =
+      revision_of(R"(,"answered_at":"2026-11-20T09:30:05Z")");
+  const uint64_t answered_by_disposition =
+      revision_of(R"(,"disposition":"answered")");
+  const uint64_t hung_up = revision_of(
+      R"(,"answered_at":"2026-11-20T09:30:05Z","disposition":"answered",)"
+      R"("ended_at":"2026-11-20T09:35:00Z","duration_seconds":300)");
+  const uint64_t missed = revision_of(R"(,"disposition":"no_answer")");
+  const uint64_t with_duration_only = revision_of(R"(,"duration_seconds":42)");
+  EXPECT_EQ(ringing, 1u);
+  EXPECT_EQ(answered, 2u);
+  EXPECT_EQ(answered_by_disposition, 2u);
+  EXPECT_EQ(hung_up, 3u);
+  EXPECT_EQ(missed, 3u);
+  EXPECT_EQ(with_duration_only, 3u);
+  // What the sender says wins, as before.
+  EXPECT_EQ(revision_of(R"(,"revision":7)"), 7u);
+  EXPECT_EQ(revision_of(R"(,"revision":0,"ended_at":"2026-11-20T09:35:00Z")"),
+            0u);
+  EXPECT_EQ(revision_of(R"(,"updated_at":"2026-11-20T09:36:00Z")"),
+            static_cast<uint64_t>(1795167360) * 1000000);
+}
+
 TEST(AsteriskCdrTest, StandardLineWithQuotedCommas) {
   absl::StatusOr<std::vector<CallRecord>> calls =
       ParseAsteriskCdr(CdrLine("02071838750", "201", "2026-11-20 09:30:00",

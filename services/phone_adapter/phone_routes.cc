@@ -42,6 +42,10 @@ void RegisterPhoneRoutes(http_intake::HttpIntake& intake,
       "/v1/calls", "calls",
       [&intake, normalizer, options](const httplib::Request& request,
                                      httplib::Response& response) {
+        if (!intake.RequireContentType(request, response,
+                                       {"application/json"})) {
+          return;
+        }
         absl::StatusOr<std::vector<CallRecord>> calls =
             ParseJsonCalls(request.body, options.parse);
         if (!calls.ok()) {
@@ -52,6 +56,10 @@ void RegisterPhoneRoutes(http_intake::HttpIntake& intake,
   intake.Post("/v1/calls/asterisk-cdr", "asterisk_cdr",
               [&intake, normalizer, options](const httplib::Request& request,
                                              httplib::Response& response) {
+                if (!intake.RequireContentType(request, response,
+                                               {"text/csv", "text/plain"})) {
+                  return;
+                }
                 absl::StatusOr<std::vector<CallRecord>> calls =
                     ParseAsteriskCdr(request.body, options.parse);
                 if (!calls.ok()) {
@@ -64,6 +72,11 @@ void RegisterPhoneRoutes(http_intake::HttpIntake& intake,
       "/v1/calls/twilio", "twilio",
       [&intake, normalizer, options](const httplib::Request& request,
                                      httplib::Response& response) {
+        // The server decodes the form only when it is labelled as one.
+        if (!intake.RequireContentType(request, response,
+                                       {"application/x-www-form-urlencoded"})) {
+          return;
+        }
         absl::StatusOr<CallRecord> call =
             ParseTwilioCallback(request.params, absl::Now());
         if (!call.ok()) {

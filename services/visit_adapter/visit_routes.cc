@@ -48,6 +48,10 @@ void RegisterVisitRoutes(http_intake::HttpIntake& intake,
       "/v1/visits", "visits",
       [&intake, normalizer, options](const httplib::Request& request,
                                      httplib::Response& response) {
+        if (!intake.RequireContentType(request, response,
+                                       {"application/json"})) {
+          return;
+        }
         absl::StatusOr<std::vector<VisitRecord>> visits =
             ParseJsonVisits(request.body, options);
         if (!visits.ok()) {
@@ -70,6 +74,10 @@ void RegisterVisitRoutes(http_intake::HttpIntake& intake,
       "/v1/visits/csv", "visits_csv",
       [&intake, normalizer, options](const httplib::Request& request,
                                      httplib::Response& response) {
+        if (!intake.RequireContentType(request, response,
+                                       {"text/csv", "text/plain"})) {
+          return;
+        }
         absl::StatusOr<CsvVisits> visits =
             ParseCsvVisits(request.body, options);
         if (!visits.ok()) {

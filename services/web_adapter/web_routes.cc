@@ -34,18 +34,19 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
                                             httplib::Response& response) {
             self->Handle(kind, request, response);
           });
-      intake_.server().Options(
-          path, [self = shared_from_this()](const httplib::Request& request,
-                                            httplib::Response& response) {
+      intake_.Options(
+          path, absl::StrCat(kind, "_preflight"),
+          [self = shared_from_this()](const httplib::Request& request,
+                                      httplib::Response& response) {
             self->Preflight(request, response);
           });
     }
-    intake_.server().Get(
-        "/omnihub.js", [](const httplib::Request&, httplib::Response& res) {
-          res.set_header("Cache-Control", "public, max-age=3600");
-          res.set_content(std::string(kWebSnippetJs),
-                          "application/javascript; charset=utf-8");
-        });
+    intake_.Get("/omnihub.js", "snippet",
+                [](const httplib::Request&, httplib::Response& res) {
+                  res.set_header("Cache-Control", "public, max-age=3600");
+                  res.set_content(std::string(kWebSnippetJs),
+                                  "application/javascript; charset=utf-8");
+                });
   }
 
  private:

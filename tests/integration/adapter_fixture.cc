@@ -1,9 +1,20 @@
 #include "tests/integration/adapter_fixture.h"
 
-#include <chrono>
-#include <filesystem>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/support/free_port.h"
@@ -22,8 +33,10 @@ v1::CustomerSelector ByIdentity(v1::IdentityKind kind,
 }  // namespace
 
 AdapterEndToEndTest::AdapterEndToEndTest(std::string adapter_binary,
-                                         std::vector<std::string> adapter_flags)
-    : adapter_binary_(std::move(adapter_binary)),
+                                         std::vector<std::string> adapter_flags,
+                                         std::vector<std::string> hub_flags)
+    : hub_flags_(std::move(hub_flags)),
+      adapter_binary_(std::move(adapter_binary)),
       adapter_flags_(std::move(adapter_flags)) {}
 
 void AdapterEndToEndTest::SetUp() {
@@ -50,12 +63,13 @@ void AdapterEndToEndTest::SetUp() {
 void AdapterEndToEndTest::StartHub() {
   auto metrics_port = PickFreeLoopbackPort();
   ASSERT_TRUE(metrics_port.ok());
-  auto hub = ChildProcess::Start(
-      OMNIHUB_TIMELINE_BINARY,
-      {absl::StrCat("--listen=127.0.0.1:", hub_port_),
-       absl::StrCat("--metrics_listen=127.0.0.1:", *metrics_port),
-       "--redis_address=" + redis_->address(), "--default_region=GB"},
-      {}, directory_ + "/hub.log");
+  std::vector<std::string> flags = {
+      absl::StrCat("--listen=127.0.0.1:", hub_port_),
+      absl::StrCat("--metrics_listen=127.0.0.1:", *metrics_port),
+      "--redis_address=" + redis_->address(), "--default_region=GB"};
+  flags.insert(flags.end(), hub_flags_.begin(), hub_flags_.end());
+  auto hub = ChildProcess::Start(OMNIHUB_TIMELINE_BINARY, flags, {},
+                                 directory_ + "/hub.log");
   ASSERT_TRUE(hub.ok()) << hub.status();
   hub_ = *std::move(hub);
 }
@@ -138,6 +152,114 @@ std::optional<v1::CustomerView> AdapterEndToEndTest::Customer(
 int64_t AdapterEndToEndTest::RedisKeyCount() {
   auto keys = redis_->Command({"DBSIZE"});
   return keys.ok() ? keys->integer : -1;
+}
+
+std::vector<std::string> AdapterEndToEndTest::KeysNotOfCustomer(
+    const std::string& customer_id) {
+  auto keys = redis_->Command({"KEYS", "*"});
+  if (!keys.ok()) return {"(KEYS failed: " + keys.status().ToString() + ")"};
+  std::vector<std::string> others;
+  for (const redis::Reply& key : keys->elements) {
+    if (absl::StrContains(key.str, absl::StrCat("c:{", customer_id, "}:"))) {
+      continue;
+    }
+    if (absl::StrContains(key.str, ":id:{")) {
+      auto owner = redis_->Command({"GET", key.str});
+      if (owner.ok() && owner->str == customer_id) continue;
+    }
+    others.push_back(key.str);
+  }
+  return others;
+}
+
+bool AdapterEndToEndTest::WaitUntil(const std::function<bool()>& condition,
+                                    absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    if (condition()) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+int AdapterEndToEndTest::ReadyzStatus() {
+  httplib::Client http("127.0.0.1", adapter_port_);
+  http.set_read_timeout(5, 0);
+  auto result = http.Get("/readyz");
+  return result ? result->status : 0;
+}
+
+std::string AdapterEndToEndTest::FetchMetrics() {
+  httplib::Client http("127.0.0.1", adapter_port_);
+  http.set_read_timeout(5, 0);
+  auto result = http.Get("/metrics");
+  return result && result->status == 200 ? result->body : "";
+}
+
+std::string AdapterEndToEndTest::PromtoolComplaints(const std::string& text) {
+  const std::string path =
+      absl::StrCat(::testing::TempDir(), "/adapter-metrics-", getpid(), ".txt");
+  std::ofstream(path) << text;
+  const int status = std::system(
+      absl::StrCat("promtool check metrics < ", path, " > ", path, ".out 2>&1")
+          .c_str());
+  std::ifstream out(path + ".out");
+  std::stringstream said;
+  said << out.rdbuf();
+  std::remove(path.c_str());
+  std::remove((path + ".out").c_str());
+  if (status == 0) return "";
+  return absl::StrCat("promtool check metrics (status ", status, "):\n",
+                      said.str());
+}
+
+std::optional<double> AdapterEndToEndTest::MetricValue(
+    const std::string& text, const std::string& name,
+    const std::map<std::string, std::string>& labels) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (line.empty() || line[0] == '#') continue;
+    // name{label="value",...} number
+    const size_t end_of_name = line.find_first_of("{ ");
+    if (end_of_name == absl::string_view::npos ||
+        line.substr(0, end_of_name) != name) {
+      continue;
+    }
+    std::map<std::string, std::string> found;
+    absl::string_view rest = line.substr(end_of_name);
+    if (absl::ConsumePrefix(&rest, "{")) {
+      const size_t close = rest.find('}');
+      if (close == absl::string_view::npos) continue;
+      // Our label values hold no commas, quotes or backslashes.
+      for (absl::string_view pair :
+           absl::StrSplit(rest.substr(0, close), ',', absl::SkipEmpty())) {
+        std::pair<absl::string_view, absl::string_view> parts =
+            absl::StrSplit(pair, absl::MaxSplits('=', 1));
+        absl::string_view value = parts.second;
+        absl::ConsumePrefix(&value, "\"");
+        absl::ConsumeSuffix(&value, "\"");
+        found[std::string(parts.first)] = std::string(value);
+      }
+      rest = rest.substr(close + 1);
+    }
+    bool matches = true;
+    for (const auto& [label, value] : labels) {
+      auto it = found.find(label);
+      matches = matches && it != found.end() && it->second == value;
+    }
+    double number = 0;
+    if (matches &&
+        absl::SimpleAtod(absl::StripAsciiWhitespace(rest), &number)) {
+      return number;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string AdapterEndToEndTest::DeadLetters() {
+  std::ifstream file(directory_ + "/spool/dead-letters.jsonl");
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
 }
 
 }  // namespace omnihub::testing

@@ -7,14 +7,21 @@
 //     WebAdapterTest() : AdapterEndToEndTest(OMNIHUB_WEB_ADAPTER_BINARY,
 //                                            {"--write_keys=site-1"}) {}
 //   };
+//
+// Waiting is always for a condition with a deadline (WaitUntil), never a
+// sleep followed by a check.
 #ifndef OMNIHUB_TESTS_INTEGRATION_ADAPTER_FIXTURE_H_
 #define OMNIHUB_TESTS_INTEGRATION_ADAPTER_FIXTURE_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
@@ -26,7 +33,8 @@ namespace omnihub::testing {
 class AdapterEndToEndTest : public ::testing::Test {
  protected:
   AdapterEndToEndTest(std::string adapter_binary,
-                      std::vector<std::string> adapter_flags);
+                      std::vector<std::string> adapter_flags,
+                      std::vector<std::string> hub_flags = {});
 
   void SetUp() override;
 
@@ -52,6 +60,26 @@ class AdapterEndToEndTest : public ::testing::Test {
                                            const std::string& value);
   // Number of keys in Redis (0 proves nothing was stored).
   int64_t RedisKeyCount();
+  // Keys in Redis that are not the customer's own nor one of its identities
+  // (after a marker event was delivered: what anything else left behind).
+  std::vector<std::string> KeysNotOfCustomer(const std::string& customer_id);
+
+  // Whether `condition` held within `timeout` (checked every 20 ms).
+  static bool WaitUntil(const std::function<bool()>& condition,
+                        absl::Duration timeout = absl::Seconds(30));
+  // The status of GET /readyz; 0 when the adapter does not answer.
+  int ReadyzStatus();
+  // The adapter's /metrics text; "" when it does not answer 200.
+  std::string FetchMetrics();
+  // What `promtool check metrics` says about `text`; "" when it is clean.
+  static std::string PromtoolComplaints(const std::string& text);
+  // The value of the sample of `name` whose labels include `labels`, if the
+  // exposition `text` has one.
+  static std::optional<double> MetricValue(
+      const std::string& text, const std::string& name,
+      const std::map<std::string, std::string>& labels = {});
+  // The adapter's dead-letter file ("" when there is none).
+  std::string DeadLetters();
 
   std::string directory_;
   std::unique_ptr<RedisServer> redis_;
@@ -60,6 +88,8 @@ class AdapterEndToEndTest : public ::testing::Test {
   std::unique_ptr<ChildProcess> hub_;
   std::unique_ptr<ChildProcess> adapter_;
   std::unique_ptr<v1::TimelineService::Stub> stub_;
+  // Extra flags of the hub; a test may set them in its constructor.
+  std::vector<std::string> hub_flags_;
 
  private:
   std::string adapter_binary_;

@@ -3,16 +3,15 @@
 #include <signal.h>
 
 #include <atomic>
-#include <fstream>
 #include <iterator>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/adapter_fixture.h"
@@ -41,12 +40,7 @@ class VisitAdapterTest : public AdapterEndToEndTest {
 
   // Nothing accepted may be refused later by the hub: that would be a record
   // the sender was told is safe, yet never on any timeline.
-  void TearDown() override {
-    std::ifstream file(directory_ + "/spool/dead-letters.jsonl");
-    std::stringstream dead_letters;
-    dead_letters << file.rdbuf();
-    EXPECT_EQ(dead_letters.str(), "");
-  }
+  void TearDown() override { EXPECT_EQ(DeadLetters(), ""); }
 
   static json Visit(const std::string& id, const std::string& card) {
     return {{"visit_id", id},       {"store_id", "london-01"},
@@ -60,14 +54,18 @@ class VisitAdapterTest : public AdapterEndToEndTest {
 
   // The adapter delivers in spool order, so once a visit posted now is on
   // its timeline, everything accepted before it has been delivered too.
-  void WaitUntilEverythingEarlierIsDelivered() {
+  // `customer_id`, when given, receives the marker's customer.
+  void WaitUntilEverythingEarlierIsDelivered(
+      std::string* customer_id = nullptr) {
     static int markers = 0;
     const std::string card = absl::StrCat("MARKER-", ++markers);
     auto result = PostJson(Visit("marker", card));
     ASSERT_TRUE(result);
     ASSERT_EQ(result->status, 202) << result->body;
-    ASSERT_EQ(WaitForTimeline(v1::IDENTITY_KIND_LOYALTY_CARD, card, 1).size(),
-              1u);
+    std::vector<v1::InteractionEvent> events =
+        WaitForTimeline(v1::IDENTITY_KIND_LOYALTY_CARD, card, 1);
+    ASSERT_EQ(events.size(), 1u);
+    if (customer_id != nullptr) *customer_id = events[0].customer_id();
   }
 };
 
@@ -351,15 +349,54 @@ TEST_F(VisitAdapterTest, MalformedInputIsA4xxNamingTheFieldAndStoresNothing) {
     EXPECT_NE(message.find(field), std::string::npos) << result->body;
   }
 
-  // Allow time for anything wrongly accepted to reach Redis.
-  absl::SleepFor(absl::Milliseconds(500));
-  EXPECT_EQ(RedisKeyCount(), 0);
-  // And, without relying on timing: once a later visit is delivered, none of
-  // the refused ones can still be on the way.
-  ASSERT_NO_FATAL_FAILURE(WaitUntilEverythingEarlierIsDelivered());
+  // Once a later visit is delivered, none of the refused ones can still be
+  // on the way: Redis holds the marker's customer and nothing else.
+  std::string marker;
+  ASSERT_NO_FATAL_FAILURE(WaitUntilEverythingEarlierIsDelivered(&marker));
+  EXPECT_THAT(KeysNotOfCustomer(marker), ::testing::IsEmpty());
   for (const char* card : {"BAD-1", "BAD-2", "BAD-3", "BAD-4", "BAD-5"}) {
     EXPECT_FALSE(Customer(v1::IDENTITY_KIND_LOYALTY_CARD, card)) << card;
   }
+}
+
+TEST_F(VisitAdapterTest, EachRouteRefusesAnotherContentTypeWith415) {
+  const std::string csv =
+      "visit_id,store_id,checked_in_at,loyalty_card\n"
+      "t-1,london-01,2026-11-20T10:00:00Z,L-415\n";
+  const std::string visit = Visit("t-2", "L-415").dump();
+  struct Case {
+    std::string path, body, type;
+  };
+  const std::vector<Case> cases = {
+      {"/v1/visits", visit, "text/plain"},
+      {"/v1/visits", visit, "application/x-www-form-urlencoded"},
+      {"/v1/visits", visit, ""},
+      {"/v1/visits/csv", csv, "application/json"},
+      {"/v1/visits/csv", csv, "application/x-www-form-urlencoded"},
+  };
+  for (const Case& c : cases) {
+    auto result = Post(c.path, c.body, c.type);
+    ASSERT_TRUE(result) << c.path;
+    EXPECT_EQ(result->status, 415)
+        << c.path << " as " << c.type << " -> " << result->body;
+    const json error = json::parse(result->body, nullptr, false);
+    ASSERT_TRUE(error.is_object() && error.contains("error")) << result->body;
+    EXPECT_EQ(error["error"].value("field", ""), "Content-Type")
+        << result->body;
+  }
+  std::string marker;
+  ASSERT_NO_FATAL_FAILURE(WaitUntilEverythingEarlierIsDelivered(&marker));
+  EXPECT_THAT(KeysNotOfCustomer(marker), ::testing::IsEmpty());
+  // Each route's own media types, parameters and case aside.
+  auto csv_as_text = Post("/v1/visits/csv", csv, "Text/Plain; charset=utf-8");
+  ASSERT_TRUE(csv_as_text);
+  EXPECT_EQ(csv_as_text->status, 202) << csv_as_text->body;
+  auto json_visit =
+      Post("/v1/visits", visit, "application/json; charset=utf-8");
+  ASSERT_TRUE(json_visit);
+  EXPECT_EQ(json_visit->status, 202) << json_visit->body;
+  EXPECT_EQ(WaitForTimeline(v1::IDENTITY_KIND_LOYALTY_CARD, "L-415", 2).size(),
+            2u);
 }
 
 TEST_F(VisitAdapterTest, HubKilledWhileVisitsArePostedEachArrivesOnce) {

@@ -1,0 +1,185 @@
+// What every adapter does around its routes (readiness, the spool's limit,
+// delivery against a hub with tighter limits), end to end through the phone
+// adapter: real redis-server, the real hub and adapter processes, real HTTP.
+#include <signal.h>
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/integration/adapter_fixture.h"
+
+namespace omnihub::testing {
+namespace {
+
+using nlohmann::json;
+
+json Call(const std::string& id, const std::string& caller) {
+  return {{"call_id", id},
+          {"direction", "inbound"},
+          {"caller", caller},
+          {"callee", "200"},
+          {"started_at", "2026-11-20T09:30:00Z"},
+          {"disposition", "answered"},
+          {"duration_seconds", 60}};
+}
+
+std::set<std::string> EventIds(
+    const std::vector<v1::InteractionEvent>& events) {
+  std::set<std::string> ids;
+  for (const v1::InteractionEvent& event : events) ids.insert(event.event_id());
+  return ids;
+}
+
+class PhoneRuntimeTest : public AdapterEndToEndTest {
+ protected:
+  explicit PhoneRuntimeTest(std::vector<std::string> adapter_flags = {},
+                            std::vector<std::string> hub_flags = {})
+      : AdapterEndToEndTest(OMNIHUB_PHONE_ADAPTER_BINARY,
+                            std::move(adapter_flags), std::move(hub_flags)) {}
+
+  httplib::Result PostCalls(const json& body) {
+    return Post("/v1/calls", body.dump(), "application/json");
+  }
+
+  void KillHub() {
+    ASSERT_TRUE(hub_->Signal(SIGKILL).ok());
+    ASSERT_TRUE(hub_->Wait(absl::Seconds(10)).ok());
+  }
+
+  // Posts a call from `phone` and waits until it is on the timeline: the
+  // adapter delivers in spool order, so everything accepted before it has
+  // been delivered (or dead-lettered) too. Returns its customer id.
+  std::string DeliverMarker(const std::string& phone) {
+    auto posted = PostCalls(Call("marker", phone));
+    EXPECT_TRUE(posted && posted->status == 202)
+        << (posted ? posted->body : "no answer");
+    std::vector<v1::InteractionEvent> events =
+        WaitForTimeline(v1::IDENTITY_KIND_PHONE, phone, 1);
+    EXPECT_EQ(events.size(), 1u) << "the marker was not delivered";
+    return events.empty() ? "" : events[0].customer_id();
+  }
+};
+
+using ReadinessTest = PhoneRuntimeTest;
+
+TEST_F(ReadinessTest, ReadyzFollowsTheHubWithNothingPosted) {
+  // A fresh adapter that has never delivered anything.
+  EXPECT_TRUE(
+      WaitUntil([&] { return ReadyzStatus() == 200; }, absl::Seconds(10)));
+  ASSERT_NO_FATAL_FAILURE(KillHub());
+  EXPECT_TRUE(
+      WaitUntil([&] { return ReadyzStatus() == 503; }, absl::Seconds(10)));
+  ASSERT_NO_FATAL_FAILURE(StartHub());
+  EXPECT_TRUE(
+      WaitUntil([&] { return ReadyzStatus() == 200; }, absl::Seconds(15)));
+  // The hub up but its Redis gone: the hub reports NOT_SERVING.
+  ASSERT_TRUE(redis_->Kill().ok());
+  EXPECT_TRUE(
+      WaitUntil([&] { return ReadyzStatus() == 503; }, absl::Seconds(10)));
+  ASSERT_TRUE(redis_->Restart().ok());
+  EXPECT_TRUE(
+      WaitUntil([&] { return ReadyzStatus() == 200; }, absl::Seconds(15)));
+  EXPECT_EQ(RedisKeyCount(), 0);  // nothing was ever posted
+}
+
+class SpoolFullTest : public PhoneRuntimeTest {
+ protected:
+  SpoolFullTest() : PhoneRuntimeTest({"--spool_max_bytes=4096"}) {}
+};
+
+TEST_F(SpoolFullTest, FullSpoolIs503WithRetryAfterAndAcceptedCallsArrive) {
+  ASSERT_NO_FATAL_FAILURE(KillHub());
+  std::set<std::string> accepted;
+  std::optional<httplib::Response> refused;
+  for (int i = 0; i < 200 && !refused; ++i) {
+    const std::string id = absl::StrCat("full-", i);
+    auto result = PostCalls(Call(id, "+442071838770"));
+    ASSERT_TRUE(result);
+    if (result->status == 202) {
+      accepted.insert("call:json:" + id);
+    } else {
+      ASSERT_EQ(result->status, 503) << result->body;
+      refused = *result;
+    }
+  }
+  ASSERT_TRUE(refused) << "the spool never filled up";
+  ASSERT_FALSE(accepted.empty());
+  int retry_after = 0;
+  EXPECT_TRUE(
+      absl::SimpleAtoi(refused->get_header_value("Retry-After"), &retry_after))
+      << refused->get_header_value("Retry-After");
+  EXPECT_GT(retry_after, 0);
+  const json body = json::parse(refused->body, nullptr, false);
+  ASSERT_TRUE(body.is_object() && body.contains("error")) << refused->body;
+  EXPECT_EQ(body["error"]["status"], 503);
+  EXPECT_FALSE(body["error"].value("message", "").empty()) << refused->body;
+  // Still full while the hub is away.
+  auto again = PostCalls(Call("full-again", "+442071838770"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 503);
+
+  ASSERT_NO_FATAL_FAILURE(StartHub());
+  std::vector<v1::InteractionEvent> events = WaitForTimeline(
+      v1::IDENTITY_KIND_PHONE, "+442071838770", accepted.size());
+  EXPECT_EQ(EventIds(events), accepted);
+  // Room again once delivered; and the refused calls were never kept.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto result = PostCalls(Call("after", "+442071838771"));
+    return result && result->status == 202;
+  }));
+  DeliverMarker("+442071838772");
+  events = ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071838770");
+  EXPECT_EQ(EventIds(events), accepted);
+  EXPECT_EQ(DeadLetters(), "");
+}
+
+// The hub takes at most 2 events and 2 KiB per request; the adapter sends
+// batches of 5.
+class HubLimitsTest : public PhoneRuntimeTest {
+ protected:
+  HubLimitsTest()
+      : PhoneRuntimeTest({"--publish_batch=5"},
+                         {"--max_batch_events=2", "--max_request_bytes=2048"}) {
+  }
+};
+
+TEST_F(HubLimitsTest, BatchesOverTheHubsLimitsAreSplitAndNothingBlocks) {
+  json calls = json::array();
+  std::set<std::string> expected;
+  for (int i = 0; i < 5; ++i) {
+    calls.push_back(Call(absl::StrCat("split-", i), "+442071838780"));
+    expected.insert(absl::StrCat("call:json:split-", i));
+  }
+  auto posted = PostCalls(calls);  // one spool append: one batch of 5
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  // Over the hub's message size even on its own: a dead letter, not a block.
+  json huge = Call("huge", "+442071838781");
+  huge["recording_url"] = "https://pbx.example/" + std::string(2000, 'r');
+  posted = PostCalls(huge);
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  ASSERT_FALSE(DeliverMarker("+442071838782").empty());
+
+  EXPECT_EQ(EventIds(ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071838780")),
+            expected);
+  EXPECT_FALSE(Customer(v1::IDENTITY_KIND_PHONE, "+442071838781"));
+  const std::string dead_letters = DeadLetters();
+  EXPECT_THAT(dead_letters, ::testing::HasSubstr("call:json:huge"));
+  EXPECT_THAT(dead_letters, ::testing::HasSubstr("RESOURCE_EXHAUSTED"));
+  EXPECT_EQ(std::count(dead_letters.begin(), dead_letters.end(), '\n'), 1);
+  const std::string metrics = FetchMetrics();
+  EXPECT_EQ(MetricValue(metrics, "omnihub_publish_dead_letters_total"), 1);
+  EXPECT_EQ(MetricValue(metrics, "omnihub_publish_delivered_events_total"), 6);
+}
+
+}  // namespace
+}  // namespace omnihub::testing
