@@ -8,6 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libhiredis-dev prometheus-cpp-dev libphonenumber-dev
   nlohmann-json3-dev libcpp-httplib-dev libcsv-dev libssl-dev zlib1g-dev
+  libjemalloc-dev   # the services' allocator (see CMakeLists.txt)
   libgtest-dev libgmock-dev
   redis-server   # the store, and the tests' real Redis
   prometheus     # for promtool, which checks our /metrics output

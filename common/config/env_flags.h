@@ -26,8 +26,9 @@ std::string EnvironmentVariableFor(absl::string_view flag_name);
 absl::Status ApplyEnvironment();
 
 // Sets the usage text (listing only omnihub's own flags under --help), applies
-// the environment, then parses argv. Exits with a message on bad input, like
-// absl::ParseCommandLine. Returns the positional arguments.
+// the environment, then parses argv; also turns off absl::Mutex deadlock
+// detection, which costs the services CPU on every lock. Exits with a message
+// on bad input, like absl::ParseCommandLine. Returns the positional arguments.
 std::vector<char*> ParseFlags(int argc, char** argv, absl::string_view usage);
 
 }  // namespace omnihub::config

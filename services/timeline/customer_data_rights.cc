@@ -205,7 +205,7 @@ absl::StatusOr<v1::CustomerExport> CustomerDataRights::Export(
       ScanEvents(keys.events, [&](std::vector<Reply>& pairs) {
         for (size_t i = 0; i + 1 < pairs.size(); i += 2) {
           absl::StatusOr<v1::InteractionEvent> event =
-              DecodeStoredEventOrHeader(pairs[i].str, pairs[i + 1].str);
+              DecodeStoredEvent(pairs[i].str, pairs[i + 1].str);
           if (!event.ok()) return event.status();
           event->set_customer_id(target);
           *exported.add_events() = *std::move(event);

@@ -94,7 +94,7 @@ absl::StatusOr<v1::CustomerView> CustomerViewFromReply(
   const redis::Reply& recent = reply.elements[4];
   if (recent.type == redis::Reply::Type::kString) {
     absl::StatusOr<v1::InteractionEvent> event =
-        DecodeStoredEventOrHeader(recent_id, recent.str);
+        DecodeStoredEvent(recent_id, recent.str);
     if (!event.ok()) return event.status();
     event->set_customer_id(customer_id);
     *view.mutable_most_recent_interaction() = *std::move(event);

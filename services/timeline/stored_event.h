@@ -1,9 +1,11 @@
 // How one event is written as a value of a customer's events hash: a small
 // text header the Lua scripts read (revision, time, channel, kind, value,
-// satisfaction), then the protobuf payload.
+// satisfaction), then the protobuf payload without what the header and the
+// hash field (the event id) already hold.
 //
 //   std::string value = EncodeStoredEvent(event);   // header .. payload
-//   absl::StatusOr<v1::InteractionEvent> back = DecodeStoredEvent(value);
+//   absl::StatusOr<v1::InteractionEvent> back =
+//       DecodeStoredEvent(event.event_id(), value);
 #ifndef OMNIHUB_SERVICES_TIMELINE_STORED_EVENT_H_
 #define OMNIHUB_SERVICES_TIMELINE_STORED_EVENT_H_
 
@@ -17,29 +19,28 @@
 
 namespace omnihub::timeline {
 
-// The parts of the header the ingest script also takes as separate arguments.
+// The parts of the header.
 struct StoredEventFields {
   std::string header;
-  std::string revision;  // 20 zero-padded digits: string order = number order
+  // Decimal without leading zeros: the scripts order revisions by length,
+  // then by bytes.
+  std::string revision;
   int64_t occurred_at_micros = 0;
   std::string channel;
-  std::string currency;            // empty when the event carries no value
-  std::string amount_micros;       // "0" when it carries none
-  std::string satisfaction_milli;  // empty when it carries none
+  std::string currency;             // empty when the event carries no value
+  std::string amount_micros = "0";  // "0" when it carries none
+  std::string satisfaction_milli;   // empty when it carries none
 };
 
 StoredEventFields StoredFieldsOf(const v1::InteractionEvent& event);
 
-// The whole value: header then the serialized event.
+// The whole value: header then the serialized rest of the event.
 std::string EncodeStoredEvent(const v1::InteractionEvent& event);
 
-// INTERNAL when `value` is not a stored event (corrupt data). A trimmed
-// event's header alone decodes to NOT_FOUND.
-absl::StatusOr<v1::InteractionEvent> DecodeStoredEvent(absl::string_view value);
-
-// As DecodeStoredEvent, but a trimmed event comes back with what its header
-// keeps: id, revision, time, channel, kind, value and satisfaction.
-absl::StatusOr<v1::InteractionEvent> DecodeStoredEventOrHeader(
+// The event back. An event trimmed by retention (its header alone) comes
+// back with what the header keeps: id, revision, time, channel, kind, value
+// and satisfaction. INTERNAL when `value` is not a stored event.
+absl::StatusOr<v1::InteractionEvent> DecodeStoredEvent(
     absl::string_view event_id, absl::string_view value);
 
 int64_t ToMicros(const google::protobuf::Timestamp& timestamp);

@@ -155,9 +155,9 @@ void TimelineStore::ReadTimelineFrom(std::string asked, std::string customer_id,
           page.next = TimelineCursor{.occurred_at_micros = ToInt(parts[1].str),
                                      .event_id = parts[2].str};
         }
-        for (size_t i = 3; i < parts.size(); ++i) {
+        for (size_t i = 3; i + 1 < parts.size(); i += 2) {
           absl::StatusOr<v1::InteractionEvent> event =
-              DecodeStoredEvent(parts[i].str);
+              DecodeStoredEvent(parts[i].str, parts[i + 1].str);
           if (!event.ok()) return std::move(done)(event.status());
           event->set_customer_id(customer_id);
           page.events.push_back(*std::move(event));

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +55,10 @@ std::vector<char*> NullTerminated(std::vector<std::string>& strings) {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   setpgid(0, 0);
+  // A test that crashes must not leave its servers running: the child goes
+  // with the thread that started it (tests start children from their main
+  // thread).
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (log_file != nullptr) {
     const int fd = open(log_file, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) {

@@ -11,8 +11,8 @@
 -- ARGV[8] most timeline entries to look at in one call (bounds the work when
 --         filters match little)
 --
--- Returns {more, cursor_us, cursor_id, value...}: the stored values of the
--- page, and where the next page starts. `more` is 1 when entries may remain.
+-- Returns {more, cursor_us, cursor_id, id, value, id, value...}: the page's
+-- events, and where the next page starts. `more` is 1 when entries may remain.
 -- Returns {'moved', customer} when the customer was merged into another (or
 -- '-': is being erased).
 
@@ -53,9 +53,10 @@ while true do
       scanned = scanned + 1
       local value = redis.call('HGET', events, member)
       if value and wanted(value) then
-        if #page == page_size then
+        if #page == 2 * page_size then
           return {1, last_at, last_id, unpack(page)}
         end
+        page[#page + 1] = member
         page[#page + 1] = value
         last_at, last_id = entries[i + 1], member
       end

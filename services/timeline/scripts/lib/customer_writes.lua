@@ -26,6 +26,12 @@ local function moved_to(alias_key)
   return redis.call('GET', alias_key)
 end
 
+-- Revisions are decimals without leading zeros.
+local function revision_less(a, b)
+  if #a ~= #b then return #a < #b end
+  return bytes_less(a, b)
+end
+
 local function negated(number)
   if string.sub(number, 1, 1) == '-' then return string.sub(number, 2) end
   return '-' .. number
@@ -56,7 +62,7 @@ local function put_event(k, id, stored, now)
   if old then
     local old_revision, _, old_channel, _, old_currency, old_amount,
           old_satisfaction = string.match(old, HEADER_FIELDS)
-    if not bytes_less(old_revision, revision) then return 'duplicate' end
+    if not revision_less(old_revision, revision) then return 'duplicate' end
     count('total', -1)
     count('n:' .. old_channel, -1)
     if old_currency ~= '' then
@@ -174,27 +180,23 @@ local function attach(k, members, limits)
   for kind, n in string.gmatch(limits, '([%w_]+)=(%d+)') do
     limit[kind] = tonumber(n)
   end
-  local counts = nil
+  -- A customer has few identities: one read of them all is cheaper than a
+  -- membership test per new one.
+  local have, counts = {}, {}
+  for _, member in ipairs(redis.call('SMEMBERS', k.identities)) do
+    have[member] = true
+    local kind = string.match(member, '^([^:]*):')
+    counts[kind] = (counts[kind] or 0) + 1
+  end
   local refused, added = {}, {}
   for _, member in ipairs(members) do
-    if redis.call('SISMEMBER', k.identities, member) == 0 then
+    if not have[member] then
       local kind = string.match(member, '^([^:]*):')
-      local most = limit[kind]
-      if most then
-        if not counts then
-          counts = {}
-          for _, have in ipairs(redis.call('SMEMBERS', k.identities)) do
-            local have_kind = string.match(have, '^([^:]*):')
-            counts[have_kind] = (counts[have_kind] or 0) + 1
-          end
-        end
-        if (counts[kind] or 0) >= most then
-          refused[#refused + 1] = member
-        else
-          counts[kind] = (counts[kind] or 0) + 1
-          added[#added + 1] = member
-        end
+      if limit[kind] and (counts[kind] or 0) >= limit[kind] then
+        refused[#refused + 1] = member
       else
+        counts[kind] = (counts[kind] or 0) + 1
+        have[member] = true
         added[#added + 1] = member
       end
     end
