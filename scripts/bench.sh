@@ -50,8 +50,11 @@ wait_for_port() {
 }
 
 redis_port=$(free_port)
+# The settings of deploy/redis.conf that change speed or memory; persistence
+# off, so the figures are the store's and not the disk's.
 redis-server --bind 127.0.0.1 --port "$redis_port" --save "" \
-  --appendonly no --dir "$work" --logfile "$work/redis.log" &
+  --appendonly no --dir "$work" --logfile "$work/redis.log" \
+  --hash-max-listpack-value 1024 &
 children+=($!)
 wait_for_port "$redis_port"
 hub_port=$(free_port)

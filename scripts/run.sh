@@ -32,6 +32,7 @@ if [ -z "${OMNIHUB_REDIS_ADDRESS:-}" ]; then
     echo "starting a local redis-server on 127.0.0.1:$port (data in .omnihub/redis)"
     redis-server --bind 127.0.0.1 --port "$port" --dir "$PWD/.omnihub/redis" \
       --appendonly yes --appendfsync everysec --save "" \
+      --hash-max-listpack-value 1024 \
       --logfile "$PWD/.omnihub/redis/redis.log" &
     children+=($!)
     for _ in $(seq 50); do

@@ -1,8 +1,11 @@
 #include "common/redis/pipelined_redis_client.h"
 
 #include <hiredis/hiredis.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <deque>
 #include <thread>
 
@@ -202,41 +205,19 @@ class PipelinedRedisClient::Connection {
     SendBatch(batch, /*count=*/false);
   }
 
+  // Writes the whole batch as RESP, then reads the replies in order. The
+  // batch is formatted here into one buffer and written with a moving
+  // offset: hiredis 0.14 keeps its output buffer as one sds and shifts what
+  // is left after every partial write, which made large pipelines cost time
+  // quadratic in their size.
   void SendBatch(std::vector<Command>& batch, bool count = true) {
-    for (Command& command : batch) {
-      std::vector<const char*> pointers;
-      std::vector<size_t> lengths;
-      pointers.reserve(command.argv.size());
-      lengths.reserve(command.argv.size());
-      for (const std::string& arg : command.argv) {
-        pointers.push_back(arg.data());
-        lengths.push_back(arg.size());
-      }
-      redisAppendCommandArgv(context_, static_cast<int>(pointers.size()),
-                             pointers.data(), lengths.data());
-    }
+    out_.clear();
+    for (const Command& command : batch) AppendResp(command.argv, &out_);
+    if (!WriteAll(out_)) return FailBatch(batch, 0, count);
     for (size_t i = 0; i < batch.size(); ++i) {
       void* raw = nullptr;
       if (redisGetReply(context_, &raw) != REDIS_OK) {
-        // SO_RCVTIMEO/SO_SNDTIMEO expiring is an I/O error with EAGAIN;
-        // errno alone could be stale (futex waits leave EAGAIN behind).
-        const bool timed_out = context_->err == REDIS_ERR_IO &&
-                               (errno == EAGAIN || errno == EWOULDBLOCK);
-        const std::string error = context_->errstr;
-        Disconnect();
-        absl::Status status =
-            timed_out ? absl::DeadlineExceededError(absl::StrCat(
-                            "Redis at ", address_, " did not answer within ",
-                            absl::FormatDuration(options_->command_timeout)))
-                      : absl::UnavailableError(absl::StrCat(
-                            "lost the connection to Redis at ", address_, ": ",
-                            error, " (the command may or may not have run)"));
-        {
-          absl::MutexLock lock(&mutex_);
-          last_error_ = error;
-        }
-        for (size_t j = i; j < batch.size(); ++j) Fail(batch[j], status, count);
-        return;
+        return FailBatch(batch, i, count);
       }
       auto* reply = static_cast<redisReply*>(raw);
       Reply converted = FromHiredis(*reply);
@@ -253,6 +234,55 @@ class PipelinedRedisClient::Connection {
     }
   }
 
+  static void AppendResp(const std::vector<std::string>& argv,
+                         std::string* out) {
+    absl::StrAppend(out, "*", argv.size(), "\r\n");
+    for (const std::string& arg : argv) {
+      absl::StrAppend(out, "$", arg.size(), "\r\n", arg, "\r\n");
+    }
+  }
+
+  // False with context_->err set, as hiredis would, when the write fails or
+  // times out (SO_SNDTIMEO).
+  bool WriteAll(const std::string& buffer) {
+    size_t written = 0;
+    while (written < buffer.size()) {
+      const ssize_t n =
+          write(context_->fd, buffer.data() + written, buffer.size() - written);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        context_->err = REDIS_ERR_IO;
+        snprintf(context_->errstr, sizeof(context_->errstr), "%s",
+                 std::strerror(errno));
+        return false;
+      }
+      written += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  // The connection failed at command `first` of the batch: it and all after
+  // it fail, and the connection is re-made.
+  void FailBatch(std::vector<Command>& batch, size_t first, bool count) {
+    // SO_RCVTIMEO/SO_SNDTIMEO expiring is an I/O error with EAGAIN; errno
+    // alone could be stale (futex waits leave EAGAIN behind).
+    const bool timed_out = context_->err == REDIS_ERR_IO &&
+                           (errno == EAGAIN || errno == EWOULDBLOCK);
+    const std::string error = context_->errstr;
+    Disconnect();
+    absl::Status status =
+        timed_out ? absl::DeadlineExceededError(absl::StrCat(
+                        "Redis at ", address_, " did not answer within ",
+                        absl::FormatDuration(options_->command_timeout)))
+                  : absl::UnavailableError(absl::StrCat(
+                        "lost the connection to Redis at ", address_, ": ",
+                        error, " (the command may or may not have run)"));
+    {
+      absl::MutexLock lock(&mutex_);
+      last_error_ = error;
+    }
+    for (size_t j = first; j < batch.size(); ++j) Fail(batch[j], status, count);
+  }
   void Fail(Command& command, const absl::Status& status, bool count = true) {
     if (count && metrics_) {
       metrics_->CountError(status.code() == absl::StatusCode::kDeadlineExceeded
@@ -280,6 +310,7 @@ class PipelinedRedisClient::Connection {
   const std::string address_;
   RedisMetrics* metrics_;
   redisContext* context_ = nullptr;  // only the thread touches it
+  std::string out_;                  // the batch being written, reused
   bool attempt_failed_logged_ = false;
   std::atomic<bool> up_{false};
   absl::Mutex mutex_;
