@@ -205,9 +205,22 @@ std::optional<FieldViolation> EventValidator::CheckPayload(
       return Violation(prefix, "value.currency",
                        "must be an ISO 4217 code like \"EUR\"");
     }
+    // One billion units at most: the view adds amounts up exactly in a
+    // 64-bit integer, which then holds over nine thousand such events.
     if (std::llabs(event.value().amount_micros()) > 1'000'000'000'000'000LL) {
       return Violation(prefix, "value.amount_micros",
-                       "is beyond one billion units");
+                       "is beyond one billion units (1e15 micros)");
+    }
+  }
+  for (const auto& [field, time] :
+       {std::make_pair("call.answered_at", &event.call().answered_at()),
+        std::make_pair("call.ended_at", &event.call().ended_at()),
+        std::make_pair("in_person.checked_in_at",
+                       &event.in_person().checked_in_at()),
+        std::make_pair("in_person.checked_out_at",
+                       &event.in_person().checked_out_at())}) {
+    if (time->ByteSizeLong() > 0 && !IsValidTimestamp(*time)) {
+      return Violation(prefix, field, "is not a valid time after 1970-01-01");
     }
   }
   if (event.has_satisfaction() &&

@@ -95,6 +95,19 @@ TEST_F(EventValidatorTest, OccurredAtRules) {
   EXPECT_FALSE(validator_.ValidateEvent(event, kNow, "e").has_value());
 }
 
+TEST_F(EventValidatorTest, TimesInsideTheDetailMustBeValid) {
+  v1::InteractionEvent call = Valid(v1::CHANNEL_PHONE);
+  call.mutable_call()->mutable_ended_at()->set_seconds(-1);
+  EXPECT_EQ(Rejected(call).field, "events[2].call.ended_at");
+  call.mutable_call()->mutable_ended_at()->set_seconds(1'800'000'000);
+  call.mutable_call()->mutable_answered_at()->set_nanos(-3);
+  EXPECT_EQ(Rejected(call).field, "events[2].call.answered_at");
+  v1::InteractionEvent visit = Valid(v1::CHANNEL_IN_PERSON);
+  visit.mutable_in_person()->mutable_checked_out_at()->set_seconds(
+      400'000'000'000);
+  EXPECT_EQ(Rejected(visit).field, "events[2].in_person.checked_out_at");
+}
+
 TEST_F(EventValidatorTest, ChannelKindAndDetailMustAgree) {
   v1::InteractionEvent event = Valid();
   event.set_channel(v1::CHANNEL_UNSPECIFIED);

@@ -38,12 +38,12 @@ IngestOperation::IngestOperation(const StoreContext* context,
                                  v1::InteractionEvent event,
                                  Done<IngestOutcome> done)
     : IngestOperation(context, merger, workers, std::move(done)) {
-  stored_value_ = EncodeStoredEvent(event);
+  linking_ = false;
   trigger_.trigger = v1::MergeRecord::TRIGGER_EVENT;
   trigger_.event_id = event.event_id();
   trigger_.source = event.source();
   SetIdentities(event.identities());
-  event_ = std::move(event);
+  stored_value_ = EncodeStoredEvent(std::move(event));
 }
 
 IngestOperation::IngestOperation(const StoreContext* context,
@@ -103,7 +103,7 @@ void IngestOperation::LookUp() {
         self->OnLookedUp(std::move(replies));
       });
   if (!linking()) {
-    const std::string hash = ErasedEventHash(event_->event_id());
+    const std::string hash = ErasedEventHash(trigger_.event_id);
     context_->redis->Execute(
         {"SISMEMBER", context_->keys.ForErasedEvent(hash), hash},
         gatherer->Slot(0));
@@ -300,7 +300,7 @@ void IngestOperation::Store() {
     script = &context_->scripts.ingest_event;
     script_keys = {keys.events, keys.timeline, keys.view, keys.identities,
                    keys.alias};
-    args = {event_->event_id(),
+    args = {trigger_.event_id,
             stored_value_,
             absl::StrCat(absl::ToUnixMicros(now)),
             context_->MaxEventsArgument(),

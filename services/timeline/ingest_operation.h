@@ -70,7 +70,7 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   void SetIdentities(
       const google::protobuf::RepeatedPtrField<v1::Identity>& identities);
 
-  bool linking() const { return !event_.has_value(); }
+  bool linking() const { return linking_; }
   // Whether identity i may prove two customers one person.
   bool Merges(size_t i) const;
 
@@ -93,8 +93,8 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   const StoreContext* context_;
   const CustomerMerger* merger_;
   WorkerPool* workers_;
-  std::optional<v1::InteractionEvent> event_;
-  MergeTrigger trigger_;
+  bool linking_ = true;   // a LinkIdentities call, not an event
+  MergeTrigger trigger_;  // for an event: its id and source too
   Done<IngestOutcome> done_;
 
   // Usable identities, most trustworthy first; owners_[i] is the customer

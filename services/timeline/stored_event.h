@@ -34,8 +34,9 @@ struct StoredEventFields {
 
 StoredEventFields StoredFieldsOf(const v1::InteractionEvent& event);
 
-// The whole value: header then the serialized rest of the event.
-std::string EncodeStoredEvent(const v1::InteractionEvent& event);
+// The whole value: header then the serialized rest of the event (taken by
+// value: the fields the header holds are cleared from it, not from a copy).
+std::string EncodeStoredEvent(v1::InteractionEvent event);
 
 // The event back. An event trimmed by retention (its header alone) comes
 // back with what the header keeps: id, revision, time, channel, kind, value
