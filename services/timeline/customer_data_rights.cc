@@ -37,28 +37,6 @@ CustomerDataRights::CustomerDataRights(const StoreContext* context,
                                        const CustomerMerger* merger)
     : context_(context), merger_(merger) {}
 
-absl::Status CustomerDataRights::ScanEvents(
-    const std::string& events_key,
-    const std::function<absl::Status(std::vector<Reply>&)>& each) const {
-  std::string cursor = "0";
-  do {
-    absl::StatusOr<Reply> page =
-        Expect(redis::CallAndWait(*context_->redis,
-                                  {"HSCAN", events_key, cursor, "COUNT",
-                                   absl::StrCat(context_->options.chunk_size)}),
-               Reply::Type::kArray, "reading the customer's events");
-    if (!page.ok()) return page.status();
-    if (page->elements.size() != 2) {
-      return absl::InternalError("HSCAN: unexpected reply from Redis");
-    }
-    cursor = page->elements[0].str;
-    if (absl::Status status = each(page->elements[1].elements); !status.ok()) {
-      return status;
-    }
-  } while (cursor != "0");
-  return absl::OkStatus();
-}
-
 absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
     const std::string& customer_id) const {
   // Find the customer, finish any merge it is part of (so all of the person
@@ -92,7 +70,7 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
   response.set_customer_id(target);
   const CustomerKeys keys = context_->keys.ForCustomer(target);
   absl::Status scanned =
-      ScanEvents(keys.events, [&](std::vector<Reply>& pairs) {
+      ScanHash(*context_, keys.events, [&](std::vector<Reply>& pairs) {
         absl::flat_hash_map<std::string, std::vector<std::string>> shards;
         for (size_t i = 0; i + 1 < pairs.size(); i += 2) {
           const std::string hash = ErasedEventHash(pairs[i].str);
@@ -202,7 +180,7 @@ absl::StatusOr<v1::CustomerExport> CustomerDataRights::Export(
   *exported.mutable_customer() = *std::move(view);
 
   absl::Status scanned =
-      ScanEvents(keys.events, [&](std::vector<Reply>& pairs) {
+      ScanHash(*context_, keys.events, [&](std::vector<Reply>& pairs) {
         for (size_t i = 0; i + 1 < pairs.size(); i += 2) {
           absl::StatusOr<v1::InteractionEvent> event =
               DecodeStoredEvent(pairs[i].str, pairs[i + 1].str);

@@ -38,13 +38,6 @@ class CustomerDataRights {
       const std::string& customer_id) const;
 
  private:
-  // Every stored event of the customer, trimmed ones included, a chunk at a
-  // time: `each` gets flat event id / stored value pairs.
-  absl::Status ScanEvents(
-      const std::string& events_key,
-      const std::function<absl::Status(std::vector<redis::Reply>&)>& each)
-      const;
-
   const StoreContext* context_;
   const CustomerMerger* merger_;
 };

@@ -111,6 +111,12 @@ absl::StatusOr<CustomerMerger::Snapshot> CustomerMerger::TakeSnapshot(
 absl::StatusOr<MergeResult> CustomerMerger::Merge(
     const std::vector<std::string>& customers,
     const MergeTrigger& trigger) const {
+  return MergeRound(customers, trigger, 0);
+}
+
+absl::StatusOr<MergeResult> CustomerMerger::MergeRound(
+    const std::vector<std::string>& customers, const MergeTrigger& trigger,
+    int depth) const {
   MergeResult result;
   std::vector<std::string> live;
   for (const std::string& customer : customers) {
@@ -148,8 +154,9 @@ absl::StatusOr<MergeResult> CustomerMerger::Merge(
 
   std::string survivor = live[0];
   std::vector<v1::Identity> survivor_identities = snapshots[0].identities;
+  std::vector<std::string> follow_up;
   for (size_t i = 1; i < live.size(); ++i) {
-    const std::string& merged = live[i];
+    const std::string merged = live[i];
     v1::MergeRecord record;
     record.set_trigger(trigger.trigger);
     *record.mutable_at() =
@@ -186,9 +193,10 @@ absl::StatusOr<MergeResult> CustomerMerger::Merge(
         MergeOne(merged, survivor, record);
     if (!landed.ok()) return landed.status();
     if (!landed->has_value()) {
-      // One of the two moved on while we looked (merged elsewhere, or being
-      // erased): the caller resolves afresh and, if still needed, merges
-      // again.
+      // The merged customer moved on while we looked (another merge took
+      // it, or it is being erased): where it is now is the same person, and
+      // is merged in a second round below.
+      follow_up.push_back(merged);
       continue;
     }
     if (context_->metrics) {
@@ -213,6 +221,19 @@ absl::StatusOr<MergeResult> CustomerMerger::Merge(
       if (now == merged || now == survivor) now = **landed;
     }
     survivor = **landed;
+  }
+  if (follow_up.empty() || depth >= 2) return result;
+  std::vector<std::string> again = {survivor};
+  again.insert(again.end(), follow_up.begin(), follow_up.end());
+  absl::StatusOr<MergeResult> more = MergeRound(again, trigger, depth + 1);
+  if (!more.ok()) return more.status();
+  result.merged.insert(result.merged.end(), more->merged.begin(),
+                       more->merged.end());
+  result.refused += more->refused;
+  for (auto& [asked, now] : result.now_at) {
+    if (auto it = more->now_at.find(now); it != more->now_at.end()) {
+      now = it->second;
+    }
   }
   return result;
 }
@@ -293,30 +314,25 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
   std::string target = survivor;
   const absl::Time now = context_->options.clock();
   const std::string now_micros = absl::StrCat(absl::ToUnixMicros(now));
-  std::string cursor = "0";
-  do {
-    absl::StatusOr<Reply> page = Expect(
-        redis::CallAndWait(redis, {"HSCAN", from.events, cursor, "COUNT",
-                                   absl::StrCat(context_->options.chunk_size)}),
-        Reply::Type::kArray, "reading the merged customer's events");
-    if (!page.ok()) return page.status();
-    if (page->elements.size() != 2) {
-      return absl::InternalError("HSCAN: unexpected reply from Redis");
-    }
-    cursor = page->elements[0].str;
-    if (page->elements[1].elements.empty()) continue;
-    std::vector<std::string> args = {now_micros, context_->MaxEventsArgument(),
-                                     context_->OldestKeptArgument(now)};
-    for (Reply& field : page->elements[1].elements) {
-      args.push_back(std::move(field.str));
-    }
-    auto absorbed = RunOnSurvivor(context_->scripts.absorb_events, target,
-                                  &EventKeysOf, args);
-    if (!absorbed.ok()) return absorbed.status();
-    if (!absorbed->has_value()) return give_up();
-    target = (*absorbed)->second;
-    if (absl::Status step = Step("events"); !step.ok()) return step;
-  } while (cursor != "0");
+  const std::string max_events = context_->MaxEventsArgument();
+  const std::string oldest_kept = context_->OldestKeptArgument(now);
+  bool survivor_erased = false;
+  absl::Status copied =
+      ScanHash(*context_, from.events, [&](std::vector<Reply>& pairs) {
+        std::vector<std::string> args = {now_micros, max_events, oldest_kept};
+        for (Reply& field : pairs) args.push_back(std::move(field.str));
+        auto absorbed = RunOnSurvivor(context_->scripts.absorb_events, target,
+                                      &EventKeysOf, args);
+        if (!absorbed.ok()) return absorbed.status();
+        if (!absorbed->has_value()) {
+          survivor_erased = true;
+          return absl::AbortedError("the survivor is being erased");
+        }
+        target = (*absorbed)->second;
+        return Step("events");
+      });
+  if (survivor_erased) return give_up();
+  if (!copied.ok()) return copied;
 
   redis::Replies profile =
       redis::CallAllAndWait(redis, {{"SMEMBERS", from.identities},

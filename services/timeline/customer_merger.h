@@ -84,6 +84,12 @@ class CustomerMerger {
   };
   absl::StatusOr<Snapshot> TakeSnapshot(const std::string& customer_id) const;
 
+  // One round of Merge; customers that moved on during it (taken by another
+  // merge) are merged in a further round, up to `depth` 2.
+  absl::StatusOr<MergeResult> MergeRound(
+      const std::vector<std::string>& customers, const MergeTrigger& trigger,
+      int depth) const;
+
   // Steps 1 to 6 for one pair; returns where L's data now lives, or nullopt
   // when the merge could not happen (L already merging elsewhere or erased,
   // S erased): the caller resolves again.

@@ -62,6 +62,17 @@ absl::StatusOr<v1::CustomerSelector> CustomerService::Selector(
   return normalized;
 }
 
+absl::StatusOr<v1::CustomerSelector> CustomerService::AuditedSelector(
+    const v1::CustomerSelector& selector,
+    const std::string& requested_by) const {
+  if (absl::Status status = CheckText(requested_by, "requested_by",
+                                      limits_.max_source_bytes, true);
+      !status.ok()) {
+    return status;
+  }
+  return Selector(selector);
+}
+
 grpc::ServerUnaryReactor* CustomerService::ResolveCustomer(
     grpc::CallbackServerContext* context,
     const v1::ResolveCustomerRequest* request,
@@ -144,13 +155,9 @@ grpc::ServerUnaryReactor* CustomerService::ForgetCustomer(
     grpc::CallbackServerContext* context,
     const v1::ForgetCustomerRequest* request,
     v1::ForgetCustomerResponse* response) {
-  absl::StatusOr<v1::CustomerSelector> selector = Selector(request->customer());
+  absl::StatusOr<v1::CustomerSelector> selector =
+      AuditedSelector(request->customer(), request->requested_by());
   if (!selector.ok()) return Finished(context, selector.status());
-  if (absl::Status status = CheckText(request->requested_by(), "requested_by",
-                                      limits_.max_source_bytes, true);
-      !status.ok()) {
-    return Finished(context, status);
-  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   store_->Forget(
       *std::move(selector),
@@ -174,13 +181,9 @@ grpc::ServerUnaryReactor* CustomerService::ExportCustomer(
     grpc::CallbackServerContext* context,
     const v1::ExportCustomerRequest* request,
     v1::ExportCustomerResponse* response) {
-  absl::StatusOr<v1::CustomerSelector> selector = Selector(request->customer());
+  absl::StatusOr<v1::CustomerSelector> selector =
+      AuditedSelector(request->customer(), request->requested_by());
   if (!selector.ok()) return Finished(context, selector.status());
-  if (absl::Status status = CheckText(request->requested_by(), "requested_by",
-                                      limits_.max_source_bytes, true);
-      !status.ok()) {
-    return Finished(context, status);
-  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   store_->Export(
       *std::move(selector),

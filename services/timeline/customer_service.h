@@ -55,6 +55,10 @@ class CustomerService final : public v1::CustomerService::CallbackService {
   // The selector checked and its identity normalised, as stored.
   absl::StatusOr<v1::CustomerSelector> Selector(
       const v1::CustomerSelector& selector) const;
+  // For the audited calls: also who asked, which is required.
+  absl::StatusOr<v1::CustomerSelector> AuditedSelector(
+      const v1::CustomerSelector& selector,
+      const std::string& requested_by) const;
 
   TimelineStore* store_;
   const EventValidator* validator_;

@@ -42,7 +42,7 @@ IngestOperation::IngestOperation(const StoreContext* context,
   trigger_.trigger = v1::MergeRecord::TRIGGER_EVENT;
   trigger_.event_id = event.event_id();
   trigger_.source = event.source();
-  SetIdentities(event.identities());
+  SetIdentities({event.identities().begin(), event.identities().end()});
   stored_value_ = EncodeStoredEvent(std::move(event));
 }
 
@@ -55,17 +55,13 @@ IngestOperation::IngestOperation(const StoreContext* context,
   trigger_.source = std::move(link.source);
   trigger_.reason = std::move(link.reason);
   trigger_.all_or_nothing = true;
-  google::protobuf::RepeatedPtrField<v1::Identity> identities(
-      link.identities.begin(), link.identities.end());
-  SetIdentities(identities);
+  SetIdentities(std::move(link.identities));
 }
 
-void IngestOperation::SetIdentities(
-    const google::protobuf::RepeatedPtrField<v1::Identity>& identities) {
-  identities_ = context_->options.identity_rules.Usable(
-      std::vector<v1::Identity>(identities.begin(), identities.end()));
-  outcome_.blocked_identities =
-      identities.size() - static_cast<int>(identities_.size());
+void IngestOperation::SetIdentities(std::vector<v1::Identity> identities) {
+  const size_t given = identities.size();
+  identities_ = context_->options.identity_rules.Usable(std::move(identities));
+  outcome_.blocked_identities = static_cast<int>(given - identities_.size());
   for (const v1::Identity& identity : identities_) {
     identity_keys_.push_back(context_->keys.ForIdentity(identity));
   }

@@ -67,8 +67,7 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
  private:
   IngestOperation(const StoreContext* context, const CustomerMerger* merger,
                   WorkerPool* workers, Done<IngestOutcome> done);
-  void SetIdentities(
-      const google::protobuf::RepeatedPtrField<v1::Identity>& identities);
+  void SetIdentities(std::vector<v1::Identity> identities);
 
   bool linking() const { return linking_; }
   // Whether identity i may prove two customers one person.

@@ -41,6 +41,29 @@ std::vector<std::string> AllDataKeys(const CustomerKeys& keys) {
           keys.identities, keys.merge_log, keys.aliases};
 }
 
+absl::Status ScanHash(
+    const StoreContext& context, const std::string& key,
+    const std::function<absl::Status(std::vector<redis::Reply>&)>& each) {
+  std::string cursor = "0";
+  do {
+    absl::StatusOr<redis::Reply> page =
+        Expect(redis::CallAndWait(*context.redis,
+                                  {"HSCAN", key, cursor, "COUNT",
+                                   absl::StrCat(context.options.chunk_size)}),
+               redis::Reply::Type::kArray, "reading a customer's events");
+    if (!page.ok()) return page.status();
+    if (page->elements.size() != 2) {
+      return absl::InternalError("HSCAN: unexpected reply from Redis");
+    }
+    cursor = page->elements[0].str;
+    if (page->elements[1].elements.empty()) continue;
+    if (absl::Status status = each(page->elements[1].elements); !status.ok()) {
+      return status;
+    }
+  } while (cursor != "0");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<redis::Reply> Expect(absl::StatusOr<redis::Reply> reply,
                                     redis::Reply::Type type,
                                     absl::string_view what) {

@@ -84,6 +84,12 @@ struct StoreContext {
 // "c:{id}" style keys of one customer, in the order the scripts take them.
 std::vector<std::string> AllDataKeys(const CustomerKeys& keys);
 
+// Every field and value of a hash, a chunk (HSCAN) at a time: `each` gets
+// them flat (field, value, field, value, ...). Blocking.
+absl::Status ScanHash(
+    const StoreContext& context, const std::string& key,
+    const std::function<absl::Status(std::vector<redis::Reply>&)>& each);
+
 // An error reply as a status (see redis::ErrorReplyAsStatus); a reply that is
 // not of `type` as INTERNAL naming `what`.
 absl::StatusOr<redis::Reply> Expect(absl::StatusOr<redis::Reply> reply,
