@@ -169,7 +169,7 @@ void IngestOperation::OnMerged(absl::StatusOr<MergeResult> result) {
                                       result->merged.begin(),
                                       result->merged.end());
   outcome_.refused_merges += result->refused;
-  std::vector<redis::ScriptCall> repoints;
+  std::vector<KeyMove> moves;
   bool erased = false;
   for (size_t i = 0; i < identities_.size(); ++i) {
     auto it = result->now_at.find(owners_[i]);
@@ -181,30 +181,15 @@ void IngestOperation::OnMerged(absl::StatusOr<MergeResult> result) {
     // so the merger did not repoint them: this operation does. Identities of
     // an erased customer are let go, then everything is resolved afresh.
     if (claimed_[i] || it->second.empty()) {
-      repoints.push_back(
-          {.keys = {identity_keys_[i]}, .args = {owners_[i], it->second}});
+      moves.push_back({.identity = i, .from = owners_[i], .to = it->second});
     }
     erased |= it->second.empty();
     owners_[i] = it->second;
   }
-  auto then = [self = shared_from_this(), erased](Replies replies) {
-    for (absl::StatusOr<Reply>& reply : replies) {
-      absl::StatusOr<Reply> checked =
-          Expect(std::move(reply), Reply::Type::kInteger, "an identity move");
-      if (!checked.ok()) return self->Fail(checked.status());
-    }
-    if (!erased) return self->ChooseCustomer();
-    std::fill(self->owners_.begin(), self->owners_.end(), "");
-    std::fill(self->claimed_.begin(), self->claimed_.end(), false);
-    self->LookUp();
-  };
-  auto gatherer = ReplyGatherer::Create(repoints.size(), std::move(then));
-  for (size_t k = 0; k < repoints.size(); ++k) {
-    context_->scripts.compare_and_set.Run(
-        *context_->redis, std::move(repoints[k].keys),
-        std::move(repoints[k].args), gatherer->Slot(k));
-  }
-  gatherer->StartIfEmpty();
+  MoveIdentityKeys(std::move(moves), [self = shared_from_this(), erased] {
+    if (erased) return self->ResolveAfresh();
+    self->ChooseCustomer();
+  });
 }
 
 void IngestOperation::ChooseCustomer() {
@@ -349,28 +334,15 @@ void IngestOperation::OnStored(absl::StatusOr<Reply> reply) {
 void IngestOperation::Release(std::vector<std::string> members) {
   // The customer had reached its limit for these kinds: the identities this
   // operation claimed for it are given up again.
-  std::vector<size_t> which;
+  std::vector<KeyMove> moves;
   for (size_t i = 0; i < identities_.size(); ++i) {
-    if (Contains(members, IdentityMember(identities_[i]))) which.push_back(i);
-  }
-  auto gatherer = ReplyGatherer::Create(
-      which.size(), [self = shared_from_this()](Replies replies) {
-        for (absl::StatusOr<Reply>& reply : replies) {
-          absl::StatusOr<Reply> checked = Expect(
-              std::move(reply), Reply::Type::kInteger, "releasing an identity");
-          if (!checked.ok()) return self->Fail(checked.status());
-        }
-        self->Finish();
-      });
-  for (size_t k = 0; k < which.size(); ++k) {
-    const size_t i = which[k];
-    context_->scripts.compare_and_set.Run(*context_->redis, {identity_keys_[i]},
-                                          {customer_id_, ""},
-                                          gatherer->Slot(k));
+    if (!Contains(members, IdentityMember(identities_[i]))) continue;
+    moves.push_back({.identity = i, .from = customer_id_, .to = ""});
     owners_[i].clear();
     claimed_[i] = false;
   }
-  gatherer->StartIfEmpty();
+  MoveIdentityKeys(std::move(moves),
+                   [self = shared_from_this()] { self->Finish(); });
 }
 
 void IngestOperation::FollowMove(const std::string& alias) {
@@ -382,43 +354,55 @@ void IngestOperation::FollowMove(const std::string& alias) {
   // Being erased ("-"): every identity key naming it is let go, and the event
   // is resolved afresh (it may start a new customer).
   const bool erased = alias == "-";
-  std::vector<size_t> which;
+  const std::string to = erased ? "" : alias;
+  std::vector<KeyMove> moves;
   for (size_t i = 0; i < identities_.size(); ++i) {
     if (owners_[i] == customer_id_ && (claimed_[i] || erased)) {
-      which.push_back(i);
+      moves.push_back({.identity = i, .from = customer_id_, .to = to});
     }
   }
-  const std::string to = erased ? "" : alias;
+  MoveIdentityKeys(std::move(moves), [self = shared_from_this(), erased, to] {
+    if (!erased) {
+      for (std::string& owner : self->owners_) {
+        if (owner == self->customer_id_) owner = to;
+      }
+      self->customer_id_ = to;
+      return self->Store();
+    }
+    if (++self->rounds_ > kMaxRounds) {
+      return self->Fail(absl::AbortedError(
+          "the customer was being erased while this was resolved; send "
+          "again"));
+    }
+    self->ResolveAfresh();
+  });
+}
+
+void IngestOperation::MoveIdentityKeys(std::vector<KeyMove> moves,
+                                       absl::AnyInvocable<void() &&> next) {
   auto gatherer = ReplyGatherer::Create(
-      which.size(), [self = shared_from_this(), erased, to](Replies replies) {
+      moves.size(), [self = shared_from_this(),
+                     next = std::move(next)](Replies replies) mutable {
         for (absl::StatusOr<Reply>& reply : replies) {
           absl::StatusOr<Reply> checked = Expect(
               std::move(reply), Reply::Type::kInteger, "an identity move");
           if (!checked.ok()) return self->Fail(checked.status());
         }
-        if (!erased) {
-          for (std::string& owner : self->owners_) {
-            if (owner == self->customer_id_) owner = to;
-          }
-          self->customer_id_ = to;
-          return self->Store();
-        }
-        std::fill(self->owners_.begin(), self->owners_.end(), "");
-        std::fill(self->claimed_.begin(), self->claimed_.end(), false);
-        self->customer_id_.clear();
-        if (++self->rounds_ > kMaxRounds) {
-          return self->Fail(absl::AbortedError(
-              "the customer was being erased while this was resolved; send "
-              "again"));
-        }
-        self->LookUp();
+        std::move(next)();
       });
-  for (size_t k = 0; k < which.size(); ++k) {
+  for (size_t k = 0; k < moves.size(); ++k) {
     context_->scripts.compare_and_set.Run(
-        *context_->redis, {identity_keys_[which[k]]}, {customer_id_, to},
-        gatherer->Slot(k));
+        *context_->redis, {identity_keys_[moves[k].identity]},
+        {std::move(moves[k].from), std::move(moves[k].to)}, gatherer->Slot(k));
   }
   gatherer->StartIfEmpty();
+}
+
+void IngestOperation::ResolveAfresh() {
+  std::fill(owners_.begin(), owners_.end(), "");
+  std::fill(claimed_.begin(), claimed_.end(), false);
+  customer_id_.clear();
+  LookUp();
 }
 
 void IngestOperation::Finish() {

@@ -86,6 +86,19 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   // The customer moved to `alias` ("-": is being erased) under us.
   void FollowMove(const std::string& alias);
   void Release(std::vector<std::string> members);
+
+  // Points identity i's key from one customer to another ("": deletes it),
+  // only where it still names the first (compare-and-set); then `next`, or
+  // Fail on the first error.
+  struct KeyMove {
+    size_t identity;
+    std::string from;
+    std::string to;
+  };
+  void MoveIdentityKeys(std::vector<KeyMove> moves,
+                        absl::AnyInvocable<void() &&> next);
+  // Forgets every owner found so far and looks the identities up again.
+  void ResolveAfresh();
   void Finish();
   void Fail(absl::Status status);
 
