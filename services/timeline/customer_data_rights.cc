@@ -14,14 +14,6 @@ namespace {
 
 using redis::Reply;
 
-constexpr int kMaxHops = 32;
-constexpr absl::string_view kRefusedField = "refused:";
-
-absl::Status NotFound(const std::string& customer_id) {
-  return absl::NotFoundError(
-      absl::StrCat("customer ", customer_id, " does not exist"));
-}
-
 absl::Status CheckAll(redis::Replies replies, absl::string_view what) {
   for (absl::StatusOr<Reply>& reply : replies) {
     absl::StatusOr<Reply> checked =
@@ -44,7 +36,7 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
   std::string target = customer_id;
   bool finished_merges = false;
   for (int hop = 0;; ++hop) {
-    if (hop == kMaxHops) {
+    if (hop == kMaxAliasHops) {
       return absl::InternalError("the customer moved too often");
     }
     if (!finished_merges) {
@@ -60,7 +52,7 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
         Reply::Type::kArray, "the start of an erasure");
     if (!mark.ok()) return mark.status();
     const std::string& answer = mark->elements[0].str;
-    if (answer == "missing") return NotFound(customer_id);
+    if (answer == "missing") return CustomerNotFound(customer_id);
     if (answer == "marked") break;
     target = mark->elements[1].str;  // merged into another: that one
     finished_merges = false;
@@ -128,14 +120,15 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
   response.set_aliases_erased(static_cast<int64_t>(parts[1].size()));
   // A refused merge is logged on both customers, with what each had.
   for (const std::string& field : parts[2]) {
-    if (!absl::StartsWith(field, kRefusedField) ||
-        absl::EndsWith(field, ":n")) {
+    if (!absl::StartsWith(field, kMergeLogRefusedField) ||
+        absl::EndsWith(field, kMergeLogTimesSuffix)) {
       continue;
     }
-    const std::string other = field.substr(kRefusedField.size());
-    const std::string other_field = absl::StrCat(kRefusedField, target);
+    const std::string other = field.substr(kMergeLogRefusedField.size());
+    const std::string other_field = absl::StrCat(kMergeLogRefusedField, target);
     deletes.push_back({"HDEL", context_->keys.ForCustomer(other).merge_log,
-                       other_field, absl::StrCat(other_field, ":n")});
+                       other_field,
+                       absl::StrCat(other_field, kMergeLogTimesSuffix)});
   }
   std::vector<std::string> own = {"DEL"};
   for (std::string& key : AllDataKeys(keys)) own.push_back(std::move(key));
@@ -155,11 +148,7 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
 
 absl::StatusOr<v1::CustomerExport> CustomerDataRights::Export(
     const std::string& customer_id) const {
-  absl::StatusOr<std::optional<std::string>> live =
-      merger_->Resolve(customer_id);
-  if (!live.ok()) return live.status();
-  if (!live->has_value()) return NotFound(customer_id);
-  const std::string target = **live;
+  const std::string& target = customer_id;
   const CustomerKeys keys = context_->keys.ForCustomer(target);
 
   v1::CustomerExport exported;
@@ -173,7 +162,7 @@ absl::StatusOr<v1::CustomerExport> CustomerDataRights::Export(
       Reply::Type::kArray, "the customer read");
   if (!read.ok()) return read.status();
   if (read->elements.empty() || read->elements[0].str != "ok") {
-    return NotFound(customer_id);
+    return CustomerNotFound(customer_id);
   }
   absl::StatusOr<v1::CustomerView> view = CustomerViewFromReply(target, *read);
   if (!view.ok()) return view.status();
@@ -208,18 +197,14 @@ absl::StatusOr<v1::CustomerExport> CustomerDataRights::Export(
 
 absl::StatusOr<v1::GetMergeLogResponse> CustomerDataRights::MergeLog(
     const std::string& customer_id) const {
-  absl::StatusOr<std::optional<std::string>> live =
-      merger_->Resolve(customer_id);
-  if (!live.ok()) return live.status();
-  if (!live->has_value()) return NotFound(customer_id);
-  absl::StatusOr<Reply> hash =
-      Expect(redis::CallAndWait(
-                 *context_->redis,
-                 {"HGETALL", context_->keys.ForCustomer(**live).merge_log}),
-             Reply::Type::kArray, "the merge log");
+  absl::StatusOr<Reply> hash = Expect(
+      redis::CallAndWait(
+          *context_->redis,
+          {"HGETALL", context_->keys.ForCustomer(customer_id).merge_log}),
+      Reply::Type::kArray, "the merge log");
   if (!hash.ok()) return hash.status();
   v1::GetMergeLogResponse response;
-  response.set_customer_id(**live);
+  response.set_customer_id(customer_id);
   for (v1::MergeRecord& record : MergeLogFromHash(*hash)) {
     *response.add_records() = std::move(record);
   }

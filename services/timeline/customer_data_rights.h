@@ -31,9 +31,9 @@ class CustomerDataRights {
   absl::StatusOr<v1::ForgetCustomerResponse> Forget(
       const std::string& customer_id) const;
 
+  // `customer_id` is live: what CustomerMerger::Resolve answered.
   absl::StatusOr<v1::CustomerExport> Export(
       const std::string& customer_id) const;
-
   absl::StatusOr<v1::GetMergeLogResponse> MergeLog(
       const std::string& customer_id) const;
 

@@ -15,11 +15,6 @@ namespace {
 
 using redis::Reply;
 
-constexpr int kMaxAliasHops = 32;
-constexpr absl::string_view kMergeField = "merge:";
-constexpr absl::string_view kRefusedField = "refused:";
-constexpr absl::string_view kTimesSuffix = ":n";
-
 std::vector<std::string> EventKeysOf(const CustomerKeys& keys) {
   return {keys.events, keys.timeline, keys.view, keys.alias};
 }
@@ -33,11 +28,6 @@ bool IsMoved(const Reply& reply) {
          reply.elements[0].str == "moved";
 }
 
-int64_t ToInt(const std::string& text) {
-  int64_t value = 0;
-  return absl::SimpleAtoi(text, &value) ? value : 0;
-}
-
 }  // namespace
 
 CustomerMerger::CustomerMerger(const StoreContext* context)
@@ -48,7 +38,7 @@ absl::Status CustomerMerger::Step(absl::string_view name) const {
   return context_->options.merge_step_hook(name);
 }
 
-absl::StatusOr<std::optional<std::string>> CustomerMerger::Resolve(
+absl::StatusOr<std::optional<LiveCustomer>> CustomerMerger::Resolve(
     std::string customer_id) const {
   for (int hop = 0; hop < kMaxAliasHops; ++hop) {
     const CustomerKeys keys = context_->keys.ForCustomer(customer_id);
@@ -57,7 +47,10 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Resolve(
                           {keys.alias, keys.view, keys.identities}, {}),
         Reply::Type::kArray, "the customer lookup");
     if (!reply.ok()) return reply.status();
-    if (!IsMoved(*reply)) return customer_id;
+    if (!IsMoved(*reply)) {
+      return LiveCustomer{.customer_id = std::move(customer_id),
+                          .exists = reply->elements[0].str == "live"};
+    }
     const std::string& alias = reply->elements[1].str;
     if (alias == "-") return std::nullopt;
     customer_id = alias;
@@ -95,14 +88,15 @@ absl::StatusOr<CustomerMerger::Snapshot> CustomerMerger::TakeSnapshot(
                      std::make_pair(b.kind(), b.value());
             });
   if (view->elements.size() == 3) {
-    snapshot.snapshot.set_total_interactions(ToInt(view->elements[0].str));
+    snapshot.snapshot.set_total_interactions(
+        IntegerOrZero(view->elements[0].str));
     if (!view->elements[1].is_nil()) {
       *snapshot.snapshot.mutable_first_seen() =
-          FromMicros(ToInt(view->elements[1].str));
+          FromMicros(IntegerOrZero(view->elements[1].str));
     }
     if (!view->elements[2].is_nil()) {
       *snapshot.snapshot.mutable_last_seen() =
-          FromMicros(ToInt(view->elements[2].str));
+          FromMicros(IntegerOrZero(view->elements[2].str));
     }
   }
   return snapshot;
@@ -120,12 +114,13 @@ absl::StatusOr<MergeResult> CustomerMerger::MergeRound(
   MergeResult result;
   std::vector<std::string> live;
   for (const std::string& customer : customers) {
-    absl::StatusOr<std::optional<std::string>> now = Resolve(customer);
+    absl::StatusOr<std::optional<LiveCustomer>> now = Resolve(customer);
     if (!now.ok()) return now.status();
     if (!now->has_value()) continue;
-    result.now_at[customer] = **now;
-    if (std::find(live.begin(), live.end(), **now) == live.end()) {
-      live.push_back(**now);
+    const std::string& id = (*now)->customer_id;
+    result.now_at[customer] = id;
+    if (std::find(live.begin(), live.end(), id) == live.end()) {
+      live.push_back(id);
     }
   }
   // Customer ids start with their creation time: the first is the oldest.
@@ -350,7 +345,7 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
     }
   }
   std::vector<std::string> args = {
-      now_micros, merged, absl::StrCat(kMergeField, merged),
+      now_micros, merged, absl::StrCat(kMergeLogMergedField, merged),
       record.SerializeAsString(), absl::StrCat(identities.size())};
   args.insert(args.end(), identities.begin(), identities.end());
   args.push_back(absl::StrCat(log_entries.size() / 2));
@@ -411,10 +406,10 @@ absl::Status CustomerMerger::NoteRefusal(const v1::MergeRecord& record) const {
        {std::make_pair(record.survivor_id(), record.merged_id()),
         std::make_pair(record.merged_id(), record.survivor_id())}) {
     const std::string log_key = context_->keys.ForCustomer(owner).merge_log;
-    const std::string field = absl::StrCat(kRefusedField, other);
+    const std::string field = absl::StrCat(kMergeLogRefusedField, other);
     commands.push_back({"HSETNX", log_key, field, bytes});
     commands.push_back(
-        {"HINCRBY", log_key, absl::StrCat(field, kTimesSuffix), "1"});
+        {"HINCRBY", log_key, absl::StrCat(field, kMergeLogTimesSuffix), "1"});
   }
   for (absl::StatusOr<Reply>& reply :
        redis::CallAllAndWait(*context_->redis, std::move(commands))) {
@@ -491,15 +486,15 @@ std::vector<v1::MergeRecord> MergeLogFromHash(const Reply& hash) {
   absl::flat_hash_map<std::string, int64_t> times;
   for (size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
     const std::string& field = hash.elements[i].str;
-    if (absl::StartsWith(field, kRefusedField) &&
-        absl::EndsWith(field, kTimesSuffix)) {
-      times[field.substr(0, field.size() - kTimesSuffix.size())] =
-          ToInt(hash.elements[i + 1].str);
+    if (absl::StartsWith(field, kMergeLogRefusedField) &&
+        absl::EndsWith(field, kMergeLogTimesSuffix)) {
+      times[field.substr(0, field.size() - kMergeLogTimesSuffix.size())] =
+          IntegerOrZero(hash.elements[i + 1].str);
     }
   }
   for (size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
     const std::string& field = hash.elements[i].str;
-    if (absl::EndsWith(field, kTimesSuffix)) continue;
+    if (absl::EndsWith(field, kMergeLogTimesSuffix)) continue;
     v1::MergeRecord record;
     if (!record.ParseFromString(hash.elements[i + 1].str)) continue;
     if (auto it = times.find(field); it != times.end()) {

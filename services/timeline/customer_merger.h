@@ -47,6 +47,19 @@ struct MergeTrigger {
   bool all_or_nothing = false;
 };
 
+// The fields of a merge log hash: "merge:<id>" for a merge into the
+// customer, "refused:<id>" for a refused one (and "refused:<id>:n", how often).
+inline constexpr absl::string_view kMergeLogMergedField = "merge:";
+inline constexpr absl::string_view kMergeLogRefusedField = "refused:";
+inline constexpr absl::string_view kMergeLogTimesSuffix = ":n";
+
+// Where a customer id stands now.
+struct LiveCustomer {
+  std::string customer_id;
+  // False for a customer never written to (only identity keys name it).
+  bool exists = false;
+};
+
 struct MergeResult {
   // Where each customer given now lives: the survivor it was merged into,
   // or itself when the rules kept it apart. Erased customers are absent.
@@ -73,8 +86,8 @@ class CustomerMerger {
 
   // The live customer `customer_id` stands for now, following aliases;
   // nullopt when it is erased or being erased. A customer never written to
-  // is its own answer.
-  absl::StatusOr<std::optional<std::string>> Resolve(
+  // is its own answer, with `exists` false.
+  absl::StatusOr<std::optional<LiveCustomer>> Resolve(
       std::string customer_id) const;
 
  private:

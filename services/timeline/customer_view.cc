@@ -6,17 +6,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "services/timeline/key_schema.h"
+#include "services/timeline/store_context.h"
 #include "services/timeline/stored_event.h"
 
 namespace omnihub::timeline {
-namespace {
-
-int64_t ToInt(const std::string& text) {
-  int64_t value = 0;
-  return absl::SimpleAtoi(text, &value) ? value : 0;
-}
-
-}  // namespace
 
 absl::StatusOr<v1::CustomerView> CustomerViewFromReply(
     const std::string& customer_id, const redis::Reply& reply) {
@@ -33,27 +26,27 @@ absl::StatusOr<v1::CustomerView> CustomerViewFromReply(
     const std::string& field = hash.elements[i].str;
     const std::string& value = hash.elements[i + 1].str;
     if (field == "first") {
-      *view.mutable_first_seen() = FromMicros(ToInt(value));
+      *view.mutable_first_seen() = FromMicros(IntegerOrZero(value));
     } else if (field == "last") {
-      *view.mutable_last_seen() = FromMicros(ToInt(value));
+      *view.mutable_last_seen() = FromMicros(IntegerOrZero(value));
     } else if (field == "total") {
-      view.set_total_interactions(ToInt(value));
+      view.set_total_interactions(IntegerOrZero(value));
     } else if (field == "sat_sum") {
-      satisfaction_sum = ToInt(value);
+      satisfaction_sum = IntegerOrZero(value);
     } else if (field == "sat_n") {
-      view.set_satisfaction_count(ToInt(value));
+      view.set_satisfaction_count(IntegerOrZero(value));
     } else if (field == "recent_id") {
       recent_id = value;
     } else if (absl::StartsWith(field, "n:")) {
-      const int channel = static_cast<int>(ToInt(field.substr(2)));
+      const int channel = static_cast<int>(IntegerOrZero(field.substr(2)));
       channels[channel].set_channel(static_cast<v1::Channel>(channel));
-      channels[channel].set_interaction_count(ToInt(value));
+      channels[channel].set_interaction_count(IntegerOrZero(value));
     } else if (absl::StartsWith(field, "t:")) {
-      const int channel = static_cast<int>(ToInt(field.substr(2)));
+      const int channel = static_cast<int>(IntegerOrZero(field.substr(2)));
       *channels[channel].mutable_last_interaction_at() =
-          FromMicros(ToInt(value));
+          FromMicros(IntegerOrZero(value));
     } else if (absl::StartsWith(field, "val:")) {
-      const int64_t amount = ToInt(value);
+      const int64_t amount = IntegerOrZero(value);
       if (amount == 0) continue;  // a value taken out again by an update
       v1::Money* money = view.add_total_value();
       money->set_currency(field.substr(4));

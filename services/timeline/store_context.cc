@@ -1,5 +1,6 @@
 #include "services/timeline/store_context.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/redis/blocking_calls.h"
 #include "services/timeline/timeline_scripts.h"
@@ -34,6 +35,16 @@ std::string StoreContext::MaxEventsArgument() const {
 std::string StoreContext::OldestKeptArgument(absl::Time now) const {
   if (options.retention.max_age <= absl::ZeroDuration()) return "0";
   return absl::StrCat(absl::ToUnixMicros(now - options.retention.max_age));
+}
+
+absl::Status CustomerNotFound(absl::string_view customer_id) {
+  return absl::NotFoundError(
+      absl::StrCat("customer ", customer_id, " does not exist"));
+}
+
+int64_t IntegerOrZero(const std::string& text) {
+  int64_t value = 0;
+  return absl::SimpleAtoi(text, &value) ? value : 0;
 }
 
 std::vector<std::string> AllDataKeys(const CustomerKeys& keys) {

@@ -81,6 +81,15 @@ struct StoreContext {
   std::string OldestKeptArgument(absl::Time now) const;
 };
 
+// Alias chains longer than this are treated as corrupt.
+inline constexpr int kMaxAliasHops = 32;
+
+// NOT_FOUND for a customer id that names no customer (or an erased one).
+absl::Status CustomerNotFound(absl::string_view customer_id);
+
+// A decimal the scripts wrote; 0 when absent or not a number.
+int64_t IntegerOrZero(const std::string& text);
+
 // "c:{id}" style keys of one customer, in the order the scripts take them.
 std::vector<std::string> AllDataKeys(const CustomerKeys& keys);
 

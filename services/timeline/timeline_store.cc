@@ -14,30 +14,18 @@ namespace {
 
 using redis::Reply;
 
-constexpr int kMaxHops = 32;
-
 // ",1,3," for the script's substring test; "" means no filter.
 std::string FilterList(const std::vector<int>& values) {
   if (values.empty()) return "";
   return absl::StrCat(",", absl::StrJoin(values, ","), ",");
 }
 
-int64_t ToInt(const std::string& text) {
-  int64_t value = 0;
-  return absl::SimpleAtoi(text, &value) ? value : 0;
-}
-
-absl::Status NotFound(const std::string& customer_id) {
-  return absl::NotFoundError(
-      absl::StrCat("customer ", customer_id, " does not exist"));
-}
-
 // What to do with a read script's answer that the customer moved: the next
 // customer to read, or the error to answer with.
 absl::StatusOr<std::string> FollowRead(const std::string& asked,
                                        const std::string& alias, int hops) {
-  if (alias == "-") return NotFound(asked);  // being erased
-  if (hops >= kMaxHops) {
+  if (alias == "-") return CustomerNotFound(asked);  // being erased
+  if (hops >= kMaxAliasHops) {
     return absl::InternalError(
         absl::StrCat("customer ", asked, " has too many aliases in a chain"));
   }
@@ -152,8 +140,9 @@ void TimelineStore::ReadTimelineFrom(std::string asked, std::string customer_id,
         page.customer_id = customer_id;
         if (asked != customer_id) page.merged_from = asked;
         if (parts[0].integer == 1) {
-          page.next = TimelineCursor{.occurred_at_micros = ToInt(parts[1].str),
-                                     .event_id = parts[2].str};
+          page.next =
+              TimelineCursor{.occurred_at_micros = IntegerOrZero(parts[1].str),
+                             .event_id = parts[2].str};
         }
         for (size_t i = 3; i + 1 < parts.size(); i += 2) {
           absl::StatusOr<v1::InteractionEvent> event =
@@ -193,7 +182,7 @@ void TimelineStore::ReadCustomerFrom(std::string asked, std::string customer_id,
                                   std::move(done));
         }
         if (parts.size() == 1 && parts[0].str == "missing") {
-          return std::move(done)(NotFound(asked));
+          return std::move(done)(CustomerNotFound(asked));
         }
         absl::StatusOr<v1::CustomerView> view =
             CustomerViewFromReply(customer_id, *reply);
@@ -223,20 +212,13 @@ absl::StatusOr<ResolvedCustomer> TimelineStore::ResolveNow(
         absl::StrCat("customer.customer_id: \"", asked,
                      "\" is not a customer id (c followed by 24 hex digits)"));
   }
-  absl::StatusOr<std::optional<std::string>> live = merger_.Resolve(asked);
+  absl::StatusOr<std::optional<LiveCustomer>> live = merger_.Resolve(asked);
   if (!live.ok()) return live.status();
-  if (!live->has_value()) return NotFound(asked);
+  // Erased, or never written to: no customer for the caller.
+  if (!live->has_value() || !(*live)->exists) return CustomerNotFound(asked);
   ResolvedCustomer resolved;
-  resolved.customer_id = **live;
-  // A customer never written to does not exist for the caller.
-  const CustomerKeys keys = context_.keys.ForCustomer(**live);
-  absl::StatusOr<Reply> state = Expect(
-      redis::RunAndWait(*context_.redis, context_.scripts.resolve_customer,
-                        {keys.alias, keys.view, keys.identities}, {}),
-      Reply::Type::kArray, "the customer lookup");
-  if (!state.ok()) return state.status();
-  if (state->elements[0].str == "missing") return NotFound(asked);
-  if (!selector.has_identity() && asked != **live) {
+  resolved.customer_id = (*live)->customer_id;
+  if (!selector.has_identity() && asked != resolved.customer_id) {
     resolved.merged_from = asked;
   }
   return resolved;
