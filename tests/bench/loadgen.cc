@@ -191,6 +191,14 @@ StartCall GrpcCall(TimelineService::Stub* stub, EventMix* mix,
   };
 }
 
+// Prints the first failure of a run, so errors in the figures can be read.
+void ReportFirstError(const absl::Status& status) {
+  static std::atomic<bool> reported{false};
+  if (!reported.exchange(true)) {
+    std::fprintf(stderr, "first error: %s\n", status.ToString().c_str());
+  }
+}
+
 // The storage ceiling: the service's own store (same scripts, same keys) on a
 // pipelined Redis client, without gRPC or validation in between.
 StartCall StoreCall(timeline::TimelineStore* store, EventMix* mix, int batch) {
@@ -204,7 +212,10 @@ StartCall StoreCall(timeline::TimelineStore* store, EventMix* mix, int batch) {
     for (int i = 0; i < batch; ++i) {
       store->Ingest(mix->NextEvent(),
                     [pending](absl::StatusOr<timeline::IngestOutcome> outcome) {
-                      if (!outcome.ok()) pending->ok = false;
+                      if (!outcome.ok()) {
+                        pending->ok = false;
+                        ReportFirstError(outcome.status());
+                      }
                       if (pending->left.fetch_sub(1) == 1) {
                         pending->done(pending->ok);
                         delete pending;
@@ -325,6 +336,16 @@ int Run() {
       return 1;
     }
     redis = *std::move(client);
+    // The client connects in the background; a run must not start (and
+    // count its first calls as failed) before it has.
+    for (int i = 0; i < 200 && !redis->connected(); ++i) {
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    if (!redis->connected()) {
+      std::fprintf(stderr, "Redis at %s did not accept a connection\n",
+                   absl::GetFlag(FLAGS_redis_address).c_str());
+      return 1;
+    }
     store = std::make_unique<timeline::TimelineStore>(
         redis.get(), timeline::TimelineStoreOptions{});
     start = StoreCall(store.get(), &mix, batch);
