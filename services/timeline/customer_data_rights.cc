@@ -48,7 +48,7 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
     const CustomerKeys keys = context_->keys.ForCustomer(target);
     absl::StatusOr<Reply> mark = Expect(
         redis::RunAndWait(*context_->redis, context_->scripts.begin_forget,
-                          {keys.alias, keys.view, keys.identities}, {}),
+                          {keys.alias, keys.view}, {}),
         Reply::Type::kArray, "the start of an erasure");
     if (!mark.ok()) return mark.status();
     const std::string& answer = mark->elements[0].str;
@@ -85,7 +85,7 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
   if (!scanned.ok()) return scanned;
 
   redis::Replies profile =
-      redis::CallAllAndWait(*context_->redis, {{"SMEMBERS", keys.identities},
+      redis::CallAllAndWait(*context_->redis, {{"HKEYS", keys.view},
                                                {"SMEMBERS", keys.aliases},
                                                {"HKEYS", keys.merge_log}});
   std::vector<std::vector<std::string>> parts(3);
@@ -93,6 +93,10 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
     absl::StatusOr<Reply> part =
         Expect(std::move(profile[i]), Reply::Type::kArray, "the profile");
     if (!part.ok()) return part.status();
+    if (i == 0) {
+      parts[i] = IdentityMembersOf(part->elements);
+      continue;
+    }
     for (Reply& element : part->elements) {
       parts[i].push_back(std::move(element.str));
     }
@@ -155,10 +159,8 @@ absl::StatusOr<v1::CustomerExport> CustomerDataRights::Export(
   *exported.mutable_exported_at() =
       FromMicros(absl::ToUnixMicros(context_->options.clock()));
   absl::StatusOr<Reply> read = Expect(
-      redis::RunAndWait(
-          *context_->redis, context_->scripts.read_customer,
-          {keys.view, keys.identities, keys.events, keys.aliases, keys.alias},
-          {}),
+      redis::RunAndWait(*context_->redis, context_->scripts.read_customer,
+                        {keys.view, keys.events, keys.aliases, keys.alias}, {}),
       Reply::Type::kArray, "the customer read");
   if (!read.ok()) return read.status();
   if (read->elements.empty() || read->elements[0].str != "ok") {

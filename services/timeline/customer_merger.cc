@@ -20,7 +20,7 @@ std::vector<std::string> EventKeysOf(const CustomerKeys& keys) {
 }
 
 std::vector<std::string> ProfileKeysOf(const CustomerKeys& keys) {
-  return {keys.identities, keys.merge_log, keys.aliases, keys.view, keys.alias};
+  return {keys.view, keys.merge_log, keys.aliases, keys.alias};
 }
 
 bool IsMoved(const Reply& reply) {
@@ -44,7 +44,7 @@ absl::StatusOr<std::optional<LiveCustomer>> CustomerMerger::Resolve(
     const CustomerKeys keys = context_->keys.ForCustomer(customer_id);
     absl::StatusOr<Reply> reply = Expect(
         redis::RunAndWait(*context_->redis, context_->scripts.resolve_customer,
-                          {keys.alias, keys.view, keys.identities}, {}),
+                          {keys.alias, keys.view}, {}),
         Reply::Type::kArray, "the customer lookup");
     if (!reply.ok()) return reply.status();
     if (!IsMoved(*reply)) {
@@ -64,8 +64,8 @@ absl::StatusOr<CustomerMerger::Snapshot> CustomerMerger::TakeSnapshot(
     const std::string& customer_id) const {
   const CustomerKeys keys = context_->keys.ForCustomer(customer_id);
   redis::Replies replies = redis::CallAllAndWait(
-      *context_->redis, {{"SMEMBERS", keys.identities},
-                         {"HMGET", keys.view, "total", "first", "last"}});
+      *context_->redis,
+      {{"HKEYS", keys.view}, {"HMGET", keys.view, "total", "first", "last"}});
   absl::StatusOr<Reply> members = Expect(
       std::move(replies[0]), Reply::Type::kArray, "the customer's identities");
   if (!members.ok()) return members.status();
@@ -74,9 +74,9 @@ absl::StatusOr<CustomerMerger::Snapshot> CustomerMerger::TakeSnapshot(
   if (!view.ok()) return view.status();
   Snapshot snapshot;
   snapshot.snapshot.set_customer_id(customer_id);
-  for (const Reply& member : members->elements) {
+  for (const std::string& member : IdentityMembersOf(members->elements)) {
     v1::Identity identity;
-    if (ParseIdentityMember(member.str, &identity)) {
+    if (ParseIdentityMember(member, &identity)) {
       snapshot.identities.push_back(identity);
       *snapshot.snapshot.add_identities() = std::move(identity);
     }
@@ -330,7 +330,7 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
   if (!copied.ok()) return copied;
 
   redis::Replies profile =
-      redis::CallAllAndWait(redis, {{"SMEMBERS", from.identities},
+      redis::CallAllAndWait(redis, {{"HKEYS", from.view},
                                     {"HGETALL", from.merge_log},
                                     {"SMEMBERS", from.aliases}});
   std::vector<std::string> identities, log_entries, aliases;
@@ -340,6 +340,10 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
     if (!part.ok()) return part.status();
     std::vector<std::string>& into =
         i == 0 ? identities : (i == 1 ? log_entries : aliases);
+    if (i == 0) {
+      into = IdentityMembersOf(part->elements);
+      continue;
+    }
     for (Reply& element : part->elements) {
       into.push_back(std::move(element.str));
     }

@@ -5,8 +5,8 @@
 // atomically:
 //   omnihub:c:{c0123...}:ev    events hash
 //   omnihub:c:{c0123...}:tl    timeline sorted set
-//   omnihub:c:{c0123...}:v     single-view hash
-//   omnihub:c:{c0123...}:ids   identity set
+//   omnihub:c:{c0123...}:v     single-view hash, with the customer's
+//                              identities as fields "i:kind:value"
 //   omnihub:c:{c0123...}:alias the customer it was merged into ("-": erased)
 //   omnihub:c:{c0123...}:mlog  merge log hash
 //   omnihub:c:{c0123...}:als   customers merged into this one
@@ -31,7 +31,6 @@ struct CustomerKeys {
   std::string events;
   std::string timeline;
   std::string view;
-  std::string identities;
   std::string alias;
   std::string merge_log;
   std::string aliases;

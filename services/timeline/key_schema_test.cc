@@ -22,9 +22,8 @@ TEST(KeySchemaTest, CustomerKeysShareOneHashTag) {
   EXPECT_EQ(keys.events, "crm:c:{c0123456789abcdef01234567}:ev");
   EXPECT_EQ(keys.timeline, "crm:c:{c0123456789abcdef01234567}:tl");
   EXPECT_EQ(keys.view, "crm:c:{c0123456789abcdef01234567}:v");
-  EXPECT_EQ(keys.identities, "crm:c:{c0123456789abcdef01234567}:ids");
-  for (const std::string& key :
-       {keys.events, keys.timeline, keys.view, keys.identities}) {
+  for (const std::string& key : {keys.events, keys.timeline, keys.view,
+                                 keys.alias, keys.merge_log, keys.aliases}) {
     EXPECT_EQ(HashTag(key), "c0123456789abcdef01234567") << key;
   }
 }

@@ -1,5 +1,6 @@
 #include "services/timeline/store_context.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/redis/blocking_calls.h"
@@ -47,9 +48,19 @@ int64_t IntegerOrZero(const std::string& text) {
   return absl::SimpleAtoi(text, &value) ? value : 0;
 }
 
+std::vector<std::string> IdentityMembersOf(std::vector<redis::Reply>& fields) {
+  constexpr absl::string_view kPrefix = "i:";
+  std::vector<std::string> members;
+  for (redis::Reply& field : fields) {
+    if (absl::StartsWith(field.str, kPrefix)) {
+      members.push_back(field.str.substr(kPrefix.size()));
+    }
+  }
+  return members;
+}
+
 std::vector<std::string> AllDataKeys(const CustomerKeys& keys) {
-  return {keys.events,     keys.timeline,  keys.view,
-          keys.identities, keys.merge_log, keys.aliases};
+  return {keys.events, keys.timeline, keys.view, keys.merge_log, keys.aliases};
 }
 
 absl::Status ScanHash(

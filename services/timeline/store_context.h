@@ -90,6 +90,10 @@ absl::Status CustomerNotFound(absl::string_view customer_id);
 // A decimal the scripts wrote; 0 when absent or not a number.
 int64_t IntegerOrZero(const std::string& text);
 
+// The identities ("kind:value") among the field names of a customer's view
+// hash (an HKEYS reply), where each is the field "i:kind:value".
+std::vector<std::string> IdentityMembersOf(std::vector<redis::Reply>& fields);
+
 // "c:{id}" style keys of one customer, in the order the scripts take them.
 std::vector<std::string> AllDataKeys(const CustomerKeys& keys);
 

@@ -166,8 +166,7 @@ void TimelineStore::ReadCustomerFrom(std::string asked, std::string customer_id,
                                      int hops, Done<CustomerRead> done) {
   const CustomerKeys keys = context_.keys.ForCustomer(customer_id);
   context_.scripts.read_customer.Run(
-      *context_.redis,
-      {keys.view, keys.identities, keys.events, keys.aliases, keys.alias}, {},
+      *context_.redis, {keys.view, keys.events, keys.aliases, keys.alias}, {},
       [this, done = std::move(done), asked = std::move(asked),
        customer_id = std::move(customer_id),
        hops](absl::StatusOr<Reply> reply) mutable {

@@ -2,8 +2,7 @@
 -- view and attaches the event's new identities, in one atomic step.
 --
 -- KEYS[1] events hash   KEYS[2] timeline zset   KEYS[3] view hash
--- KEYS[4] identity set  KEYS[5] alias (set once the customer is merged away
---                                     or being erased)
+-- KEYS[4] alias (set once the customer is merged away or being erased)
 -- ARGV[1] event_id      ARGV[2] stored value (header .. payload)
 -- ARGV[3] now (us)      ARGV[4] most events kept (0: no limit)
 -- ARGV[5] drop events that occurred before this (us; '0': keep all)
@@ -15,9 +14,8 @@
 -- refused identity...}, result being 'accepted', 'updated' or 'duplicate'.
 -- A duplicate still attaches its identities: they are this customer's.
 
-local k = {events = KEYS[1], timeline = KEYS[2], view = KEYS[3],
-           identities = KEYS[4]}
-local alias = moved_to(KEYS[5])
+local k = {events = KEYS[1], timeline = KEYS[2], view = KEYS[3]}
+local alias = moved_to(KEYS[4])
 if alias then return {'moved', alias} end
 
 local id, stored, now = ARGV[1], ARGV[2], ARGV[3]
