@@ -19,11 +19,13 @@ local alias = moved_to(KEYS[4])
 if alias then return {'moved', alias} end
 
 local id, stored, now = ARGV[1], ARGV[2], ARGV[3]
-local result = put_event(k, id, stored, now)
 local members = {}
 for i = 7, #ARGV do members[#members + 1] = ARGV[i] end
-local refused = {}
-if #members > 0 then refused = attach(k, members, ARGV[6]) end
+local result, refused = put_event(k, id, stored, now, members, ARGV[6])
+if not refused then
+  refused = {}
+  if #members > 0 then refused = attach(k, members, ARGV[6]) end
+end
 local trimmed = 0
 if result ~= 'duplicate' then trimmed = trim(k, tonumber(ARGV[4]), ARGV[5]) end
 

@@ -44,11 +44,65 @@ local function as_integer(number)
   return string.format('%d', number)
 end
 
+-- Of identities ("kind:value") the customer lacks (`present[i]` is false),
+-- picks those its limits let it take; `limits` is "kind=n,kind=n" (kinds not
+-- named have none). `new_customer`: the view has no identities yet, so none
+-- need counting. Returns the view fields to set (flat, field and '1') and the
+-- identities that did not fit.
+local function choose_identities(k, members, present, limits, new_customer)
+  local limit = {}
+  for kind, n in string.gmatch(limits, '([%w_]+)=(%d+)') do
+    limit[kind] = tonumber(n)
+  end
+  -- Counted only when a limited kind comes new: most events bring none.
+  local counts = nil
+  if new_customer then counts = {} end
+  local function count_of(kind)
+    if not counts then
+      counts = {}
+      for _, field in ipairs(redis.call('HKEYS', k.view)) do
+        local have = string.match(field, '^i:([^:]*):')
+        if have then counts[have] = (counts[have] or 0) + 1 end
+      end
+    end
+    return counts[kind] or 0
+  end
+  local refused, added, seen = {}, {}, {}
+  for i, member in ipairs(members) do
+    if not present[i] and not seen[member] then
+      seen[member] = true
+      local kind = string.match(member, '^([^:]*):')
+      if limit[kind] and count_of(kind) >= limit[kind] then
+        refused[#refused + 1] = member
+      else
+        if limit[kind] then counts[kind] = count_of(kind) + 1 end
+        added[#added + 1] = 'i:' .. member
+        added[#added + 1] = '1'
+      end
+    end
+  end
+  return added, refused
+end
+
+-- Adds identities to the customer as far as its limits allow (see
+-- choose_identities). Returns the identities that did not fit.
+local function attach(k, members, limits)
+  local fields = {}
+  for i, member in ipairs(members) do fields[i] = 'i:' .. member end
+  local present = redis.call('HMGET', k.view, unpack(fields))
+  local added, refused = choose_identities(k, members, present, limits)
+  if #added > 0 then redis.call('HSET', k.view, unpack(added)) end
+  return refused
+end
+
 -- Stores `stored` (header .. payload) as event `id` of the customer whose
 -- keys are `k` (events, timeline, view), and folds it into the view in the
 -- same step. The same or a lower revision than the one stored changes
--- nothing. Returns 'accepted', 'updated' or 'duplicate'.
-local function put_event(k, id, stored, now)
+-- nothing. Identities (`members`, may be empty) are attached as attach()
+-- does, with the same read and write of the view. Returns 'accepted',
+-- 'updated' or 'duplicate', and the identities that did not fit (nil for a
+-- duplicate: nothing was attached).
+local function put_event(k, id, stored, now, members, limits)
   local revision, occurred, channel, _, currency, amount, satisfaction =
       string.match(stored, HEADER_FIELDS)
   if not revision then
@@ -101,9 +155,11 @@ local function put_event(k, id, stored, now)
   local names = {'first', 'last', time_field, 'recent_id', 'recent_at',
                  'created'}
   for field in pairs(counters) do names[#names + 1] = field end
+  local fixed = #names
+  for _, member in ipairs(members) do names[#names + 1] = 'i:' .. member end
   local values = redis.call('HMGET', k.view, unpack(names))
   local current = {}
-  for i, name in ipairs(names) do current[name] = values[i] end
+  for i = 1, fixed do current[names[i]] = values[i] end
 
   local at = tonumber(occurred)
   local updates = {}
@@ -139,11 +195,19 @@ local function put_event(k, id, stored, now)
       set('recent_at', top[2])
     end
   end
+  local refused = {}
+  if #members > 0 then
+    local added
+    added, refused = choose_identities(k, members,
+                                       {unpack(values, fixed + 1)}, limits,
+                                       not current.created)
+    for _, item in ipairs(added) do updates[#updates + 1] = item end
+  end
   if #updates > 0 then redis.call('HSET', k.view, unpack(updates)) end
   for _, change in ipairs(money) do
     redis.call('HINCRBY', k.view, 'val:' .. change[1], change[2])
   end
-  return result
+  return result, refused
 end
 
 -- Cuts the given timeline entries down to their headers.
@@ -177,47 +241,6 @@ local function trim(k, max_events, oldest_kept)
     redis.call('ZREMRANGEBYSCORE', k.timeline, '-inf', bound)
   end
   return trimmed
-end
-
--- Adds identities ("kind:value") to the customer, each only while its kind
--- stays within its limit; `limits` is "kind=n,kind=n" (kinds not named have
--- none). Returns the identities that did not fit.
-local function attach(k, members, limits)
-  local fields = {}
-  for i, member in ipairs(members) do fields[i] = 'i:' .. member end
-  local present = redis.call('HMGET', k.view, unpack(fields))
-  local limit = {}
-  for kind, n in string.gmatch(limits, '([%w_]+)=(%d+)') do
-    limit[kind] = tonumber(n)
-  end
-  -- Counted only when a limited kind comes new: most events bring none.
-  local counts = nil
-  local function count_of(kind)
-    if not counts then
-      counts = {}
-      for _, field in ipairs(redis.call('HKEYS', k.view)) do
-        local have = string.match(field, '^i:([^:]*):')
-        if have then counts[have] = (counts[have] or 0) + 1 end
-      end
-    end
-    return counts[kind] or 0
-  end
-  local refused, added, seen = {}, {}, {}
-  for i, member in ipairs(members) do
-    if not present[i] and not seen[member] then
-      seen[member] = true
-      local kind = string.match(member, '^([^:]*):')
-      if limit[kind] and count_of(kind) >= limit[kind] then
-        refused[#refused + 1] = member
-      else
-        if limit[kind] then counts[kind] = count_of(kind) + 1 end
-        added[#added + 1] = fields[i]
-        added[#added + 1] = '1'
-      end
-    end
-  end
-  if #added > 0 then redis.call('HSET', k.view, unpack(added)) end
-  return refused
 end
 
 -- Marks a customer that has identities but no events yet as existing.
