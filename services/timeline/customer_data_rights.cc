@@ -48,7 +48,7 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
     const CustomerKeys keys = context_->keys.ForCustomer(target);
     absl::StatusOr<Reply> mark = Expect(
         redis::RunAndWait(*context_->redis, context_->scripts.begin_forget,
-                          {keys.alias, keys.view}, {}),
+                          {keys.view}, {}),
         Reply::Type::kArray, "the start of an erasure");
     if (!mark.ok()) return mark.status();
     const std::string& answer = mark->elements[0].str;
@@ -119,7 +119,8 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
   }
   std::vector<std::vector<std::string>> deletes;
   for (const std::string& alias : parts[1]) {
-    deletes.push_back({"DEL", context_->keys.ForCustomer(alias).alias});
+    // A merged-away customer's view holds nothing but its alias.
+    deletes.push_back({"DEL", context_->keys.ForCustomer(alias).view});
   }
   response.set_aliases_erased(static_cast<int64_t>(parts[1].size()));
   // A refused merge is logged on both customers, with what each had.
@@ -134,15 +135,27 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
                        other_field,
                        absl::StrCat(other_field, kMergeLogTimesSuffix)});
   }
-  std::vector<std::string> own = {"DEL"};
-  for (std::string& key : AllDataKeys(keys)) own.push_back(std::move(key));
-  deletes.push_back(std::move(own));
-  deletes.push_back({"PEXPIRE", keys.alias,
-                     absl::StrCat(absl::ToInt64Milliseconds(
-                         context_->options.erased_marker_ttl))});
   if (absl::Status status =
           CheckAll(redis::CallAllAndWait(*context_->redis, std::move(deletes)),
                    "erasing the customer");
+      !status.ok()) {
+    return status;
+  }
+  // Everything but the erasure mark goes at once; the mark stays a while so
+  // that writes still in flight for this customer resolve afresh.
+  absl::StatusOr<Reply> cleared =
+      Expect(redis::RunAndWait(*context_->redis, context_->scripts.finish_merge,
+                               AllDataKeys(keys), {"-"}),
+             Reply::Type::kInteger, "erasing the customer");
+  if (!cleared.ok()) return cleared.status();
+  if (absl::Status status =
+          redis::ErrorReplyAsStatus(
+              redis::CallAndWait(*context_->redis,
+                                 {"PEXPIRE", keys.view,
+                                  absl::StrCat(absl::ToInt64Milliseconds(
+                                      context_->options.erased_marker_ttl))}),
+              "erasing the customer")
+              .status();
       !status.ok()) {
     return status;
   }
@@ -160,7 +173,7 @@ absl::StatusOr<v1::CustomerExport> CustomerDataRights::Export(
       FromMicros(absl::ToUnixMicros(context_->options.clock()));
   absl::StatusOr<Reply> read = Expect(
       redis::RunAndWait(*context_->redis, context_->scripts.read_customer,
-                        {keys.view, keys.events, keys.aliases, keys.alias}, {}),
+                        {keys.view, keys.events, keys.aliases}, {}),
       Reply::Type::kArray, "the customer read");
   if (!read.ok()) return read.status();
   if (read->elements.empty() || read->elements[0].str != "ok") {

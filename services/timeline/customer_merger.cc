@@ -16,11 +16,11 @@ namespace {
 using redis::Reply;
 
 std::vector<std::string> EventKeysOf(const CustomerKeys& keys) {
-  return {keys.events, keys.timeline, keys.view, keys.alias};
+  return {keys.events, keys.timeline, keys.view};
 }
 
 std::vector<std::string> ProfileKeysOf(const CustomerKeys& keys) {
-  return {keys.view, keys.merge_log, keys.aliases, keys.alias};
+  return {keys.view, keys.merge_log, keys.aliases};
 }
 
 bool IsMoved(const Reply& reply) {
@@ -44,7 +44,7 @@ absl::StatusOr<std::optional<LiveCustomer>> CustomerMerger::Resolve(
     const CustomerKeys keys = context_->keys.ForCustomer(customer_id);
     absl::StatusOr<Reply> reply = Expect(
         redis::RunAndWait(*context_->redis, context_->scripts.resolve_customer,
-                          {keys.alias, keys.view}, {}),
+                          {keys.view}, {}),
         Reply::Type::kArray, "the customer lookup");
     if (!reply.ok()) return reply.status();
     if (!IsMoved(*reply)) {
@@ -280,7 +280,7 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
 
   absl::StatusOr<Reply> mark =
       Expect(redis::RunAndWait(redis, context_->scripts.begin_merge,
-                               {from.alias}, {survivor}),
+                               {from.view}, {survivor}),
              Reply::Type::kArray, "the start of a merge");
   if (!mark.ok()) return mark.status();
   if (mark->elements[0].str != "marked") {
@@ -297,7 +297,7 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
   auto give_up = [&]() -> absl::StatusOr<std::optional<std::string>> {
     absl::StatusOr<Reply> unmarked =
         Expect(redis::RunAndWait(redis, context_->scripts.compare_and_set,
-                                 {from.alias}, {survivor, ""}),
+                                 {from.view}, {survivor, "", kAliasField}),
                Reply::Type::kInteger, "undoing a merge");
     if (!unmarked.ok()) return unmarked.status();
     if (absl::Status cleared = ClearIntent(member); !cleared.ok()) {
@@ -370,8 +370,8 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
                         .args = {merged, target}});
   }
   for (const std::string& alias : aliases) {
-    repoints.push_back({.keys = {context_->keys.ForCustomer(alias).alias},
-                        .args = {merged, target}});
+    repoints.push_back({.keys = {context_->keys.ForCustomer(alias).view},
+                        .args = {merged, target, kAliasField}});
   }
   for (absl::StatusOr<Reply>& reply : redis::RunAllAndWait(
            redis, context_->scripts.compare_and_set, std::move(repoints))) {
@@ -381,11 +381,9 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
   }
   if (absl::Status step = Step("repointed"); !step.ok()) return step;
 
-  std::vector<std::string> finish_keys = AllDataKeys(from);
-  finish_keys.push_back(from.alias);
   absl::StatusOr<Reply> finished =
       Expect(redis::RunAndWait(redis, context_->scripts.finish_merge,
-                               std::move(finish_keys), {target}),
+                               AllDataKeys(from), {target}),
              Reply::Type::kInteger, "the end of a merge");
   if (!finished.ok()) return finished.status();
   if (absl::Status cleared = ClearIntent(member); !cleared.ok()) {

@@ -274,12 +274,12 @@ void IngestOperation::Store() {
   const redis::RedisScript* script;
   if (linking()) {
     script = &context_->scripts.attach_identities;
-    script_keys = {keys.view, keys.alias};
+    script_keys = {keys.view};
     args = {absl::StrCat(absl::ToUnixMicros(now)),
             context_->options.identity_rules.limits_argument()};
   } else {
     script = &context_->scripts.ingest_event;
-    script_keys = {keys.events, keys.timeline, keys.view, keys.alias};
+    script_keys = {keys.events, keys.timeline, keys.view};
     args = {trigger_.event_id,
             stored_value_,
             absl::StrCat(absl::ToUnixMicros(now)),

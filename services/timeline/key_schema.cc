@@ -22,7 +22,6 @@ CustomerKeys KeySchema::ForCustomer(absl::string_view customer_id) const {
       .events = absl::StrCat(base, "ev"),
       .timeline = absl::StrCat(base, "tl"),
       .view = absl::StrCat(base, "v"),
-      .alias = absl::StrCat(base, "alias"),
       .merge_log = absl::StrCat(base, "mlog"),
       .aliases = absl::StrCat(base, "als"),
   };

@@ -6,8 +6,9 @@
 //   omnihub:c:{c0123...}:ev    events hash
 //   omnihub:c:{c0123...}:tl    timeline sorted set
 //   omnihub:c:{c0123...}:v     single-view hash, with the customer's
-//                              identities as fields "i:kind:value"
-//   omnihub:c:{c0123...}:alias the customer it was merged into ("-": erased)
+//                              identities as fields "i:kind:value" and,
+//                              once it is merged away or being erased, only
+//                              the field "alias": the survivor, or "-"
 //   omnihub:c:{c0123...}:mlog  merge log hash
 //   omnihub:c:{c0123...}:als   customers merged into this one
 //   omnihub:id:{phone:+4420...}   identity -> customer id
@@ -31,7 +32,6 @@ struct CustomerKeys {
   std::string events;
   std::string timeline;
   std::string view;
-  std::string alias;
   std::string merge_log;
   std::string aliases;
 };

@@ -22,8 +22,8 @@ TEST(KeySchemaTest, CustomerKeysShareOneHashTag) {
   EXPECT_EQ(keys.events, "crm:c:{c0123456789abcdef01234567}:ev");
   EXPECT_EQ(keys.timeline, "crm:c:{c0123456789abcdef01234567}:tl");
   EXPECT_EQ(keys.view, "crm:c:{c0123456789abcdef01234567}:v");
-  for (const std::string& key : {keys.events, keys.timeline, keys.view,
-                                 keys.alias, keys.merge_log, keys.aliases}) {
+  for (const std::string& key :
+       {keys.events, keys.timeline, keys.view, keys.merge_log, keys.aliases}) {
     EXPECT_EQ(HashTag(key), "c0123456789abcdef01234567") << key;
   }
 }
@@ -60,7 +60,6 @@ TEST(KeySchemaTest, CustomerIdsOrderByCreationTime) {
 TEST(KeySchemaTest, MergeAndErasureKeys) {
   const KeySchema keys("crm:");
   const CustomerKeys customer = keys.ForCustomer("c0123456789abcdef01234567");
-  EXPECT_EQ(customer.alias, "crm:c:{c0123456789abcdef01234567}:alias");
   EXPECT_EQ(customer.merge_log, "crm:c:{c0123456789abcdef01234567}:mlog");
   EXPECT_EQ(customer.aliases, "crm:c:{c0123456789abcdef01234567}:als");
   // Both merge keys in one slot, so one script updates them together.

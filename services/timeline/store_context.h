@@ -81,6 +81,10 @@ struct StoreContext {
   std::string OldestKeptArgument(absl::Time now) const;
 };
 
+// The field of a customer's view hash naming the customer it was merged
+// into ("-": it is being erased).
+inline constexpr char kAliasField[] = "alias";
+
 // Alias chains longer than this are treated as corrupt.
 inline constexpr int kMaxAliasHops = 32;
 

@@ -117,8 +117,7 @@ void TimelineStore::ReadTimelineFrom(std::string asked, std::string customer_id,
       FilterList(query.kinds),
       absl::StrCat(context_.options.max_scan_per_page)};
   context_.scripts.read_timeline.Run(
-      *context_.redis, {keys.events, keys.timeline, keys.alias},
-      std::move(args),
+      *context_.redis, {keys.events, keys.timeline, keys.view}, std::move(args),
       [this, done = std::move(done), asked = std::move(asked),
        customer_id = std::move(customer_id), query = std::move(query),
        hops](absl::StatusOr<Reply> reply) mutable {
@@ -166,7 +165,7 @@ void TimelineStore::ReadCustomerFrom(std::string asked, std::string customer_id,
                                      int hops, Done<CustomerRead> done) {
   const CustomerKeys keys = context_.keys.ForCustomer(customer_id);
   context_.scripts.read_customer.Run(
-      *context_.redis, {keys.view, keys.events, keys.aliases, keys.alias}, {},
+      *context_.redis, {keys.view, keys.events, keys.aliases}, {},
       [this, done = std::move(done), asked = std::move(asked),
        customer_id = std::move(customer_id),
        hops](absl::StatusOr<Reply> reply) mutable {

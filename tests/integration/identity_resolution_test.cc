@@ -93,6 +93,19 @@ class IdentityResolutionTest : public TimelineFixture {
     return reply.ok() ? reply->str : "";
   }
 
+  // A hash's fields and values, flat.
+  std::vector<std::string> HashOf(const std::string& key) {
+    absl::StatusOr<redis::Reply> hash =
+        redis_server_->Command({"HGETALL", key});
+    EXPECT_TRUE(hash.ok());
+    std::vector<std::string> flat;
+    if (!hash.ok()) return flat;
+    for (const redis::Reply& element : hash->elements) {
+      flat.push_back(element.str);
+    }
+    return flat;
+  }
+
   // Every key and everything every key holds, as text to search in; keys
   // containing `skip` (when given) left out.
   std::string DumpRedis(const std::string& skip = "") {
@@ -202,9 +215,10 @@ TEST_F(IdentityResolutionTest,
   for (const std::string& key : AllKeys()) {
     if (absl::StrContains(key, b)) left_of_b.push_back(key);
   }
-  EXPECT_EQ(left_of_b, std::vector<std::string>{
-                           absl::StrCat("omnihub:c:{", b, "}:alias")});
-  EXPECT_EQ(RedisGet(absl::StrCat("omnihub:c:{", b, "}:alias")), a);
+  EXPECT_EQ(left_of_b,
+            std::vector<std::string>{absl::StrCat("omnihub:c:{", b, "}:v")});
+  EXPECT_EQ(HashOf(absl::StrCat("omnihub:c:{", b, "}:v")),
+            (std::vector<std::string>{"alias", a}));
   const std::vector<std::string> keys = AllKeys();
   EXPECT_EQ(std::count(keys.begin(), keys.end(), "omnihub:{merges}:pending"),
             0);
@@ -224,6 +238,59 @@ TEST_F(IdentityResolutionTest,
   ASSERT_EQ(log[0].merged().identities_size(), 1);
   EXPECT_EQ(log[0].merged().identities(0).value(), "ann@example.com");
   EXPECT_EQ(Counter("omnihub_customer_merges_total"), 1);
+}
+
+TEST_F(IdentityResolutionTest, MergingASurvivorRepointsWhatWasMergedIntoIt) {
+  // Three customers, oldest first (ids order by creation time in ms).
+  const std::string a =
+      IngestOne(Event("a-1", v1::IDENTITY_KIND_PHONE, "020 7183 8750", kBase));
+  absl::SleepFor(absl::Milliseconds(2));
+  const std::string b =
+      IngestOne(Event("b-1", v1::IDENTITY_KIND_EMAIL, "ann@example.com",
+                      kBase + kMinute, v1::CHANNEL_WEB));
+  absl::SleepFor(absl::Milliseconds(2));
+  const std::string c =
+      IngestOne(Event("c-1", v1::IDENTITY_KIND_LOYALTY_CARD, "L-77",
+                      kBase + 2 * kMinute, v1::CHANNEL_IN_PERSON));
+  ASSERT_LT(a, b);
+  ASSERT_LT(b, c);
+
+  // C goes into B; then B, with C's alias, into A.
+  v1::IngestResponse first =
+      IngestOk({With(Event("b-2", v1::IDENTITY_KIND_EMAIL, "ann@example.com",
+                           kBase + 3 * kMinute, v1::CHANNEL_WEB),
+                     {Identity(v1::IDENTITY_KIND_LOYALTY_CARD, "L-77")})});
+  ASSERT_EQ(first.results(0).customer_id(), b);
+  ASSERT_EQ(first.results(0).merged_customer_ids_size(), 1);
+  v1::IngestResponse second =
+      IngestOk({With(Event("a-2", v1::IDENTITY_KIND_PHONE, "020 7183 8750",
+                           kBase + 4 * kMinute),
+                     {Identity(v1::IDENTITY_KIND_EMAIL, "ann@example.com")})});
+  ASSERT_EQ(second.results(0).customer_id(), a);
+  ASSERT_EQ(second.results(0).merged_customer_ids_size(), 1);
+  EXPECT_EQ(second.results(0).merged_customer_ids(0), b);
+
+  // Both aliases name A directly, and nothing else is left of B or C.
+  EXPECT_EQ(HashOf(absl::StrCat("omnihub:c:{", b, "}:v")),
+            (std::vector<std::string>{"alias", a}));
+  EXPECT_EQ(HashOf(absl::StrCat("omnihub:c:{", c, "}:v")),
+            (std::vector<std::string>{"alias", a}));
+  for (const std::string& key : AllKeys()) {
+    if (absl::StrContains(key, b) || absl::StrContains(key, c)) {
+      EXPECT_TRUE(absl::EndsWith(key, ":v")) << key;
+    }
+  }
+  EXPECT_EQ(RedisGet("omnihub:id:{loyalty_card:L-77}"), a);
+  v1::GetCustomerResponse by_c;
+  ASSERT_TRUE(GetCustomer(ById(c), &by_c).ok());
+  EXPECT_EQ(by_c.customer().customer_id(), a);
+  EXPECT_EQ(by_c.merged_from(), c);
+  EXPECT_EQ(std::set<std::string>(by_c.customer().merged_customer_ids().begin(),
+                                  by_c.customer().merged_customer_ids().end()),
+            (std::set<std::string>{b, c}));
+  EXPECT_EQ(by_c.customer().identities_size(), 3);
+  EXPECT_EQ(EventIds(ById(c)),
+            (std::multiset<std::string>{"a-1", "a-2", "b-1", "b-2", "c-1"}));
 }
 
 TEST_F(IdentityResolutionTest, ResendsAfterAMergeStayDuplicatesOnTheSurvivor) {
@@ -385,7 +452,9 @@ TEST_P(InterruptedMergeTest, IsResumedByAnotherReplicaAndEndsConsistent) {
   const std::string merged = view.merged_customer_ids(0);
   for (const std::string& key : AllKeys()) {
     if (absl::StrContains(key, merged)) {
-      EXPECT_TRUE(absl::EndsWith(key, ":alias")) << key;
+      EXPECT_TRUE(absl::EndsWith(key, ":v")) << key;
+      EXPECT_EQ(HashOf(key),
+                (std::vector<std::string>{"alias", view.customer_id()}));
     }
   }
 }
@@ -668,7 +737,8 @@ TEST_F(DataRightsTest, ForgetLeavesNothingOfThePersonAndReplaysDoNotComeBack) {
       ADD_FAILURE() << key;
     }
     if (absl::StrContains(key, ann.customer_id())) {
-      EXPECT_EQ(key, absl::StrCat("omnihub:c:{", ann.customer_id(), "}:alias"));
+      EXPECT_EQ(key, absl::StrCat("omnihub:c:{", ann.customer_id(), "}:v"));
+      EXPECT_EQ(HashOf(key), (std::vector<std::string>{"alias", "-"}));
       absl::StatusOr<redis::Reply> ttl = redis_server_->Command({"TTL", key});
       EXPECT_GT(ttl->integer, 0);
     }

@@ -3,7 +3,6 @@
 -- or a higher revision is left alone), so running it twice changes nothing.
 --
 -- KEYS[1] events hash   KEYS[2] timeline zset   KEYS[3] view hash
--- KEYS[4] alias of the survivor
 -- ARGV[1] now (us)      ARGV[2] most events kept   ARGV[3] oldest kept (us)
 -- ARGV[4..] event id, stored value, event id, stored value, ...
 --
@@ -11,7 +10,7 @@
 -- is being erased) and nothing was written, else {'ok', stored, trimmed}.
 
 local k = {events = KEYS[1], timeline = KEYS[2], view = KEYS[3]}
-local alias = moved_to(KEYS[4])
+local alias = moved_to(KEYS[3])
 if alias then return {'moved', alias} end
 local stored = 0
 for i = 4, #ARGV, 2 do

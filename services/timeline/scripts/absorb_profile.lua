@@ -3,7 +3,6 @@
 -- merge log. Idempotent.
 --
 -- KEYS[1] view hash   KEYS[2] merge log hash   KEYS[3] alias set
--- KEYS[4] alias of the survivor
 -- ARGV[1] now (us)       ARGV[2] the merged-away customer id
 -- ARGV[3] this merge's merge-log field   ARGV[4] its record
 -- ARGV[5] n, the number of identities, then the n identities,
@@ -12,7 +11,7 @@
 --
 -- Returns {'moved', customer} as absorb_events does, else {'ok'}.
 
-local alias = redis.call('GET', KEYS[4])
+local alias = redis.call('HGET', KEYS[1], 'alias')
 if alias then return {'moved', alias} end
 local i = 5
 local n = tonumber(ARGV[i])

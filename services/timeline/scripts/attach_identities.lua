@@ -1,14 +1,14 @@
 -- Attaches identities to a customer without an event (LinkIdentities), and
 -- makes the customer exist when it has nothing yet.
 --
--- KEYS[1] view hash   KEYS[2] alias
+-- KEYS[1] view hash
 -- ARGV[1] now (us)       ARGV[2] per-kind identity limits, "kind=n,..."
 -- ARGV[3..] identities ("kind:value")
 --
 -- Returns {'moved', customer} as ingest_event does, else {'ok', refused...}.
 
 local k = {view = KEYS[1]}
-local alias = moved_to(KEYS[2])
+local alias = moved_to(KEYS[1])
 if alias then return {'moved', alias} end
 local members = {}
 for i = 3, #ARGV do members[#members + 1] = ARGV[i] end

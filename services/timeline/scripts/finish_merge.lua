@@ -1,12 +1,18 @@
--- The last write of a merge: deletes what the merged-away customer held (all
--- of it now copied to the survivor) and leaves only its alias.
+-- The last write of a merge or an erasure: deletes what the customer held
+-- (for a merge, all of it now copied to the survivor) and leaves only its
+-- alias, the field 'alias' of its view hash.
 --
 -- KEYS[1..5] events, timeline, view, merge log, aliases
--- KEYS[6] alias   ARGV[1] the survivor
--- Returns 1, or 0 when the alias no longer names a survivor (erased since).
+-- ARGV[1] the survivor, or '-' to finish an erasure
+-- Returns 1, or 0 when the alias says otherwise: a merge whose customer is
+-- being erased since, or an erasure of a customer not marked for one.
 
-local alias = redis.call('GET', KEYS[6])
-if not alias or alias == '-' then return 0 end
+local alias = redis.call('HGET', KEYS[3], 'alias')
+if ARGV[1] == '-' then
+  if alias ~= '-' then return 0 end
+elseif not alias or alias == '-' then
+  return 0
+end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
-redis.call('SET', KEYS[6], ARGV[1])
+redis.call('HSET', KEYS[3], 'alias', ARGV[1])
 return 1

@@ -2,7 +2,6 @@
 -- view and attaches the event's new identities, in one atomic step.
 --
 -- KEYS[1] events hash   KEYS[2] timeline zset   KEYS[3] view hash
--- KEYS[4] alias (set once the customer is merged away or being erased)
 -- ARGV[1] event_id      ARGV[2] stored value (header .. payload)
 -- ARGV[3] now (us)      ARGV[4] most events kept (0: no limit)
 -- ARGV[5] drop events that occurred before this (us; '0': keep all)
@@ -15,13 +14,11 @@
 -- A duplicate still attaches its identities: they are this customer's.
 
 local k = {events = KEYS[1], timeline = KEYS[2], view = KEYS[3]}
-local alias = moved_to(KEYS[4])
-if alias then return {'moved', alias} end
-
 local id, stored, now = ARGV[1], ARGV[2], ARGV[3]
 local members = {}
 for i = 7, #ARGV do members[#members + 1] = ARGV[i] end
 local result, refused = put_event(k, id, stored, now, members, ARGV[6])
+if result == 'moved' then return {'moved', refused} end
 if not refused then
   refused = {}
   if #members > 0 then refused = attach(k, members, ARGV[6]) end

@@ -1,6 +1,6 @@
 -- Reads one page of a customer's timeline, newest first, with filters.
 --
--- KEYS[1] events hash   KEYS[2] timeline zset   KEYS[3] alias
+-- KEYS[1] events hash   KEYS[2] timeline zset   KEYS[3] view hash
 -- ARGV[1] upper bound on occurred_at: "+inf", "(us" (exclusive) or "us"
 -- ARGV[2] cursor occurred_at us ("" on the first page)
 -- ARGV[3] cursor event id: on the cursor's own time, only smaller ids follow
@@ -22,7 +22,7 @@ local lower, page_size = ARGV[4], tonumber(ARGV[5])
 local channels, kinds = ARGV[6], ARGV[7]
 local scan_limit = tonumber(ARGV[8])
 
-local alias = redis.call('GET', KEYS[3])
+local alias = redis.call('HGET', KEYS[3], 'alias')
 if alias then return {'moved', alias} end
 
 local function wanted(value)

@@ -13,9 +13,11 @@
 -- The view hash holds: total, n:<channel>, t:<channel> (last time),
 -- val:<currency> (micros, exact), sat_sum (thousandths), sat_n, first, last,
 -- created, recent_id and recent_at (the most recent event), and the
--- customer's identities as fields i:<kind>:<value> (value '1'): in the view
--- rather than a set of their own, a customer is one key fewer to create and
--- keep.
+-- customer's identities as fields i:<kind>:<value> (value '1'); once the
+-- customer is merged away or being erased, only the field 'alias' (the
+-- survivor, or '-'). Identities and alias in the view rather than keys of
+-- their own: the view is read once per event and there are fewer keys to
+-- create and keep.
 --
 -- Numbers that can exceed 14 digits (times in microseconds, amounts) stay
 -- strings: Lua would print them in exponent form and lose digits.
@@ -24,9 +26,9 @@ local HEADER_FIELDS = '^(%d+)|(%d+)|(%d+)|(%d+)|(%u*)|(%-?%d*)|(%d*)|'
 local HEADER = '^(%d+|%d+|%d+|%d+|%u*|%-?%d*|%d*|)'
 
 -- The customer this one was merged into, "-" when it is being erased, or
--- false while it is live.
-local function moved_to(alias_key)
-  return redis.call('GET', alias_key)
+-- false while it is live: the field 'alias' of its view hash.
+local function moved_to(view_key)
+  return redis.call('HGET', view_key, 'alias')
 end
 
 -- Revisions are decimals without leading zeros.
@@ -101,13 +103,32 @@ end
 -- nothing. Identities (`members`, may be empty) are attached as attach()
 -- does, with the same read and write of the view. Returns 'accepted',
 -- 'updated' or 'duplicate', and the identities that did not fit (nil for a
--- duplicate: nothing was attached).
+-- duplicate: nothing was attached); or 'moved' and the customer this one was
+-- merged into ('-': it is being erased), having written nothing.
 local function put_event(k, id, stored, now, members, limits)
   local revision, occurred, channel, _, currency, amount, satisfaction =
       string.match(stored, HEADER_FIELDS)
   if not revision then
     return redis.error_reply('stored event ' .. id .. ' has no valid header')
   end
+
+  -- One read of the view, before anything is written: whether the customer
+  -- is still here, what the event changes, and which identities it has.
+  local time_field = 't:' .. channel
+  local names = {'alias', 'first', 'last', time_field, 'recent_id',
+                 'recent_at', 'created', 'total', 'n:' .. channel}
+  if satisfaction ~= '' then
+    names[#names + 1] = 'sat_sum'
+    names[#names + 1] = 'sat_n'
+  end
+  local fixed = #names
+  for _, member in ipairs(members) do names[#names + 1] = 'i:' .. member end
+  local values = redis.call('HMGET', k.view, unpack(names))
+  if values[1] then return 'moved', values[1] end
+  -- Absent fields read as false; fields not read stay nil.
+  local current = {}
+  for i = 1, fixed do current[names[i]] = values[i] end
+
   local counters = {}
   local function count(field, by)
     counters[field] = (counters[field] or 0) + by
@@ -134,6 +155,7 @@ local function put_event(k, id, stored, now, members, limits)
       count('sat_n', -1)
     end
     redis.call('ZREM', k.timeline, id)
+    redis.call('HSET', k.events, id, stored)
     result = 'updated'
   end
   count('total', 1)
@@ -144,22 +166,21 @@ local function put_event(k, id, stored, now, members, limits)
     count('sat_n', 1)
   end
 
-  if old then redis.call('HSET', k.events, id, stored) end
   local trimmed_copy = #stored == #string.match(stored, HEADER)
   if not trimmed_copy then
     redis.call('ZADD', k.timeline, occurred, id)
   end
 
-  -- One read and one write of the view for everything but money.
-  local time_field = 't:' .. channel
-  local names = {'first', 'last', time_field, 'recent_id', 'recent_at',
-                 'created'}
-  for field in pairs(counters) do names[#names + 1] = field end
-  local fixed = #names
-  for _, member in ipairs(members) do names[#names + 1] = 'i:' .. member end
-  local values = redis.call('HMGET', k.view, unpack(names))
-  local current = {}
-  for i = 1, fixed do current[names[i]] = values[i] end
+  -- An update may touch counters the first read did not cover (another
+  -- channel; a satisfaction the new revision dropped).
+  local unread = {}
+  for field in pairs(counters) do
+    if current[field] == nil then unread[#unread + 1] = field end
+  end
+  if #unread > 0 then
+    local more = redis.call('HMGET', k.view, unpack(unread))
+    for i, field in ipairs(unread) do current[field] = more[i] end
+  end
 
   local at = tonumber(occurred)
   local updates = {}
