@@ -463,6 +463,64 @@ INSTANTIATE_TEST_SUITE_P(EveryStep, InterruptedMergeTest,
                          ::testing::Values("intent", "marked", "events",
                                            "profile", "repointed"));
 
+// An erasure of the survivor that starts while a merge into it runs: the
+// merge gives up, and the customer it was merging stands on its own again.
+class SurvivorErasedMidMergeTest : public IdentityResolutionTest {
+ protected:
+  SurvivorErasedMidMergeTest() {
+    store_options_.merge_step_hook = [this](absl::string_view step) {
+      if (step == "marked" && !erasing_.exchange(true)) {
+        // What ForgetCustomer's first step writes.
+        absl::StatusOr<redis::Reply> marked = redis_server_->Command(
+            {"HSET", absl::StrCat("omnihub:c:{", survivor_, "}:v"), "alias",
+             "-"});
+        EXPECT_TRUE(marked.ok());
+      }
+      return absl::OkStatus();
+    };
+  }
+  std::string survivor_;
+  std::atomic<bool> erasing_{false};
+};
+
+TEST_F(SurvivorErasedMidMergeTest, LeavesTheMergedCustomerWhole) {
+  survivor_ =
+      IngestOne(Event("a-1", v1::IDENTITY_KIND_PHONE, "+442071838750", kBase));
+  absl::SleepFor(absl::Milliseconds(2));
+  const std::string b =
+      IngestOne(Event("b-1", v1::IDENTITY_KIND_EMAIL, "ann@example.com",
+                      kBase + kMinute, v1::CHANNEL_WEB));
+  IngestOne(Event("b-2", v1::IDENTITY_KIND_EMAIL, "ann@example.com",
+                  kBase + 2 * kMinute, v1::CHANNEL_WEB));
+  ASSERT_LT(survivor_, b);
+
+  // Proves them one person; whatever becomes of this event, B is untouched.
+  v1::IngestResponse response;
+  Ingest({With(Event("both", v1::IDENTITY_KIND_EMAIL, "ann@example.com",
+                     kBase + 3 * kMinute, v1::CHANNEL_IN_PERSON),
+               {Identity(v1::IDENTITY_KIND_PHONE, "+442071838750")})},
+         &response);
+  ASSERT_TRUE(erasing_);
+
+  const std::vector<std::string> b_view =
+      HashOf(absl::StrCat("omnihub:c:{", b, "}:v"));
+  for (size_t i = 0; i + 1 < b_view.size(); i += 2) {
+    EXPECT_NE(b_view[i], "alias") << b_view[i + 1];
+  }
+  v1::GetCustomerResponse read;
+  ASSERT_TRUE(GetCustomer(ById(b), &read).ok());
+  EXPECT_EQ(read.customer().customer_id(), b);
+  EXPECT_TRUE(read.merged_from().empty());
+  EXPECT_EQ(read.customer().merged_customer_ids_size(), 0);
+  EXPECT_TRUE(EventIds(ById(b)).contains("b-1"));
+  EXPECT_TRUE(EventIds(ById(b)).contains("b-2"));
+  EXPECT_EQ(RedisGet("omnihub:id:{email:ann@example.com}"), b);
+  absl::StatusOr<redis::Reply> mark = redis_server_->Command(
+      {"HGET", absl::StrCat("omnihub:c:{", survivor_, "}:v"), "alias"});
+  ASSERT_TRUE(mark.ok());
+  EXPECT_EQ(mark->str, "-");
+}
+
 class AttachOnlyPhoneTest : public IdentityResolutionTest {
  protected:
   AttachOnlyPhoneTest() {
