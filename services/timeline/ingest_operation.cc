@@ -177,9 +177,9 @@ void IngestOperation::OnMerged(absl::StatusOr<MergeResult> result) {
         it->second == owners_[i]) {
       continue;
     }
-    // Claimed identities were not on the merged customer's identity set yet,
-    // so the merger did not repoint them: this operation does. Identities of
-    // an erased customer are let go, then everything is resolved afresh.
+    // Claimed identities were not among the merged customer's identities
+    // yet, so the merger did not repoint them: this operation does. Identities
+    // of an erased customer are let go, then everything is resolved afresh.
     if (claimed_[i] || it->second.empty()) {
       moves.push_back({.identity = i, .from = owners_[i], .to = it->second});
     }

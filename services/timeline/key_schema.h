@@ -59,7 +59,8 @@ class KeySchema {
   std::string prefix_;
 };
 
-// "kind:value", how an identity is written inside a customer's identity set.
+// "kind:value", how an identity is named among a customer's identities (its
+// view hash holds it as the field "i:kind:value").
 std::string IdentityMember(const v1::Identity& identity);
 // The reverse; false when `member` is not of that form or names no known kind.
 bool ParseIdentityMember(absl::string_view member, v1::Identity* identity);
