@@ -48,10 +48,11 @@ int64_t IntegerOrZero(const std::string& text) {
   return absl::SimpleAtoi(text, &value) ? value : 0;
 }
 
-std::vector<std::string> IdentityMembersOf(std::vector<redis::Reply>& fields) {
+std::vector<std::string> IdentityMembersOf(
+    const std::vector<redis::Reply>& fields) {
   constexpr absl::string_view kPrefix = "i:";
   std::vector<std::string> members;
-  for (redis::Reply& field : fields) {
+  for (const redis::Reply& field : fields) {
     if (absl::StartsWith(field.str, kPrefix)) {
       members.push_back(field.str.substr(kPrefix.size()));
     }

@@ -96,7 +96,8 @@ int64_t IntegerOrZero(const std::string& text);
 
 // The identities ("kind:value") among the field names of a customer's view
 // hash (an HKEYS reply), where each is the field "i:kind:value".
-std::vector<std::string> IdentityMembersOf(std::vector<redis::Reply>& fields);
+std::vector<std::string> IdentityMembersOf(
+    const std::vector<redis::Reply>& fields);
 
 // "c:{id}" style keys of one customer, in the order the scripts take them.
 std::vector<std::string> AllDataKeys(const CustomerKeys& keys);
