@@ -141,24 +141,15 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
       !status.ok()) {
     return status;
   }
-  // Everything but the erasure mark goes at once; the mark stays a while so
-  // that writes still in flight for this customer resolve afresh.
-  absl::StatusOr<Reply> cleared =
-      Expect(redis::RunAndWait(*context_->redis, context_->scripts.finish_merge,
-                               AllDataKeys(keys), {"-"}),
-             Reply::Type::kInteger, "erasing the customer");
+  // Everything but the erasure mark goes at once, and the mark is given its
+  // time to live in the same step.
+  absl::StatusOr<Reply> cleared = Expect(
+      redis::RunAndWait(*context_->redis, context_->scripts.finish_merge,
+                        AllDataKeys(keys),
+                        {"-", absl::StrCat(absl::ToInt64Milliseconds(
+                                  context_->options.erased_marker_ttl))}),
+      Reply::Type::kInteger, "erasing the customer");
   if (!cleared.ok()) return cleared.status();
-  if (absl::Status status =
-          redis::ErrorReplyAsStatus(
-              redis::CallAndWait(*context_->redis,
-                                 {"PEXPIRE", keys.view,
-                                  absl::StrCat(absl::ToInt64Milliseconds(
-                                      context_->options.erased_marker_ttl))}),
-              "erasing the customer")
-              .status();
-      !status.ok()) {
-    return status;
-  }
   if (context_->metrics) context_->metrics->customers_forgotten().Increment();
   return response;
 }

@@ -4,6 +4,8 @@
 --
 -- KEYS[1..5] events, timeline, view, merge log, aliases
 -- ARGV[1] the survivor, or '-' to finish an erasure
+-- ARGV[2] (an erasure) how long the mark stays, in ms, so that writes still
+--         in flight for the customer resolve afresh
 -- Returns 1, or 0 when the alias says otherwise: a merge whose customer is
 -- being erased since, or an erasure of a customer not marked for one.
 
@@ -15,4 +17,5 @@ elseif not alias or alias == '-' then
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 redis.call('HSET', KEYS[3], 'alias', ARGV[1])
+if ARGV[2] then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
 return 1
