@@ -22,6 +22,26 @@
 namespace omnihub::testing {
 namespace {
 
+// A channel to the hub that, when the hub is down, tries again every 100 ms
+// (gRPC's default backoff grows to two minutes, longer than a test waits for
+// a restarted hub).
+std::shared_ptr<grpc::Channel> HubChannel(int port) {
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 100);
+  return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                   grpc::InsecureChannelCredentials(),
+                                   arguments);
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
 v1::CustomerSelector ByIdentity(v1::IdentityKind kind,
                                 const std::string& value) {
   v1::CustomerSelector selector;
@@ -55,9 +75,7 @@ void AdapterEndToEndTest::SetUp() {
   adapter_port_ = *adapter_port;
   ASSERT_NO_FATAL_FAILURE(StartHub());
   ASSERT_NO_FATAL_FAILURE(StartAdapter());
-  stub_ = v1::TimelineService::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", hub_port_),
-                          grpc::InsecureChannelCredentials()));
+  stub_ = v1::TimelineService::NewStub(HubChannel(hub_port_));
 }
 
 void AdapterEndToEndTest::StartHub() {
@@ -72,6 +90,19 @@ void AdapterEndToEndTest::StartHub() {
                                  directory_ + "/hub.log");
   ASSERT_TRUE(hub.ok()) << hub.status();
   hub_ = *std::move(hub);
+  // Started once it takes a gRPC connection. A hub that exits instead (a
+  // port it cannot bind) fails here with its log, not later as a timeline
+  // that never fills.
+  std::shared_ptr<grpc::Channel> channel = HubChannel(hub_port_);
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                    std::chrono::milliseconds(100))) {
+    if (hub_->HasExited() || absl::Now() > deadline) {
+      FAIL() << "the hub did not start on port " << hub_port_ << "; "
+             << directory_ << "/hub.log says:\n"
+             << ReadWholeFile(directory_ + "/hub.log");
+    }
+  }
 }
 
 void AdapterEndToEndTest::StartAdapter() {
@@ -256,10 +287,7 @@ std::optional<double> AdapterEndToEndTest::MetricValue(
 }
 
 std::string AdapterEndToEndTest::DeadLetters() {
-  std::ifstream file(directory_ + "/spool/dead-letters.jsonl");
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
+  return ReadWholeFile(directory_ + "/spool/dead-letters.jsonl");
 }
 
 }  // namespace omnihub::testing

@@ -280,7 +280,7 @@ TEST_F(PhoneAdapterTest, HubDownWhileRecordsArePostedThenEveryRecordOnce) {
     ASSERT_TRUE(result);
     ASSERT_EQ(result->status, 202) << result->body;
   }
-  StartHub();
+  ASSERT_NO_FATAL_FAILURE(StartHub());
   std::vector<v1::InteractionEvent> events =
       WaitForTimeline("+442071838751", 20);
   std::set<std::string> ids;

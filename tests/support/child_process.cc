@@ -145,6 +145,14 @@ absl::Status ChildProcess::Signal(int signal) {
   return absl::OkStatus();
 }
 
+bool ChildProcess::HasExited() {
+  if (pid_ <= 0) return true;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == 0) return false;
+  pid_ = -1;
+  return true;
+}
+
 absl::StatusOr<int> ChildProcess::Wait(absl::Duration timeout) {
   if (pid_ <= 0) return absl::FailedPreconditionError("not running");
   const absl::Time deadline = absl::Now() + timeout;

@@ -40,6 +40,8 @@ class ChildProcess {
   // killed with SIGKILL and DEADLINE_EXCEEDED returned.
   absl::StatusOr<int> Wait(absl::Duration timeout);
   bool running() const { return pid_ > 0; }
+  // Whether the process has exited (and is then reaped); never waits.
+  bool HasExited();
 
  private:
   explicit ChildProcess(pid_t pid) : pid_(pid) {}
