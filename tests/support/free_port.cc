@@ -61,7 +61,8 @@ absl::StatusOr<int> PickFreeLoopbackPort() {
       }
     }
   }
-  // The ephemeral range leaves no room below it: let the kernel choose.
+  // No room below the ephemeral range, or nothing free there: let the
+  // kernel choose.
   return BindAndRelease(0);
 }
 
