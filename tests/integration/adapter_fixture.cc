@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -17,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "tests/support/file_text.h"
 #include "tests/support/free_port.h"
 
 namespace omnihub::testing {
@@ -33,13 +33,6 @@ std::shared_ptr<grpc::Channel> HubChannel(int port) {
   return grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
                                    grpc::InsecureChannelCredentials(),
                                    arguments);
-}
-
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
 }
 
 v1::CustomerSelector ByIdentity(v1::IdentityKind kind,
@@ -100,7 +93,7 @@ void AdapterEndToEndTest::StartHub() {
     if (hub_->HasExited() || absl::Now() > deadline) {
       FAIL() << "the hub did not start on port " << hub_port_ << "; "
              << directory_ << "/hub.log says:\n"
-             << ReadWholeFile(directory_ + "/hub.log");
+             << FileText(directory_ + "/hub.log");
     }
   }
 }
@@ -234,14 +227,11 @@ std::string AdapterEndToEndTest::PromtoolComplaints(const std::string& text) {
   const int status = std::system(
       absl::StrCat("promtool check metrics < ", path, " > ", path, ".out 2>&1")
           .c_str());
-  std::ifstream out(path + ".out");
-  std::stringstream said;
-  said << out.rdbuf();
+  const std::string said = FileText(path + ".out");
   std::remove(path.c_str());
   std::remove((path + ".out").c_str());
   if (status == 0) return "";
-  return absl::StrCat("promtool check metrics (status ", status, "):\n",
-                      said.str());
+  return absl::StrCat("promtool check metrics (status ", status, "):\n", said);
 }
 
 std::optional<double> AdapterEndToEndTest::MetricValue(
@@ -287,7 +277,7 @@ std::optional<double> AdapterEndToEndTest::MetricValue(
 }
 
 std::string AdapterEndToEndTest::DeadLetters() {
-  return ReadWholeFile(directory_ + "/spool/dead-letters.jsonl");
+  return FileText(directory_ + "/spool/dead-letters.jsonl");
 }
 
 }  // namespace omnihub::testing

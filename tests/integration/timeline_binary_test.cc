@@ -2,7 +2,6 @@
 // ports, configured by flags and environment, with health, reflection,
 // Prometheus metrics and graceful shutdown.
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -13,6 +12,7 @@
 #include "httplib.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "tests/support/child_process.h"
+#include "tests/support/file_text.h"
 #include "tests/support/free_port.h"
 #include "tests/support/redis_server.h"
 
@@ -69,12 +69,7 @@ class TimelineBinaryTest : public ::testing::Test {
     return false;
   }
 
-  std::string Log() {
-    std::ifstream file(log_path_);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-  }
+  std::string Log() { return FileText(log_path_); }
 
   std::unique_ptr<RedisServer> redis_;
   std::unique_ptr<ChildProcess> process_;
@@ -145,10 +140,8 @@ TEST_F(TimelineBinaryTest, MetricsCountEventsAndPassPromtool) {
   const int exit_code = std::system(
       ("promtool check metrics < " + path + " > " + path + ".out 2>&1")
           .c_str());
-  std::ifstream out(path + ".out");
-  std::stringstream complaints;
-  complaints << out.rdbuf();
-  EXPECT_EQ(exit_code, 0) << "promtool check metrics:\n" << complaints.str();
+  EXPECT_EQ(exit_code, 0) << "promtool check metrics:\n"
+                          << FileText(path + ".out");
 }
 
 TEST_F(TimelineBinaryTest, HealthFollowsRedis) {
@@ -171,14 +164,12 @@ TEST(TimelineHelpTest, HelpListsTheFlags) {
   std::system(
       (std::string(OMNIHUB_TIMELINE_BINARY) + " --help > " + path + " 2>&1")
           .c_str());
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
+  const std::string text = FileText(path);
   for (const char* flag : {"--redis_address", "--listen", "--metrics_listen",
                            "--retention_max_events", "OMNIHUB_"}) {
-    EXPECT_NE(text.str().find(flag), std::string::npos) << flag;
+    EXPECT_NE(text.find(flag), std::string::npos) << flag;
   }
-  EXPECT_EQ(text.str().find("--flagfile"), std::string::npos)
+  EXPECT_EQ(text.find("--flagfile"), std::string::npos)
       << "absl's own flags should not clutter --help";
 }
 

@@ -8,11 +8,11 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "tests/support/file_text.h"
 
 namespace omnihub::testing {
 namespace {
@@ -77,13 +77,6 @@ class ChildProcessFilesTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(directory_); }
 
-  std::string ReadFile(const std::string& path) {
-    std::ifstream file(path);
-    std::stringstream text;
-    text << file.rdbuf();
-    return text.str();
-  }
-
   std::string directory_;
 };
 
@@ -94,7 +87,7 @@ TEST_F(ChildProcessFilesTest, OutputGoesToTheLogFile) {
       {{"HOME", "/replaced"}}, log);
   ASSERT_TRUE(process.ok()) << process.status();
   ASSERT_EQ(*(*process)->Wait(absl::Seconds(10)), 0);
-  EXPECT_EQ(ReadFile(log), "out\nerr\n/replaced\n");
+  EXPECT_EQ(FileText(log), "out\nerr\n/replaced\n");
 }
 
 TEST_F(ChildProcessFilesTest, TestsFileDescriptorsAreNotInherited) {

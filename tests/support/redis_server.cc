@@ -6,13 +6,12 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/redis/hiredis_reply.h"
+#include "tests/support/file_text.h"
 #include "tests/support/free_port.h"
 
 namespace omnihub::testing {
@@ -32,10 +31,7 @@ std::string FindRedisServer() {
 }
 
 std::string Tail(const std::string& path) {
-  std::ifstream file(path);
-  std::stringstream text;
-  text << file.rdbuf();
-  const std::string all = text.str();
+  const std::string all = FileText(path);
   return all.size() > 2000 ? all.substr(all.size() - 2000) : all;
 }
 
