@@ -9,6 +9,7 @@ packages=(
   libabsl-dev libhiredis-dev prometheus-cpp-dev libphonenumber-dev
   nlohmann-json3-dev libcpp-httplib-dev libcsv-dev libssl-dev zlib1g-dev
   libjemalloc-dev   # the services' allocator (see CMakeLists.txt)
+  libnlopt-cxx-dev libboost-dev   # the purchase models' optimiser, Boost.Math
   libgtest-dev libgmock-dev
   redis-server   # the store, and the tests' real Redis
   prometheus     # for promtool, which checks our /metrics output

@@ -1,17 +1,28 @@
 // omnihub-cli: talks to the timeline service over gRPC, JSON in and out, for
 // people trying omnihub by hand and for scripts. (Debian 12 ships no grpcurl;
 // the server also has reflection on, for any tool that wants it.)
+#include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/marshalling.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "common/config/env_flags.h"
+#include "common/money/money.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "omnihub/v1/customer.grpc.pb.h"
+#include "omnihub/v1/insights.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "The timeline service.");
@@ -31,6 +42,25 @@ ABSL_FLAG(std::string, reason, "", "link: why.");
 ABSL_FLAG(std::string, requested_by, "",
           "forget/export: who asked (e.g. a ticket number), for the audit "
           "log.");
+ABSL_FLAG(std::string, as_of, "",
+          "insights/fit: the day to evaluate or fit as of, YYYY-MM-DD "
+          "(purchases before it count); empty: today.");
+ABSL_FLAG(int, holdout_days, 0,
+          "fit: backtest the model over this many days from --as_of.");
+ABSL_FLAG(std::vector<std::string>, horizon_days, {},
+          "insights: expected purchases over these horizons too (days).");
+ABSL_FLAG(std::string, currency, "",
+          "insights/kpis: only this currency's values.");
+ABSL_FLAG(std::string, start, "",
+          "kpis: first day YYYY-MM-DD; cohorts: first month YYYY-MM.");
+ABSL_FLAG(std::string, end, "",
+          "kpis: last day YYYY-MM-DD; cohorts: last month YYYY-MM.");
+ABSL_FLAG(std::string, channel, "",
+          "kpis/cohorts: only customers acquired on this channel (phone, "
+          "web, in_person).");
+ABSL_FLAG(std::string, file, "",
+          "import-purchases: the CSV file (default: stdin).");
+ABSL_FLAG(int, batch, 500, "import-purchases: events per Ingest call.");
 
 namespace {
 
@@ -45,7 +75,16 @@ constexpr char kUsage[] =
     "      [--source=crm --reason=...]\n"
     "  omnihub-cli merges --identity=...      the customer's merge log\n"
     "  omnihub-cli forget --identity=... --requested_by=ticket-42\n"
-    "  omnihub-cli export --identity=... --requested_by=ticket-42\n\n"
+    "  omnihub-cli export --identity=... --requested_by=ticket-42\n"
+    "  omnihub-cli import-purchases --file=purchases.csv --source=erp\n"
+    "      CSV rows identity,date,amount,currency (kind:value, YYYY-MM-DD or\n"
+    "      RFC 3339, 12.34, EUR); a header row is skipped\n"
+    "  omnihub-cli insights --identity=... [--as_of=YYYY-MM-DD]\n"
+    "      [--horizon_days=273] [--currency=EUR]\n"
+    "  omnihub-cli model                      the purchase model in use\n"
+    "  omnihub-cli fit [--as_of=YYYY-MM-DD --holdout_days=N]\n"
+    "  omnihub-cli kpis --start=YYYY-MM-DD --end=YYYY-MM-DD [--channel=web]\n"
+    "  omnihub-cli cohorts --start=YYYY-MM --end=YYYY-MM [--channel=web]\n\n"
     "Prints the response as JSON. Exit status: 0 OK, 1 the call failed, 2 "
     "bad usage.";
 
@@ -112,6 +151,203 @@ int CallCustomerService(
   Response response;
   grpc::Status status = (stub.*method)(&context, request, &response);
   return status.ok() ? Print(response) : Fail(status);
+}
+
+// A day "YYYY-MM-DD" as the timestamp of its 00:00 UTC; false when it is
+// not one.
+bool ParseDay(const std::string& text, google::protobuf::Timestamp* out) {
+  absl::CivilDay day;
+  if (!absl::ParseCivilTime(text, &day)) {
+    std::cerr << "\"" << text << "\" is not a date YYYY-MM-DD\n";
+    return false;
+  }
+  out->set_seconds(
+      absl::ToUnixSeconds(absl::FromCivil(day, absl::UTCTimeZone())));
+  return true;
+}
+
+omnihub::v1::Channel ParseChannel(const std::string& text, bool* ok) {
+  *ok = true;
+  if (text.empty()) return omnihub::v1::CHANNEL_UNSPECIFIED;
+  if (text == "phone") return omnihub::v1::CHANNEL_PHONE;
+  if (text == "web") return omnihub::v1::CHANNEL_WEB;
+  if (text == "in_person") return omnihub::v1::CHANNEL_IN_PERSON;
+  std::cerr << "--channel must be phone, web or in_person\n";
+  *ok = false;
+  return omnihub::v1::CHANNEL_UNSPECIFIED;
+}
+
+// One CSV row of import-purchases as a PURCHASE event; false (and a message
+// naming the line) when it is not one.
+bool PurchaseFromRow(const std::string& row, int line,
+                     const std::string& source,
+                     omnihub::v1::InteractionEvent* event) {
+  std::vector<std::string> columns = absl::StrSplit(row, ',');
+  for (std::string& column : columns) {
+    column = std::string(absl::StripAsciiWhitespace(column));
+  }
+  auto fail = [&](const std::string& why) {
+    std::cerr << "line " << line << ": " << why << ": " << row << "\n";
+    return false;
+  };
+  if (columns.size() != 4) return fail("want identity,date,amount,currency");
+  if (!ParseIdentity(columns[0], event->add_identities())) {
+    return fail("not an identity");
+  }
+  absl::Time at;
+  absl::CivilDay day;
+  std::string error;
+  if (absl::ParseCivilTime(columns[1], &day)) {
+    // A date alone: noon UTC, well inside the day whatever the zone.
+    at = absl::FromCivil(day, absl::UTCTimeZone()) + absl::Hours(12);
+  } else if (!absl::ParseTime(absl::RFC3339_full, columns[1], &at, &error)) {
+    return fail("the date is neither YYYY-MM-DD nor RFC 3339");
+  }
+  absl::StatusOr<int64_t> micros =
+      omnihub::money::ParseDecimalMicros(columns[2]);
+  if (!micros.ok()) return fail(std::string(micros.status().message()));
+  if (!omnihub::money::IsCurrencyCode(columns[3])) {
+    return fail("the currency is not an ISO 4217 code");
+  }
+  event->set_event_id(absl::StrCat(source, ":", line));
+  event->mutable_occurred_at()->set_seconds(absl::ToUnixSeconds(at));
+  event->set_channel(omnihub::v1::CHANNEL_IN_PERSON);
+  event->set_kind(omnihub::v1::INTERACTION_KIND_PURCHASE);
+  event->set_source(source);
+  event->mutable_value()->set_amount_micros(*micros);
+  event->mutable_value()->set_currency(columns[3]);
+  return true;
+}
+
+// Sends the purchases of a CSV in batches; prints a summary. Event ids are
+// the source and the line number, so importing the same file again changes
+// nothing.
+int ImportPurchases(omnihub::v1::TimelineService::Stub& stub) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (!absl::GetFlag(FLAGS_file).empty()) {
+    file.open(absl::GetFlag(FLAGS_file));
+    if (!file) {
+      std::cerr << "cannot read " << absl::GetFlag(FLAGS_file) << "\n";
+      return 2;
+    }
+    in = &file;
+  }
+  const std::string source = absl::GetFlag(FLAGS_source);
+  std::map<std::string, int64_t> counts;
+  omnihub::v1::IngestRequest request;
+  auto send = [&]() {
+    if (request.events_size() == 0) return true;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(60));
+    omnihub::v1::IngestResponse response;
+    grpc::Status status = stub.Ingest(&context, request, &response);
+    if (!status.ok()) {
+      Fail(status);
+      return false;
+    }
+    for (const omnihub::v1::IngestResult& result : response.results()) {
+      ++counts[omnihub::v1::IngestResult::Status_Name(result.status())];
+      if (result.status() == omnihub::v1::IngestResult::STATUS_REJECTED) {
+        std::cerr << result.event_id() << ": " << result.field() << ": "
+                  << result.reason() << "\n";
+      }
+    }
+    request.clear_events();
+    return true;
+  };
+  std::string row;
+  int line = 0;
+  while (std::getline(*in, row)) {
+    ++line;
+    if (!row.empty() && row.back() == '\r') row.pop_back();
+    if (absl::StripAsciiWhitespace(row).empty()) continue;
+    if (line == 1 && absl::StartsWith(row, "identity")) continue;  // header
+    if (!PurchaseFromRow(row, line, source, request.add_events())) return 2;
+    if (request.events_size() >= absl::GetFlag(FLAGS_batch) && !send()) {
+      return 1;
+    }
+  }
+  if (!send()) return 1;
+  for (const auto& [name, count] : counts) {
+    std::cout << name << " " << count << "\n";
+  }
+  return 0;
+}
+
+// The InsightsService commands; -1 when `command` is none of them, else the
+// exit status.
+int InsightsCommand(const std::string& command,
+                    const std::shared_ptr<grpc::Channel>& channel,
+                    grpc::ClientContext& context) {
+  using omnihub::v1::InsightsService;
+  auto stub = InsightsService::NewStub(channel);
+  auto call = [&](const auto& request, auto method, auto* response) {
+    grpc::Status status = ((*stub).*method)(&context, request, response);
+    return status.ok() ? Print(*response) : Fail(status);
+  };
+  if (command == "insights") {
+    omnihub::v1::GetCustomerInsightsRequest request;
+    if (!Selector(request.mutable_customer())) return 2;
+    if (!absl::GetFlag(FLAGS_as_of).empty() &&
+        !ParseDay(absl::GetFlag(FLAGS_as_of), request.mutable_as_of())) {
+      return 2;
+    }
+    for (const std::string& text : absl::GetFlag(FLAGS_horizon_days)) {
+      int days = 0;
+      if (!absl::SimpleAtoi(text, &days)) {
+        std::cerr << "--horizon_days: \"" << text << "\" is not a number\n";
+        return 2;
+      }
+      request.add_horizon_days(days);
+    }
+    request.set_currency(absl::GetFlag(FLAGS_currency));
+    omnihub::v1::CustomerInsights response;
+    return call(request, &InsightsService::Stub::GetCustomerInsights,
+                &response);
+  }
+  if (command == "model") {
+    omnihub::v1::PurchaseModel response;
+    return call(omnihub::v1::GetPurchaseModelRequest(),
+                &InsightsService::Stub::GetPurchaseModel, &response);
+  }
+  if (command == "fit") {
+    omnihub::v1::FitPurchaseModelRequest request;
+    if (!absl::GetFlag(FLAGS_as_of).empty() &&
+        !ParseDay(absl::GetFlag(FLAGS_as_of), request.mutable_as_of())) {
+      return 2;
+    }
+    request.set_holdout_days(absl::GetFlag(FLAGS_holdout_days));
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::minutes(10));
+    omnihub::v1::PurchaseModel response;
+    return call(request, &InsightsService::Stub::FitPurchaseModel, &response);
+  }
+  if (command == "kpis" || command == "cohorts") {
+    bool ok = false;
+    const omnihub::v1::Channel acquired =
+        ParseChannel(absl::GetFlag(FLAGS_channel), &ok);
+    if (!ok) return 2;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::minutes(10));
+    if (command == "kpis") {
+      omnihub::v1::GetKpisRequest request;
+      request.set_start_date(absl::GetFlag(FLAGS_start));
+      request.set_end_date(absl::GetFlag(FLAGS_end));
+      request.set_acquisition_channel(acquired);
+      request.set_currency(absl::GetFlag(FLAGS_currency));
+      omnihub::v1::GetKpisResponse response;
+      return call(request, &InsightsService::Stub::GetKpis, &response);
+    }
+    omnihub::v1::GetCohortsRequest request;
+    request.set_start_month(absl::GetFlag(FLAGS_start));
+    request.set_end_month(absl::GetFlag(FLAGS_end));
+    request.set_acquisition_channel(acquired);
+    omnihub::v1::GetCohortsResponse response;
+    return call(request, &InsightsService::Stub::GetCohorts, &response);
+  }
+  return -1;
 }
 
 }  // namespace
@@ -203,6 +439,11 @@ int main(int argc, char** argv) {
     if (!status.ok()) return Fail(status);
     std::cout << response.json() << "\n";
     return 0;
+  }
+  if (command == "import-purchases") return ImportPurchases(*stub);
+  if (const int status = InsightsCommand(command, channel, context);
+      status >= 0) {
+    return status;
   }
   std::cerr << "unknown command \"" << command << "\"\n\n" << kUsage << "\n";
   return 2;

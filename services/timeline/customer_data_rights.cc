@@ -141,6 +141,18 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
       !status.ok()) {
     return status;
   }
+  if (context_->observer != nullptr) {
+    std::vector<std::string> forgotten = parts[1];
+    forgotten.push_back(target);
+    for (const std::string& id : forgotten) {
+      if (absl::Status told = WaitForObserver([&](auto done) {
+            context_->observer->Forgetting(id, std::move(done));
+          });
+          !told.ok()) {
+        return told;
+      }
+    }
+  }
   // Everything but the erasure mark goes at once, and the mark is given its
   // time to live in the same step.
   absl::StatusOr<Reply> cleared = Expect(

@@ -386,10 +386,21 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
                                AllDataKeys(from), {target}),
              Reply::Type::kInteger, "the end of a merge");
   if (!finished.ok()) return finished.status();
+  // Before the intent goes: a replica that dies here leaves the intent, and
+  // the one that finishes the merge brings the survivor's lifecycle up to
+  // date.
+  if (absl::Status told = TellObserver(target); !told.ok()) return told;
   if (absl::Status cleared = ClearIntent(member); !cleared.ok()) {
     return cleared;
   }
   return target;
+}
+
+absl::Status CustomerMerger::TellObserver(const std::string& survivor) const {
+  if (context_->observer == nullptr) return absl::OkStatus();
+  return WaitForObserver([&](auto done) {
+    context_->observer->PurchasesChanged(survivor, std::move(done));
+  });
 }
 
 absl::Status CustomerMerger::ClearIntent(const std::string& member) const {

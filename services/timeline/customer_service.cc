@@ -47,19 +47,7 @@ CustomerService::CustomerService(TimelineStore* store,
 
 absl::StatusOr<v1::CustomerSelector> CustomerService::Selector(
     const v1::CustomerSelector& selector) const {
-  if (absl::Status status =
-          validator_->ValidateCustomerSelector(selector, "customer");
-      !status.ok()) {
-    return status;
-  }
-  v1::CustomerSelector normalized = selector;
-  if (selector.has_identity()) {
-    absl::StatusOr<std::string> value = normalizer_->Normalize(
-        selector.identity().kind(), selector.identity().value());
-    if (!value.ok()) return value.status();
-    normalized.mutable_identity()->set_value(*std::move(value));
-  }
-  return normalized;
+  return validator_->NormalizeCustomerSelector(selector, "customer");
 }
 
 absl::StatusOr<v1::CustomerSelector> CustomerService::AuditedSelector(

@@ -274,6 +274,22 @@ absl::Status EventValidator::ValidateIngestRequest(
   return absl::OkStatus();
 }
 
+absl::StatusOr<v1::CustomerSelector> EventValidator::NormalizeCustomerSelector(
+    const v1::CustomerSelector& selector, absl::string_view field) const {
+  if (absl::Status status = ValidateCustomerSelector(selector, field);
+      !status.ok()) {
+    return status;
+  }
+  v1::CustomerSelector normalized = selector;
+  if (selector.has_identity()) {
+    absl::StatusOr<std::string> value = normalizer_->Normalize(
+        selector.identity().kind(), selector.identity().value());
+    if (!value.ok()) return value.status();
+    normalized.mutable_identity()->set_value(*std::move(value));
+  }
+  return normalized;
+}
+
 absl::Status EventValidator::ValidateCustomerSelector(
     const v1::CustomerSelector& selector, absl::string_view field) const {
   switch (selector.selector_case()) {

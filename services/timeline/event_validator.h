@@ -66,6 +66,10 @@ class EventValidator {
       const v1::GetTimelineRequest& request) const;
   absl::Status ValidateCustomerSelector(const v1::CustomerSelector& selector,
                                         absl::string_view field) const;
+  // Checks the selector and returns it with its identity's value
+  // normalised, as stored.
+  absl::StatusOr<v1::CustomerSelector> NormalizeCustomerSelector(
+      const v1::CustomerSelector& selector, absl::string_view field) const;
 
   const IngestLimits& limits() const { return limits_; }
 

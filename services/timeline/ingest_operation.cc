@@ -285,7 +285,8 @@ void IngestOperation::Store() {
             absl::StrCat(absl::ToUnixMicros(now)),
             context_->MaxEventsArgument(),
             context_->OldestKeptArgument(now),
-            context_->options.identity_rules.limits_argument()};
+            context_->options.identity_rules.limits_argument(),
+            context_->options.keep_purchases ? "1" : "0"};
   }
   for (size_t i = 0; i < identities_.size(); ++i) {
     if (claimed_[i] && owners_[i] == customer_id_) {
@@ -315,8 +316,12 @@ void IngestOperation::OnStored(absl::StatusOr<Reply> reply) {
     outcome_.result = result == "accepted"  ? IngestOutcome::Result::kAccepted
                       : result == "updated" ? IngestOutcome::Result::kUpdated
                                             : IngestOutcome::Result::kDuplicate;
+    if (parts.size() < 3) {
+      return Fail(absl::InternalError("the event: unexpected reply"));
+    }
     outcome_.trimmed_events = static_cast<int>(parts[1].integer);
-    first_refused = 2;
+    outcome_.purchase = parts[2].integer == 1;
+    first_refused = 3;
   }
   std::vector<std::string> refused;
   for (size_t k = first_refused; k < parts.size(); ++k) {
@@ -410,6 +415,13 @@ void IngestOperation::Finish() {
     if (!owner.empty() && owner != customer_id_) {
       ++outcome_.conflicting_identities;
     }
+  }
+  if (outcome_.purchase && context_->observer != nullptr) {
+    return context_->observer->PurchasesChanged(
+        customer_id_, [self = shared_from_this()](absl::Status status) {
+          if (!status.ok()) return self->Fail(std::move(status));
+          std::move(self->done_)(std::move(self->outcome_));
+        });
   }
   std::move(done_)(std::move(outcome_));
 }

@@ -44,6 +44,8 @@ struct IngestOutcome {
   int identities_over_limit = 0;
   int blocked_identities = 0;
   int trimmed_events = 0;
+  // The event is (or was, before this revision) a purchase.
+  bool purchase = false;
 };
 
 // What LinkIdentities asks for.

@@ -2,6 +2,7 @@
 // handling only; what the service does lives in the libraries beside this.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -23,6 +25,9 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
+#include "services/insights/insights_service.h"
+#include "services/insights/store/insights_engine.h"
+#include "services/insights/store/insights_metrics.h"
 #include "services/timeline/customer_service.h"
 #include "services/timeline/event_validator.h"
 #include "services/timeline/identity_metrics.h"
@@ -88,6 +93,44 @@ ABSL_FLAG(absl::Duration, merge_resume_after, absl::Seconds(30),
 ABSL_FLAG(int, worker_threads, 2, "Threads for merges, erasures and exports.");
 ABSL_FLAG(int, max_export_bytes, 64 << 20,
           "Largest ExportCustomer answer, in bytes.");
+ABSL_FLAG(bool, insights, true,
+          "Keep purchase days, lifecycles and the purchase model "
+          "(InsightsService). Off only to measure what they cost.");
+ABSL_FLAG(int, at_risk_inactive_days, 90,
+          "Days without a purchase after which a customer is at risk (all "
+          "customers while no model is fitted; one-time buyers always).");
+ABSL_FLAG(int, lapsed_inactive_days, 180,
+          "Days without a purchase after which a customer has lapsed.");
+ABSL_FLAG(double, at_risk_probability, 0.5,
+          "With a model: a repeat buyer whose probability of being active "
+          "falls below this is at risk.");
+ABSL_FLAG(double, lapsed_probability, 0.2,
+          "With a model: below this, a repeat buyer has lapsed.");
+ABSL_FLAG(int, lifecycle_history_limit, 100,
+          "Most lifecycle changes kept per customer (the oldest go).");
+ABSL_FLAG(absl::Duration, model_refit_interval, absl::Hours(24),
+          "Refit the purchase model this often (one replica does); 0: only "
+          "on request (FitPurchaseModel).");
+ABSL_FLAG(int64_t, model_sample_customers, 100000,
+          "A fit reads at most this many customers, a uniform sample.");
+ABSL_FLAG(int64_t, model_min_repeat_customers, 20,
+          "Fewer customers with a repeat purchase: no fit "
+          "(FAILED_PRECONDITION).");
+ABSL_FLAG(int, clv_periods, 12,
+          "Lifetime value: periods summed (with --clv_period_days).");
+ABSL_FLAG(double, clv_period_days, 30, "Lifetime value: days per period.");
+ABSL_FLAG(double, clv_discount_rate, 0.01,
+          "Lifetime value: discount rate per period.");
+ABSL_FLAG(absl::Duration, insights_tick, absl::Seconds(1),
+          "How often each replica sweeps the lifecycle deadlines due.");
+ABSL_FLAG(absl::Duration, census_interval, absl::Minutes(15),
+          "How often customers are counted per lifecycle stage for "
+          "omnihub_lifecycle_customers (one replica does; 0: never).");
+ABSL_FLAG(int, insights_threads, 2,
+          "Threads for fits, KPIs, cohorts and insights answers.");
+ABSL_FLAG(std::string, replica_name, "",
+          "This replica's name in leases and in the model's fitted_by "
+          "(default: host name and process id).");
 
 namespace omnihub::timeline {
 namespace {
@@ -120,6 +163,43 @@ IngestLimits LimitsFromFlags() {
   limits.default_page_size = absl::GetFlag(FLAGS_default_page_size);
   limits.max_future_skew = absl::GetFlag(FLAGS_max_future_skew);
   return limits;
+}
+
+absl::StatusOr<insights::InsightsOptions> InsightsOptionsFromFlags() {
+  insights::InsightsOptions options;
+  options.rules.at_risk_inactive_days =
+      absl::GetFlag(FLAGS_at_risk_inactive_days);
+  options.rules.lapsed_inactive_days =
+      absl::GetFlag(FLAGS_lapsed_inactive_days);
+  options.rules.at_risk_probability = absl::GetFlag(FLAGS_at_risk_probability);
+  options.rules.lapsed_probability = absl::GetFlag(FLAGS_lapsed_probability);
+  if (absl::Status status = options.rules.Validate(); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", status.message()));
+  }
+  options.keeper.history_limit = absl::GetFlag(FLAGS_lifecycle_history_limit);
+  options.refit_interval = absl::GetFlag(FLAGS_model_refit_interval);
+  options.model_sample_customers = absl::GetFlag(FLAGS_model_sample_customers);
+  options.fit.min_repeat_customers =
+      absl::GetFlag(FLAGS_model_min_repeat_customers);
+  options.value.periods = absl::GetFlag(FLAGS_clv_periods);
+  options.value.period_days = absl::GetFlag(FLAGS_clv_period_days);
+  options.value.discount_rate = absl::GetFlag(FLAGS_clv_discount_rate);
+  if (options.value.periods < 1 || options.value.period_days < 1 ||
+      options.value.discount_rate < 0 || options.value.discount_rate > 1) {
+    return absl::InvalidArgumentError(
+        "--clv_periods and --clv_period_days must be at least 1, "
+        "--clv_discount_rate 0 to 1");
+  }
+  options.tick = absl::GetFlag(FLAGS_insights_tick);
+  options.census_interval = absl::GetFlag(FLAGS_census_interval);
+  options.threads = std::max(absl::GetFlag(FLAGS_insights_threads), 1);
+  options.replica = absl::GetFlag(FLAGS_replica_name);
+  if (options.replica.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    options.replica = absl::StrCat(host, ":", getpid());
+  }
+  return options;
 }
 
 // Reports SERVING only while Redis is reachable, so load balancers and
@@ -221,14 +301,26 @@ int Run() {
   store_options.retention.max_events_per_customer =
       absl::GetFlag(FLAGS_retention_max_events);
   store_options.retention.max_age = absl::GetFlag(FLAGS_retention_max_age);
+  store_options.keep_purchases = absl::GetFlag(FLAGS_insights);
   TimelineStore store(redis->get(), std::move(store_options),
                       &identity_metrics);
+  absl::StatusOr<insights::InsightsOptions> insights_options =
+      InsightsOptionsFromFlags();
+  if (!insights_options.ok()) {
+    log::Error("%s", insights_options.status().message());
+    return 2;
+  }
+  insights::InsightsMetrics insights_metrics(*registry);
+  insights::InsightsEngine engine(&store.context(), *insights_options,
+                                  &insights_metrics);
+  if (absl::GetFlag(FLAGS_insights)) store.SetObserver(&engine.keeper());
   EventValidator validator(LimitsFromFlags(), &normalizer);
   TimelineService service(&store, &validator, &normalizer, &timeline_metrics);
   CustomerService customer_service(
       &store, &validator, &normalizer,
       CustomerServiceLimits{.max_export_bytes = static_cast<size_t>(
                                 absl::GetFlag(FLAGS_max_export_bytes))});
+  insights::InsightsService insights_service(&engine, &store, &validator);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -241,6 +333,7 @@ int Run() {
                                 (1 << 20));
   builder.RegisterService(&service);
   builder.RegisterService(&customer_service);
+  if (absl::GetFlag(FLAGS_insights)) builder.RegisterService(&insights_service);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -264,6 +357,7 @@ int Run() {
   absl::Notification stop_merges;
   std::thread merges(ResumeStaleMerges, &store,
                      absl::GetFlag(FLAGS_merge_resume_after), &stop_merges);
+  if (absl::GetFlag(FLAGS_insights)) engine.Start();
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -286,6 +380,7 @@ int Run() {
       std::chrono::system_clock::now() +
       absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_shutdown_grace)));
   server->Wait();
+  engine.Stop();
   (*redis)->Shutdown();
   log::Info("stopped cleanly");
   return 0;

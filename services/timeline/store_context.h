@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "common/redis/redis_client.h"
 #include "common/redis/redis_script.h"
+#include "services/timeline/customer_observer.h"
 #include "services/timeline/identity_metrics.h"
 #include "services/timeline/identity_rules.h"
 #include "services/timeline/key_schema.h"
@@ -44,6 +45,9 @@ struct TimelineStoreOptions {
   // erasure, so ingests already under way for it resolve afresh.
   absl::Duration erased_marker_ttl = absl::Hours(1);
   std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Keep each customer's purchase days for the insights (off only to
+  // measure what they cost).
+  bool keep_purchases = true;
   // Tests only: called between the steps of a merge with the step's name; a
   // non-OK status stops the merge right there, as if the process had died.
   std::function<absl::Status(absl::string_view step)> merge_step_hook;
@@ -74,6 +78,9 @@ struct StoreContext {
   TimelineStoreOptions options;
   StoreScripts scripts;
   IdentityMetrics* metrics;  // may be null
+  // Told of changes to a customer's purchases; may be null. Set before the
+  // store is used.
+  CustomerObserver* observer = nullptr;
 
   // The retention arguments of the scripts that store events: most events
   // kept, and the oldest occurred_at kept ('0': any).

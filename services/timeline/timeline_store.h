@@ -94,6 +94,13 @@ class TimelineStore {
   absl::StatusOr<int> ResumeStaleMerges(absl::Duration older_than);
 
   const TimelineStoreOptions& options() const { return context_.options; }
+  // What the store's operations share (Redis client, key names, clock), for
+  // code that keeps more beside a customer's keys.
+  const StoreContext& context() const { return context_; }
+
+  // Tells `observer` of changes to customers' purchases (see
+  // CustomerObserver). Call before the store is used; it must outlive it.
+  void SetObserver(CustomerObserver* observer) { context_.observer = observer; }
 
  private:
   void ReadTimelineFrom(std::string asked, std::string customer_id,

@@ -38,6 +38,12 @@ void TimelineFixture::SetUp() {
   customer_service_ = std::make_unique<timeline::CustomerService>(
       store_.get(), validator_.get(), normalizer_.get(),
       timeline::CustomerServiceLimits{});
+  insights_metrics_ = std::make_unique<insights::InsightsMetrics>(*registry_);
+  engine_ = std::make_unique<insights::InsightsEngine>(
+      &store_->context(), insights_options_, insights_metrics_.get());
+  store_->SetObserver(&engine_->keeper());
+  insights_service_ = std::make_unique<insights::InsightsService>(
+      engine_.get(), store_.get(), validator_.get());
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -45,6 +51,7 @@ void TimelineFixture::SetUp() {
                            &port);
   builder.RegisterService(service_.get());
   builder.RegisterService(customer_service_.get());
+  builder.RegisterService(insights_service_.get());
   server_ = builder.BuildAndStart();
   ASSERT_NE(server_, nullptr);
   ASSERT_NE(port, 0);
@@ -52,11 +59,14 @@ void TimelineFixture::SetUp() {
                                  grpc::InsecureChannelCredentials());
   stub_ = v1::TimelineService::NewStub(channel_);
   customers_ = v1::CustomerService::NewStub(channel_);
+  insights_ = v1::InsightsService::NewStub(channel_);
 }
 
 void TimelineFixture::TearDown() {
   if (server_) server_->Shutdown();
-  // The store's worker threads finish before the client they use goes.
+  // The engine's and the store's worker threads finish before the client
+  // they use goes.
+  engine_.reset();
   store_.reset();
   if (redis_) redis_->Shutdown();
 }

@@ -1,5 +1,7 @@
-// A timeline service wired to a real redis-server and served over a real gRPC
-// socket on a free loopback port, for integration tests.
+// A timeline service, with its customer and insights services, wired to a
+// real redis-server and served over a real gRPC socket on a free loopback
+// port, for integration tests. The insights engine's background thread is
+// not started: tests run its ticks themselves (engine_->Tick()).
 #ifndef OMNIHUB_TESTS_INTEGRATION_TIMELINE_FIXTURE_H_
 #define OMNIHUB_TESTS_INTEGRATION_TIMELINE_FIXTURE_H_
 
@@ -11,8 +13,12 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "omnihub/v1/customer.grpc.pb.h"
+#include "omnihub/v1/insights.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "prometheus/registry.h"
+#include "services/insights/insights_service.h"
+#include "services/insights/store/insights_engine.h"
+#include "services/insights/store/insights_metrics.h"
 #include "services/timeline/customer_service.h"
 #include "services/timeline/event_validator.h"
 #include "services/timeline/identity_metrics.h"
@@ -31,6 +37,7 @@ class TimelineFixture : public ::testing::Test {
   // Override before SetUp runs (in the test's constructor) to change them.
   timeline::TimelineStoreOptions store_options_;
   timeline::IngestLimits limits_;
+  insights::InsightsOptions insights_options_;
 
   // An event of `channel` for the identity (kind, value), at `occurred_micros`.
   static v1::InteractionEvent Event(const std::string& event_id,
@@ -62,10 +69,14 @@ class TimelineFixture : public ::testing::Test {
   std::unique_ptr<timeline::TimelineStore> store_;
   std::unique_ptr<timeline::TimelineService> service_;
   std::unique_ptr<timeline::CustomerService> customer_service_;
+  std::unique_ptr<insights::InsightsMetrics> insights_metrics_;
+  std::unique_ptr<insights::InsightsEngine> engine_;
+  std::unique_ptr<insights::InsightsService> insights_service_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::TimelineService::Stub> stub_;
   std::unique_ptr<v1::CustomerService::Stub> customers_;
+  std::unique_ptr<v1::InsightsService::Stub> insights_;
 };
 
 }  // namespace omnihub::testing

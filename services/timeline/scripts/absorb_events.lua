@@ -14,7 +14,8 @@ local alias = moved_to(KEYS[3])
 if alias then return {'moved', alias} end
 local stored = 0
 for i = 4, #ARGV, 2 do
-  if put_event(k, ARGV[i], ARGV[i + 1], ARGV[1], {}, '') ~= 'duplicate' then
+  if put_event(k, ARGV[i], ARGV[i + 1], ARGV[1], {}, '', true) ~=
+      'duplicate' then
     stored = stored + 1
   end
 end

@@ -6,18 +6,23 @@
 -- ARGV[3] now (us)      ARGV[4] most events kept (0: no limit)
 -- ARGV[5] drop events that occurred before this (us; '0': keep all)
 -- ARGV[6] per-kind identity limits, "kind=n,..."
--- ARGV[7..] identities ("kind:value") to attach to the customer
+-- ARGV[7] '1': keep purchase days for the insights; '0': not (benchmarks)
+-- ARGV[8..] identities ("kind:value") to attach to the customer
 --
 -- Returns {'moved', customer} when this customer was merged into another
 -- ('-': it is being erased) and nothing was written; else {result, trimmed,
--- refused identity...}, result being 'accepted', 'updated' or 'duplicate'.
--- A duplicate still attaches its identities: they are this customer's.
+-- purchase, refused identity...}, result being 'accepted', 'updated' or
+-- 'duplicate', purchase 1 when the event is or was a purchase (the
+-- customer's lifecycle is to be brought up to date; also for a duplicate, so
+-- a resend after a crash finishes that), else 0. A duplicate still attaches
+-- its identities: they are this customer's.
 
 local k = {events = KEYS[1], timeline = KEYS[2], view = KEYS[3]}
 local id, stored, now = ARGV[1], ARGV[2], ARGV[3]
 local members = {}
-for i = 7, #ARGV do members[#members + 1] = ARGV[i] end
-local result, refused = put_event(k, id, stored, now, members, ARGV[6])
+for i = 8, #ARGV do members[#members + 1] = ARGV[i] end
+local result, refused, purchase =
+    put_event(k, id, stored, now, members, ARGV[6], ARGV[7] == '1')
 if result == 'moved' then return {'moved', refused} end
 if not refused then
   refused = {}
@@ -26,6 +31,6 @@ end
 local trimmed = 0
 if result ~= 'duplicate' then trimmed = trim(k, tonumber(ARGV[4]), ARGV[5]) end
 
-local reply = {result, trimmed}
+local reply = {result, trimmed, purchase and 1 or 0}
 for _, member in ipairs(refused) do reply[#reply + 1] = member end
 return reply

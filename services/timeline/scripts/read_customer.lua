@@ -17,6 +17,8 @@ for i = 1, #hash, 2 do
   local identity = string.match(field, '^i:(.*)$')
   if identity then
     identities[#identities + 1] = identity
+  elseif string.sub(field, 1, 2) == 'p:' or field == 'lh' then
+    -- Purchase days and lifecycle: the insights' own, read by their scripts.
   else
     view[#view + 1] = field
     view[#view + 1] = value

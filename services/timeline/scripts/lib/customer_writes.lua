@@ -12,12 +12,19 @@
 --
 -- The view hash holds: total, n:<channel>, t:<channel> (last time),
 -- val:<currency> (micros, exact), sat_sum (thousandths), sat_n, first, last,
--- created, recent_id and recent_at (the most recent event), and the
--- customer's identities as fields i:<kind>:<value> (value '1'); once the
--- customer is merged away or being erased, only the field 'alias' (the
--- survivor, or '-'). Identities and alias in the view rather than keys of
--- their own: the view is read once per event and there are fewer keys to
--- create and keep.
+-- fch (the channel of the first interaction), created, recent_id and
+-- recent_at (the most recent event), and the customer's identities as fields
+-- i:<kind>:<value> (value '1'); once the customer is merged away or being
+-- erased, only the field 'alias' (the survivor, or '-'). Identities and alias
+-- in the view rather than keys of their own: the view is read once per event
+-- and there are fewer keys to create and keep.
+--
+-- Purchases (events of kind PURCHASE with a value) are also kept per UTC
+-- day, the model's purchase occasions: p:<day> (days since 1970-01-01) is
+-- "<purchase events>;<currency>=<micros>;...", and pv counts the changes to
+-- them, so the insights code that derives the lifecycle from them can write
+-- its result only if they did not change meanwhile. The insights code owns
+-- the fields lc and lh (lifecycle stage and history).
 --
 -- Numbers that can exceed 14 digits (times in microseconds, amounts) stay
 -- strings: Lua would print them in exponent form and lose digits.
@@ -37,13 +44,49 @@ local function revision_less(a, b)
   return bytes_less(a, b)
 end
 
+-- Redis refuses "-0" as an integer (HINCRBY), so zero stays "0".
 local function negated(number)
   if string.sub(number, 1, 1) == '-' then return string.sub(number, 2) end
+  if number == '0' then return number end
   return '-' .. number
 end
 
 local function as_integer(number)
   return string.format('%d', number)
+end
+
+local PURCHASE_KIND = '30'
+local MICROS_PER_DAY = 86400000000
+
+-- The view field of the purchase day of a time in microseconds.
+local function purchase_day_field(micros)
+  return 'p:' .. as_integer(math.floor(tonumber(micros) / MICROS_PER_DAY))
+end
+
+-- A purchase day's field as {n = purchase events, money = {currency =
+-- micros}}, and back; currencies whose amount is zero are left out.
+local function parse_purchase_day(text)
+  local day = {n = 0, money = {}}
+  if not text then return day end
+  local n, rest = string.match(text, '^(%d+)(.*)$')
+  day.n = tonumber(n)
+  for currency, amount in string.gmatch(rest, ';(%u+)=(%-?%d+)') do
+    day.money[currency] = tonumber(amount)
+  end
+  return day
+end
+
+local function format_purchase_day(day)
+  local currencies = {}
+  for currency, amount in pairs(day.money) do
+    if amount ~= 0 then currencies[#currencies + 1] = currency end
+  end
+  table.sort(currencies)
+  local parts = {as_integer(day.n)}
+  for _, currency in ipairs(currencies) do
+    parts[#parts + 1] = currency .. '=' .. as_integer(day.money[currency])
+  end
+  return table.concat(parts, ';')
 end
 
 -- Of identities ("kind:value") the customer lacks (`present[i]` is false),
@@ -102,15 +145,19 @@ end
 -- same step. The same or a lower revision than the one stored changes
 -- nothing. Identities (`members`, may be empty) are attached as attach()
 -- does, with the same read and write of the view. Returns 'accepted',
--- 'updated' or 'duplicate', and the identities that did not fit (nil for a
--- duplicate: nothing was attached); or 'moved' and the customer this one was
--- merged into ('-': it is being erased), having written nothing.
-local function put_event(k, id, stored, now, members, limits)
-  local revision, occurred, channel, _, currency, amount, satisfaction =
+-- 'updated' or 'duplicate', the identities that did not fit (nil for a
+-- duplicate: nothing was attached), and whether the event is or was a
+-- purchase; or 'moved' and the customer this one was merged into ('-': it is
+-- being erased), having written nothing. `keep_purchases` false leaves the
+-- purchase days alone (a hub run without insights, to measure them).
+local function put_event(k, id, stored, now, members, limits, keep_purchases)
+  local revision, occurred, channel, kind, currency, amount, satisfaction =
       string.match(stored, HEADER_FIELDS)
   if not revision then
     return redis.error_reply('stored event ' .. id .. ' has no valid header')
   end
+  local purchase = keep_purchases and kind == PURCHASE_KIND and
+      currency ~= ''
 
   -- One read of the view, before anything is written: whether the customer
   -- is still here, what the event changes, and which identities it has.
@@ -120,6 +167,10 @@ local function put_event(k, id, stored, now, members, limits)
   if satisfaction ~= '' then
     names[#names + 1] = 'sat_sum'
     names[#names + 1] = 'sat_n'
+  end
+  if purchase then
+    names[#names + 1] = 'pv'
+    names[#names + 1] = purchase_day_field(occurred)
   end
   local fixed = #names
   for _, member in ipairs(members) do names[#names + 1] = 'i:' .. member end
@@ -134,6 +185,20 @@ local function put_event(k, id, stored, now, members, limits)
     counters[field] = (counters[field] or 0) + by
   end
   local money = {}
+  -- Changes to purchase days: field -> {n = events, money = {currency =
+  -- micros}}.
+  local purchase_days = {}
+  local function count_purchase(at, purchase_currency, micros, sign)
+    local field = purchase_day_field(at)
+    local change = purchase_days[field]
+    if not change then
+      change = {n = 0, money = {}}
+      purchase_days[field] = change
+    end
+    change.n = change.n + sign
+    change.money[purchase_currency] =
+        (change.money[purchase_currency] or 0) + sign * tonumber(micros)
+  end
 
   -- Most events are new: one HSETNX stores them; only a resend reads back.
   local result = 'accepted'
@@ -141,10 +206,18 @@ local function put_event(k, id, stored, now, members, limits)
   if redis.call('HSETNX', k.events, id, stored) == 0 then
     old = redis.call('HGET', k.events, id)
   end
+  local was_purchase = false
   if old then
-    local old_revision, _, old_channel, _, old_currency, old_amount,
-          old_satisfaction = string.match(old, HEADER_FIELDS)
-    if not revision_less(old_revision, revision) then return 'duplicate' end
+    local old_revision, old_occurred, old_channel, old_kind, old_currency,
+          old_amount, old_satisfaction = string.match(old, HEADER_FIELDS)
+    was_purchase = keep_purchases and old_kind == PURCHASE_KIND and
+        old_currency ~= ''
+    if not revision_less(old_revision, revision) then
+      return 'duplicate', nil, purchase or was_purchase
+    end
+    if was_purchase then
+      count_purchase(old_occurred, old_currency, old_amount, -1)
+    end
     count('total', -1)
     count('n:' .. old_channel, -1)
     if old_currency ~= '' then
@@ -161,6 +234,7 @@ local function put_event(k, id, stored, now, members, limits)
   count('total', 1)
   count('n:' .. channel, 1)
   if currency ~= '' then money[#money + 1] = {currency, amount} end
+  if purchase then count_purchase(occurred, currency, amount, 1) end
   if satisfaction ~= '' then
     count('sat_sum', tonumber(satisfaction))
     count('sat_n', 1)
@@ -175,6 +249,12 @@ local function put_event(k, id, stored, now, members, limits)
   -- channel; a satisfaction the new revision dropped).
   local unread = {}
   for field in pairs(counters) do
+    if current[field] == nil then unread[#unread + 1] = field end
+  end
+  if next(purchase_days) and current.pv == nil then
+    unread[#unread + 1] = 'pv'
+  end
+  for field in pairs(purchase_days) do
     if current[field] == nil then unread[#unread + 1] = field end
   end
   if #unread > 0 then
@@ -193,6 +273,7 @@ local function put_event(k, id, stored, now, members, limits)
   end
   if not current.first or at < tonumber(current.first) then
     set('first', occurred)
+    set('fch', channel)
   end
   if not current.last or at > tonumber(current.last) then
     set('last', occurred)
@@ -224,11 +305,35 @@ local function put_event(k, id, stored, now, members, limits)
                                        not current.created)
     for _, item in ipairs(added) do updates[#updates + 1] = item end
   end
+  -- A purchase whose update leaves it as it was changes no day.
+  local emptied = {}
+  local purchases_changed = false
+  for field, change in pairs(purchase_days) do
+    local changed = change.n ~= 0
+    for _, micros in pairs(change.money) do changed = changed or micros ~= 0 end
+    if changed then
+      purchases_changed = true
+      local day = parse_purchase_day(current[field])
+      day.n = day.n + change.n
+      for day_currency, micros in pairs(change.money) do
+        day.money[day_currency] = (day.money[day_currency] or 0) + micros
+      end
+      if day.n > 0 then
+        set(field, format_purchase_day(day))
+      else
+        emptied[#emptied + 1] = field
+      end
+    end
+  end
+  if purchases_changed then
+    set('pv', as_integer((tonumber(current.pv) or 0) + 1))
+  end
   if #updates > 0 then redis.call('HSET', k.view, unpack(updates)) end
+  if #emptied > 0 then redis.call('HDEL', k.view, unpack(emptied)) end
   for _, change in ipairs(money) do
     redis.call('HINCRBY', k.view, 'val:' .. change[1], change[2])
   end
-  return result, refused
+  return result, refused, purchase or was_purchase
 end
 
 -- Cuts the given timeline entries down to their headers.

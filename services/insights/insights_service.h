@@ -1,0 +1,61 @@
+// The gRPC face of the customer insights (omnihub.v1.InsightsService) on the
+// callback API. Requests are checked here (INVALID_ARGUMENT naming the
+// field); the work runs on the insights engine's threads, never in a
+// reactor.
+//
+//   InsightsService service(&engine, &store, &validator);
+//   builder.RegisterService(&service);
+#ifndef OMNIHUB_SERVICES_INSIGHTS_INSIGHTS_SERVICE_H_
+#define OMNIHUB_SERVICES_INSIGHTS_INSIGHTS_SERVICE_H_
+
+#include "omnihub/v1/insights.grpc.pb.h"
+#include "services/insights/store/insights_engine.h"
+#include "services/timeline/event_validator.h"
+#include "services/timeline/timeline_store.h"
+
+namespace omnihub::insights {
+
+struct InsightsServiceLimits {
+  int max_horizons = 8;
+  int max_horizon_days = 3650;
+  int max_kpi_days = 3660;
+  int max_cohort_months = 120;
+  int max_holdout_days = 3650;
+};
+
+class InsightsService final : public v1::InsightsService::CallbackService {
+ public:
+  InsightsService(InsightsEngine* engine, timeline::TimelineStore* store,
+                  const timeline::EventValidator* validator,
+                  InsightsServiceLimits limits = {});
+
+  grpc::ServerUnaryReactor* GetCustomerInsights(
+      grpc::CallbackServerContext* context,
+      const v1::GetCustomerInsightsRequest* request,
+      v1::CustomerInsights* response) override;
+  grpc::ServerUnaryReactor* GetPurchaseModel(
+      grpc::CallbackServerContext* context,
+      const v1::GetPurchaseModelRequest* request,
+      v1::PurchaseModel* response) override;
+  grpc::ServerUnaryReactor* FitPurchaseModel(
+      grpc::CallbackServerContext* context,
+      const v1::FitPurchaseModelRequest* request,
+      v1::PurchaseModel* response) override;
+  grpc::ServerUnaryReactor* GetKpis(grpc::CallbackServerContext* context,
+                                    const v1::GetKpisRequest* request,
+                                    v1::GetKpisResponse* response) override;
+  grpc::ServerUnaryReactor* GetCohorts(
+      grpc::CallbackServerContext* context,
+      const v1::GetCohortsRequest* request,
+      v1::GetCohortsResponse* response) override;
+
+ private:
+  InsightsEngine* engine_;
+  timeline::TimelineStore* store_;
+  const timeline::EventValidator* validator_;
+  InsightsServiceLimits limits_;
+};
+
+}  // namespace omnihub::insights
+
+#endif  // OMNIHUB_SERVICES_INSIGHTS_INSIGHTS_SERVICE_H_

@@ -1,0 +1,64 @@
+// Reads every customer of the base, a batch at a time: SCAN over the view
+// keys (node by node on a cluster: this runs on one node's connection), then
+// the read script for each batch, pipelined. Nothing is read through a key
+// that every event writes. Blocking: run it on a worker thread.
+//
+//   absl::Status status = ScanCustomers(context, keys, scripts, {},
+//       [](const std::string& id, const CustomerRecord& record) {
+//         ...; return absl::OkStatus();
+//       });
+#ifndef OMNIHUB_SERVICES_INSIGHTS_STORE_CUSTOMER_SCAN_H_
+#define OMNIHUB_SERVICES_INSIGHTS_STORE_CUSTOMER_SCAN_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "services/insights/store/customer_read.h"
+#include "services/insights/store/insights_keys.h"
+#include "services/timeline/store_context.h"
+
+namespace omnihub::insights {
+
+using CustomerVisitor = std::function<absl::Status(
+    const std::string& customer_id, const CustomerRecord& record)>;
+
+struct ScanOptions {
+  // Keys asked of each SCAN call, and customers read per pipelined batch.
+  int scan_count = 1000;
+  int read_batch = 256;
+  // At most this many customers, chosen uniformly at random from all
+  // (reservoir sampling over the ids); 0: all.
+  int64_t sample = 0;
+};
+
+struct ScanResult {
+  int64_t customers = 0;  // live customers in the base
+  int64_t visited = 0;    // of them, given to the visitor
+};
+
+absl::StatusOr<ScanResult> ScanCustomers(const timeline::StoreContext& context,
+                                         const InsightsKeys& keys,
+                                         const InsightsScripts& scripts,
+                                         const ScanOptions& options,
+                                         const CustomerVisitor& visit);
+
+// The ids of the customers (view keys) from `cursor` on, one SCAN call:
+// returns the next cursor ("0": done).
+absl::StatusOr<std::string> ScanCustomerIds(
+    const timeline::StoreContext& context, const InsightsKeys& keys,
+    const std::string& cursor, int count, std::vector<std::string>* ids);
+
+// Reads the customers `ids` (pipelined) and gives the live ones to `visit`;
+// returns how many were live.
+absl::StatusOr<int64_t> ReadCustomers(const timeline::StoreContext& context,
+                                      const InsightsScripts& scripts,
+                                      const std::vector<std::string>& ids,
+                                      const CustomerVisitor& visit);
+
+}  // namespace omnihub::insights
+
+#endif  // OMNIHUB_SERVICES_INSIGHTS_STORE_CUSTOMER_SCAN_H_
