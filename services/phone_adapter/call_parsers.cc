@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/csv/csv_reader.h"
+#include "common/json_fields/json_body.h"
 #include "common/json_fields/json_fields.h"
 #include "nlohmann/json.hpp"
 #include "services/phone_adapter/call_record.h"
@@ -293,11 +294,12 @@ int StatusRank(absl::string_view status) {
 
 absl::StatusOr<std::vector<CallRecord>> ParseJsonCalls(
     absl::string_view body, const CallParseOptions& options) {
-  const json document = json::parse(body.begin(), body.end(), nullptr,
-                                    /*allow_exceptions=*/false);
-  if (document.is_discarded()) {
-    return absl::InvalidArgumentError("body: is not valid JSON");
-  }
+  absl::StatusOr<json> parsed =
+      json_fields::ParseJsonBody(body, {.max_depth = options.max_json_depth,
+                                        .root = "call",
+                                        .root_array = "calls"});
+  if (!parsed.ok()) return parsed.status();
+  const json& document = *parsed;
   std::vector<CallRecord> calls;
   if (document.is_array()) {
     if (document.size() > options.max_records) {

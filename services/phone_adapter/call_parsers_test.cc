@@ -1,3 +1,5 @@
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "services/phone_adapter/call_record.h"
 
@@ -74,6 +76,28 @@ TEST(JsonCallsTest, ArrayAndFieldErrorsNameTheRecord) {
                    R"(","caller":"+1","started_at":"2026-11-20T09:30:00Z"})");
   EXPECT_NE(ParseJsonCalls(huge, {}).status().message().find("call_id"),
             std::string::npos);
+}
+
+TEST(JsonCallsTest, DeeplyNestedBodiesAreRefusedNamingTheField) {
+  const std::string call =
+      R"("call_id":"a","caller":"+15","started_at":"2026-11-20T09:30:00Z")";
+  const std::string deep =
+      absl::StrCat(std::string(100'000, '['), std::string(100'000, ']'));
+  EXPECT_EQ(
+      ParseJsonCalls(absl::StrCat("{", call, R"(,"extra":)", deep, "}"), {})
+          .status()
+          .message(),
+      "call.extra: nests arrays and objects deeper than the limit of 32");
+  EXPECT_EQ(ParseJsonCalls(absl::StrCat("[{", call, "},{", call,
+                                        R"(,"extra":[[1]]})", "]"),
+                           {.max_json_depth = 3})
+                .status()
+                .message(),
+            "calls[1].extra: nests arrays and objects deeper than the limit "
+            "of 3");
+  EXPECT_TRUE(ParseJsonCalls(absl::StrCat("[{", call, R"(,"extra":[1]})", "]"),
+                             {.max_json_depth = 3})
+                  .ok());
 }
 
 // The same call sent on ring, on answer and on hang-up, with no revision or
