@@ -2,6 +2,8 @@
 // ports, configured by flags and environment, with health, reflection,
 // Prometheus metrics and graceful shutdown.
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -48,12 +50,16 @@ class TimelineBinaryTest : public ::testing::Test {
     ASSERT_TRUE(WaitForHealth(HealthCheckResponse::SERVING)) << Log();
   }
 
-  HealthCheckResponse::ServingStatus Health() {
+  // The health of the server ("") or of one service by name, as a probe
+  // asks it; UNKNOWN when the call fails (NOT_FOUND for a name the server
+  // does not know).
+  HealthCheckResponse::ServingStatus Health(const std::string& service = "") {
     auto stub = grpc::health::v1::Health::NewStub(channel_);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(1));
     grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
     HealthCheckResponse response;
     if (!stub->Check(&context, request, &response).ok()) {
       return HealthCheckResponse::UNKNOWN;
@@ -61,12 +67,30 @@ class TimelineBinaryTest : public ::testing::Test {
     return response.status();
   }
 
-  bool WaitForHealth(HealthCheckResponse::ServingStatus want) {
+  bool WaitForHealth(HealthCheckResponse::ServingStatus want,
+                     const std::string& service = "") {
     for (int i = 0; i < 200; ++i) {
-      if (Health() == want) return true;
+      if (Health(service) == want) return true;
       absl::SleepFor(absl::Milliseconds(100));
     }
     return false;
+  }
+
+  // The services the server lists through reflection.
+  std::vector<std::string> ServiceNames() {
+    auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(channel_);
+    grpc::ClientContext context;
+    auto stream = stub->ServerReflectionInfo(&context);
+    grpc::reflection::v1alpha::ServerReflectionRequest request;
+    request.set_list_services("");
+    std::vector<std::string> names;
+    grpc::reflection::v1alpha::ServerReflectionResponse response;
+    if (!stream->Write(request) || !stream->Read(&response)) return names;
+    for (const auto& service : response.list_services_response().service()) {
+      names.push_back(service.name());
+    }
+    stream->WritesDone();
+    return names;
   }
 
   std::string Log() { return FileText(log_path_); }
@@ -80,23 +104,11 @@ class TimelineBinaryTest : public ::testing::Test {
 };
 
 TEST_F(TimelineBinaryTest, ReflectionListsTheServices) {
-  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(channel_);
-  grpc::ClientContext context;
-  auto stream = stub->ServerReflectionInfo(&context);
-  grpc::reflection::v1alpha::ServerReflectionRequest request;
-  request.set_list_services("");
-  ASSERT_TRUE(stream->Write(request));
-  grpc::reflection::v1alpha::ServerReflectionResponse response;
-  ASSERT_TRUE(stream->Read(&response));
-  std::vector<std::string> names;
-  for (const auto& service : response.list_services_response().service()) {
-    names.push_back(service.name());
-  }
+  std::vector<std::string> names = ServiceNames();
   EXPECT_NE(std::find(names.begin(), names.end(), "omnihub.v1.TimelineService"),
             names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "grpc.health.v1.Health"),
             names.end());
-  stream->WritesDone();
 }
 
 TEST_F(TimelineBinaryTest, MetricsCountEventsAndPassPromtool) {
@@ -149,6 +161,33 @@ TEST_F(TimelineBinaryTest, HealthFollowsRedis) {
   EXPECT_TRUE(WaitForHealth(HealthCheckResponse::NOT_SERVING)) << Log();
   ASSERT_TRUE(redis_->Restart().ok());
   EXPECT_TRUE(WaitForHealth(HealthCheckResponse::SERVING)) << Log();
+}
+
+// Kubernetes gRPC probes and grpc_health_probe -service=... ask by name:
+// every service the server lists answers as the server does.
+TEST_F(TimelineBinaryTest, HealthByServiceNameFollowsRedis) {
+  std::vector<std::string> services = ServiceNames();
+  for (const char* ours :
+       {"omnihub.v1.TimelineService", "omnihub.v1.CustomerService"}) {
+    EXPECT_NE(std::find(services.begin(), services.end(), ours), services.end())
+        << ours;
+  }
+  for (const std::string& service : services) {
+    EXPECT_EQ(Health(service), HealthCheckResponse::SERVING) << service;
+  }
+  EXPECT_EQ(Health("omnihub.v1.NoSuchService"), HealthCheckResponse::UNKNOWN);
+  ASSERT_TRUE(redis_->Kill().ok());
+  for (const std::string& service : services) {
+    EXPECT_TRUE(WaitForHealth(HealthCheckResponse::NOT_SERVING, service))
+        << service << "\n"
+        << Log();
+  }
+  ASSERT_TRUE(redis_->Restart().ok());
+  for (const std::string& service : services) {
+    EXPECT_TRUE(WaitForHealth(HealthCheckResponse::SERVING, service))
+        << service << "\n"
+        << Log();
+  }
 }
 
 TEST_F(TimelineBinaryTest, SigtermShutsDownCleanly) {
