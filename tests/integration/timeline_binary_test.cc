@@ -1,8 +1,12 @@
 // The omnihub-timeline executable as a user runs it: a real process on real
 // ports, configured by flags and environment, with health, reflection,
 // Prometheus metrics and graceful shutdown.
+#include <unistd.h>
+
 #include <fstream>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -91,6 +95,21 @@ class TimelineBinaryTest : public ::testing::Test {
     }
     stream->WritesDone();
     return names;
+  }
+
+  // Runs omnihub-cli to the end: its exit code and what it wrote (stdout
+  // and stderr together).
+  static std::pair<int, std::string> RunCli(
+      std::vector<std::string> args,
+      std::vector<std::pair<std::string, std::string>> env = {}) {
+    static int runs = 0;
+    const std::string path =
+        absl::StrCat(::testing::TempDir(), "/cli-", ::getpid(), "-", ++runs);
+    auto process = ChildProcess::Start(OMNIHUB_CLI_BINARY, std::move(args),
+                                       std::move(env), path);
+    if (!process.ok()) return {-1, std::string(process.status().message())};
+    absl::StatusOr<int> exit_code = (*process)->Wait(absl::Seconds(30));
+    return {exit_code.value_or(-1), FileText(path)};
   }
 
   std::string Log() { return FileText(log_path_); }
@@ -190,6 +209,28 @@ TEST_F(TimelineBinaryTest, HealthByServiceNameFollowsRedis) {
   }
 }
 
+TEST_F(TimelineBinaryTest, TheCliFindsTheHubByHubAddress) {
+  auto [code, out] =
+      RunCli({"--hub_address=" + grpc_address_, "link",
+              "--identities=email:ana@x.example", "--source=crm/test"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\"customer_id\""), std::string::npos) << out;
+  // From the environment, as every flag.
+  std::tie(code, out) = RunCli({"resolve", "--identity=email:ana@x.example"},
+                               {{"OMNIHUB_HUB_ADDRESS", grpc_address_}});
+  EXPECT_EQ(code, 0) << out;
+  // The old name still works, and says it is old.
+  std::tie(code, out) = RunCli({"--target=" + grpc_address_, "resolve",
+                                "--identity=email:ana@x.example"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("--target is deprecated"), std::string::npos) << out;
+  // Both names, for different addresses: which one was meant is unclear.
+  std::tie(code, out) =
+      RunCli({"--hub_address=" + grpc_address_, "--target=127.0.0.1:1",
+              "resolve", "--identity=email:ana@x.example"});
+  EXPECT_EQ(code, 2) << out;
+}
+
 TEST_F(TimelineBinaryTest, SigtermShutsDownCleanly) {
   ASSERT_TRUE(process_->Signal(SIGTERM).ok());
   absl::StatusOr<int> exit_status = process_->Wait(absl::Seconds(20));
@@ -210,6 +251,22 @@ TEST(TimelineHelpTest, HelpListsTheFlags) {
   }
   EXPECT_EQ(text.find("--flagfile"), std::string::npos)
       << "absl's own flags should not clutter --help";
+}
+
+TEST(CliHelpTest, HelpShowsTheHubAddressFirst) {
+  const std::string path = ::testing::TempDir() + "/cli-help.txt";
+  std::system((std::string(OMNIHUB_CLI_BINARY) + " --help > " + path + " 2>&1")
+                  .c_str());
+  const std::string text = FileText(path);
+  const size_t hub_address = text.find("--hub_address");
+  ASSERT_NE(hub_address, std::string::npos) << text;
+  for (const char* later : {"omnihub-cli ingest", "--customer_id", "--identity",
+                            "--source", "--target"}) {
+    const size_t at = text.find(later);
+    EXPECT_NE(at, std::string::npos) << later << " missing from\n" << text;
+    EXPECT_LT(hub_address, at) << later << " comes before --hub_address in\n"
+                               << text;
+  }
 }
 
 }  // namespace
