@@ -3,9 +3,12 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/env_flags.h"
+#include "common/json_fields/json_body.h"
 #include "common/logging/log.h"
 #include "common/metrics/build_info.h"
 #include "common/publisher/event_publisher.h"
@@ -28,6 +31,11 @@ ABSL_FLAG(bool, spool_fsync, true,
           "fsync every accepted request before answering (turn off only to "
           "measure what durability costs).");
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "Largest request body, in bytes.");
+ABSL_FLAG(int, max_json_depth,
+          static_cast<int>(omnihub::json_fields::kDefaultMaxJsonDepth),
+          "Most arrays and objects a JSON body may nest inside one another "
+          "(values below 1 count as 1); a deeper body is refused with 400 "
+          "naming the field. It bounds every step that recurses over a body.");
 ABSL_FLAG(int, publish_batch, 500, "Most events per call to the hub.");
 ABSL_FLAG(std::string, default_region, "US",
           "Region (ISO 3166) for phone numbers written without +country.");
@@ -38,6 +46,10 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
 
 namespace omnihub::adapter {
+
+size_t MaxJsonDepth() {
+  return static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_json_depth)));
+}
 
 int RunAdapter(int argc, char** argv, const AdapterDescription& description,
                const RouteRegistrar& register_routes) {

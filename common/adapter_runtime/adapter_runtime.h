@@ -13,6 +13,7 @@
 #ifndef OMNIHUB_COMMON_ADAPTER_RUNTIME_ADAPTER_RUNTIME_H_
 #define OMNIHUB_COMMON_ADAPTER_RUNTIME_ADAPTER_RUNTIME_H_
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
@@ -29,6 +30,10 @@ struct AdapterDescription {
 
 using RouteRegistrar = std::function<void(http_intake::HttpIntake&,
                                           const identity::IdentityNormalizer&)>;
+
+// --max_json_depth, for the routes' JSON parsers; read it in the registrar
+// (the flags are parsed by then).
+size_t MaxJsonDepth();
 
 // Parses flags, runs until SIGTERM/SIGINT, returns the exit code.
 int RunAdapter(int argc, char** argv, const AdapterDescription& description,

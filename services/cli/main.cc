@@ -25,7 +25,13 @@
 #include "omnihub/v1/insights.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 
-ABSL_FLAG(std::string, target, "127.0.0.1:50051", "The timeline service.");
+// --hub_address, as the adapters name the same address. A flag's place in
+// --help is alphabetical, so the usage text shows it first.
+constexpr char kDefaultHubAddress[] = "127.0.0.1:50051";
+ABSL_FLAG(std::string, hub_address, kDefaultHubAddress,
+          "The timeline service (gRPC host:port).");
+ABSL_FLAG(std::string, target, "",
+          "Deprecated: the old name of --hub_address, still understood.");
 ABSL_FLAG(int, timeout_seconds, 10, "Deadline of the call.");
 ABSL_FLAG(std::string, customer_id, "", "timeline/customer: by customer id.");
 ABSL_FLAG(std::string, identity, "",
@@ -64,8 +70,11 @@ ABSL_FLAG(int, batch, 500, "import-purchases: events per Ingest call.");
 
 namespace {
 
+// The flags library puts the program's name in front of this.
 constexpr char kUsage[] =
-    "omnihub-cli: call the omnihub timeline service.\n\n"
+    "calls the omnihub timeline service.\n\n"
+    "  --hub_address=host:port  the timeline service, 127.0.0.1:50051 unless\n"
+    "                           set (--target is its old name)\n\n"
     "  omnihub-cli ingest < request.json    IngestRequest as JSON on stdin\n"
     "  omnihub-cli timeline --identity=phone:+442071838750 [--page_size=N]\n"
     "  omnihub-cli customer --identity=email:ann@example.com\n"
@@ -87,6 +96,21 @@ constexpr char kUsage[] =
     "  omnihub-cli cohorts --start=YYYY-MM --end=YYYY-MM [--channel=web]\n\n"
     "Prints the response as JSON. Exit status: 0 OK, 1 the call failed, 2 "
     "bad usage.";
+
+// --hub_address, or the deprecated --target when only it was given; empty
+// (and a message) when both were given, differently.
+std::string HubAddress() {
+  const std::string hub_address = absl::GetFlag(FLAGS_hub_address);
+  const std::string target = absl::GetFlag(FLAGS_target);
+  if (target.empty() || target == hub_address) return hub_address;
+  if (hub_address != kDefaultHubAddress) {
+    std::cerr << "--target is the old name of --hub_address; give only "
+                 "--hub_address\n";
+    return "";
+  }
+  std::cerr << "warning: --target is deprecated; use --hub_address\n";
+  return target;
+}
 
 int Fail(const grpc::Status& status) {
   std::cerr << "error: " << status.error_code() << " " << status.error_message()
@@ -355,12 +379,14 @@ int InsightsCommand(const std::string& command,
 int main(int argc, char** argv) {
   std::vector<char*> args = omnihub::config::ParseFlags(argc, argv, kUsage);
   if (args.size() != 2) {
-    std::cerr << kUsage << "\n";
+    std::cerr << "omnihub-cli: " << kUsage << "\n";
     return 2;
   }
   const std::string command = args[1];
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_target),
-                                     grpc::InsecureChannelCredentials());
+  const std::string hub_address = HubAddress();
+  if (hub_address.empty()) return 2;
+  auto channel =
+      grpc::CreateChannel(hub_address, grpc::InsecureChannelCredentials());
   auto stub = omnihub::v1::TimelineService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(
@@ -445,6 +471,7 @@ int main(int argc, char** argv) {
       status >= 0) {
     return status;
   }
-  std::cerr << "unknown command \"" << command << "\"\n\n" << kUsage << "\n";
+  std::cerr << "unknown command \"" << command << "\"\n\n"
+            << "omnihub-cli: " << kUsage << "\n";
   return 2;
 }

@@ -1,12 +1,16 @@
 // The three call formats the phone adapter accepts, read into CallRecords.
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/csv/csv_reader.h"
+#include "common/json_fields/json_body.h"
 #include "common/json_fields/json_fields.h"
 #include "nlohmann/json.hpp"
 #include "services/phone_adapter/call_record.h"
@@ -231,31 +235,70 @@ absl::StatusOr<CallRecord> ReadCdrRow(const csv::CsvRow& row,
   return call;
 }
 
-// Several CDR rows of one call (transfers, queue legs) become one call.
-void MergeInto(CallRecord& call, const CallRecord& row) {
-  if (row.started_at &&
-      (!call.started_at || *row.started_at < *call.started_at)) {
-    call.started_at = row.started_at;
+// The time covered by at least one of `spans` ([from, to) each), in whole
+// seconds: spans that follow one another add up, spans that overlap count
+// once.
+int CoveredSeconds(std::vector<std::pair<absl::Time, absl::Time>> spans) {
+  std::sort(spans.begin(), spans.end());
+  absl::Duration covered;
+  std::optional<absl::Time> reached;
+  for (auto [from, to] : spans) {
+    if (reached && from < *reached) from = *reached;
+    if (to > from) covered += to - from;
+    if (!reached || to > *reached) reached = to;
   }
-  if (row.ended_at && (!call.ended_at || *row.ended_at > *call.ended_at)) {
-    call.ended_at = row.ended_at;
+  return static_cast<int>(absl::ToInt64Seconds(covered));
+}
+
+// Several CDR rows of one call (a transfer, a queue ringing agents) become one
+// call, whatever order they come in (see the README): rows are taken in the
+// order they ended. A row spans its duration and its answered part its
+// billsec, both up to its end, so one row keeps its own figures, rows that
+// follow one another (a transfer) add up, and legs rung at once count once.
+CallRecord MergeRows(std::vector<CallRecord> rows) {
+  const auto end_of = [](const CallRecord& row) {
+    return row.ended_at.value_or(*row.started_at +
+                                 absl::Seconds(row.duration_seconds));
+  };
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const CallRecord& a, const CallRecord& b) {
+                     return end_of(a) < end_of(b);
+                   });
+  // Who called whom: the row that started first.
+  CallRecord call = *std::min_element(
+      rows.begin(), rows.end(), [](const CallRecord& a, const CallRecord& b) {
+        return *a.started_at < *b.started_at;
+      });
+  std::vector<std::pair<absl::Time, absl::Time>> spans, answered_spans;
+  bool answered = false;
+  call.queue.clear();
+  call.wrap_up_code.clear();
+  for (const CallRecord& row : rows) {
+    const absl::Time end = end_of(row);
+    spans.emplace_back(end - absl::Seconds(row.duration_seconds), end);
+    answered_spans.emplace_back(end - absl::Seconds(row.billable_seconds), end);
+    if (row.ended_at && (!call.ended_at || *row.ended_at > *call.ended_at)) {
+      call.ended_at = row.ended_at;
+    }
+    if (row.answered_at &&
+        (!call.answered_at || *row.answered_at < *call.answered_at)) {
+      call.answered_at = row.answered_at;
+    }
+    if (row.disposition == v1::CallDetail::DISPOSITION_ANSWERED) {
+      answered = true;
+      call.agent = row.agent;
+    } else if (!answered) {
+      call.disposition = row.disposition;
+      call.agent = row.agent;
+    }
+    if (!row.queue.empty()) call.queue = row.queue;
+    if (!row.wrap_up_code.empty()) call.wrap_up_code = row.wrap_up_code;
+    call.revision = std::max(call.revision, row.revision);
   }
-  if (row.answered_at &&
-      (!call.answered_at || *row.answered_at < *call.answered_at)) {
-    call.answered_at = row.answered_at;
-  }
-  if (row.disposition == v1::CallDetail::DISPOSITION_ANSWERED) {
-    call.disposition = row.disposition;
-    call.agent = row.agent;
-  }
-  if (call.queue.empty()) call.queue = row.queue;
-  if (!row.wrap_up_code.empty()) call.wrap_up_code = row.wrap_up_code;
-  call.billable_seconds = std::max(call.billable_seconds, row.billable_seconds);
-  if (call.started_at && call.ended_at) {
-    call.duration_seconds = static_cast<int>(
-        absl::ToInt64Seconds(*call.ended_at - *call.started_at));
-  }
-  call.revision = std::max(call.revision, row.revision);
+  if (answered) call.disposition = v1::CallDetail::DISPOSITION_ANSWERED;
+  call.duration_seconds = CoveredSeconds(std::move(spans));
+  call.billable_seconds = CoveredSeconds(std::move(answered_spans));
+  return call;
 }
 
 // Without the direction in a CDR, a call from an extension to a full number is
@@ -293,11 +336,12 @@ int StatusRank(absl::string_view status) {
 
 absl::StatusOr<std::vector<CallRecord>> ParseJsonCalls(
     absl::string_view body, const CallParseOptions& options) {
-  const json document = json::parse(body.begin(), body.end(), nullptr,
-                                    /*allow_exceptions=*/false);
-  if (document.is_discarded()) {
-    return absl::InvalidArgumentError("body: is not valid JSON");
-  }
+  absl::StatusOr<json> parsed =
+      json_fields::ParseJsonBody(body, {.max_depth = options.max_json_depth,
+                                        .root = "call",
+                                        .root_array = "calls"});
+  if (!parsed.ok()) return parsed.status();
+  const json& document = *parsed;
   std::vector<CallRecord> calls;
   if (document.is_array()) {
     if (document.size() > options.max_records) {
@@ -327,19 +371,23 @@ absl::StatusOr<std::vector<CallRecord>> ParseAsteriskCdr(
   absl::StatusOr<std::vector<csv::CsvRow>> rows = csv::ReadCsv(body, limits);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) return absl::InvalidArgumentError("body: no CDR lines");
-  std::vector<CallRecord> calls;
+  // Each call's rows, calls in the order of their first row.
+  std::vector<std::vector<CallRecord>> rows_of_call;
   std::map<std::string, size_t> index_of_call;
   for (const csv::CsvRow& row : *rows) {
     absl::StatusOr<CallRecord> call = ReadCdrRow(row, options);
     if (!call.ok()) return call.status();
-    auto [it, fresh] = index_of_call.emplace(call->call_id, calls.size());
-    if (fresh) {
-      calls.push_back(*std::move(call));
-    } else {
-      MergeInto(calls[it->second], *call);
-    }
+    auto [it, fresh] =
+        index_of_call.emplace(call->call_id, rows_of_call.size());
+    if (fresh) rows_of_call.emplace_back();
+    rows_of_call[it->second].push_back(*std::move(call));
   }
-  for (CallRecord& call : calls) InferDirection(call);
+  std::vector<CallRecord> calls;
+  calls.reserve(rows_of_call.size());
+  for (std::vector<CallRecord>& call_rows : rows_of_call) {
+    calls.push_back(MergeRows(std::move(call_rows)));
+    InferDirection(calls.back());
+  }
   return calls;
 }
 

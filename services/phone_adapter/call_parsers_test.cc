@@ -1,3 +1,5 @@
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "services/phone_adapter/call_record.h"
 
@@ -76,6 +78,28 @@ TEST(JsonCallsTest, ArrayAndFieldErrorsNameTheRecord) {
             std::string::npos);
 }
 
+TEST(JsonCallsTest, DeeplyNestedBodiesAreRefusedNamingTheField) {
+  const std::string call =
+      R"("call_id":"a","caller":"+15","started_at":"2026-11-20T09:30:00Z")";
+  const std::string deep =
+      absl::StrCat(std::string(100'000, '['), std::string(100'000, ']'));
+  EXPECT_EQ(
+      ParseJsonCalls(absl::StrCat("{", call, R"(,"extra":)", deep, "}"), {})
+          .status()
+          .message(),
+      "call.extra: nests arrays and objects deeper than the limit of 32");
+  EXPECT_EQ(ParseJsonCalls(absl::StrCat("[{", call, "},{", call,
+                                        R"(,"extra":[[1]]})", "]"),
+                           {.max_json_depth = 3})
+                .status()
+                .message(),
+            "calls[1].extra: nests arrays and objects deeper than the limit "
+            "of 3");
+  EXPECT_TRUE(ParseJsonCalls(absl::StrCat("[{", call, R"(,"extra":[1]})", "]"),
+                             {.max_json_depth = 3})
+                  .ok());
+}
+
 // The same call sent on ring, on answer and on hang-up, with no revision or
 // updated_at of its own: each later copy must outrank the one before.
 TEST(JsonCallsTest, RevisionFollowsTheCallsProgressUnlessGiven) {
@@ -149,6 +173,82 @@ TEST(AsteriskCdrTest, RowsOfOneCallAreMergedByLinkedId) {
   EXPECT_EQ(merged.duration_seconds, 600);
   EXPECT_EQ(merged.revision, 2u);  // sequence 1, plus one
   EXPECT_EQ((*calls)[1].disposition, v1::CallDetail::DISPOSITION_BUSY);
+}
+
+// The last two columns of a newcdrcolumns line: linkedid and sequence.
+std::string Linked(const std::string& linkedid, int sequence) {
+  return absl::StrCat(",\"\",\"", linkedid, "\",\"", sequence, "\"");
+}
+
+// A row that did not go through a queue: Dial instead of Queue.
+std::string Dialled(std::string line) {
+  const std::string queue = "\"Queue\",\"sales,t,,,300\"";
+  return line.replace(line.find(queue), queue.size(),
+                      "\"Dial\",\"SIP/202,30\"");
+}
+
+// A transferred call: the first agent talks 275 s, the second 260 s. Every
+// figure of the call adds the legs up, and the agent is who had the customer
+// last; the rows may come in any order.
+TEST(AsteriskCdrTest, ATransferredCallAddsUpItsLegs) {
+  const std::string first =
+      CdrLine("02071838750", "201", "2026-11-20 09:30:00",
+              "2026-11-20 09:30:07", "2026-11-20 09:34:42", 282, 275,
+              "ANSWERED", "1700000000.1", Linked("1700000000.1", 0));
+  const std::string second =
+      Dialled(CdrLine("02071838750", "202", "2026-11-20 09:34:42",
+                      "2026-11-20 09:34:48", "2026-11-20 09:39:08", 266, 260,
+                      "ANSWERED", "1700000000.2", Linked("1700000000.1", 1)));
+  for (const std::string& body : {first + second, second + first}) {
+    absl::StatusOr<std::vector<CallRecord>> calls = ParseAsteriskCdr(body, {});
+    ASSERT_TRUE(calls.ok()) << calls.status();
+    ASSERT_EQ(calls->size(), 1u);
+    const CallRecord& call = (*calls)[0];
+    EXPECT_EQ(call.duration_seconds, 282 + 266);
+    EXPECT_EQ(call.billable_seconds, 275 + 260);
+    EXPECT_EQ(call.agent, "SIP/202");  // the last answered leg
+    EXPECT_EQ(call.queue, "sales");    // the last leg naming a queue
+    EXPECT_EQ(call.disposition, v1::CallDetail::DISPOSITION_ANSWERED);
+    EXPECT_EQ(
+        absl::FormatTime("%H:%M:%S", *call.started_at, absl::UTCTimeZone()),
+        "09:30:00");
+    EXPECT_EQ(
+        absl::FormatTime("%H:%M:%S", *call.answered_at, absl::UTCTimeZone()),
+        "09:30:07");
+    EXPECT_EQ(absl::FormatTime("%H:%M:%S", *call.ended_at, absl::UTCTimeZone()),
+              "09:39:08");
+    EXPECT_EQ(call.caller, "02071838750");
+    EXPECT_EQ(call.revision, 2u);
+  }
+}
+
+// A queue ringing two agents at once logs a row for each: the time they
+// rang together counts once.
+TEST(AsteriskCdrTest, LegsRungAtOnceCountOnce) {
+  const std::string body =
+      CdrLine("02071838750", "201", "2026-11-20 10:00:00", "",
+              "2026-11-20 10:00:20", 20, 0, "NO ANSWER", "1700000002.2",
+              Linked("1700000002.1", 1)) +
+      CdrLine("02071838750", "202", "2026-11-20 10:00:00",
+              "2026-11-20 10:00:15", "2026-11-20 10:05:15", 315, 300,
+              "ANSWERED", "1700000002.3", Linked("1700000002.1", 2)) +
+      CdrLine("02079460000", "203", "2026-11-20 11:00:00", "",
+              "2026-11-20 11:00:20", 20, 0, "NO ANSWER", "1700000003.2",
+              Linked("1700000003.1", 1)) +
+      CdrLine("02079460000", "204", "2026-11-20 11:00:00", "",
+              "2026-11-20 11:00:25", 25, 0, "BUSY", "1700000003.3",
+              Linked("1700000003.1", 2));
+  absl::StatusOr<std::vector<CallRecord>> calls = ParseAsteriskCdr(body, {});
+  ASSERT_TRUE(calls.ok()) << calls.status();
+  ASSERT_EQ(calls->size(), 2u);
+  EXPECT_EQ((*calls)[0].duration_seconds, 315);
+  EXPECT_EQ((*calls)[0].billable_seconds, 300);
+  EXPECT_EQ((*calls)[0].agent, "SIP/202");
+  // Never answered: the last row's disposition and agent.
+  EXPECT_EQ((*calls)[1].duration_seconds, 25);
+  EXPECT_EQ((*calls)[1].billable_seconds, 0);
+  EXPECT_EQ((*calls)[1].disposition, v1::CallDetail::DISPOSITION_BUSY);
+  EXPECT_EQ((*calls)[1].agent, "SIP/204");
 }
 
 TEST(AsteriskCdrTest, BadLinesAreRefusedNamingTheLine) {

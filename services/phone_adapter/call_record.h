@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/identity/identity_normalizer.h"
+#include "common/json_fields/json_body.h"
 #include "omnihub/v1/event.pb.h"
 
 namespace omnihub::phone {
@@ -50,6 +51,8 @@ struct CallRecord {
 struct CallParseOptions {
   absl::TimeZone cdr_time_zone = absl::UTCTimeZone();  // Asterisk local times
   size_t max_records = 1000;
+  // Most arrays and objects nested in a JSON body (see json_body.h).
+  size_t max_json_depth = json_fields::kDefaultMaxJsonDepth;
 };
 
 // JSON: one call object or an array of them (fields in the README).

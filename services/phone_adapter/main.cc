@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
         }
         options.events.max_extension_digits =
             absl::GetFlag(FLAGS_max_extension_digits);
+        options.parse.max_json_depth = omnihub::adapter::MaxJsonDepth();
         omnihub::phone::RegisterPhoneRoutes(intake, &normalizer, options);
       });
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
@@ -15,6 +16,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/config/env_flags.h"
+#include "common/grpc_util/served_services.h"
 #include "common/identity/identity_normalizer.h"
 #include "common/logging/log.h"
 #include "common/metrics/build_info.h"
@@ -203,21 +205,19 @@ absl::StatusOr<insights::InsightsOptions> InsightsOptionsFromFlags() {
 }
 
 // Reports SERVING only while Redis is reachable, so load balancers and
-// orchestrators route around a replica that cannot store anything.
-void WatchHealth(grpc::Server* server, const redis::RedisClient* redis,
+// orchestrators route around a replica that cannot store anything; the same
+// for the server as a whole and for each of its services by name. `last` is
+// what was reported before the watch began.
+void WatchHealth(grpc::Server* server, std::vector<std::string> services,
+                 const redis::RedisClient* redis, bool last,
                  absl::Notification* stop) {
-  bool last = false;
-  bool first = true;
   while (!stop->WaitForNotificationWithTimeout(absl::Milliseconds(500))) {
     const bool serving = redis->connected();
-    if (first || serving != last) {
-      server->GetHealthCheckService()->SetServingStatus(serving);
-      if (!first || !serving) {
-        log::Info("health: %s", serving ? "SERVING (Redis reachable)"
-                                        : "NOT_SERVING (Redis unreachable)");
-      }
+    if (serving != last) {
+      grpc_util::SetServingStatus(*server, services, serving);
+      log::Info("health: %s", serving ? "SERVING (Redis reachable)"
+                                      : "NOT_SERVING (Redis unreachable)");
       last = serving;
-      first = false;
     }
   }
 }
@@ -325,6 +325,8 @@ int Run() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // Health by service name covers whatever is registered below.
+  grpc_util::ServedServices served(builder);
   int bound_port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen),
                            grpc::InsecureServerCredentials(), &bound_port);
@@ -352,8 +354,13 @@ int Run() {
       absl::GetFlag(FLAGS_metrics_listen), redis_options->host,
       redis_options->port);
 
+  // Each service by name from the start, not only once the watch runs.
+  const bool serving = (*redis)->connected();
+  grpc_util::SetServingStatus(*server, served.names(), serving);
+  if (!serving) log::Info("health: NOT_SERVING (Redis unreachable)");
   absl::Notification stop_health;
-  std::thread health(WatchHealth, server.get(), redis->get(), &stop_health);
+  std::thread health(WatchHealth, server.get(), served.names(), redis->get(),
+                     serving, &stop_health);
   absl::Notification stop_merges;
   std::thread merges(ResumeStaleMerges, &store,
                      absl::GetFlag(FLAGS_merge_resume_after), &stop_merges);

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
             intake, &normalizer,
             {.max_visits = AtLeastOne(absl::GetFlag(FLAGS_max_visits)),
              .max_csv_rows = AtLeastOne(absl::GetFlag(FLAGS_max_csv_rows)),
-             .max_future_skew = absl::GetFlag(FLAGS_max_future_skew)});
+             .max_future_skew = absl::GetFlag(FLAGS_max_future_skew),
+             .max_json_depth = omnihub::adapter::MaxJsonDepth()});
       });
 }

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/csv/csv_reader.h"
+#include "common/json_fields/json_body.h"
 #include "common/json_fields/json_fields.h"
 #include "common/money/money.h"
 #include "services/visit_adapter/visit_record.h"
@@ -265,10 +266,12 @@ absl::StatusOr<std::vector<std::string>> ReadHeader(const csv::CsvRow& row) {
 
 absl::StatusOr<std::vector<VisitRecord>> ParseJsonVisits(
     absl::string_view body, const VisitParseOptions& options) {
-  const json document = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded()) {
-    return FieldError("", "body", "is not valid JSON");
-  }
+  absl::StatusOr<json> parsed =
+      json_fields::ParseJsonBody(body, {.max_depth = options.max_json_depth,
+                                        .root = "visit",
+                                        .root_array = "visits"});
+  if (!parsed.ok()) return parsed.status();
+  const json& document = *parsed;
   std::vector<VisitRecord> visits;
   if (!document.is_array()) {
     absl::StatusOr<VisitRecord> visit = ReadVisit(document, "visit", "json", 0);

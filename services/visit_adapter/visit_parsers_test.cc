@@ -312,6 +312,20 @@ TEST_F(VisitParsersTest, HugeAndManyAreRefused) {
   EXPECT_EQ(too_many.status().message(), "body: has 3 visits; the limit is 2");
 }
 
+TEST_F(VisitParsersTest, DeeplyNestedJsonIsRefusedNamingTheField) {
+  const std::string deep =
+      absl::StrCat(std::string(100'000, '['), std::string(100'000, ']'));
+  EXPECT_EQ(JsonError(JsonVisit(absl::StrCat(R"("notes":)", deep))),
+            "visit.notes: nests arrays and objects deeper than the limit of "
+            "32");
+  absl::StatusOr<std::vector<VisitRecord>> visits = ParseJsonVisits(
+      absl::StrCat("[", JsonVisit(), ",", JsonVisit(R"("x":[[[1]]])"), "]"),
+      {.max_json_depth = 4});
+  ASSERT_FALSE(visits.ok());
+  EXPECT_EQ(visits.status().message(),
+            "visits[1].x: nests arrays and objects deeper than the limit of 4");
+}
+
 TEST_F(VisitParsersTest, CsvRowsAreJudgedOneByOne) {
   const std::string body =
       "\xEF\xBB\xBF Visit_ID ,store_id,CHECKED_IN_AT,loyalty_card,phone,"

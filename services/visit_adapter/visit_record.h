@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/identity/identity_normalizer.h"
+#include "common/json_fields/json_body.h"
 #include "omnihub/v1/event.pb.h"
 
 namespace omnihub::visit {
@@ -53,6 +54,8 @@ struct VisitParseOptions {
   // How far past now updated_at may be, as the hub allows for occurred_at: a
   // revision from further ahead could never be replaced by a correction.
   absl::Duration max_future_skew = absl::Minutes(5);
+  // Most arrays and objects nested in a JSON body (see json_body.h).
+  size_t max_json_depth = json_fields::kDefaultMaxJsonDepth;
 };
 
 // One visit object or an array of them; any bad visit refuses the request

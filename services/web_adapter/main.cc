@@ -54,6 +54,7 @@ omnihub::web::WebRouteOptions OptionsFromFlags() {
   options.ip_privacy = *privacy;
   options.parse.max_calls =
       static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_batch_calls)));
+  options.parse.max_json_depth = omnihub::adapter::MaxJsonDepth();
   options.events.form_events = absl::StrSplit(absl::GetFlag(FLAGS_form_events),
                                               ',', absl::SkipWhitespace());
   options.events.purchase_events = absl::StrSplit(

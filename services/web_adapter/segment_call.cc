@@ -240,10 +240,31 @@ absl::StatusOr<SegmentCall> ReadCall(const json& object, std::string path,
 absl::StatusOr<SegmentBatch> ParseSegmentBody(
     absl::string_view body, absl::string_view kind,
     const SegmentParseOptions& options) {
-  const json document = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (document.is_discarded()) {
-    return FieldError("", "body", "is not valid JSON");
-  }
+  absl::StatusOr<json> document = ParseSegmentJson(body, kind, options);
+  if (!document.ok()) return document.status();
+  return ReadSegmentBatch(*document, kind, options);
+}
+
+absl::StatusOr<json> ParseSegmentJson(absl::string_view body,
+                                      absl::string_view kind,
+                                      const SegmentParseOptions& options) {
+  // Fields are named as ReadSegmentBatch names them: "track.properties.p",
+  // "batch[0].properties.p".
+  return json_fields::ParseJsonBody(body,
+                                    {.max_depth = options.max_json_depth,
+                                     .root = kind == "batch" ? "" : kind});
+}
+
+std::string WriteKeyInBody(const json& document) {
+  if (!document.is_object()) return "";
+  auto it = document.find("writeKey");
+  if (it == document.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+absl::StatusOr<SegmentBatch> ReadSegmentBatch(
+    const json& document, absl::string_view kind,
+    const SegmentParseOptions& options) {
   if (!document.is_object()) {
     return FieldError("", "body", "must be a JSON object");
   }

@@ -19,6 +19,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/identity/identity_normalizer.h"
+#include "common/json_fields/json_body.h"
+#include "nlohmann/json.hpp"
 #include "omnihub/v1/event.pb.h"
 
 namespace omnihub::web {
@@ -55,13 +57,30 @@ struct SegmentParseOptions {
   size_t max_calls = 500;
   size_t max_properties = 32;
   size_t max_property_value_bytes = 1024;
+  // Most arrays and objects nested in the body (see json_body.h).
+  size_t max_json_depth = json_fields::kDefaultMaxJsonDepth;
 };
 
 // `kind` is the route: "batch" ({"batch": [...]}), or "page", "track",
 // "identify" for one call (whose `type` may be left out). INVALID_ARGUMENT
 // naming the field ("batch[2].messageId: must be set") for anything wrong.
+// The same as ParseSegmentJson, then ReadSegmentBatch.
 absl::StatusOr<SegmentBatch> ParseSegmentBody(
     absl::string_view body, absl::string_view kind,
+    const SegmentParseOptions& options);
+
+// The body as JSON, refused when it nests deeper than max_json_depth
+// ("track.properties.p: nests arrays and objects deeper than ...").
+absl::StatusOr<nlohmann::json> ParseSegmentJson(
+    absl::string_view body, absl::string_view kind,
+    const SegmentParseOptions& options);
+
+// The body's writeKey; "" when there is none or it is not a string.
+std::string WriteKeyInBody(const nlohmann::json& document);
+
+// The calls of a parsed body (see ParseSegmentBody).
+absl::StatusOr<SegmentBatch> ReadSegmentBatch(
+    const nlohmann::json& document, absl::string_view kind,
     const SegmentParseOptions& options);
 
 // What the adapter knows of the request beyond its body.

@@ -1,5 +1,6 @@
 #include "services/web_adapter/segment_call.h"
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -255,6 +256,40 @@ TEST_F(SegmentCallTest, BatchAndPropertyCountsAreBounded) {
                     "page")
                 .find("page.properties: has more than 32 fields"),
             std::string::npos);
+}
+
+// Properties are turned back into text by a recursive dump: the body's
+// depth bounds it (it used to run the adapter out of stack).
+TEST_F(SegmentCallTest, DeeplyNestedBodiesAreRefusedNamingTheField) {
+  const auto track = [](int arrays) {
+    return absl::StrCat(
+        R"({"messageId":"m","anonymousId":"a","event":"E","properties":{"p":)",
+        std::string(arrays, '['), std::string(arrays, ']'), "}}");
+  };
+  EXPECT_EQ(ErrorOf(track(200'000), "track"),
+            "track.properties.p: nests arrays and objects deeper than the "
+            "limit of 32");
+  EXPECT_EQ(ParseSegmentBody(track(5), "track", {.max_json_depth = 6})
+                .status()
+                .message(),
+            "track.properties.p: nests arrays and objects deeper than the "
+            "limit of 6");
+  absl::StatusOr<SegmentBatch> within =
+      ParseSegmentBody(track(4), "track", {.max_json_depth = 6});
+  ASSERT_TRUE(within.ok()) << within.status();
+  EXPECT_EQ(within->calls[0].properties[0].second, "[[[[]]]]");
+  EXPECT_EQ(ErrorOf(absl::StrCat(R"({"batch":[)", track(100), "]}"), "batch"),
+            "batch[0].properties.p: nests arrays and objects deeper than the "
+            "limit of 32");
+}
+
+TEST_F(SegmentCallTest, TheWriteKeyIsReadFromTheParsedBody) {
+  absl::StatusOr<json> document = ParseSegmentJson(
+      R"({"writeKey":"k-1","batch":[]})", "batch", SegmentParseOptions());
+  ASSERT_TRUE(document.ok());
+  EXPECT_EQ(WriteKeyInBody(*document), "k-1");
+  EXPECT_EQ(WriteKeyInBody(json{{"writeKey", 7}}), "");
+  EXPECT_EQ(WriteKeyInBody(json::array()), "");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -114,11 +115,16 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
                            "send application/json or text/plain",
                            "unsupported_media_type");
     }
-    absl::StatusOr<SegmentBatch> batch =
-        ParseSegmentBody(request.body, kind, options_.parse);
-    // Who is sending is decided before anything about the body is said.
+    // Who is sending is decided before anything about the body is said, and
+    // before any work is done on it when the key comes in a header or the
+    // query. Only a key in the body (beacons) needs the body parsed first,
+    // and parsing is bounded (depth, and the intake's size limit).
     std::string key = KeyOutsideBody(request);
-    if (key.empty() && batch.ok()) key = batch->write_key;
+    std::optional<absl::StatusOr<nlohmann::json>> document;
+    if (key.empty()) {
+      document = ParseSegmentJson(request.body, kind, options_.parse);
+      if (document->ok()) key = WriteKeyInBody(**document);
+    }
     auto site = options_.write_keys.find(key);
     if (site == options_.write_keys.end()) {
       response.set_header("WWW-Authenticate", "Basic realm=\"omnihub\"");
@@ -127,6 +133,14 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
                                        : "the write key is not known",
                            "bad_write_key");
     }
+    if (!document.has_value()) {
+      document = ParseSegmentJson(request.body, kind, options_.parse);
+    }
+    if (!document->ok()) {
+      return intake_.BadRequest(response, document->status(), "bad_json");
+    }
+    absl::StatusOr<SegmentBatch> batch =
+        ReadSegmentBatch(**document, kind, options_.parse);
     if (!batch.ok()) {
       return intake_.BadRequest(response, batch.status(), "bad_json");
     }

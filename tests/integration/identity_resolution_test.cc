@@ -142,6 +142,17 @@ class IdentityResolutionTest : public TimelineFixture {
     }
     return sum;
   }
+
+  grpc::Status Link(std::vector<v1::Identity> identities,
+                    v1::LinkIdentitiesResponse* response) {
+    v1::LinkIdentitiesRequest request;
+    for (v1::Identity& identity : identities) {
+      *request.add_identities() = std::move(identity);
+    }
+    request.set_source("crm/test");
+    grpc::ClientContext context;
+    return customers_->LinkIdentities(&context, request, response);
+  }
 };
 
 TEST_F(IdentityResolutionTest,
@@ -685,6 +696,98 @@ TEST_F(IdentityResolutionTest, LinkIdentitiesMergesAttachesAndResolves) {
       grpc::StatusCode::NOT_FOUND);
   // Resolving never creates anything.
   EXPECT_EQ(RedisGet("omnihub:id:{email:nobody@example.com}"), "");
+}
+
+// The most common link: an agent confirms that the customer known by an
+// e-mail and the one known by a phone number are one person. Every identity
+// is known, so there is nothing to attach; the call used to fail after the
+// merge (an HMGET of no fields in attach_identities.lua), and so did every
+// retry.
+TEST_F(IdentityResolutionTest, LinkingTwoKnownCustomersMergesThemAndRetries) {
+  const std::string ana = IngestOne(Event(
+      "w-1", v1::IDENTITY_KIND_EMAIL, "ana@x.example", kBase, v1::CHANNEL_WEB));
+  const std::string caller = IngestOne(
+      Event("c-1", v1::IDENTITY_KIND_PHONE, "+34600555111", kBase + 1));
+  ASSERT_NE(ana, caller);
+  const std::vector<v1::Identity> both = {
+      Identity(v1::IDENTITY_KIND_EMAIL, "ana@x.example"),
+      Identity(v1::IDENTITY_KIND_PHONE, "+34600555111")};
+  v1::LinkIdentitiesResponse linked;
+  grpc::Status status = Link(both, &linked);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(linked.customer_id(), ana);  // the older one
+  ASSERT_EQ(linked.merged_customer_ids_size(), 1);
+  EXPECT_EQ(linked.merged_customer_ids(0), caller);
+  EXPECT_FALSE(linked.created_customer());
+  EXPECT_EQ(CustomerByIdentity(v1::IDENTITY_KIND_PHONE, "+34600555111")
+                .total_interactions(),
+            2);
+  const std::string after = DumpRedis();
+
+  // A retry finds one customer: OK, the same survivor, nothing merged by
+  // this call, nothing changed.
+  for (int retry = 0; retry < 2; ++retry) {
+    v1::LinkIdentitiesResponse again;
+    status = Link(both, &again);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(again.customer_id(), ana);
+    EXPECT_EQ(again.merged_customer_ids_size(), 0);
+    EXPECT_FALSE(again.created_customer());
+  }
+  EXPECT_EQ(DumpRedis(), after);
+  EXPECT_EQ(MergeLog(ById(ana)).size(), 1u);
+}
+
+TEST_F(IdentityResolutionTest, LinkingIdentitiesOfOneCustomerChangesNothing) {
+  const std::string ana =
+      IngestOne(With(Event("w-1", v1::IDENTITY_KIND_EMAIL, "ana@x.example",
+                           kBase, v1::CHANNEL_WEB),
+                     {Identity(v1::IDENTITY_KIND_PHONE, "+34600555111")}));
+  const std::string before = DumpRedis();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    v1::LinkIdentitiesResponse linked;
+    grpc::Status status =
+        Link({Identity(v1::IDENTITY_KIND_PHONE, "+34600555111"),
+              Identity(v1::IDENTITY_KIND_EMAIL, "ana@x.example")},
+             &linked);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(linked.customer_id(), ana);
+    EXPECT_EQ(linked.merged_customer_ids_size(), 0);
+    EXPECT_FALSE(linked.created_customer());
+  }
+  EXPECT_EQ(DumpRedis(), before);
+  EXPECT_TRUE(MergeLog(ById(ana)).empty());
+}
+
+TEST_F(IdentityResolutionTest, LinkingOneIdentityFindsOrCreatesItsCustomer) {
+  const std::string ana = IngestOne(Event(
+      "w-1", v1::IDENTITY_KIND_EMAIL, "ana@x.example", kBase, v1::CHANNEL_WEB));
+  const std::string before = DumpRedis();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    v1::LinkIdentitiesResponse linked;
+    grpc::Status status =
+        Link({Identity(v1::IDENTITY_KIND_EMAIL, "ana@x.example")}, &linked);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(linked.customer_id(), ana);
+    EXPECT_EQ(linked.merged_customer_ids_size(), 0);
+    EXPECT_FALSE(linked.created_customer());
+  }
+  EXPECT_EQ(DumpRedis(), before);
+
+  // An unknown one makes a customer; the retry finds that customer.
+  v1::LinkIdentitiesResponse created;
+  grpc::Status status =
+      Link({Identity(v1::IDENTITY_KIND_LOYALTY_CARD, "L-9")}, &created);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(created.created_customer());
+  EXPECT_NE(created.customer_id(), ana);
+  const std::string after = DumpRedis();
+  v1::LinkIdentitiesResponse found;
+  status = Link({Identity(v1::IDENTITY_KIND_LOYALTY_CARD, "L-9")}, &found);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(found.customer_id(), created.customer_id());
+  EXPECT_FALSE(found.created_customer());
+  EXPECT_EQ(DumpRedis(), after);
 }
 
 TEST_F(IdentityResolutionTest, ALinkTheLimitsForbidChangesNothing) {

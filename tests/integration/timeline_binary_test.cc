@@ -1,7 +1,13 @@
 // The omnihub-timeline executable as a user runs it: a real process on real
 // ports, configured by flags and environment, with health, reflection,
 // Prometheus metrics and graceful shutdown.
+#include <unistd.h>
+
 #include <fstream>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -48,12 +54,16 @@ class TimelineBinaryTest : public ::testing::Test {
     ASSERT_TRUE(WaitForHealth(HealthCheckResponse::SERVING)) << Log();
   }
 
-  HealthCheckResponse::ServingStatus Health() {
+  // The health of the server ("") or of one service by name, as a probe
+  // asks it; UNKNOWN when the call fails (NOT_FOUND for a name the server
+  // does not know).
+  HealthCheckResponse::ServingStatus Health(const std::string& service = "") {
     auto stub = grpc::health::v1::Health::NewStub(channel_);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(1));
     grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
     HealthCheckResponse response;
     if (!stub->Check(&context, request, &response).ok()) {
       return HealthCheckResponse::UNKNOWN;
@@ -61,12 +71,45 @@ class TimelineBinaryTest : public ::testing::Test {
     return response.status();
   }
 
-  bool WaitForHealth(HealthCheckResponse::ServingStatus want) {
+  bool WaitForHealth(HealthCheckResponse::ServingStatus want,
+                     const std::string& service = "") {
     for (int i = 0; i < 200; ++i) {
-      if (Health() == want) return true;
+      if (Health(service) == want) return true;
       absl::SleepFor(absl::Milliseconds(100));
     }
     return false;
+  }
+
+  // The services the server lists through reflection.
+  std::vector<std::string> ServiceNames() {
+    auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(channel_);
+    grpc::ClientContext context;
+    auto stream = stub->ServerReflectionInfo(&context);
+    grpc::reflection::v1alpha::ServerReflectionRequest request;
+    request.set_list_services("");
+    std::vector<std::string> names;
+    grpc::reflection::v1alpha::ServerReflectionResponse response;
+    if (!stream->Write(request) || !stream->Read(&response)) return names;
+    for (const auto& service : response.list_services_response().service()) {
+      names.push_back(service.name());
+    }
+    stream->WritesDone();
+    return names;
+  }
+
+  // Runs omnihub-cli to the end: its exit code and what it wrote (stdout
+  // and stderr together).
+  static std::pair<int, std::string> RunCli(
+      std::vector<std::string> args,
+      std::vector<std::pair<std::string, std::string>> env = {}) {
+    static int runs = 0;
+    const std::string path =
+        absl::StrCat(::testing::TempDir(), "/cli-", ::getpid(), "-", ++runs);
+    auto process = ChildProcess::Start(OMNIHUB_CLI_BINARY, std::move(args),
+                                       std::move(env), path);
+    if (!process.ok()) return {-1, std::string(process.status().message())};
+    absl::StatusOr<int> exit_code = (*process)->Wait(absl::Seconds(30));
+    return {exit_code.value_or(-1), FileText(path)};
   }
 
   std::string Log() { return FileText(log_path_); }
@@ -80,23 +123,11 @@ class TimelineBinaryTest : public ::testing::Test {
 };
 
 TEST_F(TimelineBinaryTest, ReflectionListsTheServices) {
-  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(channel_);
-  grpc::ClientContext context;
-  auto stream = stub->ServerReflectionInfo(&context);
-  grpc::reflection::v1alpha::ServerReflectionRequest request;
-  request.set_list_services("");
-  ASSERT_TRUE(stream->Write(request));
-  grpc::reflection::v1alpha::ServerReflectionResponse response;
-  ASSERT_TRUE(stream->Read(&response));
-  std::vector<std::string> names;
-  for (const auto& service : response.list_services_response().service()) {
-    names.push_back(service.name());
-  }
+  std::vector<std::string> names = ServiceNames();
   EXPECT_NE(std::find(names.begin(), names.end(), "omnihub.v1.TimelineService"),
             names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "grpc.health.v1.Health"),
             names.end());
-  stream->WritesDone();
 }
 
 TEST_F(TimelineBinaryTest, MetricsCountEventsAndPassPromtool) {
@@ -151,6 +182,55 @@ TEST_F(TimelineBinaryTest, HealthFollowsRedis) {
   EXPECT_TRUE(WaitForHealth(HealthCheckResponse::SERVING)) << Log();
 }
 
+// Kubernetes gRPC probes and grpc_health_probe -service=... ask by name:
+// every service the server lists answers as the server does.
+TEST_F(TimelineBinaryTest, HealthByServiceNameFollowsRedis) {
+  std::vector<std::string> services = ServiceNames();
+  for (const char* ours :
+       {"omnihub.v1.TimelineService", "omnihub.v1.CustomerService"}) {
+    EXPECT_NE(std::find(services.begin(), services.end(), ours), services.end())
+        << ours;
+  }
+  for (const std::string& service : services) {
+    EXPECT_EQ(Health(service), HealthCheckResponse::SERVING) << service;
+  }
+  EXPECT_EQ(Health("omnihub.v1.NoSuchService"), HealthCheckResponse::UNKNOWN);
+  ASSERT_TRUE(redis_->Kill().ok());
+  for (const std::string& service : services) {
+    EXPECT_TRUE(WaitForHealth(HealthCheckResponse::NOT_SERVING, service))
+        << service << "\n"
+        << Log();
+  }
+  ASSERT_TRUE(redis_->Restart().ok());
+  for (const std::string& service : services) {
+    EXPECT_TRUE(WaitForHealth(HealthCheckResponse::SERVING, service))
+        << service << "\n"
+        << Log();
+  }
+}
+
+TEST_F(TimelineBinaryTest, TheCliFindsTheHubByHubAddress) {
+  auto [code, out] =
+      RunCli({"--hub_address=" + grpc_address_, "link",
+              "--identities=email:ana@x.example", "--source=crm/test"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\"customer_id\""), std::string::npos) << out;
+  // From the environment, as every flag.
+  std::tie(code, out) = RunCli({"resolve", "--identity=email:ana@x.example"},
+                               {{"OMNIHUB_HUB_ADDRESS", grpc_address_}});
+  EXPECT_EQ(code, 0) << out;
+  // The old name still works, and says it is old.
+  std::tie(code, out) = RunCli({"--target=" + grpc_address_, "resolve",
+                                "--identity=email:ana@x.example"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("--target is deprecated"), std::string::npos) << out;
+  // Both names, for different addresses: which one was meant is unclear.
+  std::tie(code, out) =
+      RunCli({"--hub_address=" + grpc_address_, "--target=127.0.0.1:1",
+              "resolve", "--identity=email:ana@x.example"});
+  EXPECT_EQ(code, 2) << out;
+}
+
 TEST_F(TimelineBinaryTest, SigtermShutsDownCleanly) {
   ASSERT_TRUE(process_->Signal(SIGTERM).ok());
   absl::StatusOr<int> exit_status = process_->Wait(absl::Seconds(20));
@@ -171,6 +251,22 @@ TEST(TimelineHelpTest, HelpListsTheFlags) {
   }
   EXPECT_EQ(text.find("--flagfile"), std::string::npos)
       << "absl's own flags should not clutter --help";
+}
+
+TEST(CliHelpTest, HelpShowsTheHubAddressFirst) {
+  const std::string path = ::testing::TempDir() + "/cli-help.txt";
+  std::system((std::string(OMNIHUB_CLI_BINARY) + " --help > " + path + " 2>&1")
+                  .c_str());
+  const std::string text = FileText(path);
+  const size_t hub_address = text.find("--hub_address");
+  ASSERT_NE(hub_address, std::string::npos) << text;
+  for (const char* later : {"omnihub-cli ingest", "--customer_id", "--identity",
+                            "--source", "--target"}) {
+    const size_t at = text.find(later);
+    EXPECT_NE(at, std::string::npos) << later << " missing from\n" << text;
+    EXPECT_LT(hub_address, at) << later << " comes before --hub_address in\n"
+                               << text;
+  }
 }
 
 }  // namespace

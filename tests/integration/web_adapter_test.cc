@@ -26,12 +26,18 @@ constexpr char kOrigin[] = "https://shop.example";
 
 class WebAdapterTest : public AdapterEndToEndTest {
  protected:
-  WebAdapterTest()
-      : AdapterEndToEndTest(
-            OMNIHUB_WEB_ADAPTER_BINARY,
-            {"--write_keys=site-key=shop,blog-key=blog",
-             absl::StrCat("--allowed_origins=", kOrigin),
-             "--trusted_proxies=127.0.0.1", "--ip_privacy=truncate"}) {}
+  explicit WebAdapterTest(std::vector<std::string> more_flags = {})
+      : AdapterEndToEndTest(OMNIHUB_WEB_ADAPTER_BINARY,
+                            Flags(std::move(more_flags))) {}
+
+  static std::vector<std::string> Flags(std::vector<std::string> more) {
+    std::vector<std::string> flags = {
+        "--write_keys=site-key=shop,blog-key=blog",
+        absl::StrCat("--allowed_origins=", kOrigin),
+        "--trusted_proxies=127.0.0.1", "--ip_privacy=truncate"};
+    flags.insert(flags.end(), more.begin(), more.end());
+    return flags;
+  }
 
   httplib::Result PostJson(const std::string& path, const json& body,
                            httplib::Headers headers = {
@@ -249,6 +255,83 @@ TEST_F(WebAdapterTest, MalformedInputIsA4xxAndStoresNothing) {
   const std::string marker = DeliverMarker();
   ASSERT_FALSE(marker.empty());
   EXPECT_THAT(KeysNotOfCustomer(marker), ::testing::IsEmpty());
+}
+
+// A track call whose property nests `depth` arrays: the body is
+// 2 * depth + 2 levels deep (the call and its properties).
+std::string NestedTrack(const std::string& message_id, int depth) {
+  return absl::StrCat(R"({"messageId":")", message_id,
+                      R"(","anonymousId":"anon-deep","event":"Deep",)",
+                      R"("properties":{"p":)", std::string(depth, '['),
+                      std::string(depth, ']'), "}}");
+}
+
+TEST_F(WebAdapterTest, ADeeplyNestedBodyIsRefusedAndTheAdapterKeepsServing) {
+  // 400 KB, 200,000 arrays deep: it used to run the adapter out of stack
+  // (exit 139) while the property was turned back into text, before the
+  // write key was even looked at.
+  const std::string deep = NestedTrack("deep-1", 200'000);
+  auto stranger = Post("/v1/track", deep, "application/json", {});
+  ASSERT_TRUE(stranger) << "the adapter did not answer";
+  EXPECT_EQ(stranger->status, 401) << stranger->body;
+  auto guess =
+      Post("/v1/track", deep, "application/json", {{"X-Write-Key", "guess"}});
+  ASSERT_TRUE(guess) << "the adapter did not answer";
+  EXPECT_EQ(guess->status, 401) << guess->body;
+  auto known = Post("/v1/track", deep, "application/json",
+                    {{"X-Write-Key", "site-key"}});
+  ASSERT_TRUE(known) << "the adapter did not answer";
+  EXPECT_EQ(known->status, 400) << known->body.substr(0, 300);
+  const json error = json::parse(known->body, nullptr, false);
+  ASSERT_TRUE(error.contains("error")) << known->body.substr(0, 300);
+  EXPECT_EQ(error["error"].value("field", ""), "track.properties.p");
+  EXPECT_THAT(error["error"].value("message", ""),
+              ::testing::HasSubstr("the limit of 32"));
+  auto batch = Post("/v1/batch",
+                    absl::StrCat(R"({"batch":[)", Page("ok-1", "a").dump(), ",",
+                                 NestedTrack("deep-2", 100'000), "]}"),
+                    "text/plain", {{"X-Write-Key", "site-key"}});
+  ASSERT_TRUE(batch) << "the adapter did not answer";
+  EXPECT_EQ(batch->status, 400);
+  EXPECT_EQ(json::parse(batch->body)["error"].value("field", ""),
+            "batch[1].properties.p");
+
+  // Right at the limit (32 deep) is fine; one level more is not.
+  auto at_limit = Post("/v1/track", NestedTrack("deep-3", 30),
+                       "application/json", {{"X-Write-Key", "site-key"}});
+  ASSERT_TRUE(at_limit);
+  EXPECT_EQ(at_limit->status, 202) << at_limit->body;
+  auto over = Post("/v1/track", NestedTrack("deep-4", 31), "application/json",
+                   {{"X-Write-Key", "site-key"}});
+  ASSERT_TRUE(over);
+  EXPECT_EQ(over->status, 400) << over->body;
+
+  EXPECT_FALSE(adapter_->HasExited());
+  EXPECT_NE(ReadyzStatus(), 0) << "the adapter stopped answering";
+  const std::vector<v1::InteractionEvent> kept =
+      Timeline(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-deep", 1);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].event_id(), "web:shop:deep-3");
+  EXPECT_EQ(kept[0].attributes().at("p"),
+            std::string(30, '[') + std::string(30, ']'));
+}
+
+// --max_json_depth sets the limit.
+class WebAdapterShallowJsonTest : public WebAdapterTest {
+ protected:
+  WebAdapterShallowJsonTest() : WebAdapterTest({"--max_json_depth=4"}) {}
+};
+
+TEST_F(WebAdapterShallowJsonTest, TheDepthLimitIsAFlag) {
+  auto at_limit = Post("/v1/track", NestedTrack("flag-1", 2),
+                       "application/json", {{"X-Write-Key", "site-key"}});
+  ASSERT_TRUE(at_limit);
+  EXPECT_EQ(at_limit->status, 202) << at_limit->body;
+  auto over = Post("/v1/track", NestedTrack("flag-2", 3), "application/json",
+                   {{"X-Write-Key", "site-key"}});
+  ASSERT_TRUE(over);
+  EXPECT_EQ(over->status, 400) << over->body;
+  EXPECT_THAT(over->body, ::testing::HasSubstr("the limit of 4"));
 }
 
 TEST_F(WebAdapterTest, ReplaysAndAnOutageDeliverEachCallOnce) {

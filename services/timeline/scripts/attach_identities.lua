@@ -3,7 +3,8 @@
 --
 -- KEYS[1] view hash
 -- ARGV[1] now (us)       ARGV[2] per-kind identity limits, "kind=n,..."
--- ARGV[3..] identities ("kind:value")
+-- ARGV[3..] identities ("kind:value"); none when the link named only
+--          identities known already
 --
 -- Returns {'moved', customer} as ingest_event does, else {'ok', refused...}.
 

@@ -132,6 +132,9 @@ end
 -- Adds identities to the customer as far as its limits allow (see
 -- choose_identities). Returns the identities that did not fit.
 local function attach(k, members, limits)
+  -- A link of identities all known already has none to attach, and HMGET
+  -- of no fields is an error.
+  if #members == 0 then return {} end
   local fields = {}
   for i, member in ipairs(members) do fields[i] = 'i:' .. member end
   local present = redis.call('HMGET', k.view, unpack(fields))
