@@ -29,11 +29,15 @@ v1::InteractionEvent EventMix::NextEvent() {
   int64_t sequence;
   int channel_roll;
   int64_t age_seconds;
+  bool purchase;
+  int64_t spend_cents;
   {
     absl::MutexLock lock(&mutex_);
     sequence = sequence_++;
     channel_roll = absl::Uniform(random_, 0, 100);
     age_seconds = absl::Uniform<int64_t>(random_, 0, 30 * 86400);
+    purchase = absl::Uniform(random_, 0, 100) < options_.purchase_percent;
+    spend_cents = absl::Uniform<int64_t>(random_, 500, 20000);
   }
   v1::InteractionEvent event;
   event.set_event_id(absl::StrCat("bench:", options_.run_id, ":", sequence));
@@ -81,6 +85,11 @@ v1::InteractionEvent EventMix::NextEvent() {
     visit->set_staff_id("emma");
     visit->set_purpose("purchase");
     event.mutable_value()->set_amount_micros(49'900'000);
+    event.mutable_value()->set_currency("GBP");
+  }
+  if (purchase) {
+    event.set_kind(v1::INTERACTION_KIND_PURCHASE);
+    event.mutable_value()->set_amount_micros(spend_cents * 10'000);
     event.mutable_value()->set_currency("GBP");
   }
   return event;

@@ -20,6 +20,9 @@ struct EventMixOptions {
   // Percent of events per channel; the rest is in person.
   int phone_percent = 40;
   int web_percent = 45;
+  // Percent of events, on any channel, that are purchases with a value
+  // (what the insights keep purchase statistics and a lifecycle for).
+  int purchase_percent = 10;
   std::string run_id;  // makes event ids unique per run
 };
 

@@ -21,10 +21,13 @@
 #include "common/redis/pipelined_redis_client.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
+#include "omnihub/v1/insights.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
+#include "services/insights/store/insights_engine.h"
 #include "services/timeline/timeline_store.h"
 #include "tests/bench/event_mix.h"
 #include "tests/bench/latency_histogram.h"
+#include "tests/bench/synthetic_purchases.h"
 
 ABSL_FLAG(std::string, mode, "grpc",
           "grpc: the service at --target; empty: an in-process gRPC server "
@@ -33,7 +36,15 @@ ABSL_FLAG(std::string, mode, "grpc",
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "The timeline service.");
 ABSL_FLAG(std::string, redis_address, "127.0.0.1:6379", "For --mode=redis.");
 ABSL_FLAG(int, redis_connections, 2, "For --mode=redis, as the service's.");
-ABSL_FLAG(std::string, workload, "ingest", "ingest, timeline or customer.");
+ABSL_FLAG(std::string, workload, "ingest",
+          "ingest, timeline, customer, insights (GetCustomerInsights), or "
+          "purchases: every purchase of --customers customers drawn from a "
+          "BG/NBD population (CDNOW's parameters) over --cohort_days days, "
+          "once, then stop.");
+ABSL_FLAG(int, purchase_percent, 10,
+          "ingest: percent of events that are purchases with a value.");
+ABSL_FLAG(int, cohort_days, 365,
+          "purchases: first purchases spread over this many days to today.");
 ABSL_FLAG(int, batch, 100, "Events per Ingest call (1: single-event).");
 ABSL_FLAG(int64_t, customers, 100000, "Customers the events spread over.");
 ABSL_FLAG(double, zipf, 0, "Zipf exponent for picking customers; 0 uniform.");
@@ -142,13 +153,21 @@ struct Call {
   Response response;
 };
 
-StartCall GrpcCall(TimelineService::Stub* stub, EventMix* mix,
+StartCall GrpcCall(TimelineService::Stub* stub,
+                   const std::shared_ptr<grpc::Channel>& stub_channel,
+                   EventMix* mix, SyntheticPurchases* purchases,
                    const std::string& workload, int batch, int page_size) {
-  if (workload == "ingest") {
+  if (workload == "ingest" || workload == "purchases") {
     return [=](std::function<void(bool)> done) {
       auto* call = new Call<v1::IngestRequest, v1::IngestResponse>;
-      for (int i = 0; i < batch; ++i)
-        *call->request.add_events() = mix->NextEvent();
+      for (int i = 0; i < batch; ++i) {
+        if (purchases == nullptr) {
+          *call->request.add_events() = mix->NextEvent();
+        } else if (!purchases->Next(call->request.add_events())) {
+          call->request.mutable_events()->RemoveLast();
+          break;
+        }
+      }
       stub->async()->Ingest(
           &call->context, &call->request, &call->response,
           [call, done = std::move(done)](grpc::Status status) {
@@ -158,6 +177,23 @@ StartCall GrpcCall(TimelineService::Stub* stub, EventMix* mix,
             }
             delete call;
             done(ok);
+          });
+    };
+  }
+  if (workload == "insights") {
+    auto insights = std::shared_ptr<v1::InsightsService::Stub>(
+        v1::InsightsService::NewStub(stub_channel));
+    return [=](std::function<void(bool)> done) {
+      auto* call =
+          new Call<v1::GetCustomerInsightsRequest, v1::CustomerInsights>;
+      *call->request.mutable_customer()->mutable_identity() =
+          EventMix::CrmIdentity(mix->NextCustomer());
+      insights->async()->GetCustomerInsights(
+          &call->context, &call->request, &call->response,
+          [call, done = std::move(done)](grpc::Status status) {
+            delete call;
+            done(status.ok() ||
+                 status.error_code() == grpc::StatusCode::NOT_FOUND);
           });
     };
   }
@@ -281,21 +317,34 @@ int Run() {
   const std::string workload = absl::GetFlag(FLAGS_workload);
   const int batch = std::max(1, absl::GetFlag(FLAGS_batch));
   if (workload != "ingest" && workload != "timeline" &&
-      workload != "customer") {
-    std::fprintf(stderr, "--workload must be ingest, timeline or customer\n");
+      workload != "customer" && workload != "insights" &&
+      workload != "purchases") {
+    std::fprintf(stderr,
+                 "--workload must be ingest, timeline, customer, insights or "
+                 "purchases\n");
     return 2;
   }
   EventMix mix(
       {.customers = std::max<int64_t>(1, absl::GetFlag(FLAGS_customers)),
        .zipf = absl::GetFlag(FLAGS_zipf),
+       .purchase_percent = absl::GetFlag(FLAGS_purchase_percent),
        .run_id = absl::StrCat(absl::ToUnixMicros(absl::Now()), "-",
                               absl::Uniform<uint32_t>(absl::BitGen()))});
+  std::unique_ptr<SyntheticPurchases> purchases;
+  int64_t total_events = absl::GetFlag(FLAGS_total_events);
+  if (workload == "purchases") {
+    purchases = std::make_unique<SyntheticPurchases>(
+        static_cast<int>(absl::GetFlag(FLAGS_customers)),
+        absl::GetFlag(FLAGS_cohort_days), absl::Now());
+    total_events = purchases->events();
+  }
 
   std::unique_ptr<grpc::Server> empty_server;
   EmptyTimelineService empty_service;
   std::unique_ptr<TimelineService::Stub> stub;
   std::unique_ptr<redis::PipelinedRedisClient> redis;
   std::unique_ptr<timeline::TimelineStore> store;
+  std::unique_ptr<insights::InsightsEngine> insights;
   StartCall start;
   std::string target = absl::GetFlag(FLAGS_target);
   if (mode == "empty") {
@@ -311,10 +360,11 @@ int Run() {
     // Several channels, as several client processes would open.
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    stub = TimelineService::NewStub(grpc::CreateCustomChannel(
-        target, grpc::InsecureChannelCredentials(), args));
-    start = GrpcCall(stub.get(), &mix, workload, batch,
-                     absl::GetFlag(FLAGS_page_size));
+    std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+        target, grpc::InsecureChannelCredentials(), args);
+    stub = TimelineService::NewStub(channel);
+    start = GrpcCall(stub.get(), channel, &mix, purchases.get(), workload,
+                     batch, absl::GetFlag(FLAGS_page_size));
   } else if (mode == "redis") {
     if (workload != "ingest") {
       std::fprintf(stderr, "--mode=redis measures ingest only\n");
@@ -348,14 +398,19 @@ int Run() {
     }
     store = std::make_unique<timeline::TimelineStore>(
         redis.get(), timeline::TimelineStoreOptions{});
+    // The same Redis work as the service: the lifecycle kept after each
+    // purchase (the engine's background thread is not started).
+    insights = std::make_unique<insights::InsightsEngine>(
+        &store->context(), insights::InsightsOptions{}, nullptr);
+    store->SetObserver(&insights->keeper());
     start = StoreCall(store.get(), &mix, batch);
   } else {
     std::fprintf(stderr, "--mode must be grpc, empty or redis\n");
     return 2;
   }
 
-  const int64_t total_events = absl::GetFlag(FLAGS_total_events);
-  const int64_t per_call = workload == "ingest" ? batch : 1;
+  const bool ingest = workload == "ingest" || workload == "purchases";
+  const int64_t per_call = ingest ? batch : 1;
   RunResult result =
       Drive(start, std::max(1, absl::GetFlag(FLAGS_inflight)),
             absl::GetFlag(FLAGS_rate), absl::GetFlag(FLAGS_duration),
@@ -371,7 +426,7 @@ int Run() {
       "%.1f s: %.0f calls/s, %.0f events/s; latency ms p50 %s p90 %s "
       "p99 %s p99.9 %s max %s\n",
       mode.c_str(), workload.c_str(),
-      workload == "ingest" ? absl::StrCat("batch ", batch, ", ").c_str() : "",
+      ingest ? absl::StrCat("batch ", batch, ", ").c_str() : "",
       absl::GetFlag(FLAGS_inflight),
       absl::GetFlag(FLAGS_rate) > 0
           ? absl::StrFormat(", paced at %.0f/s", absl::GetFlag(FLAGS_rate))

@@ -25,6 +25,18 @@ std::vector<PurchaseSummary> SimulateBgNbdCustomers(const BgNbdParams& params,
                                                     int cohort_days,
                                                     uint64_t seed);
 
+// The same customers purchase by purchase (for a benchmark that sends them
+// as events): each one's first purchase `age_days` days before the end of
+// observation, and its repeat purchases, in weeks after the first.
+struct SimulatedCustomer {
+  int age_days = 0;
+  std::vector<double> repeat_weeks;
+};
+std::vector<SimulatedCustomer> SimulateBgNbdPurchases(const BgNbdParams& params,
+                                                      int customers,
+                                                      int cohort_days,
+                                                      uint64_t seed);
+
 }  // namespace omnihub::insights
 
 #endif  // OMNIHUB_SERVICES_INSIGHTS_PURCHASE_MODEL_SYNTHETIC_CUSTOMERS_H_
