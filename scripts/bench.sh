@@ -5,8 +5,9 @@
 # the web adapter with fsync off), and prints one table. Not part of the
 # test suite's pass/fail; tests/bench/loadgen_smoke_test keeps it working.
 #
-#   scripts/bench.sh              # ~3 minutes on 2 cores
+#   scripts/bench.sh              # ~12 minutes on 2 cores
 #   BENCH_SECONDS=30 BENCH_MEMORY_EVENTS=1000000 scripts/bench.sh
+#   BENCH_SYNTHETIC_CUSTOMERS=100000 scripts/bench.sh   # a smaller base
 #   scripts/bench.sh --smoke      # one second each, to see that it runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +15,9 @@ cd "$(dirname "$0")/.."
 seconds=${BENCH_SECONDS:-10}
 memory_events=${BENCH_MEMORY_EVENTS:-200000}
 memory_customers=${BENCH_MEMORY_CUSTOMERS:-20000}
+synthetic_customers=${BENCH_SYNTHETIC_CUSTOMERS:-1000000}
 if [ "${1:-}" = "--smoke" ]; then
-  seconds=1 memory_events=2000 memory_customers=200
+  seconds=1 memory_events=2000 memory_customers=200 synthetic_customers=2000
 fi
 
 scripts/install-deps.sh
@@ -23,7 +25,7 @@ command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit
 build=build/bench
 cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build $build -j"$(nproc)" --target omnihub-timeline omnihub-loadgen \
-  omnihub-web-adapter
+  omnihub-web-adapter omnihub-cli
 
 work=$(mktemp -d)
 children=()
@@ -58,11 +60,28 @@ redis-server --bind 127.0.0.1 --port "$redis_port" --save "" \
 children+=($!)
 wait_for_port "$redis_port"
 hub_port=$(free_port)
-$build/services/timeline/omnihub-timeline --listen=127.0.0.1:$hub_port \
-  --metrics_listen=127.0.0.1:$(free_port) \
-  --redis_address=127.0.0.1:$redis_port --log_level=warning &
-children+=($!)
-wait_for_port "$hub_port"
+hub_metrics_port=$(free_port)
+# Scheduled fits and the census off: nothing runs in the background but
+# what a benchmark asks for. A fit reads up to a million customers whole.
+start_hub() {
+  $build/services/timeline/omnihub-timeline --listen=127.0.0.1:$hub_port \
+    --metrics_listen=127.0.0.1:$hub_metrics_port \
+    --redis_address=127.0.0.1:$redis_port --log_level=warning \
+    --model_refit_interval=0 --census_interval=0 \
+    --model_sample_customers=1000000 "$@" &
+  hub_pid=$!
+  children+=($hub_pid)
+  wait_for_port "$hub_port"
+}
+stop_hub() { kill -TERM "$hub_pid"; wait "$hub_pid" 2>/dev/null || true; }
+# After the store is emptied the hub evaluates every customer under its rules
+# again (none, but it takes a tick to see that): runs wait for it, so it
+# does not run beside them.
+wait_for_reevaluation() {
+  until [ -z "$(redis HGET 'omnihub:{insights}:pass' running)" ] &&
+        [ -n "$(redis HGET 'omnihub:{insights}:pass' rules)" ]; do sleep 0.2; done
+}
+start_hub
 
 results=$work/results.jsonl
 loadgen() {
@@ -71,6 +90,11 @@ loadgen() {
     >>"$results"
 }
 redis() { redis-cli -p "$redis_port" "$@"; }
+wait_for_reevaluation
+cli() { $build/services/cli/omnihub-cli --hub_address=127.0.0.1:$hub_port "$@"; }
+figures=$work/figures.txt
+figure() { printf '%s\n' "$*" | tee -a "$figures"; }
+json_field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\).*/\1/p" | head -1; }
 
 echo "== ingest, batches of 100 (Redis alone first: the same store code, no gRPC)"
 loadgen --name=redis_alone_batch100 --mode=redis --batch=100 --inflight=32
@@ -117,13 +141,82 @@ done
 
 echo "== Redis memory: $memory_events events over $memory_customers customers"
 redis FLUSHALL >/dev/null
+wait_for_reevaluation
 before=$(redis INFO memory | awk -F: '/^used_memory:/ {print $2+0}')
 loadgen --name=memory_fill --batch=100 --inflight=32 --duration=3600s \
   --customers="$memory_customers" --total_events="$memory_events"
 after=$(redis INFO memory | awk -F: '/^used_memory:/ {print $2+0}')
 
+memory_line=$(awk -v b="$before" -v a="$after" -v e="$memory_events" -v c="$memory_customers" \
+  'BEGIN {printf "Redis memory: %.0f bytes per event, %.0f bytes per customer (used_memory %d -> %d)", (a-b)/e, (a-b)/c, b, a}')
+
+echo "== insights: batched ingest with and without purchase days and lifecycles"
+# 10% of the mix's events are purchases; each batch starts from an empty
+# store, so neither run finds the other's customers.
+stop_hub
+redis FLUSHALL >/dev/null
+start_hub --insights=false
+loadgen --name=ingest_batch100_no_insights --batch=100 --inflight=32
+stop_hub
+redis FLUSHALL >/dev/null
+start_hub
+wait_for_reevaluation
+loadgen --name=ingest_batch100_insights --ceiling=ingest_batch100_no_insights \
+  --batch=100 --inflight=32
+
+echo "== purchase model fit: CDNOW master through Ingest, fitted as of 1997-10-01"
+redis FLUSHALL >/dev/null
+awk 'NR > 1 {d=$2; printf "crm_id:cdnow-%d,%s-%s-%s,%s,USD\n", $1, substr(d,1,4), substr(d,5,2), substr(d,7,2), $4}' \
+  tests/data/cdnow/CDNOW_master.txt | tr -d '\r' >"$work/master.csv"
+cli import-purchases --file="$work/master.csv" --source=cdnow-master >/dev/null
+cli fit --as_of=1997-10-01 >"$work/fit.json"
+figure "fit, CDNOW master: $(json_field fit_seconds <"$work/fit.json") s over $(json_field customers <"$work/fit.json") customers (r=$(json_field r <"$work/fit.json"), alpha=$(json_field alpha <"$work/fit.json"), a=$(json_field a <"$work/fit.json"), b=$(json_field b <"$work/fit.json"))"
+
+echo "== $synthetic_customers synthetic customers (BG/NBD, CDNOW's parameters, first purchases over 365 days)"
+redis FLUSHALL >/dev/null
+wait_for_reevaluation
+loadgen --name=synthetic_base --workload=purchases --customers="$synthetic_customers" \
+  --batch=100 --inflight=32 --duration=3600s
+cli fit >"$work/fit.json"
+figure "fit, $synthetic_customers synthetic customers: $(json_field fit_seconds <"$work/fit.json") s over $(json_field customers <"$work/fit.json") customers with a purchase"
+# The new model changes every customer's rules: the hub evaluates everyone
+# again. Wait for it, so the figures below are not shared with it.
+started=$(date +%s.%N)
+sleep 2  # the hub loads the new model at its next tick
+wait_for_reevaluation
+figure "re-evaluation of every lifecycle after the fit: $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s"
+
+echo "== insights reads paced at 5000/s, beside GetCustomer (synthetic customers, model fitted)"
+loadgen --name=customer_5000_synthetic --workload=customer --rate=5000 --inflight=256
+loadgen --name=insights_5000 --ceiling=customer_5000_synthetic --workload=insights \
+  --rate=5000 --inflight=256
+last=$(date -u -d yesterday +%F)
+first=$(date -u -d "365 days ago" +%F)
+started=$(date +%s.%N)
+cli --timeout_seconds=600 kpis --start="$first" --end="$last" >"$work/kpis.json"
+figure "KPIs of $first..$last over $(json_field customers_scanned <"$work/kpis.json") customers: $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s (churn rate $(json_field churn_rate <"$work/kpis.json"))"
+
+echo "== the lifecycle sweeper: 180 days of deadlines fall due at once, ingest meanwhile"
+today=$(( $(date +%s) / 86400 ))
+due() {
+  local total=0 shard
+  for shard in $(seq 0 63); do
+    total=$((total + $(redis ZCOUNT "omnihub:dl:{$(printf %02x "$shard")}" -inf $((today + 180)))))
+  done
+  echo $total
+}
+stop_hub
+due_before=$(due)
+start_hub --clock_offset=4320h
+started=$(date +%s.%N)
+loadgen --name=ingest_batch100_during_sweep --ceiling=ingest_batch100_insights \
+  --batch=100 --inflight=32
+until [ "$(due)" -eq 0 ]; do sleep 0.5; done
+figure "sweeper: $due_before deadlines due at once, all recorded in $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s (ingest ran for the first ${seconds} s of it)"
+
 echo
 $build/tests/bench/omnihub-loadgen --report="$results"
-awk -v b="$before" -v a="$after" -v e="$memory_events" -v c="$memory_customers" \
-  'BEGIN {printf "\nRedis memory: %.0f bytes per event, %.0f bytes per customer (used_memory %d -> %d)\n", (a-b)/e, (a-b)/c, b, a}'
+echo
+echo "$memory_line"
+cat "$figures"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"

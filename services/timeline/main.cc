@@ -130,6 +130,10 @@ ABSL_FLAG(absl::Duration, census_interval, absl::Minutes(15),
           "omnihub_lifecycle_customers (one replica does; 0: never).");
 ABSL_FLAG(int, insights_threads, 2,
           "Threads for fits, KPIs, cohorts and insights answers.");
+ABSL_FLAG(absl::Duration, clock_offset, absl::ZeroDuration(),
+          "Benchmarks and drills only: the store's and the insights' clock "
+          "runs this far ahead of the machine's (e.g. \"4320h\" makes 180 "
+          "days of lifecycle deadlines fall due at once).");
 ABSL_FLAG(std::string, replica_name, "",
           "This replica's name in leases and in the model's fitted_by "
           "(default: host name and process id).");
@@ -302,6 +306,14 @@ int Run() {
       absl::GetFlag(FLAGS_retention_max_events);
   store_options.retention.max_age = absl::GetFlag(FLAGS_retention_max_age);
   store_options.keep_purchases = absl::GetFlag(FLAGS_insights);
+  if (const absl::Duration offset = absl::GetFlag(FLAGS_clock_offset);
+      offset != absl::ZeroDuration()) {
+    log::Warning(
+        "--clock_offset=%s: this hub's clock runs ahead of the machine's "
+        "(for benchmarks and drills, never in production)",
+        absl::FormatDuration(offset));
+    store_options.clock = [offset] { return absl::Now() + offset; };
+  }
   TimelineStore store(redis->get(), std::move(store_options),
                       &identity_metrics);
   absl::StatusOr<insights::InsightsOptions> insights_options =

@@ -3,18 +3,10 @@
 #include "absl/time/civil_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/insights/analysis/view_fields_for_test.h"
 
 namespace omnihub::insights {
 namespace {
-
-// View fields with these purchase days (and first seen at `first_seen_day`).
-CustomerFields WithDays(std::vector<std::pair<std::string, std::string>> days,
-                        int64_t first_seen_day = 0) {
-  CustomerFields fields;
-  fields.first_seen_micros = first_seen_day * 86400 * int64_t{1000000};
-  fields.purchase_days = std::move(days);
-  return fields;
-}
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "services/insights/purchase_model/log_likelihood_maximizer.h"
 #include "services/insights/purchase_model/math_policy.h"
+#include "services/insights/purchase_model/weighted_customers.h"
 
 namespace omnihub::insights {
 namespace {
@@ -204,20 +205,10 @@ void GroupedCustomers::AddRepeatTerms(const BgNbdParams& p, bool want_gradient,
 }
 
 absl::Status ValidateCustomers(absl::Span<const WeightedSummary> customers) {
-  if (customers.empty()) return absl::InvalidArgumentError("no customers");
-  for (size_t i = 0; i < customers.size(); ++i) {
-    if (absl::Status s = ValidatePurchaseSummary(customers[i].summary);
-        !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("customer ", i, ": ", s.message()));
-    }
-    const double w = customers[i].weight;
-    if (!(std::isfinite(w) && w >= 0)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "customer %d: the weight must be finite and >= 0, not %g", i, w));
-    }
-  }
-  return absl::OkStatus();
+  return ValidateWeightedCustomers(
+      customers, [](const WeightedSummary& customer) {
+        return ValidatePurchaseSummary(customer.summary);
+      });
 }
 
 }  // namespace

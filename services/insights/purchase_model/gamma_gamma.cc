@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "services/insights/purchase_model/log_likelihood_maximizer.h"
 #include "services/insights/purchase_model/math_policy.h"
+#include "services/insights/purchase_model/weighted_customers.h"
 
 namespace omnihub::insights {
 namespace {
@@ -168,17 +169,13 @@ absl::StatusOr<GammaGammaFit> FitGammaGamma(
     absl::Span<const WeightedSpend> customers, const GammaGammaParams& start,
     const FitOptions& options) {
   if (absl::Status s = ValidateGammaGammaParams(start); !s.ok()) return s;
-  if (customers.empty()) return absl::InvalidArgumentError("no customers");
-  for (size_t i = 0; i < customers.size(); ++i) {
-    if (absl::Status s = ValidateSpendSummary(customers[i].summary); !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("customer ", i, ": ", s.message()));
-    }
-    const double w = customers[i].weight;
-    if (!(std::isfinite(w) && w >= 0)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "customer %d: the weight must be finite and >= 0, not %g", i, w));
-    }
+  if (absl::Status s = ValidateWeightedCustomers(
+          customers,
+          [](const WeightedSpend& customer) {
+            return ValidateSpendSummary(customer.summary);
+          });
+      !s.ok()) {
+    return s;
   }
   const GroupedSpenders grouped(customers);
   if (!(grouped.total_weight() > 0)) {
