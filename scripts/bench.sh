@@ -94,7 +94,12 @@ wait_for_reevaluation
 cli() { $build/services/cli/omnihub-cli --hub_address=127.0.0.1:$hub_port "$@"; }
 figures=$work/figures.txt
 figure() { printf '%s\n' "$*" | tee -a "$figures"; }
-json_field() { sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\).*/\1/p" | head -1; }
+# A field of the CLI's JSON; proto3 leaves zeros out, so absent is 0.
+json_field() {
+  local value
+  value=$(sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\).*/\1/p" | head -1)
+  echo "${value:-0}"
+}
 
 echo "== ingest, batches of 100 (Redis alone first: the same store code, no gRPC)"
 loadgen --name=redis_alone_batch100 --mode=redis --batch=100 --inflight=32

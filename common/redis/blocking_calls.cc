@@ -8,10 +8,9 @@
 #include "common/redis/reply_gatherer.h"
 
 namespace omnihub::redis {
-namespace {
 
 // Waits for what a gatherer hands over.
-struct Handover {
+struct PendingReplies::Handover {
   absl::Mutex mutex;
   bool ready ABSL_GUARDED_BY(mutex) = false;
   Replies replies ABSL_GUARDED_BY(mutex);
@@ -28,19 +27,30 @@ struct Handover {
   }
 };
 
+namespace {
+using Handover = PendingReplies::Handover;
 }  // namespace
 
-Replies CallAllAndWait(RedisClient& client,
+Replies PendingReplies::Wait() { return handover_->Wait(); }
+
+PendingReplies CallAll(RedisClient& client,
                        std::vector<std::vector<std::string>> commands) {
-  auto handover = std::make_shared<Handover>();
+  PendingReplies pending;
+  pending.handover_ = std::make_shared<Handover>();
   auto gatherer = ReplyGatherer::Create(
-      commands.size(),
-      [handover](Replies all) { handover->Receive(std::move(all)); });
+      commands.size(), [handover = pending.handover_](Replies all) {
+        handover->Receive(std::move(all));
+      });
   for (size_t i = 0; i < commands.size(); ++i) {
     client.Execute(std::move(commands[i]), gatherer->Slot(i));
   }
   gatherer->StartIfEmpty();
-  return handover->Wait();
+  return pending;
+}
+
+Replies CallAllAndWait(RedisClient& client,
+                       std::vector<std::vector<std::string>> commands) {
+  return CallAll(client, std::move(commands)).Wait();
 }
 
 absl::StatusOr<Reply> CallAndWait(RedisClient& client,
@@ -50,18 +60,25 @@ absl::StatusOr<Reply> CallAndWait(RedisClient& client,
   return std::move(CallAllAndWait(client, std::move(commands))[0]);
 }
 
-Replies RunAllAndWait(RedisClient& client, const RedisScript& script,
+PendingReplies RunAll(RedisClient& client, const RedisScript& script,
                       std::vector<ScriptCall> calls) {
-  auto handover = std::make_shared<Handover>();
-  auto gatherer = ReplyGatherer::Create(calls.size(), [handover](Replies all) {
-    handover->Receive(std::move(all));
-  });
+  PendingReplies pending;
+  pending.handover_ = std::make_shared<Handover>();
+  auto gatherer = ReplyGatherer::Create(
+      calls.size(), [handover = pending.handover_](Replies all) {
+        handover->Receive(std::move(all));
+      });
   for (size_t i = 0; i < calls.size(); ++i) {
     script.Run(client, std::move(calls[i].keys), std::move(calls[i].args),
                gatherer->Slot(i));
   }
   gatherer->StartIfEmpty();
-  return handover->Wait();
+  return pending;
+}
+
+Replies RunAllAndWait(RedisClient& client, const RedisScript& script,
+                      std::vector<ScriptCall> calls) {
+  return RunAll(client, script, std::move(calls)).Wait();
 }
 
 absl::StatusOr<Reply> RunAndWait(RedisClient& client, const RedisScript& script,

@@ -8,6 +8,7 @@
 #ifndef OMNIHUB_COMMON_REDIS_BLOCKING_CALLS_H_
 #define OMNIHUB_COMMON_REDIS_BLOCKING_CALLS_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,29 @@ struct ScriptCall {
 // Runs the script once per call, all at once, and waits for every reply.
 Replies RunAllAndWait(RedisClient& client, const RedisScript& script,
                       std::vector<ScriptCall> calls);
+
+// The same without waiting: the calls are sent, and Wait() gives their
+// replies once they are all in. Lets a caller work on one batch while Redis
+// works on the next.
+class PendingReplies {
+ public:
+  Replies Wait();
+
+  // Where the replies are handed over; shared with the callbacks, so a
+  // PendingReplies dropped unwaited leaves nothing dangling.
+  struct Handover;
+
+ private:
+  friend PendingReplies RunAll(RedisClient& client, const RedisScript& script,
+                               std::vector<ScriptCall> calls);
+  friend PendingReplies CallAll(RedisClient& client,
+                                std::vector<std::vector<std::string>> commands);
+  std::shared_ptr<Handover> handover_;
+};
+PendingReplies RunAll(RedisClient& client, const RedisScript& script,
+                      std::vector<ScriptCall> calls);
+PendingReplies CallAll(RedisClient& client,
+                       std::vector<std::vector<std::string>> commands);
 
 // An error reply becomes a status (INTERNAL naming `what`, or UNAVAILABLE for
 // the replies Redis gives while it cannot serve: LOADING, BUSY, MASTERDOWN,

@@ -159,24 +159,26 @@ grpc::ServerUnaryReactor* InsightsService::GetCustomerInsights(
   }
   query.currency = request->currency();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store_->Resolve(
-      *std::move(selector),
-      [this, reactor, response, query = std::move(query)](
-          absl::StatusOr<timeline::ResolvedCustomer> found) mutable {
+  // Asynchronous throughout: the identity's owner, then the customer (its
+  // merges followed), then the figures on the engine's threads.
+  const bool by_identity = selector->has_identity();
+  store_->FindCustomer(
+      *selector,
+      [this, reactor, response, by_identity,
+       query = std::move(query)](absl::StatusOr<std::string> found) mutable {
         if (!found.ok()) return reactor->Finish(ToGrpcStatus(found.status()));
-        engine_->Schedule([this, reactor, response, query = std::move(query),
-                           found = *std::move(found)] {
-          absl::StatusOr<v1::CustomerInsights> insights =
-              ReadCustomerInsights(*engine_, found.customer_id, query);
-          if (!insights.ok()) {
-            return reactor->Finish(ToGrpcStatus(insights.status()));
-          }
-          *response = *std::move(insights);
-          if (!found.merged_from.empty()) {
-            response->set_merged_from(found.merged_from);
-          }
-          reactor->Finish(grpc::Status::OK);
-        });
+        ReadCustomerInsights(
+            *engine_, *found, std::move(query),
+            [reactor, response,
+             by_identity](absl::StatusOr<v1::CustomerInsights> insights) {
+              if (!insights.ok()) {
+                return reactor->Finish(ToGrpcStatus(insights.status()));
+              }
+              *response = *std::move(insights);
+              // merged_from names a customer id the caller gave.
+              if (by_identity) response->clear_merged_from();
+              reactor->Finish(grpc::Status::OK);
+            });
       });
   return reactor;
 }

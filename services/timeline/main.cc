@@ -125,6 +125,10 @@ ABSL_FLAG(double, clv_discount_rate, 0.01,
           "Lifetime value: discount rate per period.");
 ABSL_FLAG(absl::Duration, insights_tick, absl::Seconds(1),
           "How often each replica sweeps the lifecycle deadlines due.");
+ABSL_FLAG(int, lifecycle_refresh_rate, 2000,
+          "Most lifecycles the sweeper and the re-evaluation bring up to "
+          "date per second on each replica (0: no limit), so that many "
+          "deadlines falling due at once leave Redis time for ingest.");
 ABSL_FLAG(absl::Duration, census_interval, absl::Minutes(15),
           "How often customers are counted per lifecycle stage for "
           "omnihub_lifecycle_customers (one replica does; 0: never).");
@@ -197,6 +201,8 @@ absl::StatusOr<insights::InsightsOptions> InsightsOptionsFromFlags() {
         "--clv_discount_rate 0 to 1");
   }
   options.tick = absl::GetFlag(FLAGS_insights_tick);
+  options.refresh_rate =
+      std::max(absl::GetFlag(FLAGS_lifecycle_refresh_rate), 0);
   options.census_interval = absl::GetFlag(FLAGS_census_interval);
   options.threads = std::max(absl::GetFlag(FLAGS_insights_threads), 1);
   options.replica = absl::GetFlag(FLAGS_replica_name);

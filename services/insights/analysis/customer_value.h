@@ -10,8 +10,10 @@
 
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "services/insights/analysis/customer_record.h"
 #include "services/insights/purchase_model/bg_nbd.h"
 #include "services/insights/purchase_model/gamma_gamma.h"
@@ -38,6 +40,19 @@ struct CurrencyValue {
   double lifetime_value = 0;          // currency units
 };
 
+// Lifetime values per unit of expected spend, by (x, t_x, T): customers of
+// a base share them a lot, and each costs a dozen hypergeometric functions.
+// One cache serves one model and one ValueSettings (one query).
+class LifetimeValueCache {
+ public:
+  double PerUnitOfSpend(const BgNbdParams& model,
+                        const PurchaseSummary& summary,
+                        const ValueSettings& settings);
+
+ private:
+  absl::flat_hash_map<std::tuple<double, double, double>, double> values_;
+};
+
 struct CustomerPrediction {
   double probability_alive = 1;
   // One per horizon asked for, in its order.
@@ -51,7 +66,8 @@ struct CustomerPrediction {
 CustomerPrediction Predict(const FittedModel& model,
                            const CustomerRecord& record, int64_t day,
                            const std::vector<int>& horizon_days,
-                           const ValueSettings& settings);
+                           const ValueSettings& settings,
+                           LifetimeValueCache* cache = nullptr);
 
 }  // namespace omnihub::insights
 

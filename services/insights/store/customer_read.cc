@@ -9,10 +9,6 @@ namespace {
 
 using redis::Reply;
 
-std::string StringOrEmpty(const Reply& reply) {
-  return reply.type == Reply::Type::kString ? reply.str : "";
-}
-
 int64_t IntegerOrZero(const Reply& reply) {
   int64_t value = 0;
   if (reply.type != Reply::Type::kString ||
@@ -25,39 +21,49 @@ int64_t IntegerOrZero(const Reply& reply) {
 }  // namespace
 
 InsightsScripts::InsightsScripts()
-    : read_lifecycle(std::string(kReadLifecycleLua)),
-      write_lifecycle(std::string(kWriteLifecycleLua)) {}
+    : write_lifecycle(std::string(kWriteLifecycleLua)) {}
+
+std::vector<std::string> ReadCustomerCommand(const std::string& view_key) {
+  return {"HGETALL", view_key};
+}
 
 absl::StatusOr<CustomerRead> ParseCustomerRead(
     absl::StatusOr<redis::Reply> reply) {
   reply = redis::ErrorReplyAsStatus(std::move(reply), "a customer's purchases");
   if (!reply.ok()) return reply.status();
-  const std::vector<Reply>& parts = reply->elements;
-  CustomerRead read;
-  if (reply->type != Reply::Type::kArray || parts.empty()) {
+  if (reply->type != Reply::Type::kArray || reply->elements.size() % 2 != 0) {
     return absl::InternalError("a customer's purchases: unexpected reply");
   }
-  if (parts[0].str == "moved" && parts.size() == 2) {
-    read.moved_to = parts[1].str;
-    return read;
-  }
-  if (parts[0].str == "missing") {
+  std::vector<Reply>& hash = reply->elements;
+  CustomerRead read;
+  if (hash.empty()) {
     read.missing = true;
     return read;
   }
-  if (parts[0].str != "ok" || parts.size() < 6 || parts.size() % 2 != 0) {
-    return absl::InternalError("a customer's purchases: unexpected reply");
-  }
   CustomerFields fields;
-  fields.first_seen_micros = parts[1].type == Reply::Type::kString
-                                 ? IntegerOrZero(parts[1])
-                                 : IntegerOrZero(parts[5]);
-  fields.channel = static_cast<int>(IntegerOrZero(parts[2]));
-  fields.purchase_version = StringOrEmpty(parts[3]);
-  fields.history = StringOrEmpty(parts[4]);
-  for (size_t i = 6; i + 1 < parts.size(); i += 2) {
-    fields.purchase_days.emplace_back(parts[i].str, parts[i + 1].str);
+  int64_t first = 0;
+  int64_t created = 0;
+  for (size_t i = 0; i + 1 < hash.size(); i += 2) {
+    const std::string& field = hash[i].str;
+    std::string& value = hash[i + 1].str;
+    if (field.size() > 2 && field[0] == 'p' && field[1] == ':') {
+      fields.purchase_days.emplace_back(field.substr(2), std::move(value));
+    } else if (field == "alias") {
+      read.moved_to = std::move(value);
+      return read;
+    } else if (field == "first") {
+      first = IntegerOrZero(hash[i + 1]);
+    } else if (field == "created") {
+      created = IntegerOrZero(hash[i + 1]);
+    } else if (field == "fch") {
+      fields.channel = static_cast<int>(IntegerOrZero(hash[i + 1]));
+    } else if (field == "pv") {
+      fields.purchase_version = std::move(value);
+    } else if (field == "lh") {
+      fields.history = std::move(value);
+    }
   }
+  fields.first_seen_micros = first != 0 ? first : created;
   absl::StatusOr<CustomerRecord> record =
       CustomerRecord::FromFields(std::move(fields));
   if (!record.ok()) return record.status();

@@ -1,5 +1,7 @@
 #include "services/insights/store/customer_scan.h"
 
+#include <optional>
+
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/redis/blocking_calls.h"
@@ -25,17 +27,23 @@ absl::StatusOr<std::string> ScanCustomerIds(
   return reply->elements[0].str;
 }
 
-absl::StatusOr<int64_t> ReadCustomers(const timeline::StoreContext& context,
-                                      const InsightsScripts& scripts,
-                                      const std::vector<std::string>& ids,
-                                      const CustomerVisitor& visit) {
-  std::vector<redis::ScriptCall> calls;
-  calls.reserve(ids.size());
+namespace {
+
+redis::PendingReplies StartReading(const timeline::StoreContext& context,
+                                   const std::vector<std::string>& ids) {
+  std::vector<std::vector<std::string>> reads;
+  reads.reserve(ids.size());
   for (const std::string& id : ids) {
-    calls.push_back({.keys = {context.keys.ForCustomer(id).view}, .args = {}});
+    reads.push_back(ReadCustomerCommand(context.keys.ForCustomer(id).view));
   }
-  redis::Replies replies =
-      redis::RunAllAndWait(*context.redis, scripts.read_lifecycle, calls);
+  return redis::CallAll(*context.redis, std::move(reads));
+}
+
+// Gives the live customers among `replies` (those of `ids`) to `visit`;
+// returns how many were live.
+absl::StatusOr<int64_t> VisitRead(const std::vector<std::string>& ids,
+                                  redis::Replies replies,
+                                  const CustomerVisitor& visit) {
   int64_t live = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
     absl::StatusOr<CustomerRead> read =
@@ -54,9 +62,16 @@ absl::StatusOr<int64_t> ReadCustomers(const timeline::StoreContext& context,
   return live;
 }
 
+}  // namespace
+
+absl::StatusOr<int64_t> ReadCustomers(const timeline::StoreContext& context,
+                                      const std::vector<std::string>& ids,
+                                      const CustomerVisitor& visit) {
+  return VisitRead(ids, StartReading(context, ids).Wait(), visit);
+}
+
 absl::StatusOr<ScanResult> ScanCustomers(const timeline::StoreContext& context,
                                          const InsightsKeys& keys,
-                                         const InsightsScripts& scripts,
                                          const ScanOptions& options,
                                          const CustomerVisitor& visit) {
   ScanResult result;
@@ -64,12 +79,25 @@ absl::StatusOr<ScanResult> ScanCustomers(const timeline::StoreContext& context,
   std::vector<std::string> reservoir;
   int64_t seen = 0;
   absl::BitGen random;
-  auto flush = [&]() -> absl::Status {
-    absl::StatusOr<int64_t> live =
-        ReadCustomers(context, scripts, pending, visit);
-    pending.clear();
+  // One batch is read by Redis while the one before is visited here.
+  std::vector<std::string> reading;
+  std::optional<redis::PendingReplies> in_flight;
+  auto finish_reading = [&]() -> absl::Status {
+    if (!in_flight.has_value()) return absl::OkStatus();
+    absl::StatusOr<int64_t> live = VisitRead(reading, in_flight->Wait(), visit);
+    in_flight.reset();
     if (!live.ok()) return live.status();
     result.visited += *live;
+    return absl::OkStatus();
+  };
+  auto flush = [&]() -> absl::Status {
+    // The replies go to a handover the pending read shares, so returning
+    // early leaves nothing to write into freed memory.
+    redis::PendingReplies next = StartReading(context, pending);
+    if (absl::Status status = finish_reading(); !status.ok()) return status;
+    reading = std::move(pending);
+    pending.clear();
+    in_flight = std::move(next);
     return absl::OkStatus();
   };
   std::string cursor = "0";
@@ -105,6 +133,7 @@ absl::StatusOr<ScanResult> ScanCustomers(const timeline::StoreContext& context,
   if (!pending.empty()) {
     if (absl::Status status = flush(); !status.ok()) return status;
   }
+  if (absl::Status status = finish_reading(); !status.ok()) return status;
   // View keys of merged-away customers stay (their alias); `seen` counts
   // them, so the base is what was read when it was read whole.
   result.customers = options.sample <= 0 ? result.visited : seen;

@@ -3,7 +3,7 @@
 // the read script for each batch, pipelined. Nothing is read through a key
 // that every event writes. Blocking: run it on a worker thread.
 //
-//   absl::Status status = ScanCustomers(context, keys, scripts, {},
+//   absl::Status status = ScanCustomers(context, keys, {},
 //       [](const std::string& id, const CustomerRecord& record) {
 //         ...; return absl::OkStatus();
 //       });
@@ -42,7 +42,6 @@ struct ScanResult {
 
 absl::StatusOr<ScanResult> ScanCustomers(const timeline::StoreContext& context,
                                          const InsightsKeys& keys,
-                                         const InsightsScripts& scripts,
                                          const ScanOptions& options,
                                          const CustomerVisitor& visit);
 
@@ -55,7 +54,6 @@ absl::StatusOr<std::string> ScanCustomerIds(
 // Reads the customers `ids` (pipelined) and gives the live ones to `visit`;
 // returns how many were live.
 absl::StatusOr<int64_t> ReadCustomers(const timeline::StoreContext& context,
-                                      const InsightsScripts& scripts,
                                       const std::vector<std::string>& ids,
                                       const CustomerVisitor& visit);
 

@@ -146,6 +146,12 @@ absl::Status InsightsEngine::ReconcileAll(const std::vector<std::string>& ids,
   absl::Status first_error;
   const int limit = std::max(options_.concurrency, 1);
   for (const std::string& id : ids) {
+    if (options_.refresh_rate > 0) {
+      const absl::Time now = absl::Now();
+      if (next_refresh_ > now) absl::SleepFor(next_refresh_ - now);
+      next_refresh_ = std::max(next_refresh_, now) +
+                      absl::Seconds(1) / options_.refresh_rate;
+    }
     {
       absl::MutexLock lock(&mutex);
       while (in_flight >= limit) finished.Wait(&mutex);
@@ -278,7 +284,7 @@ absl::StatusOr<v1::PurchaseModel> InsightsEngine::Fit(
   ScanOptions scan = options_.scan;
   scan.sample = options_.model_sample_customers;
   absl::StatusOr<ScanResult> scanned =
-      ScanCustomers(*context_, keys_, scripts_, scan,
+      ScanCustomers(*context_, keys_, scan,
                     [&](const std::string&, const CustomerRecord& record) {
                       data.Add(record);
                       return absl::OkStatus();
@@ -350,7 +356,7 @@ absl::Status InsightsEngine::TakeCensus() {
   const int64_t today = DayOf(Now());
   int64_t counts[5] = {0, 0, 0, 0, 0};
   absl::StatusOr<ScanResult> scanned = ScanCustomers(
-      *context_, keys_, scripts_, options_.scan,
+      *context_, keys_, options_.scan,
       [&](const std::string&, const CustomerRecord& record) {
         std::optional<Stage> stage = StageFromHistory(
             record.stored_history(), record.first_seen_day(), today);

@@ -56,8 +56,11 @@ struct InsightsOptions {
   ModelFitOptions fit;
   ValueSettings value;
   // Lifecycle refreshes in flight at once from the sweeper and the
-  // re-evaluation.
+  // re-evaluation, and at most this many started per second (0: no
+  // limit), so a million deadlines falling due at once do not take the
+  // Redis time ingest needs.
   int concurrency = 64;
+  int refresh_rate = 2000;
   // Time the re-evaluation may take from each tick before the sweeper runs.
   absl::Duration reevaluation_slice = absl::Seconds(2);
   ScanOptions scan;
@@ -130,6 +133,9 @@ class InsightsEngine {
   ModelHolder model_;
   LifecycleKeeper keeper_;
 
+  // When the next background refresh may start (see refresh_rate); used by
+  // the thread that ticks.
+  absl::Time next_refresh_ = absl::InfinitePast();
   std::atomic<bool> fitting_{false};
   std::atomic<bool> counting_{false};
   absl::Time last_census_read_ = absl::InfinitePast();

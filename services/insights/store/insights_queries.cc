@@ -9,6 +9,9 @@
 #include "services/insights/analysis/kpi_report.h"
 
 namespace omnihub::insights {
+
+using timeline::Done;
+
 namespace {
 
 constexpr int kStandardHorizons[] = {30, 90, 365};
@@ -36,24 +39,31 @@ v1::LifecycleTransition ToProto(const Transition& transition) {
   return out;
 }
 
-// The customer's record, following merges from `customer_id`.
-absl::StatusOr<std::pair<std::string, CustomerRecord>> ReadRecord(
-    const InsightsEngine& engine, std::string customer_id) {
-  for (int hop = 0; hop <= timeline::kMaxAliasHops; ++hop) {
-    absl::StatusOr<CustomerRead> read = ParseCustomerRead(redis::RunAndWait(
-        *engine.context().redis, engine.scripts().read_lifecycle,
-        {engine.context().keys.ForCustomer(customer_id).view}, {}));
-    if (!read.ok()) return read.status();
-    if (read->record.has_value()) {
-      return std::make_pair(customer_id, *std::move(read->record));
-    }
-    if (read->missing || *read->moved_to == "-") {
-      return timeline::CustomerNotFound(customer_id);
-    }
-    customer_id = *read->moved_to;
-  }
-  return absl::InternalError(
-      absl::StrCat("customer ", customer_id, " has too many aliases"));
+// Reads the customer's record, following merges from `asked`; `done` gets
+// the live id and the record. Asynchronous: no thread waits for Redis.
+void ReadRecord(const InsightsEngine& engine, std::string asked,
+                std::string customer_id, int hops,
+                Done<std::pair<std::string, CustomerRecord>> done) {
+  engine.context().redis->Execute(
+      ReadCustomerCommand(engine.context().keys.ForCustomer(customer_id).view),
+      [&engine, asked = std::move(asked), customer_id, hops,
+       done = std::move(done)](absl::StatusOr<redis::Reply> reply) mutable {
+        absl::StatusOr<CustomerRead> read = ParseCustomerRead(std::move(reply));
+        if (!read.ok()) return std::move(done)(read.status());
+        if (read->record.has_value()) {
+          return std::move(done)(
+              std::make_pair(customer_id, *std::move(read->record)));
+        }
+        if (read->missing || *read->moved_to == "-") {
+          return std::move(done)(timeline::CustomerNotFound(asked));
+        }
+        if (hops >= timeline::kMaxAliasHops) {
+          return std::move(done)(absl::InternalError(
+              absl::StrCat("customer ", asked, " has too many aliases")));
+        }
+        ReadRecord(engine, std::move(asked), *read->moved_to, hops + 1,
+                   std::move(done));
+      });
 }
 
 void FillPurchases(const CustomerRecord& record, int64_t day,
@@ -83,13 +93,31 @@ void FillPurchases(const CustomerRecord& record, int64_t day,
 
 }  // namespace
 
-absl::StatusOr<v1::CustomerInsights> ReadCustomerInsights(
+void ReadCustomerInsights(InsightsEngine& engine,
+                          const std::string& customer_id,
+                          CustomerInsightsQuery query,
+                          Done<v1::CustomerInsights> done) {
+  ReadRecord(
+      engine, customer_id, customer_id, 0,
+      [&engine, customer_id, query = std::move(query), done = std::move(done)](
+          absl::StatusOr<std::pair<std::string, CustomerRecord>>
+              found) mutable {
+        if (!found.ok()) return std::move(done)(found.status());
+        // The model's figures take tens of microseconds: not on a Redis
+        // client thread.
+        engine.Schedule([&engine, customer_id, query = std::move(query),
+                         done = std::move(done),
+                         found = *std::move(found)]() mutable {
+          std::move(done)(BuildCustomerInsights(
+              engine, customer_id, found.first, found.second, query));
+        });
+      });
+}
+
+absl::StatusOr<v1::CustomerInsights> BuildCustomerInsights(
     const InsightsEngine& engine, const std::string& customer_id,
+    const std::string& live_id, const CustomerRecord& record,
     const CustomerInsightsQuery& query) {
-  absl::StatusOr<std::pair<std::string, CustomerRecord>> found =
-      ReadRecord(engine, customer_id);
-  if (!found.ok()) return found.status();
-  const auto& [live_id, record] = *found;
   const std::shared_ptr<const CurrentModel> model = engine.model().Get();
   const int64_t today = DayOf(engine.Now());
   const int64_t day = query.as_of.has_value() ? DayOf(*query.as_of) - 1 : today;
@@ -214,8 +242,9 @@ absl::StatusOr<v1::GetKpisResponse> ComputeKpis(const InsightsEngine& engine,
   const std::shared_ptr<const CurrentModel> model = engine.model().Get();
   const int64_t today = DayOf(engine.Now());
   KpiReport report(first_day, last_day);
+  LifetimeValueCache values;
   absl::StatusOr<ScanResult> scanned = ScanCustomers(
-      engine.context(), engine.keys(), engine.scripts(), engine.options().scan,
+      engine.context(), engine.keys(), engine.options().scan,
       [&](const std::string&, const CustomerRecord& record) {
         if (channel != 0 && record.acquisition_channel() != channel) {
           return absl::OkStatus();
@@ -228,7 +257,7 @@ absl::StatusOr<v1::GetKpisResponse> ComputeKpis(const InsightsEngine& engine,
         if (model->fitted.has_value() && at_end.has_value() &&
             IsActive(*at_end)) {
           value = Predict(*model->fitted, record, last_day, {},
-                          engine.options().value)
+                          engine.options().value, &values)
                       .value;
         }
         report.Add(record.acquisition_channel(), record.first_seen_day(),
@@ -262,7 +291,7 @@ absl::StatusOr<v1::GetCohortsResponse> ComputeCohorts(
   const int64_t today = DayOf(engine.Now());
   CohortReport report(first, last, today);
   absl::StatusOr<ScanResult> scanned = ScanCustomers(
-      engine.context(), engine.keys(), engine.scripts(), engine.options().scan,
+      engine.context(), engine.keys(), engine.options().scan,
       [&](const std::string&, const CustomerRecord& record) {
         if (record.days().empty() ||
             (channel != 0 && record.acquisition_channel() != channel)) {

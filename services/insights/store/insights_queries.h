@@ -1,9 +1,10 @@
 // The insights' answers: one customer's insights, the KPIs of a period and
 // the cohort table, as omnihub.v1 messages. Requests are expected checked
-// (see InsightsService). Blocking: run them on the engine's threads.
+// (see InsightsService). The KPIs and cohorts block: run them on the
+// engine's threads.
 //
-//   absl::StatusOr<v1::CustomerInsights> insights =
-//       ReadCustomerInsights(engine, customer_id, CustomerInsightsQuery{});
+//   ReadCustomerInsights(engine, customer_id, CustomerInsightsQuery{},
+//                        [](absl::StatusOr<v1::CustomerInsights> insights) {});
 #ifndef OMNIHUB_SERVICES_INSIGHTS_STORE_INSIGHTS_QUERIES_H_
 #define OMNIHUB_SERVICES_INSIGHTS_STORE_INSIGHTS_QUERIES_H_
 
@@ -29,8 +30,17 @@ struct CustomerInsightsQuery {
 };
 
 // `customer_id` is live or merged away (followed; merged_from is then set).
-absl::StatusOr<v1::CustomerInsights> ReadCustomerInsights(
+// Asynchronous: reads on Redis's threads, computes on the engine's; `done`
+// runs on an engine thread.
+void ReadCustomerInsights(InsightsEngine& engine,
+                          const std::string& customer_id,
+                          CustomerInsightsQuery query,
+                          timeline::Done<v1::CustomerInsights> done);
+
+// The insights of `record` (customer `live_id`, asked for as `customer_id`).
+absl::StatusOr<v1::CustomerInsights> BuildCustomerInsights(
     const InsightsEngine& engine, const std::string& customer_id,
+    const std::string& live_id, const CustomerRecord& record,
     const CustomerInsightsQuery& query);
 
 // The period's days, both included; `channel` 0: all, plus each channel.

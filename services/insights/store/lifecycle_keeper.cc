@@ -36,8 +36,8 @@ class Refresh : public std::enable_shared_from_this<Refresh> {
                        ": its purchases kept changing while its lifecycle was "
                        "recorded; try again")));
     }
-    keeper_->scripts().read_lifecycle.Run(
-        *keeper_->context().redis, {view_key_}, {},
+    keeper_->context().redis->Execute(
+        ReadCustomerCommand(view_key_),
         [self = shared_from_this()](absl::StatusOr<Reply> reply) {
           self->OnRead(ParseCustomerRead(std::move(reply)));
         });

@@ -24,7 +24,7 @@
 -- "<purchase events>;<currency>=<micros>;...", and pv counts the changes to
 -- them, so the insights code that derives the lifecycle from them can write
 -- its result only if they did not change meanwhile. The insights code owns
--- the fields lc and lh (lifecycle stage and history).
+-- the field lh (the lifecycle history).
 --
 -- Numbers that can exceed 14 digits (times in microseconds, amounts) stay
 -- strings: Lua would print them in exponent form and lose digits.
