@@ -63,12 +63,14 @@ hub_port=$(free_port)
 hub_metrics_port=$(free_port)
 # Scheduled fits and the census off: nothing runs in the background but
 # what a benchmark asks for. A fit reads up to a million customers whole.
+# Background lifecycle refreshes unthrottled, so the re-evaluation after a
+# fit ends soon; the sweeper's run sets the default rate again.
 start_hub() {
   $build/services/timeline/omnihub-timeline --listen=127.0.0.1:$hub_port \
     --metrics_listen=127.0.0.1:$hub_metrics_port \
     --redis_address=127.0.0.1:$redis_port --log_level=warning \
     --model_refit_interval=0 --census_interval=0 \
-    --model_sample_customers=1000000 "$@" &
+    --model_sample_customers=1000000 --lifecycle_refresh_rate=0 "$@" &
   hub_pid=$!
   children+=($hub_pid)
   wait_for_port "$hub_port"
@@ -212,12 +214,11 @@ due() {
 }
 stop_hub
 due_before=$(due)
-start_hub --clock_offset=4320h
-started=$(date +%s.%N)
+start_hub --clock_offset=4320h --lifecycle_refresh_rate=2000
 loadgen --name=ingest_batch100_during_sweep --ceiling=ingest_batch100_insights \
   --batch=100 --inflight=32
-until [ "$(due)" -eq 0 ]; do sleep 0.5; done
-figure "sweeper: $due_before deadlines due at once, all recorded in $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s (ingest ran for the first ${seconds} s of it)"
+due_after=$(due)
+figure "sweeper at the default --lifecycle_refresh_rate=2000: of $due_before deadlines due at once, $((due_before - due_after)) recorded during the ${seconds} s of ingest beside it (ingest_batch100_during_sweep above)"
 
 echo
 $build/tests/bench/omnihub-loadgen --report="$results"
