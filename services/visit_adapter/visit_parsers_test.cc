@@ -80,7 +80,8 @@ TEST_F(VisitParsersTest, JsonVisitBecomesAnInPersonEvent) {
   EXPECT_EQ(event.event_id(), "visit:london-01:v-1");
   EXPECT_EQ(event.source(), "visit-adapter/json");
   EXPECT_EQ(event.channel(), v1::CHANNEL_IN_PERSON);
-  EXPECT_EQ(event.kind(), v1::INTERACTION_KIND_STORE_VISIT);
+  // Money was taken: a purchase, still with its visit's detail.
+  EXPECT_EQ(event.kind(), v1::INTERACTION_KIND_PURCHASE);
   EXPECT_EQ(event.occurred_at().seconds(), 1795168800);
   EXPECT_EQ(event.in_person().visit_id(), "v-1");
   EXPECT_EQ(event.in_person().location_id(), "london-01");
@@ -99,6 +100,19 @@ TEST_F(VisitParsersTest, JsonVisitBecomesAnInPersonEvent) {
   EXPECT_EQ(event.identities(2).value(), "ann@example.com");
   EXPECT_EQ(event.identities(3).kind(), v1::IDENTITY_KIND_CRM_ID);
   EXPECT_EQ(event.revision(), 2u);  // checked out
+}
+
+TEST_F(VisitParsersTest, OnlyAVisitThatTookMoneyIsAPurchase) {
+  EXPECT_EQ(OnlyEvent(JsonVisit(R"("purpose":"enquiry")")).kind(),
+            v1::INTERACTION_KIND_STORE_VISIT);
+  EXPECT_EQ(OnlyEvent(JsonVisit(R"("purpose":"return","purchase_amount":"20",)"
+                                R"("currency":"EUR")"))
+                .kind(),
+            v1::INTERACTION_KIND_STORE_VISIT);
+  EXPECT_EQ(OnlyEvent(JsonVisit(R"("purpose":"pickup","purchase_amount":"20",)"
+                                R"("currency":"EUR")"))
+                .kind(),
+            v1::INTERACTION_KIND_PURCHASE);
 }
 
 TEST_F(VisitParsersTest, AppointmentsAndRevisions) {

@@ -80,9 +80,16 @@ absl::StatusOr<v1::InteractionEvent> VisitToEvent(
       absl::StrCat("visit:", visit.store_id, ":", visit.visit_id));
   event.set_source(absl::StrCat("visit-adapter/", visit.format));
   event.set_channel(v1::CHANNEL_IN_PERSON);
-  event.set_kind(visit.purpose == "appointment"
-                     ? v1::INTERACTION_KIND_APPOINTMENT
-                     : v1::INTERACTION_KIND_STORE_VISIT);
+  // A visit at which the till took money is a purchase, as one on the
+  // website is (what the insights count as purchases); a return's amount
+  // is money given back, not a purchase.
+  if (visit.amount_micros && visit.purpose != "return") {
+    event.set_kind(v1::INTERACTION_KIND_PURCHASE);
+  } else if (visit.purpose == "appointment") {
+    event.set_kind(v1::INTERACTION_KIND_APPOINTMENT);
+  } else {
+    event.set_kind(v1::INTERACTION_KIND_STORE_VISIT);
+  }
   if (!visit.checked_in_at) {
     return VisitError(visit, event, "occurred_at", "must be set");
   }

@@ -92,7 +92,7 @@ TEST_F(VisitAdapterTest, JsonVisitLandsOnTheCardholdersTimeline) {
   EXPECT_EQ(event.event_id(), "visit:london-01:v-1");
   EXPECT_EQ(event.source(), "visit-adapter/json");
   EXPECT_EQ(event.channel(), v1::CHANNEL_IN_PERSON);
-  EXPECT_EQ(event.kind(), v1::INTERACTION_KIND_STORE_VISIT);
+  EXPECT_EQ(event.kind(), v1::INTERACTION_KIND_PURCHASE);  // money taken
   EXPECT_EQ(event.occurred_at().seconds(), 1795168800);
   EXPECT_EQ(event.revision(), 2u);
   EXPECT_EQ(event.in_person().visit_id(), "v-1");
