@@ -173,11 +173,6 @@ std::optional<v1::CustomerView> AdapterEndToEndTest::Customer(
   return response.customer();
 }
 
-int64_t AdapterEndToEndTest::RedisKeyCount() {
-  auto keys = redis_->Command({"DBSIZE"});
-  return keys.ok() ? keys->integer : -1;
-}
-
 std::vector<std::string> AdapterEndToEndTest::KeysNotOfCustomer(
     const std::string& customer_id) {
   auto keys = redis_->Command({"KEYS", "*"});

@@ -58,8 +58,6 @@ class AdapterEndToEndTest : public ::testing::Test {
   // The single view of the customer with this identity, if there is one.
   std::optional<v1::CustomerView> Customer(v1::IdentityKind kind,
                                            const std::string& value);
-  // Number of keys in Redis (0 proves nothing was stored).
-  int64_t RedisKeyCount();
   // Keys in Redis that are not the customer's own nor one of its identities
   // (after a marker event was delivered: what anything else left behind).
   std::vector<std::string> KeysNotOfCustomer(const std::string& customer_id);
