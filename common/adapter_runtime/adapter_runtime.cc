@@ -109,7 +109,10 @@ int RunAdapter(int argc, char** argv, const AdapterDescription& description,
            static_cast<size_t>(absl::GetFlag(FLAGS_max_body_bytes))},
       spool->get(), &validator, registry,
       [raw_publisher] { return raw_publisher->hub_reachable(); });
-  register_routes(intake, normalizer);
+  if (absl::Status status = register_routes(intake, normalizer); !status.ok()) {
+    log::Error("%s", status.message());
+    return 2;
+  }
   if (absl::Status status = intake.Start(); !status.ok()) {
     log::Error("%s", status.message());
     return 1;

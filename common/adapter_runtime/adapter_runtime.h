@@ -17,6 +17,7 @@
 #include <functional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "common/http_intake/http_intake.h"
 #include "common/identity/identity_normalizer.h"
 
@@ -28,8 +29,10 @@ struct AdapterDescription {
   std::string usage;  // first lines of --help
 };
 
-using RouteRegistrar = std::function<void(http_intake::HttpIntake&,
-                                          const identity::IdentityNormalizer&)>;
+// Registers the adapter's routes from its flags; an error (a flag that
+// makes no sense) stops the adapter before it listens, with exit code 2.
+using RouteRegistrar = std::function<absl::Status(
+    http_intake::HttpIntake&, const identity::IdentityNormalizer&)>;
 
 // --max_json_depth, for the routes' JSON parsers; read it in the registrar
 // (the flags are parsed by then).

@@ -1,5 +1,6 @@
 // omnihub-phone-adapter: call-center software pushes call records here.
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "common/adapter_runtime/adapter_runtime.h"
 #include "services/phone_adapter/phone_routes.h"
 
@@ -19,13 +20,19 @@ int main(int argc, char** argv) {
       [](omnihub::http_intake::HttpIntake& intake,
          const omnihub::identity::IdentityNormalizer& normalizer) {
         omnihub::phone::PhoneRouteOptions options;
+        // A zone the system does not know would shift every CDR by hours if
+        // taken as UTC: refuse to start instead.
         if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_cdr_time_zone),
                                 &options.parse.cdr_time_zone)) {
-          options.parse.cdr_time_zone = absl::UTCTimeZone();
+          return absl::InvalidArgumentError(absl::StrCat(
+              "--cdr_time_zone: \"", absl::GetFlag(FLAGS_cdr_time_zone),
+              "\" is not a time zone this system knows (an IANA name such "
+              "as Europe/London, or UTC)"));
         }
         options.events.max_extension_digits =
             absl::GetFlag(FLAGS_max_extension_digits);
         options.parse.max_json_depth = omnihub::adapter::MaxJsonDepth();
         omnihub::phone::RegisterPhoneRoutes(intake, &normalizer, options);
+        return absl::OkStatus();
       });
 }

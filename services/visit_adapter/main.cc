@@ -43,5 +43,6 @@ int main(int argc, char** argv) {
              .max_csv_rows = AtLeastOne(absl::GetFlag(FLAGS_max_csv_rows)),
              .max_future_skew = absl::GetFlag(FLAGS_max_future_skew),
              .max_json_depth = omnihub::adapter::MaxJsonDepth()});
+        return absl::OkStatus();
       });
 }

@@ -76,5 +76,6 @@ int main(int argc, char** argv) {
          const omnihub::identity::IdentityNormalizer& normalizer) {
         omnihub::web::RegisterWebRoutes(intake, &normalizer,
                                         OptionsFromFlags());
+        return absl::OkStatus();
       });
 }

@@ -15,6 +15,8 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/adapter_fixture.h"
+#include "tests/support/file_text.h"
+#include "tests/support/free_port.h"
 
 namespace omnihub::testing {
 namespace {
@@ -89,6 +91,27 @@ TEST_F(ReadinessTest, ReadyzFollowsTheHubWithNothingPosted) {
       WaitUntil([&] { return ReadyzStatus() == 200; }, absl::Seconds(15)));
   // Nothing was ever posted: no key but the hub's own bookkeeping.
   EXPECT_THAT(KeysNotOfCustomer("nobody"), ::testing::IsEmpty());
+}
+
+// A time zone the system does not know would have been taken as UTC,
+// shifting every CDR by hours: the adapter refuses to start, saying why.
+TEST_F(ReadinessTest, UnknownCdrTimeZoneStopsTheAdapterAtStart) {
+  auto port = PickFreeLoopbackPort();
+  ASSERT_TRUE(port.ok());
+  const std::string log = directory_ + "/bad-zone.log";
+  auto adapter = ChildProcess::Start(
+      OMNIHUB_PHONE_ADAPTER_BINARY,
+      {absl::StrCat("--listen=127.0.0.1:", *port), "--hub_address=127.0.0.1:1",
+       "--spool_dir=" + directory_ + "/bad-zone",
+       "--cdr_time_zone=Nowhere/Atlantis"},
+      {}, log);
+  ASSERT_TRUE(adapter.ok()) << adapter.status();
+  absl::StatusOr<int> exit_code = (*adapter)->Wait(absl::Seconds(20));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+  EXPECT_EQ(*exit_code, 2);
+  EXPECT_THAT(FileText(log),
+              ::testing::HasSubstr("--cdr_time_zone: \"Nowhere/Atlantis\" is "
+                                   "not a time zone"));
 }
 
 class SpoolFullTest : public PhoneRuntimeTest {
