@@ -28,9 +28,16 @@ struct PendingBatch {
     }
     if (error.ok()) {
       std::move(done)(std::move(response));
-    } else {
-      std::move(done)(std::move(error));
+      return;
     }
+    // A full Redis queue is a moment of overload, not a refusal: senders
+    // (the adapters) retry UNAVAILABLE with backoff, and keep RESOURCE_
+    // EXHAUSTED for what gRPC answers a request too large to ever pass.
+    if (absl::IsResourceExhausted(error)) {
+      error = absl::UnavailableError(absl::StrCat(
+          "the hub is overloaded, send again later: ", error.message()));
+    }
+    std::move(done)(std::move(error));
   }
 };
 

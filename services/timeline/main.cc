@@ -51,6 +51,9 @@ ABSL_FLAG(int, redis_connections, 2,
           "Connections to Redis; every call shares them, pipelined.");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(2),
           "How long to wait for Redis before failing a call.");
+ABSL_FLAG(int, redis_max_queued, 100000,
+          "Most Redis commands waiting to be sent; past it a call fails at "
+          "once (ingest answers UNAVAILABLE: overloaded, send again).");
 ABSL_FLAG(std::string, key_prefix, "omnihub:", "Prefix of every Redis key.");
 ABSL_FLAG(int64_t, retention_max_events, 10000,
           "Most events kept per customer's timeline (0: no limit). Older "
@@ -160,6 +163,8 @@ absl::StatusOr<redis::RedisClientOptions> RedisOptionsFromFlags() {
   options.db = absl::GetFlag(FLAGS_redis_db);
   options.connections = absl::GetFlag(FLAGS_redis_connections);
   options.command_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  options.max_queued =
+      static_cast<size_t>(std::max(absl::GetFlag(FLAGS_redis_max_queued), 1));
   return options;
 }
 

@@ -4,13 +4,16 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -112,6 +115,87 @@ TEST_F(ReadinessTest, UnknownCdrTimeZoneStopsTheAdapterAtStart) {
   EXPECT_THAT(FileText(log),
               ::testing::HasSubstr("--cdr_time_zone: \"Nowhere/Atlantis\" is "
                                    "not a time zone"));
+}
+
+// The hub's Redis queue holds few commands while another sender floods the
+// hub, so the adapter's deliveries are refused now and then as overload.
+// Before: the refusal (RESOURCE_EXHAUSTED) was taken for a batch too
+// large, split down to single events and dead-lettered, losing accepted
+// records. Now it is retried, and every record arrives once.
+class HubOverloadTest : public PhoneRuntimeTest {
+ protected:
+  HubOverloadTest()
+      : PhoneRuntimeTest({"--publish_batch=20"}, {"--redis_max_queued=64"}) {}
+};
+
+TEST_F(HubOverloadTest, RecordsRefusedForOverloadAreRetriedNotDeadLettered) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 4; ++t) {
+    flood.emplace_back([&, t] {
+      for (int n = 0; !stop; ++n) {
+        v1::IngestRequest request;
+        for (int i = 0; i < 100; ++i) {
+          v1::InteractionEvent* event = request.add_events();
+          event->set_event_id(absl::StrCat("flood-", t, "-", n, "-", i));
+          event->set_channel(v1::CHANNEL_WEB);
+          event->set_kind(v1::INTERACTION_KIND_PAGE_VIEW);
+          event->mutable_occurred_at()->set_seconds(1795168800);
+          event->mutable_web()->set_url("https://shop.example/");
+          v1::Identity* identity = event->add_identities();
+          identity->set_kind(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID);
+          identity->set_value(absl::StrCat("flood-", i));
+        }
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(5));
+        v1::IngestResponse response;
+        const grpc::StatusCode code =
+            stub_->Ingest(&context, request, &response).error_code();
+        if (code == grpc::StatusCode::UNAVAILABLE ||
+            code == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+          ++refused;
+        }
+      }
+    });
+  }
+  constexpr int kCustomers = 20;
+  constexpr int kCallsEach = 25;
+  std::set<std::string> expected;
+  for (int c = 0; c < kCustomers; ++c) {
+    json calls = json::array();
+    for (int k = 0; k < kCallsEach; ++k) {
+      const std::string id = absl::StrCat("o", c, "-", k);
+      calls.push_back(Call(id, absl::StrFormat("+4420718386%02d", c)));
+      expected.insert(absl::StrCat("call:json:", id));
+    }
+    auto posted = PostCalls(calls);
+    ASSERT_TRUE(posted);
+    ASSERT_EQ(posted->status, 202) << posted->body;
+  }
+  // Overload for a while, then room for the retries to get through.
+  WaitUntil([&] { return refused > 20; }, absl::Seconds(20));
+  stop = true;
+  for (std::thread& thread : flood) thread.join();
+  EXPECT_GT(refused, 0) << "the flood never overloaded the hub";
+  ASSERT_FALSE(DeliverMarker("+442071838699").empty());
+
+  std::set<std::string> delivered;
+  size_t events = 0;
+  for (int c = 0; c < kCustomers; ++c) {
+    for (const std::string& id : EventIds(ReadTimeline(
+             v1::IDENTITY_KIND_PHONE, absl::StrFormat("+4420718386%02d", c)))) {
+      delivered.insert(id);
+      ++events;
+    }
+  }
+  EXPECT_EQ(delivered, expected);
+  EXPECT_EQ(events, expected.size());  // none twice
+  EXPECT_EQ(DeadLetters(), "");
+  EXPECT_GT(
+      MetricValue(FetchMetrics(), "omnihub_publish_retries_total").value_or(0),
+      0);
 }
 
 class SpoolFullTest : public PhoneRuntimeTest {
