@@ -92,8 +92,6 @@ absl::Status CheckChannel(int channel, absl::string_view field) {
   return absl::OkStatus();
 }
 
-int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970); }
-
 }  // namespace
 
 InsightsService::InsightsService(InsightsEngine* engine,
@@ -244,7 +242,7 @@ grpc::ServerUnaryReactor* InsightsService::GetKpis(
     return Finished(context, Invalid("end_date", "is before start_date"));
   }
   const int64_t today = DayOf(engine_->Now());
-  if (DayNumber(end) > today) {
+  if (DayOf(end) > today) {
     return Finished(context, Invalid("end_date", "is after today"));
   }
   if (end - start + 1 > limits_.max_kpi_days) {
@@ -265,7 +263,7 @@ grpc::ServerUnaryReactor* InsightsService::GetKpis(
   }
   return Answer<v1::GetKpisResponse>(
       context, engine_, response,
-      [this, first = DayNumber(start), last = DayNumber(end),
+      [this, first = DayOf(start), last = DayOf(end),
        channel = request->acquisition_channel(),
        currency = request->currency()] {
         return ComputeKpis(*engine_, first, last, channel, currency);

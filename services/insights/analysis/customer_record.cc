@@ -41,11 +41,12 @@ absl::StatusOr<PurchaseDay> ParsePurchaseDay(const std::string& day,
 }  // namespace
 
 int64_t DayOf(absl::Time time) {
-  const int64_t seconds = absl::ToUnixSeconds(time);
-  // Floor division: days before 1970 are negative.
-  return seconds >= 0 ? seconds / kSecondsPerDay
-                      : -((-seconds + kSecondsPerDay - 1) / kSecondsPerDay);
+  return DayOf(absl::ToCivilDay(time, absl::UTCTimeZone()));
 }
+
+int64_t DayOf(absl::CivilDay day) { return day - absl::CivilDay(1970); }
+
+absl::CivilDay CivilDayOf(int64_t day) { return absl::CivilDay(1970) + day; }
 
 absl::Time StartOfDay(int64_t day) {
   return absl::FromUnixSeconds(day * kSecondsPerDay);

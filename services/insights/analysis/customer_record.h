@@ -16,14 +16,18 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "services/insights/lifecycle/lifecycle.h"
 #include "services/insights/purchase_model/bg_nbd.h"
 
 namespace omnihub::insights {
 
-// Days since 1970-01-01 (UTC), and back to the day's 00:00.
+// Days since 1970-01-01 (UTC) of a time or a date, and back to the day's
+// 00:00.
 int64_t DayOf(absl::Time time);
+int64_t DayOf(absl::CivilDay day);
+absl::CivilDay CivilDayOf(int64_t day);
 absl::Time StartOfDay(int64_t day);
 
 struct PurchaseDay {

@@ -10,9 +10,6 @@ double Ratio(int64_t part, int64_t whole) {
                     : static_cast<double>(part) / static_cast<double>(whole);
 }
 
-// Days since 1970-01-01 of a civil day, and back.
-int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970); }
-
 void AddCustomer(KpiFigures& figures, int64_t first_day, int64_t last_day,
                  int64_t first_seen_day, const std::vector<Transition>& history,
                  const std::vector<CurrencyValue>& value_at_end) {
@@ -87,11 +84,11 @@ void KpiReport::Add(int channel, int64_t first_seen_day,
 }
 
 int64_t LastDayOf(absl::CivilMonth month) {
-  return DayNumber(absl::CivilDay(month + 1) - 1);
+  return DayOf(absl::CivilDay(month + 1) - 1);
 }
 
 absl::CivilMonth MonthOf(int64_t day) {
-  return absl::CivilMonth(absl::CivilDay(1970) + day);
+  return absl::CivilMonth(CivilDayOf(day));
 }
 
 CohortReport::CohortReport(absl::CivilMonth first, absl::CivilMonth last,

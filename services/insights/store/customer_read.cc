@@ -1,24 +1,16 @@
 #include "services/insights/store/customer_read.h"
 
-#include "absl/strings/numbers.h"
 #include "common/redis/blocking_calls.h"
 #include "insights_scripts.h"
+#include "services/timeline/store_context.h"
 
 namespace omnihub::insights {
-namespace {
 
 using redis::Reply;
 
-int64_t IntegerOrZero(const Reply& reply) {
-  int64_t value = 0;
-  if (reply.type != Reply::Type::kString ||
-      !absl::SimpleAtoi(reply.str, &value)) {
-    return 0;
-  }
-  return value;
+std::string TextOf(const Reply& reply) {
+  return reply.type == Reply::Type::kString ? reply.str : "";
 }
-
-}  // namespace
 
 InsightsScripts::InsightsScripts()
     : write_lifecycle(std::string(kWriteLifecycleLua)) {}
@@ -52,11 +44,11 @@ absl::StatusOr<CustomerRead> ParseCustomerRead(
       read.moved_to = std::move(value);
       return read;
     } else if (field == "first") {
-      first = IntegerOrZero(hash[i + 1]);
+      first = timeline::IntegerOrZero(value);
     } else if (field == "created") {
-      created = IntegerOrZero(hash[i + 1]);
+      created = timeline::IntegerOrZero(value);
     } else if (field == "fch") {
-      fields.channel = static_cast<int>(IntegerOrZero(hash[i + 1]));
+      fields.channel = static_cast<int>(timeline::IntegerOrZero(value));
     } else if (field == "pv") {
       fields.purchase_version = std::move(value);
     } else if (field == "lh") {

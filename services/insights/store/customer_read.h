@@ -31,6 +31,9 @@ struct InsightsScripts {
 
 std::vector<std::string> ReadCustomerCommand(const std::string& view_key);
 
+// A string reply's text; "" for nil (an absent field).
+std::string TextOf(const redis::Reply& reply);
+
 struct CustomerRead {
   // Set when the customer was merged into another ("-": is being erased).
   std::optional<std::string> moved_to;

@@ -64,12 +64,6 @@ absl::StatusOr<int64_t> VisitRead(const std::vector<std::string>& ids,
 
 }  // namespace
 
-absl::StatusOr<int64_t> ReadCustomers(const timeline::StoreContext& context,
-                                      const std::vector<std::string>& ids,
-                                      const CustomerVisitor& visit) {
-  return VisitRead(ids, StartReading(context, ids).Wait(), visit);
-}
-
 absl::StatusOr<ScanResult> ScanCustomers(const timeline::StoreContext& context,
                                          const InsightsKeys& keys,
                                          const ScanOptions& options,

@@ -51,12 +51,6 @@ absl::StatusOr<std::string> ScanCustomerIds(
     const timeline::StoreContext& context, const InsightsKeys& keys,
     const std::string& cursor, int count, std::vector<std::string>* ids);
 
-// Reads the customers `ids` (pipelined) and gives the live ones to `visit`;
-// returns how many were live.
-absl::StatusOr<int64_t> ReadCustomers(const timeline::StoreContext& context,
-                                      const std::vector<std::string>& ids,
-                                      const CustomerVisitor& visit);
-
 }  // namespace omnihub::insights
 
 #endif  // OMNIHUB_SERVICES_INSIGHTS_STORE_CUSTOMER_SCAN_H_

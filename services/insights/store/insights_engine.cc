@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/logging/log.h"
 #include "common/redis/blocking_calls.h"
+#include "services/timeline/stored_event.h"
 
 namespace omnihub::insights {
 namespace {
@@ -20,14 +21,6 @@ constexpr int kSweepBatch = 500;
 constexpr int kSweepRounds = 20;
 constexpr absl::Duration kPassLease = absl::Seconds(60);
 constexpr absl::Duration kCensusRead = absl::Seconds(10);
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  google::protobuf::Timestamp timestamp;
-  const int64_t micros = absl::ToUnixMicros(time);
-  timestamp.set_seconds(micros / 1000000);
-  timestamp.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
-  return timestamp;
-}
 
 v1::PurchaseModel ToProto(const ModelFitReport& report) {
   v1::PurchaseModel model;
@@ -53,7 +46,8 @@ v1::PurchaseModel ToProto(const ModelFitReport& report) {
 
 void SetBacktest(const BacktestFigures& figures, int64_t as_of_day,
                  int holdout_days, v1::BacktestReport* report) {
-  *report->mutable_holdout_start() = ToTimestamp(StartOfDay(as_of_day));
+  *report->mutable_holdout_start() =
+      timeline::FromMicros(absl::ToUnixMicros(StartOfDay(as_of_day)));
   report->set_holdout_days(holdout_days);
   report->set_customers(figures.customers);
   report->set_actual_purchases(figures.actual);
@@ -67,10 +61,6 @@ void SetBacktest(const BacktestFigures& figures, int64_t as_of_day,
     out->set_mean_actual(bucket.mean_actual);
     out->set_mean_predicted(bucket.mean_predicted);
   }
-}
-
-std::string Text(const Reply& reply) {
-  return reply.type == Reply::Type::kString ? reply.str : "";
 }
 
 }  // namespace
@@ -175,14 +165,22 @@ absl::StatusOr<int64_t> InsightsEngine::SweepDeadlines() {
   std::vector<std::string> shards = keys_.DeadlineShards();
   // Replicas start at different shards, so they share the work.
   std::shuffle(shards.begin(), shards.end(), absl::BitGen());
+  auto due_in = [&](const std::string& shard) -> std::vector<std::string> {
+    return {"ZRANGEBYSCORE",          shard, "-inf", today, "LIMIT", "0",
+            absl::StrCat(kSweepBatch)};
+  };
+  // Most ticks find nothing due: one pipelined look at every shard, and
+  // only shards with something due are read again.
+  std::vector<std::vector<std::string>> looks;
+  for (const std::string& shard : shards) looks.push_back(due_in(shard));
+  redis::Replies first =
+      redis::CallAllAndWait(*context_->redis, std::move(looks));
   int64_t due = 0;
-  for (const std::string& shard : shards) {
+  for (size_t s = 0; s < shards.size(); ++s) {
+    absl::StatusOr<Reply> entries = std::move(first[s]);
     for (int round = 0; round < kSweepRounds; ++round) {
-      absl::StatusOr<Reply> entries = timeline::Expect(
-          redis::CallAndWait(*context_->redis,
-                             {"ZRANGEBYSCORE", shard, "-inf", today, "LIMIT",
-                              "0", absl::StrCat(kSweepBatch)}),
-          Reply::Type::kArray, "the deadline index");
+      entries = timeline::Expect(std::move(entries), Reply::Type::kArray,
+                                 "the deadline index");
       if (!entries.ok()) return entries.status();
       if (entries->elements.empty()) break;
       std::vector<std::string> ids;
@@ -193,6 +191,7 @@ absl::StatusOr<int64_t> InsightsEngine::SweepDeadlines() {
           !status.ok()) {
         return status;
       }
+      entries = redis::CallAndWait(*context_->redis, due_in(shards[s]));
     }
   }
   if (metrics_ != nullptr) metrics_->deadlines_due().Set(due);
@@ -210,7 +209,7 @@ absl::StatusOr<bool> InsightsEngine::TakeLease(const std::string& key,
     if (!reply.ok()) return reply.status();
   }
   if (replies[0]->type == Reply::Type::kStatus) return true;
-  if (Text(*replies[1]) != options_.replica) return false;
+  if (TextOf(*replies[1]) != options_.replica) return false;
   absl::StatusOr<Reply> renewed = redis::ErrorReplyAsStatus(
       redis::CallAndWait(*context_->redis, {"PEXPIRE", key, millis}),
       "a lease");
@@ -225,13 +224,13 @@ absl::StatusOr<bool> InsightsEngine::Reevaluate(absl::Duration slice) {
                          {"HMGET", keys_.Pass(), "rules", "running", "cursor"}),
       Reply::Type::kArray, "the re-evaluation");
   if (!state.ok()) return state.status();
-  if (Text(state->elements[0]) == model->fingerprint) return true;
+  if (TextOf(state->elements[0]) == model->fingerprint) return true;
   absl::StatusOr<bool> lease = TakeLease(keys_.PassLease(), kPassLease);
   if (!lease.ok()) return lease.status();
   if (!*lease) return false;  // another replica is at it
-  const bool resuming = Text(state->elements[1]) == model->fingerprint &&
-                        !Text(state->elements[2]).empty();
-  std::string cursor = resuming ? Text(state->elements[2]) : std::string("0");
+  const bool resuming = TextOf(state->elements[1]) == model->fingerprint &&
+                        !TextOf(state->elements[2]).empty();
+  std::string cursor = resuming ? TextOf(state->elements[2]) : std::string("0");
   if (!resuming) {
     log::Info("insights: evaluating every customer's lifecycle under %s",
               model->fingerprint);
@@ -303,8 +302,10 @@ absl::StatusOr<v1::PurchaseModel> InsightsEngine::Fit(
     return report.status();
   }
   v1::PurchaseModel model = ToProto(*report);
-  *model.mutable_fitted_at() = ToTimestamp(fitted_at);
-  *model.mutable_as_of() = ToTimestamp(StartOfDay(as_of_day));
+  *model.mutable_fitted_at() =
+      timeline::FromMicros(absl::ToUnixMicros(fitted_at));
+  *model.mutable_as_of() =
+      timeline::FromMicros(absl::ToUnixMicros(StartOfDay(as_of_day)));
   model.set_population(scanned->customers);
   model.set_fit_seconds(seconds);
   model.set_fitted_by(options_.replica);

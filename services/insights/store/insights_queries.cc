@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "common/redis/blocking_calls.h"
 #include "services/insights/analysis/kpi_report.h"
+#include "services/timeline/stored_event.h"
 
 namespace omnihub::insights {
 
@@ -16,10 +17,9 @@ namespace {
 
 constexpr int kStandardHorizons[] = {30, 90, 365};
 
+// 00:00 UTC of a day.
 google::protobuf::Timestamp DayTimestamp(int64_t day) {
-  google::protobuf::Timestamp timestamp;
-  timestamp.set_seconds(absl::ToUnixSeconds(StartOfDay(day)));
-  return timestamp;
+  return timeline::FromMicros(absl::ToUnixMicros(StartOfDay(day)));
 }
 
 v1::Money MoneyOf(const std::string& currency, double units) {
@@ -149,13 +149,6 @@ absl::StatusOr<v1::CustomerInsights> BuildCustomerInsights(
     *insights.add_history() = ToProto(transition);
   }
   *insights.mutable_stage_since() = DayTimestamp(since);
-  if (!query.as_of.has_value()) {
-    // Today's view also shows changes recorded ahead of the day asked.
-    insights.clear_history();
-    for (const Transition& transition : history) {
-      *insights.add_history() = ToProto(transition);
-    }
-  }
 
   v1::LifetimeValueSettings* settings =
       insights.mutable_lifetime_value_settings();
@@ -187,9 +180,9 @@ absl::StatusOr<v1::CustomerInsights> BuildCustomerInsights(
     expected->set_purchases(prediction.expected_purchases[i]);
   }
   std::vector<std::string> unmodelled;
-  for (const CurrencySpend& spend : record.SpendOn(day)) {
-    if (!model->fitted->spend.contains(spend.currency)) {
-      unmodelled.push_back(spend.currency);
+  for (const v1::Money& spend : insights.purchases().spend()) {
+    if (!model->fitted->spend.contains(spend.currency())) {
+      unmodelled.push_back(spend.currency());
     }
   }
   for (const CurrencyValue& value : prediction.value) {
@@ -266,9 +259,8 @@ absl::StatusOr<v1::GetKpisResponse> ComputeKpis(const InsightsEngine& engine,
       });
   if (!scanned.ok()) return scanned.status();
   v1::GetKpisResponse response;
-  response.set_start_date(
-      absl::FormatCivilTime(absl::CivilDay(1970) + first_day));
-  response.set_end_date(absl::FormatCivilTime(absl::CivilDay(1970) + last_day));
+  response.set_start_date(absl::FormatCivilTime(CivilDayOf(first_day)));
+  response.set_end_date(absl::FormatCivilTime(CivilDayOf(last_day)));
   FillKpis(report.all(), currency, response.mutable_kpis());
   if (channel == 0) {
     for (const auto& [by, figures] : report.by_channel()) {

@@ -157,17 +157,13 @@ class Refresh : public std::enable_shared_from_this<Refresh> {
                 absl::InternalError("checking a lifecycle: unexpected reply"));
           }
           const std::vector<Reply>& values = reply->elements;
-          auto text = [](const Reply& value) {
-            return value.type == Reply::Type::kString ? value.str
-                                                      : std::string();
-          };
           const bool gone = values[0].type == Reply::Type::kString ||
                             values[3].type != Reply::Type::kString;
           if (gone && history.empty() && version.empty()) {
             return self->Finish(absl::OkStatus());
           }
-          if (gone || text(values[1]) != version ||
-              text(values[2]) != history) {
+          if (gone || TextOf(values[1]) != version ||
+              TextOf(values[2]) != history) {
             return self->Start();
           }
           self->Finish(absl::OkStatus());
