@@ -14,6 +14,8 @@ packages=(
   redis-server   # the store, and the tests' real Redis
   prometheus     # for promtool, which checks our /metrics output
   clang-format   # the test script checks formatting
+  clang libclang-rt-dev   # scripts/fuzz.sh: libFuzzer targets
+  curl           # scripts/chaos.sh reads the adapters' metrics
   nodejs         # runs the web snippet against the real web adapter in tests
   wrk            # scripts/bench.sh: HTTP load on the web adapter
 )
