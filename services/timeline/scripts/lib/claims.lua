@@ -6,7 +6,8 @@
 -- freed. The customer exists from now on, so the records that are left no
 -- longer expire.
 local function confirm_claims(claims_key, members, refused)
-  if #members == 0 then return end
+  -- Most customers have no records: one call finds that.
+  if #members == 0 or redis.call('EXISTS', claims_key) == 0 then return end
   local kept = {}
   for _, member in ipairs(refused) do kept[member] = true end
   local attached = {}
