@@ -23,6 +23,10 @@ std::vector<std::string> ProfileKeysOf(const CustomerKeys& keys) {
   return {keys.view, keys.merge_log, keys.aliases};
 }
 
+std::vector<std::string> ClaimKeysOf(const CustomerKeys& keys) {
+  return {keys.view, keys.claims};
+}
+
 bool IsMoved(const Reply& reply) {
   return reply.type == Reply::Type::kArray && !reply.elements.empty() &&
          reply.elements[0].str == "moved";
@@ -332,14 +336,16 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
   redis::Replies profile =
       redis::CallAllAndWait(redis, {{"HKEYS", from.view},
                                     {"HGETALL", from.merge_log},
-                                    {"SMEMBERS", from.aliases}});
-  std::vector<std::string> identities, log_entries, aliases;
-  for (int i = 0; i < 3; ++i) {
+                                    {"SMEMBERS", from.aliases},
+                                    {"SMEMBERS", from.claims}});
+  std::vector<std::string> identities, log_entries, aliases, claimed;
+  for (int i = 0; i < 4; ++i) {
     absl::StatusOr<Reply> part = Expect(
         std::move(profile[i]), Reply::Type::kArray, "the merged profile");
     if (!part.ok()) return part.status();
     std::vector<std::string>& into =
-        i == 0 ? identities : (i == 1 ? log_entries : aliases);
+        i == 0 ? identities
+               : (i == 1 ? log_entries : (i == 2 ? aliases : claimed));
     if (i == 0) {
       into = IdentityMembersOf(part->elements);
       continue;
@@ -347,6 +353,18 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
     for (Reply& element : part->elements) {
       into.push_back(std::move(element.str));
     }
+  }
+  // Identities recorded as being claimed for L (whose claimer may have died
+  // before attaching them) are recorded on S before their keys are
+  // repointed, so S's erasure finds them.
+  if (!claimed.empty()) {
+    std::vector<std::string> record = {context_->MarkerTtlArgument()};
+    record.insert(record.end(), claimed.begin(), claimed.end());
+    auto recorded = RunOnSurvivor(context_->scripts.record_claims, target,
+                                  &ClaimKeysOf, record);
+    if (!recorded.ok()) return recorded.status();
+    if (!recorded->has_value()) return give_up();
+    target = (*recorded)->second;
   }
   std::vector<std::string> args = {
       now_micros, merged, absl::StrCat(kMergeLogMergedField, merged),
@@ -363,6 +381,7 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
   if (absl::Status step = Step("profile"); !step.ok()) return step;
 
   std::vector<redis::ScriptCall> repoints;
+  identities.insert(identities.end(), claimed.begin(), claimed.end());
   for (const std::string& identity : identities) {
     v1::Identity parsed;
     if (!ParseIdentityMember(identity, &parsed)) continue;

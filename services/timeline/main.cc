@@ -95,6 +95,10 @@ ABSL_FLAG(std::string, identity_blocklist, "",
 ABSL_FLAG(absl::Duration, merge_resume_after, absl::Seconds(30),
           "A merge unfinished after this long (its replica died) is finished "
           "by any replica.");
+ABSL_FLAG(absl::Duration, erased_event_window, absl::Hours(24 * 30),
+          "How long an erased customer's events are refused (FORGOTTEN) when "
+          "sent again with one of its identities; their tombstones (hashes) "
+          "expire after it.");
 ABSL_FLAG(int, worker_threads, 2, "Threads for merges, erasures and exports.");
 ABSL_FLAG(int, max_export_bytes, 64 << 20,
           "Largest ExportCustomer answer, in bytes.");
@@ -317,6 +321,11 @@ int Run() {
       absl::GetFlag(FLAGS_retention_max_events);
   store_options.retention.max_age = absl::GetFlag(FLAGS_retention_max_age);
   store_options.keep_purchases = absl::GetFlag(FLAGS_insights);
+  store_options.erased_event_window = absl::GetFlag(FLAGS_erased_event_window);
+  if (store_options.erased_event_window <= absl::ZeroDuration()) {
+    log::Error("--erased_event_window must be positive");
+    return 2;
+  }
   if (const absl::Duration offset = absl::GetFlag(FLAGS_clock_offset);
       offset != absl::ZeroDuration()) {
     log::Warning(

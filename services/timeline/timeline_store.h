@@ -110,6 +110,9 @@ class TimelineStore {
   // Blocking: the live customer a selector names, following merges.
   absl::StatusOr<ResolvedCustomer> ResolveNow(
       const v1::CustomerSelector& selector) const;
+  // Blocking: erases the customer whose identity this is, and frees it.
+  absl::StatusOr<v1::ForgetCustomerResponse> ForgetByIdentity(
+      const v1::Identity& identity) const;
 
   StoreContext context_;
   CustomerMerger merger_;

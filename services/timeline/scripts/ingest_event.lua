@@ -2,12 +2,15 @@
 -- view and attaches the event's new identities, in one atomic step.
 --
 -- KEYS[1] events hash   KEYS[2] timeline zset   KEYS[3] view hash
+-- KEYS[4] claims set (identities claimed for the customer, see
+--         record_claims.lua)
 -- ARGV[1] event_id      ARGV[2] stored value (header .. payload)
 -- ARGV[3] now (us)      ARGV[4] most events kept (0: no limit)
 -- ARGV[5] drop events that occurred before this (us; '0': keep all)
 -- ARGV[6] per-kind identity limits, "kind=n,..."
 -- ARGV[7] '1': keep purchase days for the insights; '0': not (benchmarks)
--- ARGV[8..] identities ("kind:value") to attach to the customer
+-- ARGV[8..] identities ("kind:value") to attach to the customer: those
+--          claimed for it and every other one whose key names it
 --
 -- Returns {'moved', customer} when this customer was merged into another
 -- ('-': it is being erased) and nothing was written; else {result, trimmed,
@@ -28,6 +31,7 @@ if not refused then
   refused = {}
   if #members > 0 then refused = attach(k, members, ARGV[6]) end
 end
+confirm_claims(KEYS[4], members, refused)
 local trimmed = 0
 if result ~= 'duplicate' then trimmed = trim(k, tonumber(ARGV[4]), ARGV[5]) end
 
