@@ -8,12 +8,12 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/env_flags.h"
+#include "common/event_validation/event_validator.h"
 #include "common/json_fields/json_body.h"
 #include "common/logging/log.h"
 #include "common/metrics/build_info.h"
 #include "common/publisher/event_publisher.h"
 #include "common/spool/event_spool.h"
-#include "services/timeline/event_validator.h"
 
 ABSL_FLAG(std::string, listen, "",
           "HTTP address (host:port); default 127.0.0.1 and the adapter's port "

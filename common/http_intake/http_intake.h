@@ -26,6 +26,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/event_validation/event_validator.h"
 #include "common/spool/event_spool.h"
 #include "httplib.h"
 #include "omnihub/v1/event.pb.h"
@@ -33,7 +34,6 @@
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
-#include "services/timeline/event_validator.h"
 
 namespace omnihub::http_intake {
 
