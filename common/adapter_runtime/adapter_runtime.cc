@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/env_flags.h"
@@ -78,7 +79,10 @@ absl::Status CheckRuntimeFlags() {
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
   for (absl::Status status :
        {listen.empty() ? absl::OkStatus() : CheckAddress("listen", listen, 0),
-        CheckAddress("hub_address", absl::GetFlag(FLAGS_hub_address), 1),
+        // gRPC also dials a Unix socket ("unix:/run/omnihub.sock").
+        absl::StartsWith(absl::GetFlag(FLAGS_hub_address), "unix:")
+            ? absl::OkStatus()
+            : CheckAddress("hub_address", absl::GetFlag(FLAGS_hub_address), 1),
         CheckAtLeast("spool_max_bytes", absl::GetFlag(FLAGS_spool_max_bytes),
                      1),
         CheckAtLeast("max_body_bytes", absl::GetFlag(FLAGS_max_body_bytes), 1),
