@@ -51,6 +51,7 @@ bool IsVisitColumn(absl::string_view name) {
   return std::find(std::begin(kVisitColumns), std::end(kVisitColumns), name) !=
          std::end(kVisitColumns);
 }
+
 constexpr const char* kRequiredColumns[] = {"visit_id", "store_id",
                                             "checked_in_at"};
 
