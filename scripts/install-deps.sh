@@ -8,6 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libhiredis-dev prometheus-cpp-dev libphonenumber-dev
   nlohmann-json3-dev libcpp-httplib-dev libcsv-dev libssl-dev zlib1g-dev
+  tzdata            # --cdr_time_zone and --visit_time_zone, and their tests
   libjemalloc-dev   # the services' allocator (see CMakeLists.txt)
   libnlopt-cxx-dev libboost-dev   # the purchase models' optimiser, Boost.Math
   libgtest-dev libgmock-dev

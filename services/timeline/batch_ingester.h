@@ -10,8 +10,8 @@
 #include <functional>
 
 #include "absl/time/clock.h"
+#include "common/event_validation/event_validator.h"
 #include "omnihub/v1/timeline.pb.h"
-#include "services/timeline/event_validator.h"
 #include "services/timeline/timeline_metrics.h"
 #include "services/timeline/timeline_store.h"
 
