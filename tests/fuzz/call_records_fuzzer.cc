@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "common/identity/identity_normalizer.h"
 #include "services/phone_adapter/call_record.h"
+#include "tests/fuzz/hub_validation.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
@@ -23,7 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                : omnihub::phone::ParseJsonCalls(body, options);
   if (!calls.ok()) return 0;
   for (const omnihub::phone::CallRecord& call : *calls) {
-    (void)omnihub::phone::CallToEvent(call, normalizer, {});
+    absl::StatusOr<std::optional<omnihub::v1::InteractionEvent>> event =
+        omnihub::phone::CallToEvent(call, normalizer, {});
+    if (event.ok() && event->has_value()) {
+      omnihub::fuzz::ValidateAsTheHubWould(**std::move(event));
+    }
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "common/identity/identity_normalizer.h"
 #include "services/web_adapter/segment_call.h"
+#include "tests/fuzz/hub_validation.h"
 
 namespace {
 
@@ -31,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       .client_ip = "192.0.2.0",
       .user_agent = "fuzzer"};
   for (const omnihub::web::SegmentCall& call : batch->calls) {
-    (void)omnihub::web::SegmentCallToEvent(call, context, normalizer, {});
+    absl::StatusOr<omnihub::v1::InteractionEvent> event =
+        omnihub::web::SegmentCallToEvent(call, context, normalizer, {});
+    if (event.ok()) omnihub::fuzz::ValidateAsTheHubWould(*std::move(event));
   }
   return 0;
 }

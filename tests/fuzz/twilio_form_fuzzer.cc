@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "common/identity/identity_normalizer.h"
 #include "services/phone_adapter/call_record.h"
+#include "tests/fuzz/hub_validation.h"
 
 namespace {
 
@@ -35,6 +36,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       omnihub::phone::ParseTwilioCallback(form,
                                           absl::FromUnixSeconds(1795000000));
   if (!call.ok()) return 0;
-  (void)omnihub::phone::CallToEvent(*call, normalizer, {});
+  absl::StatusOr<std::optional<omnihub::v1::InteractionEvent>> event =
+      omnihub::phone::CallToEvent(*call, normalizer, {});
+  if (event.ok() && event->has_value()) {
+    omnihub::fuzz::ValidateAsTheHubWould(**std::move(event));
+  }
   return 0;
 }
