@@ -1,9 +1,9 @@
 #include "common/spool/event_spool.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,34 +11,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/logging/log.h"
+#include "common/spool/segment_format.h"
 
 namespace omnihub::spool {
 namespace {
-
-// On disk, each record: payload length (4), CRC-32 of what follows the CRC
-// (4), sequence (8), append time in microseconds (8), payload.
-constexpr size_t kHeaderBytes = 24;
-
-void PutUint(char* out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>(value >> (8 * i));
-}
-
-uint64_t GetUint(const char* in, int bytes) {
-  uint64_t value = 0;
-  for (int i = bytes - 1; i >= 0; --i) {
-    value = (value << 8) | static_cast<unsigned char>(in[i]);
-  }
-  return value;
-}
-
-uint32_t Checksum(const char* data, size_t size) {
-  return static_cast<uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size)));
-}
 
 absl::Status ErrnoStatus(absl::string_view what, const std::string& path) {
   const int error = errno;
@@ -50,14 +32,76 @@ absl::Status ErrnoStatus(absl::string_view what, const std::string& path) {
 }
 
 absl::Status SyncDirectory(const std::string& directory) {
-  const int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY);
+  const int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus("cannot open", directory);
   const int result = fsync(fd);
   close(fd);
   return result == 0 ? absl::OkStatus() : ErrnoStatus("cannot sync", directory);
 }
 
+absl::Status WriteAt(int fd, absl::string_view data, uint64_t offset,
+                     const std::string& path) {
+  size_t written = 0;
+  while (written < data.size()) {
+    const ssize_t n = pwrite(fd, data.data() + written, data.size() - written,
+                             static_cast<off_t>(offset + written));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("cannot write", path);
+    }
+    written += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadAt(int fd, uint64_t offset, size_t size,
+                                   const std::string& path) {
+  std::string data(size, '\0');
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = pread(fd, data.data() + done, size - done,
+                            static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return n < 0 ? ErrnoStatus("cannot read", path)
+                   : absl::DataLossError(absl::StrCat(path,
+                                                      " is shorter than "
+                                                      "expected"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return data;
+}
+
+// A new file and its directory entry, synced (when `sync`).
+absl::Status WriteNewFile(const std::string& path, absl::string_view data,
+                          bool sync) {
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoStatus("cannot create", path);
+  absl::Status status = WriteAt(fd, data, 0, path);
+  if (status.ok() && sync && fsync(fd) != 0) {
+    status = ErrnoStatus("cannot sync", path);
+  }
+  close(fd);
+  if (!status.ok()) return status;
+  return sync ? SyncDirectory(std::filesystem::path(path).parent_path())
+              : absl::OkStatus();
+}
+
 }  // namespace
+
+class EventSpool::SegmentFile {
+ public:
+  explicit SegmentFile(int fd) : fd_(fd) {}
+  SegmentFile(const SegmentFile&) = delete;
+  SegmentFile& operator=(const SegmentFile&) = delete;
+  ~SegmentFile() { close(fd_); }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
 
 struct EventSpool::PendingAppend {
   std::vector<std::string> records;
@@ -82,6 +126,7 @@ absl::StatusOr<std::unique_ptr<EventSpool>> EventSpool::Open(
                                                error.message()));
   }
   std::unique_ptr<EventSpool> spool(new EventSpool(std::move(options)));
+  if (absl::Status status = spool->Lock(); !status.ok()) return status;
   if (absl::Status status = spool->Recover(); !status.ok()) return status;
   spool->writer_ = std::thread([raw = spool.get()] { raw->WriterLoop(); });
   return spool;
@@ -96,8 +141,42 @@ EventSpool::~EventSpool() {
   work_ready_.SignalAll();
   records_ready_.SignalAll();
   if (writer_.joinable()) writer_.join();
-  absl::MutexLock lock(&mutex_);
-  for (Segment& segment : segments_) close(segment.fd);
+  {
+    absl::MutexLock lock(&mutex_);
+    segments_.clear();
+  }
+  if (lock_fd_ >= 0) close(lock_fd_);  // lets the next process in
+}
+
+// Two processes appending to one directory would interleave records and
+// overwrite each other's cursor. flock is released by the kernel however the
+// process ends, so a crash never leaves a stale lock behind.
+absl::Status EventSpool::Lock() {
+  const std::string path = options_.directory + "/lock";
+  lock_fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) return ErrnoStatus("cannot open", path);
+  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return ErrnoStatus("cannot lock", path);
+    char holder[32] = {};
+    const ssize_t n = pread(lock_fd_, holder, sizeof(holder) - 1, 0);
+    const std::string pid(absl::StripAsciiWhitespace(
+        absl::string_view(holder, n > 0 ? static_cast<size_t>(n) : 0)));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the spool directory ", options_.directory,
+        " is in use by another process",
+        pid.empty() ? "" : absl::StrCat(" (pid ", pid, ")"),
+        "; two processes on one spool would corrupt it, so each needs its "
+        "own spool directory"));
+  }
+  // Only for the message above: who holds it.
+  const std::string pid = absl::StrCat(getpid(), "\n");
+  if (ftruncate(lock_fd_, 0) != 0 ||
+      pwrite(lock_fd_, pid.data(), pid.size(), 0) !=
+          static_cast<ssize_t>(pid.size())) {
+    log::Warning("spool %s: cannot write the pid into %s", options_.directory,
+                 path);
+  }
+  return absl::OkStatus();
 }
 
 std::string EventSpool::SegmentPath(uint64_t first_sequence) const {
@@ -106,40 +185,50 @@ std::string EventSpool::SegmentPath(uint64_t first_sequence) const {
 }
 
 absl::Status EventSpool::Recover() {
-  absl::MutexLock lock(&mutex_);
+  uint64_t acknowledged = 0;
   std::ifstream cursor(options_.directory + "/cursor");
   std::string text;
-  if (cursor >> text && !absl::SimpleAtoi(text, &acknowledged_)) {
+  if (cursor >> text && !absl::SimpleAtoi(text, &acknowledged)) {
     return absl::DataLossError(absl::StrCat(
         "spool cursor file in ", options_.directory, " is unreadable"));
   }
+  {
+    absl::MutexLock lock(&cursor_mutex_);
+    cursor_on_disk_ = acknowledged;
+  }
+  absl::MutexLock lock(&mutex_);
+  acknowledged_ = acknowledged;
   std::vector<uint64_t> firsts;
   for (const auto& file :
        std::filesystem::directory_iterator(options_.directory)) {
     const std::string name = file.path().filename().string();
     uint64_t first = 0;
-    if (name.size() == 32 && name.rfind("segment-", 0) == 0 &&
-        absl::SimpleAtoi(name.substr(8, 20), &first)) {
+    if (absl::EndsWith(name, ".tmp")) {
+      // A cursor or segment rewrite a crash interrupted; the original stands.
+      std::error_code ignored;
+      std::filesystem::remove(file.path(), ignored);
+    } else if (name.size() == 32 && name.rfind("segment-", 0) == 0 &&
+               absl::SimpleAtoi(name.substr(8, 20), &first)) {
       firsts.push_back(first);
     }
   }
   std::sort(firsts.begin(), firsts.end());
   next_sequence_ = acknowledged_ + 1;
-  for (uint64_t first : firsts) {
-    if (absl::Status status = OpenSegment(first); !status.ok()) return status;
-    if (absl::Status status = ScanSegment(segments_.back()); !status.ok()) {
+  for (size_t i = 0; i < firsts.size(); ++i) {
+    absl::StatusOr<Segment> segment =
+        CreateSegment(firsts[i], /*existing=*/true);
+    if (!segment.ok()) return segment.status();
+    bytes_on_disk_ += segment->size;
+    segments_.push_back(*std::move(segment));
+    next_sequence_ = std::max(next_sequence_, firsts[i]);
+    if (absl::Status status =
+            ScanSegment(segments_.back(), /*newest=*/i + 1 == firsts.size());
+        !status.ok()) {
       return status;
     }
   }
   // Segments whose every record was acknowledged are of no more use.
-  while (segments_.size() > 1 &&
-         (unacknowledged_.empty() ||
-          unacknowledged_.front().segment > segments_.front().first_sequence)) {
-    close(segments_.front().fd);
-    bytes_on_disk_ -= segments_.front().size;
-    std::filesystem::remove(SegmentPath(segments_.front().first_sequence));
-    segments_.pop_front();
-  }
+  RemoveSegmentFiles(TakeFinishedSegments());
   if (!unacknowledged_.empty()) {
     log::Info("spool %s: %u records to deliver from before the restart",
               options_.directory, unacknowledged_.size());
@@ -147,65 +236,130 @@ absl::Status EventSpool::Recover() {
   return absl::OkStatus();
 }
 
-absl::Status EventSpool::ScanSegment(Segment& segment) {
-  uint64_t offset = 0;
-  std::string header(kHeaderBytes, '\0');
-  std::string body;
-  while (offset + kHeaderBytes <= segment.size) {
-    if (pread(segment.fd, header.data(), kHeaderBytes, offset) !=
-        static_cast<ssize_t>(kHeaderBytes)) {
-      break;
+absl::Status EventSpool::ScanSegment(Segment& segment, bool newest) {
+  const std::string path = SegmentPath(segment.first_sequence);
+  absl::StatusOr<std::string> bytes =
+      ReadAt(segment.file->fd(), 0, segment.size, path);
+  if (!bytes.ok()) return bytes.status();
+  SegmentScan scan = ScanSegmentBytes(*bytes, segment.first_sequence);
+  bool quarantined = false;
+  uint64_t torn = 0;
+  for (const DamagedRegion& region : scan.damaged) {
+    if (newest && region.torn_tail) {
+      // A crash mid-write: the records in it were never reported durable.
+      log::Warning("spool %s: discarded %u bytes of a torn record at the end",
+                   path, region.length);
+      torn = region.length;
+      continue;
     }
-    const uint64_t length = GetUint(header.data(), 4);
-    // A bound independent of today's options, so a lowered limit never cuts
-    // off records written under a higher one.
-    if (length > (64u << 20) || offset + kHeaderBytes + length > segment.size) {
-      break;
+    if (absl::Status status =
+            Quarantine(segment, *bytes, region.offset, region.length);
+        !status.ok()) {
+      return status;
     }
-    body.resize(16 + length);
-    std::memcpy(body.data(), header.data() + 8, 16);
-    if (pread(segment.fd, body.data() + 16, length, offset + kHeaderBytes) !=
-            static_cast<ssize_t>(length) ||
-        Checksum(body.data(), body.size()) != GetUint(header.data() + 4, 4)) {
-      break;
-    }
-    const uint64_t sequence = GetUint(header.data() + 8, 8);
-    const absl::Time appended_at = absl::FromUnixMicros(
-        static_cast<int64_t>(GetUint(header.data() + 16, 8)));
-    if (sequence > acknowledged_) {
-      undelivered_bytes_ += kHeaderBytes + length;
-      unacknowledged_.push_back(
-          Entry{sequence, segment.first_sequence, offset,
-                static_cast<uint32_t>(kHeaderBytes + length), appended_at});
-    }
-    next_sequence_ = std::max(next_sequence_, sequence + 1);
-    offset += kHeaderBytes + length;
+    quarantined = true;
+    // The gap in sequence numbers tells how many records it held, when a
+    // good record follows it; one at least.
+    quarantined_records_ += std::max<uint64_t>(1, region.records_lost);
+    quarantined_bytes_ += region.length;
   }
-  if (offset < segment.size) {
-    // A crash mid-write leaves a torn record: cut it off, keep the rest.
-    log::Warning("spool %s: discarded %u bytes of a torn record at the end",
-                 SegmentPath(segment.first_sequence), segment.size - offset);
-    if (ftruncate(segment.fd, static_cast<off_t>(offset)) != 0 ||
-        fsync(segment.fd) != 0) {
-      return ErrnoStatus("cannot truncate",
-                         SegmentPath(segment.first_sequence));
+  if (quarantined) {
+    // Moved, not copied: the segment is written again without the damage,
+    // so the next start does not find it again.
+    std::string kept;
+    for (ScannedRecord& record : scan.records) {
+      const uint64_t offset = kept.size();
+      kept.append(*bytes, record.offset, record.length);
+      record.offset = offset;
     }
-    bytes_on_disk_ -= segment.size - offset;
-    segment.size = offset;
+    if (absl::Status status = RewriteSegment(segment, kept); !status.ok()) {
+      return status;
+    }
+  } else if (torn > 0) {
+    if (ftruncate(segment.file->fd(),
+                  static_cast<off_t>(segment.size - torn)) != 0 ||
+        fsync(segment.file->fd()) != 0) {
+      return ErrnoStatus("cannot truncate", path);
+    }
+    bytes_on_disk_ -= torn;
+    segment.size -= torn;
+  }
+  for (const ScannedRecord& record : scan.records) {
+    if (record.sequence > acknowledged_) {
+      undelivered_bytes_ += record.length;
+      unacknowledged_.push_back(Entry{record.sequence, segment.first_sequence,
+                                      record.offset, record.length,
+                                      record.appended_at});
+    }
+    next_sequence_ = std::max(next_sequence_, record.sequence + 1);
   }
   return absl::OkStatus();
 }
 
-absl::Status EventSpool::OpenSegment(uint64_t first_sequence) {
+absl::Status EventSpool::Quarantine(const Segment& segment,
+                                    absl::string_view bytes, uint64_t offset,
+                                    uint64_t length) {
+  const std::string directory = options_.directory + "/quarantine";
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (error) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create ", directory, ": ", error.message()));
+  }
+  const std::string path = absl::StrFormat(
+      "%s/segment-%020u-at-%u.bin", directory, segment.first_sequence, offset);
+  if (absl::Status status =
+          WriteNewFile(path, bytes.substr(offset, length), options_.fsync);
+      !status.ok()) {
+    return status;
+  }
+  if (options_.fsync) {
+    if (absl::Status status = SyncDirectory(options_.directory); !status.ok()) {
+      return status;
+    }
+  }
+  log::Error(
+      "spool %s: %u damaged bytes at offset %u are not a record: moved to %s "
+      "and left out of delivery; the good records around them are kept",
+      SegmentPath(segment.first_sequence), length, offset, path);
+  return absl::OkStatus();
+}
+
+absl::Status EventSpool::RewriteSegment(Segment& segment,
+                                        const std::string& bytes) {
+  const std::string path = SegmentPath(segment.first_sequence);
+  const std::string temporary = path + ".tmp";
+  if (absl::Status status = WriteNewFile(temporary, bytes, options_.fsync);
+      !status.ok()) {
+    return status;
+  }
+  if (rename(temporary.c_str(), path.c_str()) != 0) {
+    return ErrnoStatus("cannot rename", temporary);
+  }
+  if (options_.fsync) {
+    if (absl::Status status = SyncDirectory(options_.directory); !status.ok()) {
+      return status;
+    }
+  }
+  absl::StatusOr<Segment> reopened =
+      CreateSegment(segment.first_sequence, /*existing=*/true);
+  if (!reopened.ok()) return reopened.status();
+  bytes_on_disk_ = bytes_on_disk_ - segment.size + reopened->size;
+  segment = *std::move(reopened);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EventSpool::Segment> EventSpool::CreateSegment(
+    uint64_t first_sequence, bool existing) {
   const std::string path = SegmentPath(first_sequence);
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("cannot open", path);
+  auto file = std::make_shared<const SegmentFile>(fd);
   struct stat info;
-  fstat(fd, &info);
-  segments_.push_back(
-      Segment{first_sequence, fd, static_cast<uint64_t>(info.st_size)});
-  bytes_on_disk_ += static_cast<uint64_t>(info.st_size);
-  return absl::OkStatus();
+  if (fstat(fd, &info) != 0) return ErrnoStatus("cannot stat", path);
+  return Segment{first_sequence, std::move(file),
+                 static_cast<uint64_t>(info.st_size),
+                 /*directory_synced=*/existing || !options_.fsync};
 }
 
 absl::StatusOr<uint64_t> EventSpool::Append(std::vector<std::string> records) {
@@ -216,7 +370,7 @@ absl::StatusOr<uint64_t> EventSpool::Append(std::vector<std::string> records) {
           "a record of ", record.size(), " bytes is over the spool's limit of ",
           options_.max_record_bytes));
     }
-    append.bytes += kHeaderBytes + record.size();
+    append.bytes += kRecordHeaderBytes + record.size();
   }
   if (records.empty()) return absl::InvalidArgumentError("nothing to append");
   append.records = std::move(records);
@@ -257,23 +411,73 @@ void EventSpool::WriterLoop() {
   }
 }
 
-// Writes every pending append with one write and one fsync.
-absl::Status EventSpool::WriteBatch(std::vector<PendingAppend*>& batch) {
-  uint64_t total = 0;
-  for (PendingAppend* append : batch) total += append->bytes;
-  Segment* segment;
+absl::StatusOr<EventSpool::Segment*> EventSpool::SegmentForBatch(
+    uint64_t total) {
+  bool roll;
   uint64_t first_sequence;
   {
     absl::MutexLock lock(&mutex_);
     first_sequence = next_sequence_;
-    if (segments_.empty() ||
-        (segments_.back().size > 0 &&
-         segments_.back().size + total > options_.segment_bytes)) {
-      if (absl::Status status = OpenSegment(first_sequence); !status.ok()) {
-        return status;
-      }
+    roll = segments_.empty();
+    if (!roll && segments_.back().size > 0) {
+      // A full disk gets back the space of a newest segment whose every
+      // record was delivered only once another segment takes over.
+      roll = segments_.back().size + total > options_.segment_bytes ||
+             (disk_full_ && unacknowledged_.empty());
     }
+  }
+  if (roll) {
+    absl::StatusOr<Segment> created =
+        CreateSegment(first_sequence, /*existing=*/false);
+    if (!created.ok()) return created.status();
+    absl::MutexLock lock(&mutex_);
+    segments_.push_back(*std::move(created));
+  }
+  Segment* segment;
+  bool directory_synced;
+  {
+    absl::MutexLock lock(&mutex_);
     segment = &segments_.back();
+    directory_synced = segment->directory_synced;
+  }
+  if (!directory_synced) {
+    // A new segment file must survive a crash before anything in it is
+    // reported durable; until the directory is synced, nothing is written
+    // to it (the next batch tries again).
+    if (absl::Status status = SyncDirectory(options_.directory); !status.ok()) {
+      log::Error("spool %s: a new segment is not durable yet: %s",
+                 options_.directory, status.message());
+      return status;
+    }
+  }
+  if (roll || !directory_synced) {
+    // Only now may the segment it took over from go, if all of it was
+    // delivered: the name of the newest segment carries the sequence on.
+    std::vector<Segment> finished;
+    {
+      absl::MutexLock lock(&mutex_);
+      segment->directory_synced = true;
+      finished = TakeFinishedSegments();
+    }
+    RemoveSegmentFiles(finished);
+  }
+  return segment;
+}
+
+// Writes every pending append with one write and one fsync.
+absl::Status EventSpool::WriteBatch(std::vector<PendingAppend*>& batch) {
+  uint64_t total = 0;
+  for (PendingAppend* append : batch) total += append->bytes;
+  absl::StatusOr<Segment*> target = SegmentForBatch(total);
+  if (!target.ok()) {
+    disk_full_ = absl::IsResourceExhausted(target.status());
+    return target.status();
+  }
+  Segment* segment = *target;
+  uint64_t first_sequence;
+  {
+    absl::MutexLock lock(&mutex_);
+    first_sequence = next_sequence_;
   }
   const absl::Time now = options_.clock();
   std::string buffer;
@@ -282,50 +486,29 @@ absl::Status EventSpool::WriteBatch(std::vector<PendingAppend*>& batch) {
   uint64_t sequence = first_sequence;
   for (PendingAppend* append : batch) {
     for (const std::string& record : append->records) {
-      char header[kHeaderBytes];
-      PutUint(header, record.size(), 4);
-      PutUint(header + 8, sequence, 8);
-      PutUint(header + 16, static_cast<uint64_t>(absl::ToUnixMicros(now)), 8);
-      std::string covered(header + 8, 16);
-      covered += record;
-      PutUint(header + 4, Checksum(covered.data(), covered.size()), 4);
       entries.push_back(Entry{
           sequence, segment->first_sequence, segment->size + buffer.size(),
-          static_cast<uint32_t>(kHeaderBytes + record.size()), now});
-      buffer.append(header, kHeaderBytes);
-      buffer.append(record);
+          static_cast<uint32_t>(kRecordHeaderBytes + record.size()), now});
+      EncodeRecord(sequence, now, record, buffer);
       ++sequence;
     }
     append->result = sequence - 1;
   }
   const std::string path = SegmentPath(segment->first_sequence);
-  size_t written = 0;
-  while (written < buffer.size()) {
-    const ssize_t n =
-        pwrite(segment->fd, buffer.data() + written, buffer.size() - written,
-               static_cast<off_t>(segment->size + written));
-    if (n < 0) {
-      absl::Status status = ErrnoStatus("cannot write", path);
-      // Nothing half-written may stay: cut back to where this batch began.
-      if (ftruncate(segment->fd, static_cast<off_t>(segment->size)) != 0) {
-        log::Error("spool: could not cut back %s after a failed write", path);
-      }
-      return status;
-    }
-    written += static_cast<size_t>(n);
+  const int fd = segment->file->fd();
+  absl::Status status = WriteAt(fd, buffer, segment->size, path);
+  if (status.ok() && options_.fsync && fdatasync(fd) != 0) {
+    status = ErrnoStatus("cannot sync", path);
   }
-  if (options_.fsync && fdatasync(segment->fd) != 0) {
-    absl::Status status = ErrnoStatus("cannot sync", path);
-    if (ftruncate(segment->fd, static_cast<off_t>(segment->size)) != 0) {
-      log::Error("spool: could not cut back %s after a failed sync", path);
+  disk_full_ = absl::IsResourceExhausted(status);
+  if (!status.ok()) {
+    // Nothing half-written may stay: cut back to where this batch began.
+    if (ftruncate(fd, static_cast<off_t>(segment->size)) != 0) {
+      log::Error("spool: could not cut back %s after a failed write", path);
     }
     return status;
   }
   absl::MutexLock lock(&mutex_);
-  if (options_.fsync && segment->size == 0 && segments_.size() > 0) {
-    // A new segment file must survive a crash too.
-    SyncDirectory(options_.directory).IgnoreError();
-  }
   segment->size += buffer.size();
   bytes_on_disk_ += buffer.size();
   next_sequence_ = sequence;
@@ -336,33 +519,44 @@ absl::Status EventSpool::WriteBatch(std::vector<PendingAppend*>& batch) {
 
 absl::StatusOr<std::vector<SpooledRecord>> EventSpool::ReadBatch(
     size_t max_records, size_t max_bytes, absl::Duration wait) {
-  absl::MutexLock lock(&mutex_);
-  const absl::Time deadline = absl::Now() + wait;
-  while (handed_out_ >= unacknowledged_.size() && !interrupted_) {
-    if (records_ready_.WaitWithDeadline(&mutex_, deadline)) break;
-  }
-  interrupted_ = stopping_;
-  std::vector<SpooledRecord> batch;
-  size_t bytes = 0;
-  while (handed_out_ < unacknowledged_.size() && batch.size() < max_records) {
-    const Entry& entry = unacknowledged_[handed_out_];
-    if (!batch.empty() && bytes + entry.length > max_bytes) break;
-    const Segment* segment = nullptr;
-    for (const Segment& candidate : segments_) {
-      if (candidate.first_sequence == entry.segment) segment = &candidate;
+  std::vector<std::pair<Entry, std::shared_ptr<const SegmentFile>>> planned;
+  {
+    absl::MutexLock lock(&mutex_);
+    const absl::Time deadline = absl::Now() + wait;
+    while (handed_out_ >= unacknowledged_.size() && !interrupted_) {
+      if (records_ready_.WaitWithDeadline(&mutex_, deadline)) break;
     }
-    std::string payload(entry.length - kHeaderBytes, '\0');
-    if (segment == nullptr ||
-        pread(segment->fd, payload.data(), payload.size(),
-              static_cast<off_t>(entry.offset + kHeaderBytes)) !=
-            static_cast<ssize_t>(payload.size())) {
+    interrupted_ = stopping_;
+    size_t bytes = 0;
+    while (handed_out_ < unacknowledged_.size() &&
+           planned.size() < max_records) {
+      const Entry& entry = unacknowledged_[handed_out_];
+      if (!planned.empty() && bytes + entry.length > max_bytes) break;
+      std::shared_ptr<const SegmentFile> file;
+      for (const Segment& candidate : segments_) {
+        if (candidate.first_sequence == entry.segment) file = candidate.file;
+      }
+      planned.emplace_back(entry, std::move(file));
+      bytes += entry.length;
+      ++handed_out_;
+    }
+  }
+  // Read outside the lock: appends never wait for a read from disk.
+  std::vector<SpooledRecord> batch;
+  batch.reserve(planned.size());
+  for (const auto& [entry, file] : planned) {
+    absl::StatusOr<std::string> payload =
+        file == nullptr ? absl::DataLossError("its segment is gone")
+                        : ReadAt(file->fd(), entry.offset + kRecordHeaderBytes,
+                                 entry.length - kRecordHeaderBytes,
+                                 SegmentPath(entry.segment));
+    if (!payload.ok()) {
       return absl::DataLossError(
-          absl::StrCat("cannot read spooled record ", entry.sequence, " back"));
+          absl::StrCat("cannot read spooled record ", entry.sequence,
+                       " back: ", payload.status().message()));
     }
     batch.push_back(
-        SpooledRecord{entry.sequence, entry.appended_at, std::move(payload)});
-    bytes += entry.length;
-    ++handed_out_;
+        SpooledRecord{entry.sequence, entry.appended_at, *std::move(payload)});
   }
   return batch;
 }
@@ -379,28 +573,63 @@ void EventSpool::Interrupt() {
 }
 
 absl::Status EventSpool::Acknowledge(uint64_t sequence) {
-  absl::MutexLock lock(&mutex_);
-  if (sequence <= acknowledged_) return absl::OkStatus();
-  if (absl::Status status = WriteCursor(sequence); !status.ok()) return status;
-  acknowledged_ = sequence;
-  while (!unacknowledged_.empty() &&
-         unacknowledged_.front().sequence <= sequence) {
-    undelivered_bytes_ -= unacknowledged_.front().length;
-    unacknowledged_.pop_front();
-    if (handed_out_ > 0) --handed_out_;
+  std::vector<Segment> finished;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (sequence > acknowledged_) {
+      acknowledged_ = sequence;
+      while (!unacknowledged_.empty() &&
+             unacknowledged_.front().sequence <= sequence) {
+        undelivered_bytes_ -= unacknowledged_.front().length;
+        unacknowledged_.pop_front();
+        if (handed_out_ > 0) --handed_out_;
+      }
+      finished = TakeFinishedSegments();
+    }
   }
-  // Whole segments behind the acknowledged position go; the one being
-  // written to stays.
+  // The cursor's write, fsync, rename and directory fsync happen outside
+  // mutex_, so appends (and every HTTP request behind them) never wait for
+  // them. A segment removed before its cursor is durable is safe: its records
+  // were delivered, and a crash only delivers some later ones again.
+  absl::Status status;
+  {
+    absl::MutexLock cursor_lock(&cursor_mutex_);
+    uint64_t acknowledged;
+    {
+      absl::MutexLock lock(&mutex_);
+      acknowledged = acknowledged_;
+    }
+    if (acknowledged > cursor_on_disk_) {
+      status = WriteCursor(acknowledged);
+      if (status.ok()) cursor_on_disk_ = acknowledged;
+    }
+  }
+  RemoveSegmentFiles(finished);
+  return status;
+}
+
+std::vector<EventSpool::Segment> EventSpool::TakeFinishedSegments() {
+  // The newest segment stays: the next batch may go to it.
+  std::vector<Segment> finished;
   while (segments_.size() > 1 &&
-         (unacknowledged_.empty() ? segments_[1].first_sequence <= sequence + 1
-                                  : segments_[1].first_sequence <=
-                                        unacknowledged_.front().sequence)) {
-    close(segments_.front().fd);
+         (unacknowledged_.empty() ||
+          unacknowledged_.front().segment > segments_.front().first_sequence)) {
     bytes_on_disk_ -= segments_.front().size;
-    std::filesystem::remove(SegmentPath(segments_.front().first_sequence));
+    finished.push_back(std::move(segments_.front()));
     segments_.pop_front();
   }
-  return absl::OkStatus();
+  return finished;
+}
+
+void EventSpool::RemoveSegmentFiles(const std::vector<Segment>& segments) {
+  for (const Segment& segment : segments) {
+    std::error_code error;
+    std::filesystem::remove(SegmentPath(segment.first_sequence), error);
+    if (error) {
+      log::Error("spool: cannot remove %s: %s",
+                 SegmentPath(segment.first_sequence), error.message());
+    }
+  }
 }
 
 absl::Status EventSpool::WriteCursor(uint64_t acknowledged) {
@@ -413,8 +642,10 @@ absl::Status EventSpool::WriteCursor(uint64_t acknowledged) {
   const bool written = write(fd, text.data(), text.size()) ==
                            static_cast<ssize_t>(text.size()) &&
                        (!options_.fsync || fsync(fd) == 0);
+  absl::Status status =
+      written ? absl::OkStatus() : ErrnoStatus("cannot write", temporary);
   close(fd);
-  if (!written) return ErrnoStatus("cannot write", temporary);
+  if (!status.ok()) return status;
   if (rename(temporary.c_str(), path.c_str()) != 0) {
     return ErrnoStatus("cannot rename", temporary);
   }
@@ -429,6 +660,8 @@ SpoolStats EventSpool::Stats() {
   if (!unacknowledged_.empty()) {
     stats.oldest_appended_at = unacknowledged_.front().appended_at;
   }
+  stats.quarantined_records = quarantined_records_;
+  stats.quarantined_bytes = quarantined_bytes_;
   return stats;
 }
 
