@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/spool/segment_format.h"
 #include "gtest/gtest.h"
+#include "tests/support/small_disk.h"
 
 namespace omnihub::spool {
 namespace {
@@ -375,34 +375,31 @@ TEST_F(EventSpoolTest, NewSegmentWhoseDirectoryCannotBeSyncedTakesNothing) {
                                                        std::string(60, 'c')}));
 }
 
-// A real full disk: a tmpfs of 256 KiB (needs root, as CI has).
+// Real full and failing disks (mounting needs root, as CI has).
 class SmallDiskTest : public EventSpoolTest {
  protected:
   void SetUp() override {
     EventSpoolTest::SetUp();
     mount_point_ = directory_ + "-disk";
-    std::filesystem::create_directories(mount_point_);
-    if (geteuid() != 0) {
-      GTEST_SKIP() << "SKIPPED LOUDLY: mounting a small tmpfs needs root; "
-                      "the full-disk behaviour of the spool is NOT tested";
-    }
-    umount2(mount_point_.c_str(), MNT_DETACH);  // a previous run's
-    if (mount("tmpfs", mount_point_.c_str(), "tmpfs", 0, "size=256k") != 0) {
-      GTEST_SKIP() << "SKIPPED LOUDLY: cannot mount a tmpfs on " << mount_point_
-                   << ": " << std::strerror(errno)
-                   << "; the full-disk behaviour of the spool is NOT tested";
-    }
-    mounted_ = true;
-    directory_ = mount_point_ + "/spool";
   }
-  void TearDown() override {
-    if (mounted_) umount2(mount_point_.c_str(), MNT_DETACH);
+  void PutSpoolOn(std::unique_ptr<testing::SmallDisk> disk) {
+    disk_ = std::move(disk);
+    directory_ = disk_->path() + "/spool";
   }
   std::string mount_point_;
-  bool mounted_ = false;
+  std::unique_ptr<testing::SmallDisk> disk_;
 };
 
+#define OMNIHUB_SKIP_LOUDLY_UNLESS_OK(disk)                                 \
+  if (!(disk).ok())                                                         \
+  GTEST_SKIP() << "SKIPPED LOUDLY: " << (disk).status()                     \
+               << "; what a full or failing disk does to the spool is NOT " \
+                  "tested"
+
 TEST_F(SmallDiskTest, FullDiskRefusesKeepsNothingHalfAndRecovers) {
+  auto disk = testing::SmallDisk::Tmpfs(mount_point_, 256 << 10);
+  OMNIHUB_SKIP_LOUDLY_UNLESS_OK(disk);
+  PutSpoolOn(*std::move(disk));
   auto spool = Open();
   uint64_t accepted = 0;
   absl::Status refused;
@@ -434,6 +431,43 @@ TEST_F(SmallDiskTest, FullDiskRefusesKeepsNothingHalfAndRecovers) {
   spool = Open();
   EXPECT_EQ(ReadAll(*spool), std::vector<std::string>{"after"});
   EXPECT_EQ(spool->Stats().quarantined_records, 0u);
+}
+
+// A disk that fails its writes: write() lands in the page cache, and the
+// device refuses it when it is written back, so fsync reports the error. An
+// append whose fsync failed must not be kept, nor reported durable.
+TEST_F(SmallDiskTest, FailedSyncKeepsNothingAndRecoversWhenTheDiskDoes) {
+  auto disk = testing::SmallDisk::FailingDevice(mount_point_,
+                                                /*backing_bytes=*/1 << 20,
+                                                /*device_bytes=*/32 << 20);
+  OMNIHUB_SKIP_LOUDLY_UNLESS_OK(disk);
+  PutSpoolOn(*std::move(disk));
+  auto spool = Open();
+  uint64_t accepted = 0;
+  absl::Status refused;
+  for (int i = 0; i < 200 && refused.ok(); ++i) {
+    absl::StatusOr<uint64_t> sequence =
+        spool->Append({std::string(64 << 10, 'a' + i % 26)});
+    if (sequence.ok()) {
+      accepted = *sequence;
+    } else {
+      refused = sequence.status();
+    }
+  }
+  ASSERT_FALSE(refused.ok()) << "the device never failed a write";
+  EXPECT_TRUE(absl::StrContains(refused.message(), "cannot sync")) << refused;
+  EXPECT_EQ(std::filesystem::file_size(SegmentFiles().back()),
+            accepted * (kRecordHeaderBytes + (64 << 10)));
+
+  ASSERT_TRUE(disk_->Resize(64 << 20).ok());  // the device works again
+  absl::StatusOr<uint64_t> after = spool->Append({"after"});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after, accepted + 1);
+  spool.reset();
+  spool = Open();
+  std::vector<std::string> records = ReadAll(*spool);
+  ASSERT_EQ(records.size(), accepted + 1);
+  EXPECT_EQ(records.back(), "after");
 }
 
 }  // namespace
