@@ -35,6 +35,8 @@
 
 namespace omnihub::spool {
 
+class OpenFile;
+
 struct EventSpoolOptions {
   std::string directory;
   // Undelivered bytes beyond which Append is RESOURCE_EXHAUSTED.
@@ -99,10 +101,9 @@ class EventSpool {
     uint32_t length;  // whole record on disk
     absl::Time appended_at;
   };
-  class SegmentFile;  // an open segment; closed when the last user lets go
   struct Segment {
     uint64_t first_sequence;
-    std::shared_ptr<const SegmentFile> file;
+    std::shared_ptr<const OpenFile> file;
     uint64_t size;
     // Whether the directory was synced since the file was created: until
     // then a crash may lose the file, so nothing is written to it.
