@@ -71,8 +71,10 @@ absl::Status EventSpool::Recover() {
        std::filesystem::directory_iterator(options_.directory)) {
     const std::string name = file.path().filename().string();
     uint64_t first = 0;
-    if (absl::EndsWith(name, ".tmp")) {
+    if (name == "cursor.tmp" ||
+        (absl::StartsWith(name, "segment-") && absl::EndsWith(name, ".tmp"))) {
       // A cursor or segment rewrite a crash interrupted; the original stands.
+      // (Other files here, such as the dead letters', are not the spool's.)
       std::error_code ignored;
       std::filesystem::remove(file.path(), ignored);
     } else if (name.size() == 32 && name.rfind("segment-", 0) == 0 &&
