@@ -33,6 +33,12 @@ ABSL_FLAG(int64_t, spool_max_bytes, int64_t{1} << 30,
 ABSL_FLAG(bool, spool_fsync, true,
           "fsync every accepted request before answering (turn off only to "
           "measure what durability costs).");
+ABSL_FLAG(int64_t, dead_letter_max_bytes, int64_t{256} << 20,
+          "Bytes all dead-letter files of the adapter may hold together "
+          "(<spool_dir>/dead-letters.jsonl, rotated at a quarter of it to "
+          ".1, .2, .3; the oldest rotated file is deleted beyond). They hold "
+          "whole events, personal data: replay them with omnihub-cli "
+          "replay-dead-letters.");
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "Largest request body, in bytes.");
 ABSL_FLAG(int, max_json_depth,
           static_cast<int>(omnihub::json_fields::kDefaultMaxJsonDepth),
@@ -156,7 +162,9 @@ int RunAdapter(int argc, char** argv, const AdapterDescription& description,
           {.hub_address = absl::GetFlag(FLAGS_hub_address),
            .batch_records =
                static_cast<size_t>(absl::GetFlag(FLAGS_publish_batch)),
-           .dead_letter_path = spool_dir + "/dead-letters.jsonl"},
+           .dead_letter_path = spool_dir + "/dead-letters.jsonl",
+           .dead_letter_max_bytes = static_cast<uint64_t>(std::max<int64_t>(
+               1, absl::GetFlag(FLAGS_dead_letter_max_bytes)))},
           *registry);
   if (!publisher.ok()) {
     log::Error("%s", publisher.status().message());
