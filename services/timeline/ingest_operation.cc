@@ -307,6 +307,10 @@ void IngestOperation::OnStored(absl::StatusOr<Reply> reply) {
   if (parts.size() >= 2 && parts[0].str == "moved") {
     return FollowMove(parts[1].str);
   }
+  if (parts.size() >= 3 && parts[0].str == "rejected") {
+    return Reject(absl::InvalidArgumentError(
+        absl::StrCat(parts[1].str, ": ", parts[2].str)));
+  }
   size_t first_refused = 1;
   if (!linking()) {
     if (parts.size() < 2) {
@@ -347,6 +351,21 @@ void IngestOperation::Release(std::vector<std::string> members) {
   }
   MoveIdentityKeys(std::move(moves),
                    [self = shared_from_this()] { self->Finish(); });
+}
+
+void IngestOperation::Reject(absl::Status status) {
+  // The script wrote nothing; the identity keys this operation claimed are
+  // let go too, so the refused event leaves no trace.
+  std::vector<KeyMove> moves;
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (claimed_[i] && owners_[i] == customer_id_) {
+      moves.push_back({.identity = i, .from = customer_id_, .to = ""});
+    }
+  }
+  MoveIdentityKeys(std::move(moves),
+                   [self = shared_from_this(), status = std::move(status)] {
+                     self->Fail(status);
+                   });
 }
 
 void IngestOperation::FollowMove(const std::string& alias) {
