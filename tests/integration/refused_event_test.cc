@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "services/timeline/stored_event.h"
 #include "tests/integration/timeline_fixture.h"
 
@@ -40,11 +41,11 @@ std::string Decimal(absl::int128 value) {
 class RefusedEventTest : public TimelineFixture {
  protected:
   // A call (or, with `purchase`, a purchase) of `amount_micros` USD by Ann.
-  static v1::InteractionEvent Paid(const std::string& event_id,
-                                   int64_t amount_micros, int64_t occurred,
-                                   bool purchase = false) {
+  static v1::InteractionEvent Paid(
+      const std::string& event_id, int64_t amount_micros, int64_t occurred,
+      bool purchase = false, const std::string& email = "ann@example.com") {
     v1::InteractionEvent event =
-        Event(event_id, v1::IDENTITY_KIND_EMAIL, "ann@example.com", occurred);
+        Event(event_id, v1::IDENTITY_KIND_EMAIL, email, occurred);
     if (purchase) event.set_kind(v1::INTERACTION_KIND_PURCHASE);
     event.mutable_value()->set_currency("USD");
     event.mutable_value()->set_amount_micros(amount_micros);
@@ -356,6 +357,57 @@ TEST_F(RefusedEventTest,
   v1::IngestResponse response;
   EXPECT_FALSE(Ingest({update}, &response).ok());
   EXPECT_EQ(Dump(), before);
+}
+
+TEST_F(RefusedEventTest,
+       AMergeWhoseTotalsWouldOverflowIsRefusedBeforeItStarts) {
+  IngestMany("ann", 9223, kLargest, /*purchase=*/false);
+  const std::string ann = customer_;
+  absl::SleepFor(absl::Milliseconds(2));
+  const IngestResult bob_first = IngestOne(
+      Paid("bob-1", kLargest, kBase + kMinute, false, "bob@example.com"));
+  ASSERT_EQ(bob_first.status(), IngestResult::STATUS_ACCEPTED);
+  const std::string bob = bob_first.customer_id();
+  ASSERT_NE(ann, bob);
+
+  // One event names both: one person, but their dollars cannot be one view.
+  v1::InteractionEvent both = Event("both", v1::IDENTITY_KIND_EMAIL,
+                                    "ann@example.com", kBase + 2 * kMinute);
+  *both.add_identities() = Identity(v1::IDENTITY_KIND_EMAIL, "bob@example.com");
+  const IngestResult result = IngestOne(both);
+  EXPECT_EQ(result.status(), IngestResult::STATUS_ACCEPTED);
+  EXPECT_EQ(result.merged_customer_ids_size(), 0);
+  v1::GetMergeLogRequest request;
+  request.mutable_customer()->set_customer_id(bob);
+  v1::GetMergeLogResponse log;
+  grpc::ClientContext context;
+  ASSERT_TRUE(customers_->GetMergeLog(&context, request, &log).ok());
+  ASSERT_EQ(log.records_size(), 1);
+  EXPECT_EQ(log.records(0).outcome(), v1::MergeRecord::OUTCOME_REFUSED);
+  EXPECT_TRUE(absl::StrContains(log.records(0).reason(), "overflow"))
+      << log.records(0).reason();
+  // Nothing half done: no merge pending, each view its own events' sum.
+  absl::StatusOr<redis::Reply> pending =
+      redis_server_->Command({"ZCARD", "omnihub:{merges}:pending"});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->integer, 0);
+  for (const std::string& customer : {ann, bob}) {
+    customer_ = customer;
+    ExpectViewMatchesEvents();
+  }
+
+  // A link of the two is refused as a whole.
+  v1::LinkIdentitiesRequest link;
+  *link.add_identities() = Identity(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
+  *link.add_identities() = Identity(v1::IDENTITY_KIND_EMAIL, "bob@example.com");
+  link.set_source("crm/test");
+  v1::LinkIdentitiesResponse linked;
+  grpc::ClientContext link_context;
+  grpc::Status status =
+      customers_->LinkIdentities(&link_context, link, &linked);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "overflow"))
+      << status.error_message();
 }
 
 }  // namespace
