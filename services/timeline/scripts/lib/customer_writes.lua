@@ -192,7 +192,8 @@ end
 local function put_event(k, id, stored, now, members, limits, keep_purchases)
   local revision, occurred, channel, kind, currency, amount, satisfaction =
       string.match(stored, HEADER_FIELDS)
-  if not revision or (currency ~= '' and not is_int64(amount)) then
+  if not revision or (currency ~= '' and not is_int64(amount)) or
+      (satisfaction ~= '' and not is_int64(satisfaction)) then
     corrupt('stored event ' .. id .. ' has no valid header')
   end
   local purchase = keep_purchases and kind == PURCHASE_KIND and
@@ -220,16 +221,15 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases)
   local current = {}
   for i = 1, fixed do current[names[i]] = values[i] end
 
-  -- Most events are new: the read finds nothing. Reading the timeline too
-  -- makes a key of the wrong type fail here, before any write.
+  -- Most events are new: the read finds nothing.
   local old = redis.call('HGET', k.events, id)
-  redis.call('ZSCORE', k.timeline, id)
 
   -- What the event changes: counters and totals (field -> decimal to add)
   -- and purchase days (field -> {n = events, money = {currency = micros}}).
   local deltas = {}
   local function add(field, by)
-    local sum = add_int64(deltas[field] or '0', by)
+    local sum = by
+    if deltas[field] then sum = add_int64(deltas[field], by) end
     if not sum then corrupt('stored event ' .. id .. ' has no valid header') end
     deltas[field] = sum
   end
@@ -254,7 +254,8 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases)
     local old_revision, old_occurred, old_channel, old_kind, old_currency,
           old_amount, old_satisfaction = string.match(old, HEADER_FIELDS)
     if not old_revision or
-        (old_currency ~= '' and not is_int64(old_amount)) then
+        (old_currency ~= '' and not is_int64(old_amount)) or
+        (old_satisfaction ~= '' and not is_int64(old_satisfaction)) then
       corrupt('stored event ' .. id .. ' has no valid header')
     end
     was_purchase = keep_purchases and old_kind == PURCHASE_KIND and
@@ -410,10 +411,16 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases)
     for _, item in ipairs(added) do updates[#updates + 1] = item end
   end
 
-  -- Every check passed: the writes.
-  redis.call('HSET', k.events, id, stored)
-  if old then redis.call('ZREM', k.timeline, id) end
+  -- Every check passed: the writes. The timeline is the one key not read
+  -- yet, so it comes first: of the wrong type, it fails before any write.
+  if old then
+    redis.call('ZREM', k.timeline, id)
+  elseif trimmed_copy then
+    -- Not written here, but retention reads it after these writes.
+    redis.call('ZCARD', k.timeline)
+  end
   if not trimmed_copy then redis.call('ZADD', k.timeline, occurred, id) end
+  redis.call('HSET', k.events, id, stored)
   if #updates > 0 then redis.call('HSET', k.view, unpack(updates)) end
   if #emptied > 0 then redis.call('HDEL', k.view, unpack(emptied)) end
   return result, refused, purchase or was_purchase

@@ -25,8 +25,16 @@ local function decimal_limbs(text)
   return high, low
 end
 
+-- Decimals of at most 15 digits, whose sums Lua's doubles hold exactly:
+-- almost every count and amount, summed without the limbs.
+local function is_small_decimal(text)
+  return type(text) == 'string' and #text <= 15 and
+      string.find(text, '^%-?%d+$') ~= nil
+end
+
 -- Whether `text` is a decimal within the signed 64-bit range.
 local function is_int64(text)
+  if is_small_decimal(text) then return true end
   local high, low = decimal_limbs(text)
   if not high then return false end
   if high > MAX_HIGH or (high == MAX_HIGH and low > MAX_LOW) then
@@ -38,6 +46,9 @@ end
 -- a + b for decimal strings within the 64-bit range: the sum as a decimal
 -- string, or nil when it leaves that range (or an operand is no decimal).
 local function add_int64(a, b)
+  if is_small_decimal(a) and is_small_decimal(b) then
+    return string.format('%d', tonumber(a) + tonumber(b))
+  end
   local a_high, a_low = decimal_limbs(a)
   local b_high, b_low = decimal_limbs(b)
   if not a_high or not b_high then return nil end
