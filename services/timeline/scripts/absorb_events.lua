@@ -13,6 +13,7 @@
 -- after it are not; else {'ok', stored, trimmed}.
 
 local k = {events = KEYS[1], timeline = KEYS[2], view = KEYS[3]}
+check_retention(ARGV[2], ARGV[3])
 local alias = moved_to(KEYS[3])
 if alias then return {'moved', alias} end
 local stored = 0

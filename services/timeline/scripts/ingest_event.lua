@@ -22,6 +22,7 @@
 
 local k = {events = KEYS[1], timeline = KEYS[2], view = KEYS[3]}
 local id, stored, now = ARGV[1], ARGV[2], ARGV[3]
+check_retention(ARGV[4], ARGV[5])
 local members = {}
 for i = 8, #ARGV do members[#members + 1] = ARGV[i] end
 local result, refused, purchase =

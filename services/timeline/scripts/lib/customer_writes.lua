@@ -438,6 +438,15 @@ local function tombstone(k, members)
   return #members
 end
 
+-- Retention's arguments are checked before the first write: trim() runs
+-- after the event is stored and must not fail then.
+local function check_retention(max_events, oldest_kept)
+  if not string.find(max_events, '^%-?%d+$') or
+      not string.find(oldest_kept, '^%-?%d+$') then
+    error('retention arguments must be decimals', 0)
+  end
+end
+
 -- Applies retention: at most `max_events` (0: no limit) events keep their
 -- payload, and none that occurred before `oldest_kept` ('0': keep all; a
 -- string of microseconds). Returns how many were trimmed.
