@@ -387,6 +387,10 @@ void IngestOperation::OnStored(absl::StatusOr<Reply> reply) {
   if (parts.size() >= 2 && parts[0].str == "moved") {
     return FollowMove(parts[1].str, /*claiming=*/false);
   }
+  if (parts.size() >= 3 && parts[0].str == "rejected") {
+    return Reject(absl::InvalidArgumentError(
+        absl::StrCat(parts[1].str, ": ", parts[2].str)));
+  }
   size_t first_refused = 1;
   if (!linking()) {
     if (parts.size() < 2) {
@@ -439,6 +443,35 @@ void IngestOperation::Release(std::vector<std::string> members) {
           self->Finish();
         });
   });
+}
+
+void IngestOperation::Reject(absl::Status status) {
+  // The script wrote nothing; the identity keys this operation claimed are
+  // let go too (keys first, then their claim records, so a key that names
+  // the customer is always in its view or its claims), and the refused
+  // event leaves no trace.
+  std::vector<KeyMove> moves;
+  std::vector<std::string> forget = {
+      "SREM", context_->keys.ForCustomer(customer_id_).claims};
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (claimed_[i] && owners_[i] == customer_id_) {
+      moves.push_back({.identity = i, .from = customer_id_, .to = ""});
+      forget.push_back(IdentityMember(identities_[i]));
+    }
+  }
+  MoveIdentityKeys(
+      std::move(moves), [self = shared_from_this(), forget = std::move(forget),
+                         status = std::move(status)]() mutable {
+        if (forget.size() == 2) return self->Fail(status);
+        self->context_->redis->Execute(
+            std::move(forget),
+            [self, status = std::move(status)](absl::StatusOr<Reply> reply) {
+              reply = redis::ErrorReplyAsStatus(std::move(reply),
+                                                "forgetting identity claims");
+              if (!reply.ok()) return self->Fail(reply.status());
+              self->Fail(status);
+            });
+      });
 }
 
 void IngestOperation::FollowMove(const std::string& alias, bool claiming) {

@@ -16,10 +16,13 @@
 //   5. store the event (or attach the identities) in one script on the
 //      customer, which also says when the customer was merged away meanwhile
 //      (then the claimed identities follow it) or is being erased (then
-//      everything is resolved afresh), and which identities a per-kind limit
-//      kept out (they are released). Every identity whose key names the
-//      customer is attached, not only those claimed now, so a claim whose
-//      process died before this step is completed by the next event.
+//      everything is resolved afresh), which identities a per-kind limit
+//      kept out (they are released), or that it refused the event, writing
+//      nothing (a total would overflow: the claimed identities are released
+//      and the event fails with INVALID_ARGUMENT naming the field). Every
+//      identity whose key names the customer is attached, not only those
+//      claimed now, so a claim whose process died before this step is
+//      completed by the next event.
 // Each step is a pipelined batch of commands; the next starts from the last
 // reply of the one before.
 #ifndef OMNIHUB_SERVICES_TIMELINE_INGEST_OPERATION_H_
@@ -104,6 +107,9 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   void Release(std::vector<std::string> members);
   // The test-only ingest_step_hook (see TimelineStoreOptions).
   absl::Status Step(absl::string_view name) const;
+  // The script refused the event (e.g. a total would overflow): lets go of
+  // the identities claimed for it, then fails with `status`.
+  void Reject(absl::Status status);
 
   // Points identity i's key from one customer to another ("": deletes it),
   // only where it still names the first (compare-and-set); then `next`, or

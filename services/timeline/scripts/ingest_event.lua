@@ -13,7 +13,10 @@
 --          claimed for it and every other one whose key names it
 --
 -- Returns {'moved', customer} when this customer was merged into another
--- ('-': it is being erased) and nothing was written; else {result, trimmed,
+-- ('-': it is being erased) and nothing was written; {'rejected', field,
+-- reason} when storing the event would take a total of the view beyond 64
+-- bits (e.g. the customer's value in a currency), and nothing was written;
+-- else {result, trimmed,
 -- purchase, refused identity...}, result being 'accepted', 'updated' or
 -- 'duplicate', purchase 1 when the event is or was a purchase (the
 -- customer's lifecycle is to be brought up to date; also for a duplicate, so
@@ -22,11 +25,14 @@
 
 local k = {events = KEYS[1], timeline = KEYS[2], view = KEYS[3]}
 local id, stored, now = ARGV[1], ARGV[2], ARGV[3]
+check_retention(ARGV[4], ARGV[5])
 local members = {}
 for i = 8, #ARGV do members[#members + 1] = ARGV[i] end
 local result, refused, purchase =
     put_event(k, id, stored, now, members, ARGV[6], ARGV[7] == '1')
 if result == 'moved' then return {'moved', refused} end
+-- Rejected: the other two results are the field at fault and why.
+if result == 'rejected' then return {'rejected', refused, purchase} end
 if not refused then
   refused = {}
   if #members > 0 then refused = attach(k, members, ARGV[6]) end
