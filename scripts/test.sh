@@ -45,9 +45,8 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   status=1
 
 # ThreadSanitizer is for what runs threads against each other: the unit tests
-# and the integration tests labelled "integration-concurrency" (the hub
-# in-process with its worker pool, Redis client and merges; the adapters'
-# publisher).
+# (the spool's writer and readers among them) and the integration tests
+# labelled "integration-concurrency" (the Redis client's connections).
 echo "== ThreadSanitizer build (unit and concurrency tests)"
 if cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DOMNIHUB_TSAN=ON >/dev/null &&

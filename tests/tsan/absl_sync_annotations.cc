@@ -26,6 +26,24 @@ const void* NotifiedFlag(const absl::Notification* n) {
   return reinterpret_cast<const char*>(n) + sizeof(absl::Mutex);
 }
 
+// Abseil evaluates a LockWhen's or Await's condition with the lock held but
+// inside its own code, where the wrapped Lock and Unlock are not: the
+// condition given to Abseil acquires first, then asks the caller's.
+struct AcquiringCondition {
+  absl::Mutex* mu;
+  const absl::Condition* condition;
+
+  // Abseil may give the lock up right after (the condition was false, or
+  // evaluated for a waiter by the thread unlocking), so the reads the
+  // condition made are released too.
+  static bool Eval(AcquiringCondition* self) {
+    Acquire(self->mu);
+    const bool result = self->condition->Eval();
+    Release(self->mu);
+    return result;
+  }
+};
+
 }  // namespace
 
 extern "C" {
@@ -66,26 +84,30 @@ void __real__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(
     absl::Mutex* mu, const absl::Condition& c);
 void __wrap__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(
     absl::Mutex* mu, const absl::Condition& c) {
-  Acquire(mu);
-  __real__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(mu, c);
+  AcquiringCondition state{mu, &c};
+  const absl::Condition acquiring(&AcquiringCondition::Eval, &state);
+  __real__ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(mu, acquiring);
   Acquire(mu);
 }
 void __real__ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE(
     absl::Mutex* mu, const absl::Condition& c);
 void __wrap__ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE(
     absl::Mutex* mu, const absl::Condition& c) {
-  Acquire(mu);
-  __real__ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE(mu, c);
+  AcquiringCondition state{mu, &c};
+  const absl::Condition acquiring(&AcquiringCondition::Eval, &state);
+  __real__ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE(mu,
+                                                                  acquiring);
   Acquire(mu);
 }
 bool __real__ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
     absl::Mutex* mu, const absl::Condition& c, absl::Duration d);
 bool __wrap__ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
     absl::Mutex* mu, const absl::Condition& c, absl::Duration d) {
-  Acquire(mu);
+  AcquiringCondition state{mu, &c};
+  const absl::Condition acquiring(&AcquiringCondition::Eval, &state);
   const bool result =
       __real__ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
-          mu, c, d);
+          mu, acquiring, d);
   Acquire(mu);
   return result;
 }
@@ -93,10 +115,11 @@ bool __real__ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4T
     absl::Mutex* mu, const absl::Condition& c, absl::Time t);
 bool __wrap__ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(
     absl::Mutex* mu, const absl::Condition& c, absl::Time t) {
-  Acquire(mu);
+  AcquiringCondition state{mu, &c};
+  const absl::Condition acquiring(&AcquiringCondition::Eval, &state);
   const bool result =
       __real__ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(
-          mu, c, t);
+          mu, acquiring, t);
   Acquire(mu);
   return result;
 }
@@ -104,10 +127,11 @@ bool __real__ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionEN
     absl::Mutex* mu, const absl::Condition& c, absl::Duration d);
 bool __wrap__ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
     absl::Mutex* mu, const absl::Condition& c, absl::Duration d) {
-  Acquire(mu);
+  AcquiringCondition state{mu, &c};
+  const absl::Condition acquiring(&AcquiringCondition::Eval, &state);
   const bool result =
       __real__ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE(
-          mu, c, d);
+          mu, acquiring, d);
   Acquire(mu);
   return result;
 }
@@ -115,10 +139,11 @@ bool __real__ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionE
     absl::Mutex* mu, const absl::Condition& c, absl::Time t);
 bool __wrap__ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(
     absl::Mutex* mu, const absl::Condition& c, absl::Time t) {
-  Acquire(mu);
+  AcquiringCondition state{mu, &c};
+  const absl::Condition acquiring(&AcquiringCondition::Eval, &state);
   const bool result =
       __real__ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(
-          mu, c, t);
+          mu, acquiring, t);
   Acquire(mu);
   return result;
 }
@@ -126,18 +151,22 @@ void __real__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(
     absl::Mutex* mu, const absl::Condition& c);
 void __wrap__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(
     absl::Mutex* mu, const absl::Condition& c) {
+  AcquiringCondition state{mu, &c};
+  const absl::Condition acquiring(&AcquiringCondition::Eval, &state);
   Release(mu);
-  __real__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(mu, c);
+  __real__ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(mu, acquiring);
   Acquire(mu);
 }
 bool __real__ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(
     absl::Mutex* mu, const absl::Condition& c, absl::Duration d);
 bool __wrap__ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(
     absl::Mutex* mu, const absl::Condition& c, absl::Duration d) {
+  AcquiringCondition state{mu, &c};
+  const absl::Condition acquiring(&AcquiringCondition::Eval, &state);
   Release(mu);
   const bool result =
       __real__ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(
-          mu, c, d);
+          mu, acquiring, d);
   Acquire(mu);
   return result;
 }
@@ -145,10 +174,12 @@ bool __real__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4Time
     absl::Mutex* mu, const absl::Condition& c, absl::Time t);
 bool __wrap__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(
     absl::Mutex* mu, const absl::Condition& c, absl::Time t) {
+  AcquiringCondition state{mu, &c};
+  const absl::Condition acquiring(&AcquiringCondition::Eval, &state);
   Release(mu);
   const bool result =
       __real__ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(
-          mu, c, t);
+          mu, acquiring, t);
   Acquire(mu);
   return result;
 }
