@@ -103,8 +103,10 @@ absl::StatusOr<Reply> ErrorReplyAsStatus(absl::StatusOr<Reply> reply,
   if (!reply.ok() || !reply->is_error()) return reply;
   // noeviction at maxmemory: Redis refuses writes until memory is freed or
   // maxmemory raised; the write did not happen, so sending it again later
-  // is safe.
-  if (absl::StartsWith(reply->str, "OOM")) {
+  // is safe. A script's write refused so may come back wrapped in its
+  // error, hence the search for the message.
+  if (absl::StartsWith(reply->str, "OOM") ||
+      absl::StrContains(reply->str, "OOM command not allowed")) {
     return absl::UnavailableError(
         absl::StrCat("Redis is full (maxmemory reached) and refused ", what,
                      "; nothing was written, send again later: ", reply->str));

@@ -29,7 +29,7 @@ struct CallScope {
   absl::Time deadline = absl::InfiniteFuture();
   // True once the caller has gone away; called only on the scope's thread,
   // while the scope is open. May be empty.
-  std::function<bool()> cancelled;
+  std::function<bool()> cancelled = nullptr;
 };
 
 // The scope of the calling thread (no deadline, never cancelled when none
