@@ -23,8 +23,10 @@ fi
 
 scripts/install-deps.sh
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit 1; }
-build=build/bench
-cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release >/dev/null
+# BENCH_BUILD_DIR/BENCH_BUILD_TYPE: an existing build tree instead (e.g. to
+# measure with the development build when a Release build is too long).
+build=${BENCH_BUILD_DIR:-build/bench}
+cmake -S . -B $build -DCMAKE_BUILD_TYPE="${BENCH_BUILD_TYPE:-Release}" >/dev/null
 cmake --build $build -j"$(nproc)" --target omnihub-timeline omnihub-loadgen \
   omnihub-web-adapter omnihub-cli
 
@@ -111,15 +113,20 @@ json_field() {
 # file goes to the build tree, on the machine's disk (/tmp may be memory).
 durability_runs() {
   echo "== durability: ingest with appendfsync everysec, then always"
-  local aof_dir="$PWD/$build/bench-aof" mode flags replica_port replica_pid
+  local main_port=$redis_port aof_dir="$PWD/$build/bench-aof" mode aof_pid
+  local replica_port replica_pid
+  local -a flags ceiling
   stop_hub
   for mode in everysec always; do
     rm -rf "$aof_dir"; mkdir -p "$aof_dir"
-    redis FLUSHALL >/dev/null
-    redis CONFIG SET dir "$aof_dir" >/dev/null
-    redis CONFIG SET appendfsync $mode >/dev/null
-    redis CONFIG SET appendonly yes >/dev/null
-    until redis INFO persistence | grep -q '^aof_rewrite_in_progress:0'; do sleep 0.2; done
+    # A Redis of its own: `dir` cannot be changed at run time (protected).
+    redis_port=$(free_port)
+    redis-server --bind 127.0.0.1 --port "$redis_port" --save "" \
+      --appendonly yes --appendfsync $mode --dir "$aof_dir" \
+      --logfile "$work/redis-aof-$mode.log" --hash-max-listpack-value 1024 &
+    aof_pid=$!
+    children+=($aof_pid)
+    wait_for_port "$redis_port"
     flags=()
     [ $mode = always ] && flags=(--durability=fsync)
     start_hub "${flags[@]}"
@@ -130,10 +137,10 @@ durability_runs() {
     [ $mode = always ] && ceiling=(--ceiling=ingest_single_aof_everysec)
     loadgen --name=ingest_single_aof_$mode "${ceiling[@]}" --batch=1 --inflight=128
     stop_hub
+    kill -TERM "$aof_pid"; wait "$aof_pid" 2>/dev/null || true
   done
-  redis CONFIG SET appendonly no >/dev/null
-  redis CONFIG SET dir "$work" >/dev/null
   rm -rf "$aof_dir"
+  redis_port=$main_port
 
   echo "== durability: with a replica, without and with waiting for it"
   replica_port=$(free_port)
