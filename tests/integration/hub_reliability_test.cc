@@ -48,13 +48,19 @@ class Hub {
         ChildProcess::Start(OMNIHUB_TIMELINE_BINARY, flags, {}, hub->log_);
     if (!process.ok()) return nullptr;
     hub->process_ = *std::move(process);
-    hub->stub_ = v1::TimelineService::NewStub(
-        grpc::CreateChannel(hub->address_, grpc::InsecureChannelCredentials()));
+    hub->channel_ =
+        grpc::CreateChannel(hub->address_, grpc::InsecureChannelCredentials());
+    hub->stub_ = v1::TimelineService::NewStub(hub->channel_);
     return hub;
   }
 
   // Waits until the hub answers an empty Ingest (false after 20 s).
   bool WaitServing() {
+    const absl::Time give_up = absl::Now() + absl::Seconds(20);
+    while (!channel_->WaitForConnected(std::chrono::system_clock::now() +
+                                       std::chrono::milliseconds(100))) {
+      if (process_->HasExited() || absl::Now() > give_up) return false;
+    }
     for (int i = 0; i < 200; ++i) {
       v1::IngestRequest request;
       v1::IngestResponse response;
@@ -92,6 +98,7 @@ class Hub {
   std::string address_;
   std::string log_;
   std::unique_ptr<ChildProcess> process_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::TimelineService::Stub> stub_;
 };
 
