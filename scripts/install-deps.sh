@@ -8,12 +8,16 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libhiredis-dev prometheus-cpp-dev libphonenumber-dev
   nlohmann-json3-dev libcpp-httplib-dev libcsv-dev libssl-dev zlib1g-dev
+  tzdata            # --cdr_time_zone and --visit_time_zone, and their tests
   libjemalloc-dev   # the services' allocator (see CMakeLists.txt)
   libnlopt-cxx-dev libboost-dev   # the purchase models' optimiser, Boost.Math
   libgtest-dev libgmock-dev
   redis-server   # the store, and the tests' real Redis
   prometheus     # for promtool, which checks our /metrics output
   clang-format   # the test script checks formatting
+  clang libclang-rt-dev   # scripts/fuzz.sh: libFuzzer targets
+  curl           # scripts/chaos.sh reads the adapters' metrics
+  e2fsprogs      # tests: a tiny ext2 on a loop device for the failing-disk test
   nodejs         # runs the web snippet against the real web adapter in tests
   wrk            # scripts/bench.sh: HTTP load on the web adapter
 )

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds the test suite normally
-# and with AddressSanitizer + UndefinedBehaviorSanitizer, runs both (the
-# integration tests start their own redis-server on free loopback ports), and
-# checks formatting. Exits non-zero on any failure.
+# Runs every test: installs what is missing, checks formatting, builds the
+# test suite normally and with AddressSanitizer + UndefinedBehaviorSanitizer
+# and runs both (the integration tests start their own redis-server on free
+# loopback ports), runs a 60-second chaos soak, the unit and concurrency tests
+# under ThreadSanitizer, and every fuzz target for 30 seconds. Exits non-zero
+# on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,9 +35,31 @@ run_suite() {
 }
 
 run_suite "normal" build/test || status=1
+
+echo "== chaos soak (60 s: kill -9 and restart the hub, the adapters, Redis)"
+scripts/chaos.sh 60 build/test || status=1
+
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite "sanitizer (ASan+UBSan)" build/asan -DOMNIHUB_SANITIZE=ON ||
   status=1
+
+# ThreadSanitizer is for what runs threads against each other: the unit tests
+# and the integration tests labelled "concurrency" (the hub in-process with
+# its worker pool, Redis client and merges; the adapters' publisher).
+echo "== ThreadSanitizer build (unit and concurrency tests)"
+if cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DOMNIHUB_TSAN=ON >/dev/null &&
+    cmake --build build/tsan -j"$jobs" --target omnihub_tsan_tests; then
+  echo "== ThreadSanitizer tests"
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build/tsan --output-on-failure -j"$jobs" --timeout 300 \
+    -L 'unit|concurrency' || status=1
+else
+  status=1
+fi
+
+echo "== fuzzing (every parser of outside input, 30 s each)"
+scripts/fuzz.sh 30 || status=1
 
 exit $status

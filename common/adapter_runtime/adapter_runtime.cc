@@ -6,14 +6,17 @@
 #include <algorithm>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/config/env_flags.h"
+#include "common/event_validation/event_validator.h"
+#include "common/event_validation/ingest_limit_flags.h"
 #include "common/json_fields/json_body.h"
 #include "common/logging/log.h"
 #include "common/metrics/build_info.h"
 #include "common/publisher/event_publisher.h"
 #include "common/spool/event_spool.h"
-#include "services/timeline/event_validator.h"
 
 ABSL_FLAG(std::string, listen, "",
           "HTTP address (host:port); default 127.0.0.1 and the adapter's port "
@@ -30,12 +33,18 @@ ABSL_FLAG(int64_t, spool_max_bytes, int64_t{1} << 30,
 ABSL_FLAG(bool, spool_fsync, true,
           "fsync every accepted request before answering (turn off only to "
           "measure what durability costs).");
+ABSL_FLAG(int64_t, dead_letter_max_bytes, int64_t{256} << 20,
+          "Bytes all dead-letter files of the adapter may hold together "
+          "(<spool_dir>/dead-letters.jsonl, rotated at a quarter of it to "
+          ".1, .2, .3; the oldest rotated file is deleted beyond). They hold "
+          "whole events, personal data: replay them with omnihub-cli "
+          "replay-dead-letters.");
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "Largest request body, in bytes.");
 ABSL_FLAG(int, max_json_depth,
           static_cast<int>(omnihub::json_fields::kDefaultMaxJsonDepth),
           "Most arrays and objects a JSON body may nest inside one another "
-          "(values below 1 count as 1); a deeper body is refused with 400 "
-          "naming the field. It bounds every step that recurses over a body.");
+          "(at least 1); a deeper body is refused with 400 naming the field. "
+          "It bounds every step that recurses over a body.");
 ABSL_FLAG(int, http_threads, 8,
           "Threads serving HTTP connections (each holds a keep-alive "
           "connection while it is open).");
@@ -45,13 +54,69 @@ ABSL_FLAG(int, http_max_queued, 256,
 ABSL_FLAG(int, publish_batch, 500, "Most events per call to the hub.");
 ABSL_FLAG(std::string, default_region, "US",
           "Region (ISO 3166) for phone numbers written without +country.");
-ABSL_FLAG(absl::Duration, max_future_skew, absl::Minutes(5),
-          "How far in the future an event's time may be.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long to keep delivering spooled events.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error.");
 
 namespace omnihub::adapter {
+namespace {
+
+// "host:port" with a port from `least_port` to 65535.
+absl::Status CheckAddress(const char* flag, const std::string& address,
+                          int least_port) {
+  const size_t colon = address.rfind(':');
+  int port = -1;
+  if (colon == std::string::npos || colon == 0 ||
+      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &port) ||
+      port < least_port || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, ": \"", address, "\" is not host:port (a port from ",
+        least_port, " to 65535)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAtLeast(const char* flag, int64_t value, int64_t least) {
+  if (value >= least) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--", flag, ": ", value, " is not allowed; it must be at least ", least));
+}
+
+// Every runtime flag, before anything starts: a value that makes no sense
+// stops the adapter (exit code 2) with a message naming the flag, rather
+// than being quietly replaced.
+absl::Status CheckRuntimeFlags() {
+  const std::string listen = absl::GetFlag(FLAGS_listen);
+  const std::string region = absl::GetFlag(FLAGS_default_region);
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  for (absl::Status status :
+       {listen.empty() ? absl::OkStatus() : CheckAddress("listen", listen, 0),
+        // gRPC also dials a Unix socket ("unix:/run/omnihub.sock").
+        absl::StartsWith(absl::GetFlag(FLAGS_hub_address), "unix:")
+            ? absl::OkStatus()
+            : CheckAddress("hub_address", absl::GetFlag(FLAGS_hub_address), 1),
+        CheckAtLeast("spool_max_bytes", absl::GetFlag(FLAGS_spool_max_bytes),
+                     1),
+        CheckAtLeast("max_body_bytes", absl::GetFlag(FLAGS_max_body_bytes), 1),
+        CheckAtLeast("max_json_depth", absl::GetFlag(FLAGS_max_json_depth), 1),
+        CheckAtLeast("publish_batch", absl::GetFlag(FLAGS_publish_batch), 1)}) {
+    if (!status.ok()) return status;
+  }
+  if (!identity::IsPhoneRegion(region)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--default_region: \"", region,
+                     "\" is not a region (an ISO 3166 code such as US, GB "
+                     "or ES)"));
+  }
+  if (grace < absl::ZeroDuration() || grace == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--shutdown_grace: ", absl::FormatDuration(grace),
+                     " is not allowed; it must be a finite duration like 10s"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 size_t MaxJsonDepth() {
   return static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_json_depth)));
@@ -67,10 +132,21 @@ int RunAdapter(int argc, char** argv, const AdapterDescription& description,
   config::ParseFlags(argc, argv, description.usage);
   log::Level level;
   if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
-    log::Error("--log_level must be debug, info, warning or error");
+    log::Error("--log_level: \"%s\" is not debug, info, warning or error",
+               absl::GetFlag(FLAGS_log_level));
     return 2;
   }
   log::SetMinLevel(level);
+  if (absl::Status status = CheckRuntimeFlags(); !status.ok()) {
+    log::Error("%s", status.message());
+    return 2;
+  }
+  absl::StatusOr<timeline::IngestLimits> limits =
+      timeline::IngestLimitsFromFlags();
+  if (!limits.ok()) {
+    log::Error("%s", limits.status().message());
+    return 2;
+  }
 
   std::string spool_dir = absl::GetFlag(FLAGS_spool_dir);
   if (spool_dir.empty()) spool_dir = ".omnihub/spool/" + description.name;
@@ -92,7 +168,9 @@ int RunAdapter(int argc, char** argv, const AdapterDescription& description,
           {.hub_address = absl::GetFlag(FLAGS_hub_address),
            .batch_records =
                static_cast<size_t>(absl::GetFlag(FLAGS_publish_batch)),
-           .dead_letter_path = spool_dir + "/dead-letters.jsonl"},
+           .dead_letter_path = spool_dir + "/dead-letters.jsonl",
+           .dead_letter_max_bytes = static_cast<uint64_t>(std::max<int64_t>(
+               1, absl::GetFlag(FLAGS_dead_letter_max_bytes)))},
           *registry);
   if (!publisher.ok()) {
     log::Error("%s", publisher.status().message());
@@ -101,9 +179,7 @@ int RunAdapter(int argc, char** argv, const AdapterDescription& description,
 
   identity::IdentityNormalizer normalizer(
       {.default_region = absl::GetFlag(FLAGS_default_region)});
-  timeline::IngestLimits limits;
-  limits.max_future_skew = absl::GetFlag(FLAGS_max_future_skew);
-  timeline::EventValidator validator(limits, &normalizer);
+  timeline::EventValidator validator(*limits, &normalizer);
   std::string listen = absl::GetFlag(FLAGS_listen);
   if (listen.empty()) {
     listen = absl::StrCat("127.0.0.1:", description.default_port);

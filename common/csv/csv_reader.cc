@@ -3,6 +3,7 @@
 #include <csv.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 
@@ -54,14 +55,25 @@ void OnRow(int terminator, void* context) {
   reader->newlines_in_row = 0;
 }
 
+int IsSpaceButNotTab(unsigned char c) { return c == ' ' ? 1 : 0; }
+
 }  // namespace
 
 absl::StatusOr<std::vector<CsvRow>> ReadCsv(absl::string_view text,
-                                            const CsvLimits& limits) {
+                                            const CsvLimits& limits,
+                                            char delimiter) {
+  if (std::find(std::begin(kDelimiters), std::end(kDelimiters), delimiter) ==
+      std::end(kDelimiters)) {
+    return absl::InvalidArgumentError("unknown CSV delimiter");
+  }
   struct csv_parser parser;
   if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) {
     return absl::InternalError("cannot start the CSV parser");
   }
+  csv_set_delim(&parser, static_cast<unsigned char>(delimiter));
+  // libcsv trims spaces and tabs around unquoted fields; with tabs as the
+  // delimiter, trimming them would swallow empty fields.
+  if (delimiter == '\t') csv_set_space_func(&parser, IsSpaceButNotTab);
   Reader reader;
   reader.limits = &limits;
   // Fed a line at a time so every row knows the line it ends on.
@@ -89,6 +101,66 @@ absl::StatusOr<std::vector<CsvRow>> ReadCsv(absl::string_view text,
         absl::StrCat("line ", reader.line, ": ", reader.error));
   }
   return std::move(reader.rows);
+}
+
+absl::StatusOr<char> DetectDelimiter(absl::string_view text) {
+  // The header: the first line with anything on it (a quoted name may span
+  // lines, so quotes are followed to the end of the row).
+  size_t start = 0;
+  while (start < text.size() && (text[start] == '\n' || text[start] == '\r')) {
+    ++start;
+  }
+  size_t counts[std::size(kDelimiters)] = {};
+  bool quoted = false;
+  for (size_t i = start; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      quoted = !quoted;  // a doubled quote flips twice: no change
+    } else if (!quoted && (c == '\n' || c == '\r')) {
+      break;
+    } else if (!quoted) {
+      for (size_t d = 0; d < std::size(kDelimiters); ++d) {
+        counts[d] += c == kDelimiters[d];
+      }
+    }
+  }
+  size_t best = 0;
+  for (size_t d = 1; d < std::size(kDelimiters); ++d) {
+    if (counts[d] > counts[best]) best = d;
+  }
+  if (counts[best] == 0) return ',';
+  for (size_t d = 0; d < std::size(kDelimiters); ++d) {
+    if (d != best && counts[d] == counts[best]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "header: has as many ", DelimiterName(kDelimiters[best]), "s as ",
+          DelimiterName(kDelimiters[d]),
+          "s, so the delimiter is unclear; name it (delimiter=comma, "
+          "semicolon or tab)"));
+    }
+  }
+  return kDelimiters[best];
+}
+
+absl::StatusOr<char> ParseDelimiterName(absl::string_view name) {
+  if (name.empty() || name == "auto") return '\0';
+  if (name == "comma" || name == ",") return ',';
+  if (name == "semicolon" || name == ";") return ';';
+  if (name == "tab" || name == "\t") return '\t';
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", name, "\" is not auto, comma, semicolon or tab"));
+}
+
+absl::string_view DelimiterName(char delimiter) {
+  switch (delimiter) {
+    case ',':
+      return "comma";
+    case ';':
+      return "semicolon";
+    case '\t':
+      return "tab";
+    default:
+      return "unknown delimiter";
+  }
 }
 
 }  // namespace omnihub::csv

@@ -77,5 +77,45 @@ TEST(CsvReaderTest, HugeFieldWithinLimitSurvives) {
   EXPECT_EQ(rows[0].fields[0].size(), big.size());
 }
 
+TEST(CsvReaderTest, SemicolonsAndTabsAsDelimiters) {
+  absl::StatusOr<std::vector<CsvRow>> rows =
+      ReadCsv("a;b;c\n\"x;y\";59,90;\n", CsvLimits{}, ';');
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ((*rows)[1].fields, (std::vector<std::string>{"x;y", "59,90", ""}));
+  // Empty fields between tabs stay fields.
+  rows = ReadCsv("a\tb\tc\n1\t\t3\n\t\t\n", CsvLimits{}, '\t');
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[1].fields, (std::vector<std::string>{"1", "", "3"}));
+  EXPECT_EQ((*rows)[2].fields, (std::vector<std::string>{"", "", ""}));
+  EXPECT_FALSE(ReadCsv("a|b\n", CsvLimits{}, '|').ok());
+}
+
+TEST(CsvReaderTest, DelimiterIsDetectedFromTheHeader) {
+  EXPECT_EQ(*DetectDelimiter("visit_id,store_id\n1;2;3;4\n"), ',');
+  EXPECT_EQ(*DetectDelimiter("visit_id;store_id;amount\n1;2;59,90\n"), ';');
+  EXPECT_EQ(*DetectDelimiter("\r\n\nvisit_id\tstore_id\n"), '\t');
+  // Delimiters inside quoted names do not count.
+  EXPECT_EQ(*DetectDelimiter("\"a,b,c\";d;e\n"), ';');
+  EXPECT_EQ(*DetectDelimiter("\"Importe; total\"\n"), ',');
+  EXPECT_EQ(*DetectDelimiter(""), ',');
+  // As many of two is a question only the sender can answer.
+  absl::StatusOr<char> unclear = DetectDelimiter("a;b,c\n");
+  ASSERT_FALSE(unclear.ok());
+  EXPECT_NE(unclear.status().message().find("as many commas as semicolons"),
+            std::string::npos)
+      << unclear.status();
+}
+
+TEST(CsvReaderTest, DelimiterNames) {
+  EXPECT_EQ(*ParseDelimiterName("semicolon"), ';');
+  EXPECT_EQ(*ParseDelimiterName(";"), ';');
+  EXPECT_EQ(*ParseDelimiterName("tab"), '\t');
+  EXPECT_EQ(*ParseDelimiterName("comma"), ',');
+  EXPECT_EQ(*ParseDelimiterName("auto"), '\0');
+  EXPECT_FALSE(ParseDelimiterName("pipe").ok());
+  EXPECT_EQ(DelimiterName(';'), "semicolon");
+}
+
 }  // namespace
 }  // namespace omnihub::csv

@@ -255,7 +255,7 @@ void HttpIntake::Accept(std::vector<v1::InteractionEvent> events, int ignored,
                    "invalid_event");
     }
   }
-  Spool(std::move(events), ignored, {}, response);
+  Spool(std::move(events), ignored, {}, nullptr, response);
 }
 
 std::optional<timeline::FieldViolation> HttpIntake::Validate(
@@ -265,6 +265,7 @@ std::optional<timeline::FieldViolation> HttpIntake::Validate(
 
 void HttpIntake::AcceptSome(std::vector<v1::InteractionEvent> events,
                             const std::vector<RejectedRecord>& rejected,
+                            const std::vector<std::string>& ignored_columns,
                             httplib::Response& response) {
   if (events.empty() && !rejected.empty()) {
     Error(response, 400, rejected.front().field,
@@ -273,14 +274,16 @@ void HttpIntake::AcceptSome(std::vector<v1::InteractionEvent> events,
           "invalid_record");
     nlohmann::json body = nlohmann::json::parse(response.body);
     body["rejected"] = RejectedJson(rejected);
+    body["ignored_columns"] = ignored_columns;
     response.set_content(body.dump(), kJson);
     return;
   }
-  Spool(std::move(events), 0, rejected, response);
+  Spool(std::move(events), 0, rejected, &ignored_columns, response);
 }
 
 void HttpIntake::Spool(std::vector<v1::InteractionEvent> events, int ignored,
                        const std::vector<RejectedRecord>& rejected,
+                       const std::vector<std::string>* ignored_columns,
                        httplib::Response& response) {
   std::vector<std::string> records;
   nlohmann::json ids = nlohmann::json::array();
@@ -307,6 +310,7 @@ void HttpIntake::Spool(std::vector<v1::InteractionEvent> events, int ignored,
   nlohmann::json body = {
       {"accepted", ids.size()}, {"ignored", ignored}, {"event_ids", ids}};
   if (!rejected.empty()) body["rejected"] = RejectedJson(rejected);
+  if (ignored_columns != nullptr) body["ignored_columns"] = *ignored_columns;
   response.set_content(body.dump(), kJson);
 }
 

@@ -26,6 +26,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/event_validation/event_validator.h"
 #include "common/spool/event_spool.h"
 #include "httplib.h"
 #include "omnihub/v1/event.pb.h"
@@ -33,7 +34,6 @@
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
-#include "services/timeline/event_validator.h"
 
 namespace omnihub::http_intake {
 
@@ -90,10 +90,13 @@ class HttpIntake {
 
   // For uploads whose good records are kept and bad ones reported (e.g. a CSV
   // export): `rejected` are listed in the 202 body as {"rejected": [{"line",
-  // "field", "message"}]}. When no record is good it is a 400 listing them.
-  // Each event must already have passed Validate().
+  // "field", "message"}]}, and the upload's columns that nothing was read
+  // from as {"ignored_columns": [...]} (always, [] when none). When no record
+  // is good it is a 400 listing both. Each event must already have passed
+  // Validate().
   void AcceptSome(std::vector<v1::InteractionEvent> events,
                   const std::vector<RejectedRecord>& rejected,
+                  const std::vector<std::string>& ignored_columns,
                   httplib::Response& response);
 
   // Checks (and normalises) one event as Accept() would; the violation names
@@ -122,8 +125,10 @@ class HttpIntake {
   void Record(const std::string& route, int status,
               std::optional<absl::Duration> elapsed);
   // Spools valid events and writes the 202 (or 503) answer.
+  // `ignored_columns`, when given, are listed in the answer.
   void Spool(std::vector<v1::InteractionEvent> events, int ignored,
              const std::vector<RejectedRecord>& rejected,
+             const std::vector<std::string>* ignored_columns,
              httplib::Response& response);
 
   HttpIntakeOptions options_;

@@ -1,5 +1,7 @@
 #include "common/identity/identity_normalizer.h"
 
+#include <set>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -133,6 +135,12 @@ absl::StatusOr<std::string> IdentityNormalizer::Normalize(
       return absl::InvalidArgumentError(
           absl::StrCat("unknown identity kind ", static_cast<int>(kind)));
   }
+}
+
+bool IsPhoneRegion(absl::string_view region) {
+  std::set<std::string> regions;
+  PhoneNumberUtil::GetInstance()->GetSupportedRegions(&regions);
+  return regions.count(std::string(region)) > 0;
 }
 
 absl::string_view IdentityKindName(v1::IdentityKind kind) {

@@ -42,6 +42,10 @@ absl::string_view IdentityKindName(v1::IdentityKind kind);
 // The reverse of IdentityKindName; false for unknown names.
 bool ParseIdentityKindName(absl::string_view name, v1::IdentityKind* kind);
 
+// True when libphonenumber knows `region` (an ISO 3166 code like "GB"), so
+// it can be the default region of phone numbers without "+country".
+bool IsPhoneRegion(absl::string_view region);
+
 // True when `text` is valid UTF-8 with no control characters.
 bool IsPrintableUtf8(absl::string_view text);
 

@@ -90,5 +90,13 @@ TEST(IdentityKindNameTest, NamesRoundTrip) {
   EXPECT_EQ(IdentityKindName(v1::IDENTITY_KIND_PHONE), "phone");
 }
 
+TEST(IsPhoneRegionTest, KnowsIsoRegionsOnly) {
+  EXPECT_TRUE(IsPhoneRegion("US"));
+  EXPECT_TRUE(IsPhoneRegion("ES"));
+  EXPECT_FALSE(IsPhoneRegion("es"));
+  EXPECT_FALSE(IsPhoneRegion("XX"));
+  EXPECT_FALSE(IsPhoneRegion(""));
+}
+
 }  // namespace
 }  // namespace omnihub::identity

@@ -1,16 +1,13 @@
 #include "common/publisher/event_publisher.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <utility>
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/grpc_util/status_conversion.h"
 #include "common/logging/log.h"
+#include "common/publisher/dead_letters.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
@@ -57,6 +54,28 @@ PublisherMetrics::PublisherMetrics(prometheus::Registry& registry) {
                           "the dead-letter file.")
                       .Register(registry)
                       .Add({});
+  dead_letters_discarded =
+      &prometheus::BuildCounter()
+           .Name("omnihub_publish_dead_letters_discarded_total")
+           .Help(
+               "Dead letters deleted with the oldest rotated dead-letter file, "
+               "the files being over --dead_letter_max_bytes.")
+           .Register(registry)
+           .Add({});
+  spool_quarantined_records =
+      &prometheus::BuildCounter()
+           .Name("omnihub_spool_quarantined_records_total")
+           .Help(
+               "Damaged records the spool found on start and moved to its "
+               "quarantine directory instead of delivering them.")
+           .Register(registry)
+           .Add({});
+  spool_quarantined_bytes =
+      &prometheus::BuildCounter()
+           .Name("omnihub_spool_quarantined_bytes_total")
+           .Help("Bytes the spool moved to its quarantine directory.")
+           .Register(registry)
+           .Add({});
   delivered = &prometheus::BuildCounter()
                    .Name("omnihub_publish_delivered_events_total")
                    .Help(
@@ -112,6 +131,12 @@ void EventPublisher::UpdateSpoolGauges() {
       stats.oldest_appended_at
           ? absl::ToDoubleSeconds(absl::Now() - *stats.oldest_appended_at)
           : 0.0);
+  metrics_.spool_quarantined_records->Increment(static_cast<double>(
+      stats.quarantined_records - reported_quarantined_records_));
+  metrics_.spool_quarantined_bytes->Increment(static_cast<double>(
+      stats.quarantined_bytes - reported_quarantined_bytes_));
+  reported_quarantined_records_ = stats.quarantined_records;
+  reported_quarantined_bytes_ = stats.quarantined_bytes;
 }
 
 void EventPublisher::Run() {
@@ -235,10 +260,17 @@ EventPublisher::Delivery EventPublisher::DeliverOnce() {
       return Delivery::kFailed;
     }
   }
-  if (absl::Status status = spool_->Acknowledge(batch->back().sequence);
-      !status.ok()) {
-    log::Error("spool: %s", status.message());
-    return Delivery::kFailed;
+  // The spool lets go of the records even when its cursor cannot be written
+  // (a full disk): they were delivered, so this is no reason to back off,
+  // and delivering on is what gives a full disk its space back.
+  const absl::Status acknowledged = spool_->Acknowledge(batch->back().sequence);
+  if (!acknowledged.ok() && !std::exchange(cursor_failing_, true)) {
+    log::Error(
+        "spool: %s; delivered records may be delivered again after a crash "
+        "(the hub keeps them once)",
+        acknowledged.message());
+  } else if (acknowledged.ok() && std::exchange(cursor_failing_, false)) {
+    log::Info("spool: the cursor is written again");
   }
   return Delivery::kDelivered;
 }
@@ -298,20 +330,20 @@ absl::Status EventPublisher::Send(const v1::IngestRequest& request,
 }
 
 absl::Status EventPublisher::WriteDeadLetters(const std::string& lines) {
-  const int fd = open(options_.dead_letter_path.c_str(),
-                      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return absl::UnavailableError(absl::StrCat("cannot open dead-letter file ",
-                                               options_.dead_letter_path, ": ",
-                                               std::strerror(errno)));
+  absl::StatusOr<int64_t> discarded = AppendDeadLetters(
+      options_.dead_letter_path, lines, options_.dead_letter_max_bytes);
+  if (!discarded.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot write dead letters: ",
+                                               discarded.status().message()));
   }
-  const bool ok = write(fd, lines.data(), lines.size()) ==
-                      static_cast<ssize_t>(lines.size()) &&
-                  fdatasync(fd) == 0;
-  close(fd);
-  if (!ok) {
-    return absl::UnavailableError(absl::StrCat("cannot write dead-letter file ",
-                                               options_.dead_letter_path));
+  if (*discarded > 0) {
+    metrics_.dead_letters_discarded->Increment(static_cast<double>(*discarded));
+    log::Error(
+        "%d dead letters were deleted with %s.%d: the dead-letter files are "
+        "over their cap of %u bytes; replay them (omnihub-cli "
+        "replay-dead-letters) or raise the cap",
+        *discarded, options_.dead_letter_path, kRotatedDeadLetterFiles,
+        options_.dead_letter_max_bytes);
   }
   int count = 0;
   for (char c : lines) count += c == '\n';

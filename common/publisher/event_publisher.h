@@ -1,11 +1,16 @@
 // Delivers spooled events to the timeline service in the background, in
 // order, and removes them from the spool only once the hub has answered for
 // them. Events the hub rejects as invalid go to a dead-letter file (one JSON
-// line each, with the reason) so they never block the queue. A request the
-// hub refuses as a whole (INVALID_ARGUMENT or RESOURCE_EXHAUSTED: too many
-// events, too many bytes) is sent again in halves, down to single events; a
-// single event still refused is a dead letter too. Anything else that goes
-// wrong is retried with exponential backoff and jitter, forever.
+// line each, with the reason) so they never block the queue. The dead-letter
+// files hold whole events, personal data: together they stay under
+// `dead_letter_max_bytes` (the file is rotated to .1, .2, .3 at a quarter of
+// it, and what falls off the end is counted and logged as an error), and
+// `omnihub-cli replay-dead-letters` sends them to the hub again after a fix.
+// Writers and that command agree through flock on `<dead_letter_path>.lock`. A
+// request the hub refuses as a whole (INVALID_ARGUMENT or RESOURCE_EXHAUSTED:
+// too many events, too many bytes) is sent again in halves, down to single
+// events; a single event still refused is a dead letter too. Anything else that
+// goes wrong is retried with exponential backoff and jitter, forever.
 //
 // While there is nothing to deliver, the hub's grpc.health.v1.Health is
 // probed every `health_probe_interval`, so hub_reachable() (the adapters'
@@ -53,6 +58,8 @@ struct EventPublisherOptions {
   // (gRPC's own default grows to 120 s).
   absl::Duration reconnect_backoff_max = absl::Seconds(5);
   std::string dead_letter_path;  // required
+  // All dead-letter files together (the current one and three rotated).
+  uint64_t dead_letter_max_bytes = 256ull << 20;
 };
 
 // The publisher's and its spool's metrics, built once.
@@ -65,7 +72,11 @@ struct PublisherMetrics {
   prometheus::Histogram* publish_seconds;
   prometheus::Counter* retries;
   prometheus::Counter* dead_letters;
+  // Dead letters deleted with the oldest rotated file, over the cap.
+  prometheus::Counter* dead_letters_discarded;
   prometheus::Counter* delivered;  // accepted, updated or duplicate
+  prometheus::Counter* spool_quarantined_records;
+  prometheus::Counter* spool_quarantined_bytes;
 };
 
 class EventPublisher {
@@ -113,6 +124,11 @@ class EventPublisher {
   std::unique_ptr<grpc::health::v1::Health::Stub> health_stub_;
   std::atomic<bool> hub_reachable_{false};
   absl::Time last_contact_ = absl::InfinitePast();  // the publisher's thread
+  // What the spool's quarantine counters were when last reported.
+  uint64_t reported_quarantined_records_ = 0;  // the publisher's thread
+  uint64_t reported_quarantined_bytes_ = 0;
+  // The last Acknowledge could not write the spool's cursor (logged once).
+  bool cursor_failing_ = false;  // the publisher's thread
   std::atomic<bool> stopping_{false};
   absl::Time flush_deadline_;
   absl::Notification wake_;

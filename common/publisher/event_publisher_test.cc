@@ -255,5 +255,34 @@ TEST_F(EventPublisherTest, HubNotListeningAtFirst) {
   EXPECT_EQ(hub_.received(), std::vector<std::string>{"late"});
 }
 
+// Damage the spool found on start is counted where Prometheus sees it.
+TEST_F(EventPublisherTest, QuarantinedRecordsAreCounted) {
+  spool_->Append({Event("e1"), Event("e2"), Event("e3")}).IgnoreError();
+  spool_.reset();
+  std::string segment;
+  for (const auto& file :
+       std::filesystem::directory_iterator(directory_ + "/spool")) {
+    if (file.path().filename().string().rfind("segment-", 0) == 0) {
+      segment = file.path().string();
+    }
+  }
+  ASSERT_FALSE(segment.empty());
+  {
+    // Into the payload of the second record: 24 header bytes, then
+    // Event("e1"), then the second's header.
+    std::fstream bytes(segment,
+                       std::ios::in | std::ios::out | std::ios::binary);
+    bytes.seekp(static_cast<std::streamoff>(24 + Event("e1").size() + 24));
+    bytes.put('\x7f');
+  }
+  spool_ = *spool::EventSpool::Open({.directory = directory_ + "/spool"});
+  StartHub();
+  StartPublisher(port_);
+  ASSERT_TRUE(WaitUntilSpoolEmpty());
+  EXPECT_EQ(hub_.received(), (std::vector<std::string>{"e1", "e3"}));
+  EXPECT_EQ(Counter("omnihub_spool_quarantined_records_total"), 1);
+  EXPECT_GT(Counter("omnihub_spool_quarantined_bytes_total"), 24);
+}
+
 }  // namespace
 }  // namespace omnihub::publisher

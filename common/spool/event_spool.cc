@@ -3,61 +3,18 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/logging/log.h"
+#include "common/spool/file_io.h"
+#include "common/spool/segment_format.h"
 
 namespace omnihub::spool {
-namespace {
-
-// On disk, each record: payload length (4), CRC-32 of what follows the CRC
-// (4), sequence (8), append time in microseconds (8), payload.
-constexpr size_t kHeaderBytes = 24;
-
-void PutUint(char* out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>(value >> (8 * i));
-}
-
-uint64_t GetUint(const char* in, int bytes) {
-  uint64_t value = 0;
-  for (int i = bytes - 1; i >= 0; --i) {
-    value = (value << 8) | static_cast<unsigned char>(in[i]);
-  }
-  return value;
-}
-
-uint32_t Checksum(const char* data, size_t size) {
-  return static_cast<uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size)));
-}
-
-absl::Status ErrnoStatus(absl::string_view what, const std::string& path) {
-  const int error = errno;
-  const std::string message =
-      absl::StrCat(what, " ", path, ": ", std::strerror(error));
-  return error == ENOSPC || error == EDQUOT
-             ? absl::ResourceExhaustedError(message)
-             : absl::UnavailableError(message);
-}
-
-absl::Status SyncDirectory(const std::string& directory) {
-  const int fd = open(directory.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return ErrnoStatus("cannot open", directory);
-  const int result = fsync(fd);
-  close(fd);
-  return result == 0 ? absl::OkStatus() : ErrnoStatus("cannot sync", directory);
-}
-
-}  // namespace
 
 struct EventSpool::PendingAppend {
   std::vector<std::string> records;
@@ -82,6 +39,7 @@ absl::StatusOr<std::unique_ptr<EventSpool>> EventSpool::Open(
                                                error.message()));
   }
   std::unique_ptr<EventSpool> spool(new EventSpool(std::move(options)));
+  if (absl::Status status = spool->Lock(); !status.ok()) return status;
   if (absl::Status status = spool->Recover(); !status.ok()) return status;
   spool->writer_ = std::thread([raw = spool.get()] { raw->WriterLoop(); });
   return spool;
@@ -96,8 +54,11 @@ EventSpool::~EventSpool() {
   work_ready_.SignalAll();
   records_ready_.SignalAll();
   if (writer_.joinable()) writer_.join();
-  absl::MutexLock lock(&mutex_);
-  for (Segment& segment : segments_) close(segment.fd);
+  {
+    absl::MutexLock lock(&mutex_);
+    segments_.clear();
+  }
+  if (lock_fd_ >= 0) close(lock_fd_);  // lets the next process in
 }
 
 std::string EventSpool::SegmentPath(uint64_t first_sequence) const {
@@ -105,107 +66,17 @@ std::string EventSpool::SegmentPath(uint64_t first_sequence) const {
                          first_sequence);
 }
 
-absl::Status EventSpool::Recover() {
-  absl::MutexLock lock(&mutex_);
-  std::ifstream cursor(options_.directory + "/cursor");
-  std::string text;
-  if (cursor >> text && !absl::SimpleAtoi(text, &acknowledged_)) {
-    return absl::DataLossError(absl::StrCat(
-        "spool cursor file in ", options_.directory, " is unreadable"));
-  }
-  std::vector<uint64_t> firsts;
-  for (const auto& file :
-       std::filesystem::directory_iterator(options_.directory)) {
-    const std::string name = file.path().filename().string();
-    uint64_t first = 0;
-    if (name.size() == 32 && name.rfind("segment-", 0) == 0 &&
-        absl::SimpleAtoi(name.substr(8, 20), &first)) {
-      firsts.push_back(first);
-    }
-  }
-  std::sort(firsts.begin(), firsts.end());
-  next_sequence_ = acknowledged_ + 1;
-  for (uint64_t first : firsts) {
-    if (absl::Status status = OpenSegment(first); !status.ok()) return status;
-    if (absl::Status status = ScanSegment(segments_.back()); !status.ok()) {
-      return status;
-    }
-  }
-  // Segments whose every record was acknowledged are of no more use.
-  while (segments_.size() > 1 &&
-         (unacknowledged_.empty() ||
-          unacknowledged_.front().segment > segments_.front().first_sequence)) {
-    close(segments_.front().fd);
-    bytes_on_disk_ -= segments_.front().size;
-    std::filesystem::remove(SegmentPath(segments_.front().first_sequence));
-    segments_.pop_front();
-  }
-  if (!unacknowledged_.empty()) {
-    log::Info("spool %s: %u records to deliver from before the restart",
-              options_.directory, unacknowledged_.size());
-  }
-  return absl::OkStatus();
-}
-
-absl::Status EventSpool::ScanSegment(Segment& segment) {
-  uint64_t offset = 0;
-  std::string header(kHeaderBytes, '\0');
-  std::string body;
-  while (offset + kHeaderBytes <= segment.size) {
-    if (pread(segment.fd, header.data(), kHeaderBytes, offset) !=
-        static_cast<ssize_t>(kHeaderBytes)) {
-      break;
-    }
-    const uint64_t length = GetUint(header.data(), 4);
-    // A bound independent of today's options, so a lowered limit never cuts
-    // off records written under a higher one.
-    if (length > (64u << 20) || offset + kHeaderBytes + length > segment.size) {
-      break;
-    }
-    body.resize(16 + length);
-    std::memcpy(body.data(), header.data() + 8, 16);
-    if (pread(segment.fd, body.data() + 16, length, offset + kHeaderBytes) !=
-            static_cast<ssize_t>(length) ||
-        Checksum(body.data(), body.size()) != GetUint(header.data() + 4, 4)) {
-      break;
-    }
-    const uint64_t sequence = GetUint(header.data() + 8, 8);
-    const absl::Time appended_at = absl::FromUnixMicros(
-        static_cast<int64_t>(GetUint(header.data() + 16, 8)));
-    if (sequence > acknowledged_) {
-      undelivered_bytes_ += kHeaderBytes + length;
-      unacknowledged_.push_back(
-          Entry{sequence, segment.first_sequence, offset,
-                static_cast<uint32_t>(kHeaderBytes + length), appended_at});
-    }
-    next_sequence_ = std::max(next_sequence_, sequence + 1);
-    offset += kHeaderBytes + length;
-  }
-  if (offset < segment.size) {
-    // A crash mid-write leaves a torn record: cut it off, keep the rest.
-    log::Warning("spool %s: discarded %u bytes of a torn record at the end",
-                 SegmentPath(segment.first_sequence), segment.size - offset);
-    if (ftruncate(segment.fd, static_cast<off_t>(offset)) != 0 ||
-        fsync(segment.fd) != 0) {
-      return ErrnoStatus("cannot truncate",
-                         SegmentPath(segment.first_sequence));
-    }
-    bytes_on_disk_ -= segment.size - offset;
-    segment.size = offset;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status EventSpool::OpenSegment(uint64_t first_sequence) {
+absl::StatusOr<EventSpool::Segment> EventSpool::CreateSegment(
+    uint64_t first_sequence, bool existing) {
   const std::string path = SegmentPath(first_sequence);
   const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus("cannot open", path);
+  auto file = std::make_shared<const OpenFile>(fd);
   struct stat info;
-  fstat(fd, &info);
-  segments_.push_back(
-      Segment{first_sequence, fd, static_cast<uint64_t>(info.st_size)});
-  bytes_on_disk_ += static_cast<uint64_t>(info.st_size);
-  return absl::OkStatus();
+  if (fstat(fd, &info) != 0) return ErrnoStatus("cannot stat", path);
+  return Segment{first_sequence, std::move(file),
+                 static_cast<uint64_t>(info.st_size),
+                 /*directory_synced=*/existing || !options_.fsync};
 }
 
 absl::StatusOr<uint64_t> EventSpool::Append(std::vector<std::string> records) {
@@ -216,7 +87,7 @@ absl::StatusOr<uint64_t> EventSpool::Append(std::vector<std::string> records) {
           "a record of ", record.size(), " bytes is over the spool's limit of ",
           options_.max_record_bytes));
     }
-    append.bytes += kHeaderBytes + record.size();
+    append.bytes += kRecordHeaderBytes + record.size();
   }
   if (records.empty()) return absl::InvalidArgumentError("nothing to append");
   append.records = std::move(records);
@@ -257,23 +128,73 @@ void EventSpool::WriterLoop() {
   }
 }
 
-// Writes every pending append with one write and one fsync.
-absl::Status EventSpool::WriteBatch(std::vector<PendingAppend*>& batch) {
-  uint64_t total = 0;
-  for (PendingAppend* append : batch) total += append->bytes;
-  Segment* segment;
+absl::StatusOr<EventSpool::Segment*> EventSpool::SegmentForBatch(
+    uint64_t total) {
+  bool roll;
   uint64_t first_sequence;
   {
     absl::MutexLock lock(&mutex_);
     first_sequence = next_sequence_;
-    if (segments_.empty() ||
-        (segments_.back().size > 0 &&
-         segments_.back().size + total > options_.segment_bytes)) {
-      if (absl::Status status = OpenSegment(first_sequence); !status.ok()) {
-        return status;
-      }
+    roll = segments_.empty();
+    if (!roll && segments_.back().size > 0) {
+      // A full disk gets back the space of a newest segment whose every
+      // record was delivered only once another segment takes over.
+      roll = segments_.back().size + total > options_.segment_bytes ||
+             (disk_full_ && unacknowledged_.empty());
     }
+  }
+  if (roll) {
+    absl::StatusOr<Segment> created =
+        CreateSegment(first_sequence, /*existing=*/false);
+    if (!created.ok()) return created.status();
+    absl::MutexLock lock(&mutex_);
+    segments_.push_back(*std::move(created));
+  }
+  Segment* segment;
+  bool directory_synced;
+  {
+    absl::MutexLock lock(&mutex_);
     segment = &segments_.back();
+    directory_synced = segment->directory_synced;
+  }
+  if (!directory_synced) {
+    // A new segment file must survive a crash before anything in it is
+    // reported durable; until the directory is synced, nothing is written
+    // to it (the next batch tries again).
+    if (absl::Status status = SyncDirectory(options_.directory); !status.ok()) {
+      log::Error("spool %s: a new segment is not durable yet: %s",
+                 options_.directory, status.message());
+      return status;
+    }
+  }
+  if (roll || !directory_synced) {
+    // Only now may the segment it took over from go, if all of it was
+    // delivered: the name of the newest segment carries the sequence on.
+    std::vector<Segment> finished;
+    {
+      absl::MutexLock lock(&mutex_);
+      segment->directory_synced = true;
+      finished = TakeFinishedSegments();
+    }
+    RemoveSegmentFiles(finished);
+  }
+  return segment;
+}
+
+// Writes every pending append with one write and one fsync.
+absl::Status EventSpool::WriteBatch(std::vector<PendingAppend*>& batch) {
+  uint64_t total = 0;
+  for (PendingAppend* append : batch) total += append->bytes;
+  absl::StatusOr<Segment*> target = SegmentForBatch(total);
+  if (!target.ok()) {
+    disk_full_ = absl::IsResourceExhausted(target.status());
+    return target.status();
+  }
+  Segment* segment = *target;
+  uint64_t first_sequence;
+  {
+    absl::MutexLock lock(&mutex_);
+    first_sequence = next_sequence_;
   }
   const absl::Time now = options_.clock();
   std::string buffer;
@@ -282,50 +203,29 @@ absl::Status EventSpool::WriteBatch(std::vector<PendingAppend*>& batch) {
   uint64_t sequence = first_sequence;
   for (PendingAppend* append : batch) {
     for (const std::string& record : append->records) {
-      char header[kHeaderBytes];
-      PutUint(header, record.size(), 4);
-      PutUint(header + 8, sequence, 8);
-      PutUint(header + 16, static_cast<uint64_t>(absl::ToUnixMicros(now)), 8);
-      std::string covered(header + 8, 16);
-      covered += record;
-      PutUint(header + 4, Checksum(covered.data(), covered.size()), 4);
       entries.push_back(Entry{
           sequence, segment->first_sequence, segment->size + buffer.size(),
-          static_cast<uint32_t>(kHeaderBytes + record.size()), now});
-      buffer.append(header, kHeaderBytes);
-      buffer.append(record);
+          static_cast<uint32_t>(kRecordHeaderBytes + record.size()), now});
+      EncodeRecord(sequence, now, record, buffer);
       ++sequence;
     }
     append->result = sequence - 1;
   }
   const std::string path = SegmentPath(segment->first_sequence);
-  size_t written = 0;
-  while (written < buffer.size()) {
-    const ssize_t n =
-        pwrite(segment->fd, buffer.data() + written, buffer.size() - written,
-               static_cast<off_t>(segment->size + written));
-    if (n < 0) {
-      absl::Status status = ErrnoStatus("cannot write", path);
-      // Nothing half-written may stay: cut back to where this batch began.
-      if (ftruncate(segment->fd, static_cast<off_t>(segment->size)) != 0) {
-        log::Error("spool: could not cut back %s after a failed write", path);
-      }
-      return status;
-    }
-    written += static_cast<size_t>(n);
+  const int fd = segment->file->fd();
+  absl::Status status = WriteAt(fd, buffer, segment->size, path);
+  if (status.ok() && options_.fsync && fdatasync(fd) != 0) {
+    status = ErrnoStatus("cannot sync", path);
   }
-  if (options_.fsync && fdatasync(segment->fd) != 0) {
-    absl::Status status = ErrnoStatus("cannot sync", path);
-    if (ftruncate(segment->fd, static_cast<off_t>(segment->size)) != 0) {
-      log::Error("spool: could not cut back %s after a failed sync", path);
+  disk_full_ = absl::IsResourceExhausted(status);
+  if (!status.ok()) {
+    // Nothing half-written may stay: cut back to where this batch began.
+    if (ftruncate(fd, static_cast<off_t>(segment->size)) != 0) {
+      log::Error("spool: could not cut back %s after a failed write", path);
     }
     return status;
   }
   absl::MutexLock lock(&mutex_);
-  if (options_.fsync && segment->size == 0 && segments_.size() > 0) {
-    // A new segment file must survive a crash too.
-    SyncDirectory(options_.directory).IgnoreError();
-  }
   segment->size += buffer.size();
   bytes_on_disk_ += buffer.size();
   next_sequence_ = sequence;
@@ -336,33 +236,44 @@ absl::Status EventSpool::WriteBatch(std::vector<PendingAppend*>& batch) {
 
 absl::StatusOr<std::vector<SpooledRecord>> EventSpool::ReadBatch(
     size_t max_records, size_t max_bytes, absl::Duration wait) {
-  absl::MutexLock lock(&mutex_);
-  const absl::Time deadline = absl::Now() + wait;
-  while (handed_out_ >= unacknowledged_.size() && !interrupted_) {
-    if (records_ready_.WaitWithDeadline(&mutex_, deadline)) break;
-  }
-  interrupted_ = stopping_;
-  std::vector<SpooledRecord> batch;
-  size_t bytes = 0;
-  while (handed_out_ < unacknowledged_.size() && batch.size() < max_records) {
-    const Entry& entry = unacknowledged_[handed_out_];
-    if (!batch.empty() && bytes + entry.length > max_bytes) break;
-    const Segment* segment = nullptr;
-    for (const Segment& candidate : segments_) {
-      if (candidate.first_sequence == entry.segment) segment = &candidate;
+  std::vector<std::pair<Entry, std::shared_ptr<const OpenFile>>> planned;
+  {
+    absl::MutexLock lock(&mutex_);
+    const absl::Time deadline = absl::Now() + wait;
+    while (handed_out_ >= unacknowledged_.size() && !interrupted_) {
+      if (records_ready_.WaitWithDeadline(&mutex_, deadline)) break;
     }
-    std::string payload(entry.length - kHeaderBytes, '\0');
-    if (segment == nullptr ||
-        pread(segment->fd, payload.data(), payload.size(),
-              static_cast<off_t>(entry.offset + kHeaderBytes)) !=
-            static_cast<ssize_t>(payload.size())) {
+    interrupted_ = stopping_;
+    size_t bytes = 0;
+    while (handed_out_ < unacknowledged_.size() &&
+           planned.size() < max_records) {
+      const Entry& entry = unacknowledged_[handed_out_];
+      if (!planned.empty() && bytes + entry.length > max_bytes) break;
+      std::shared_ptr<const OpenFile> file;
+      for (const Segment& candidate : segments_) {
+        if (candidate.first_sequence == entry.segment) file = candidate.file;
+      }
+      planned.emplace_back(entry, std::move(file));
+      bytes += entry.length;
+      ++handed_out_;
+    }
+  }
+  // Read outside the lock: appends never wait for a read from disk.
+  std::vector<SpooledRecord> batch;
+  batch.reserve(planned.size());
+  for (const auto& [entry, file] : planned) {
+    absl::StatusOr<std::string> payload =
+        file == nullptr ? absl::DataLossError("its segment is gone")
+                        : ReadAt(file->fd(), entry.offset + kRecordHeaderBytes,
+                                 entry.length - kRecordHeaderBytes,
+                                 SegmentPath(entry.segment));
+    if (!payload.ok()) {
       return absl::DataLossError(
-          absl::StrCat("cannot read spooled record ", entry.sequence, " back"));
+          absl::StrCat("cannot read spooled record ", entry.sequence,
+                       " back: ", payload.status().message()));
     }
     batch.push_back(
-        SpooledRecord{entry.sequence, entry.appended_at, std::move(payload)});
-    bytes += entry.length;
-    ++handed_out_;
+        SpooledRecord{entry.sequence, entry.appended_at, *std::move(payload)});
   }
   return batch;
 }
@@ -379,28 +290,63 @@ void EventSpool::Interrupt() {
 }
 
 absl::Status EventSpool::Acknowledge(uint64_t sequence) {
-  absl::MutexLock lock(&mutex_);
-  if (sequence <= acknowledged_) return absl::OkStatus();
-  if (absl::Status status = WriteCursor(sequence); !status.ok()) return status;
-  acknowledged_ = sequence;
-  while (!unacknowledged_.empty() &&
-         unacknowledged_.front().sequence <= sequence) {
-    undelivered_bytes_ -= unacknowledged_.front().length;
-    unacknowledged_.pop_front();
-    if (handed_out_ > 0) --handed_out_;
+  std::vector<Segment> finished;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (sequence > acknowledged_) {
+      acknowledged_ = sequence;
+      while (!unacknowledged_.empty() &&
+             unacknowledged_.front().sequence <= sequence) {
+        undelivered_bytes_ -= unacknowledged_.front().length;
+        unacknowledged_.pop_front();
+        if (handed_out_ > 0) --handed_out_;
+      }
+      finished = TakeFinishedSegments();
+    }
   }
-  // Whole segments behind the acknowledged position go; the one being
-  // written to stays.
+  // The cursor's write, fsync, rename and directory fsync happen outside
+  // mutex_, so appends (and every HTTP request behind them) never wait for
+  // them. A segment removed before its cursor is durable is safe: its records
+  // were delivered, and a crash only delivers some later ones again.
+  absl::Status status;
+  {
+    absl::MutexLock cursor_lock(&cursor_mutex_);
+    uint64_t acknowledged;
+    {
+      absl::MutexLock lock(&mutex_);
+      acknowledged = acknowledged_;
+    }
+    if (acknowledged > cursor_on_disk_) {
+      status = WriteCursor(acknowledged);
+      if (status.ok()) cursor_on_disk_ = acknowledged;
+    }
+  }
+  RemoveSegmentFiles(finished);
+  return status;
+}
+
+std::vector<EventSpool::Segment> EventSpool::TakeFinishedSegments() {
+  // The newest segment stays: the next batch may go to it.
+  std::vector<Segment> finished;
   while (segments_.size() > 1 &&
-         (unacknowledged_.empty() ? segments_[1].first_sequence <= sequence + 1
-                                  : segments_[1].first_sequence <=
-                                        unacknowledged_.front().sequence)) {
-    close(segments_.front().fd);
+         (unacknowledged_.empty() ||
+          unacknowledged_.front().segment > segments_.front().first_sequence)) {
     bytes_on_disk_ -= segments_.front().size;
-    std::filesystem::remove(SegmentPath(segments_.front().first_sequence));
+    finished.push_back(std::move(segments_.front()));
     segments_.pop_front();
   }
-  return absl::OkStatus();
+  return finished;
+}
+
+void EventSpool::RemoveSegmentFiles(const std::vector<Segment>& segments) {
+  for (const Segment& segment : segments) {
+    std::error_code error;
+    std::filesystem::remove(SegmentPath(segment.first_sequence), error);
+    if (error) {
+      log::Error("spool: cannot remove %s: %s",
+                 SegmentPath(segment.first_sequence), error.message());
+    }
+  }
 }
 
 absl::Status EventSpool::WriteCursor(uint64_t acknowledged) {
@@ -413,8 +359,10 @@ absl::Status EventSpool::WriteCursor(uint64_t acknowledged) {
   const bool written = write(fd, text.data(), text.size()) ==
                            static_cast<ssize_t>(text.size()) &&
                        (!options_.fsync || fsync(fd) == 0);
+  absl::Status status =
+      written ? absl::OkStatus() : ErrnoStatus("cannot write", temporary);
   close(fd);
-  if (!written) return ErrnoStatus("cannot write", temporary);
+  if (!status.ok()) return status;
   if (rename(temporary.c_str(), path.c_str()) != 0) {
     return ErrnoStatus("cannot rename", temporary);
   }
@@ -429,6 +377,8 @@ SpoolStats EventSpool::Stats() {
   if (!unacknowledged_.empty()) {
     stats.oldest_appended_at = unacknowledged_.front().appended_at;
   }
+  stats.quarantined_records = quarantined_records_;
+  stats.quarantined_bytes = quarantined_bytes_;
   return stats;
 }
 

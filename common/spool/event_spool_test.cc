@@ -1,17 +1,27 @@
 #include "common/spool/event_spool.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <set>
+#include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/spool/segment_format.h"
 #include "gtest/gtest.h"
+#include "tests/support/small_disk.h"
 
 namespace omnihub::spool {
 namespace {
@@ -51,8 +61,32 @@ class EventSpoolTest : public ::testing::Test {
     std::sort(files.begin(), files.end());
     return files;
   }
+  std::vector<std::string> QuarantineFiles() {
+    std::vector<std::string> files;
+    std::error_code error;
+    for (const auto& file : std::filesystem::directory_iterator(
+             directory_ + "/quarantine", error)) {
+      files.push_back(file.path().string());
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+  // Overwrites bytes of a file in place.
+  static void Overwrite(const std::string& path, uint64_t offset,
+                        const std::string& bytes) {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(offset));
+    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
   std::string directory_;
 };
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << file.rdbuf();
+  return bytes.str();
+}
 
 TEST_F(EventSpoolTest, AppendReadAcknowledge) {
   auto spool = Open();
@@ -202,6 +236,238 @@ TEST_F(EventSpoolTest, EveryAppendReportedBeforeSigkillSurvives) {
   for (uint64_t i = 0; i < records.size(); ++i) {
     EXPECT_EQ(records[i], absl::StrCat("record-", i));
   }
+}
+
+TEST_F(EventSpoolTest, SecondOpenOfOneDirectoryIsRefused) {
+  auto spool = Open();
+  auto second = EventSpool::Open({.directory = directory_});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(second.status().message(), "in use"))
+      << second.status();
+  EXPECT_TRUE(absl::StrContains(second.status().message(),
+                                absl::StrCat("pid ", getpid())))
+      << second.status();
+  // Another process too.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto other = EventSpool::Open({.directory = directory_});
+    _exit(!other.ok() && absl::IsFailedPrecondition(other.status()) ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "a second process opened a spool in use";
+  // Free again once the first lets go.
+  spool.reset();
+  EXPECT_NE(Open(), nullptr);
+}
+
+// Record layout: 24 header bytes (length 4, CRC 4, sequence 8, time 8), then
+// the payload.
+TEST_F(EventSpoolTest, DamageInTheMiddleIsQuarantinedAndTheRestKept) {
+  {
+    auto spool = Open();
+    spool->Append({"first", "second", "third"}).IgnoreError();
+  }
+  const std::string segment = SegmentFiles().back();
+  const uint64_t second = kRecordHeaderBytes + 5;
+  Overwrite(segment, second + kRecordHeaderBytes + 2, "X");  // a bad sector
+  const std::string damaged =
+      FileBytes(segment).substr(second, kRecordHeaderBytes + 6);
+  {
+    auto spool = Open();
+    EXPECT_EQ(ReadAll(*spool), (std::vector<std::string>{"first", "third"}));
+    EXPECT_EQ(spool->Stats().quarantined_records, 1u);
+    EXPECT_EQ(spool->Stats().quarantined_bytes, kRecordHeaderBytes + 6);
+    const std::vector<std::string> quarantined = QuarantineFiles();
+    ASSERT_EQ(quarantined.size(), 1u);
+    EXPECT_EQ(FileBytes(quarantined[0]), damaged);
+    EXPECT_EQ(*spool->Append({"fourth"}), 4u);
+  }
+  // Moved, not copied: the next start finds nothing more to quarantine.
+  auto spool = Open();
+  EXPECT_EQ(ReadAll(*spool),
+            (std::vector<std::string>{"first", "third", "fourth"}));
+  EXPECT_EQ(spool->Stats().quarantined_records, 0u);
+  EXPECT_EQ(QuarantineFiles().size(), 1u);
+}
+
+TEST_F(EventSpoolTest, DamagedLengthInTheMiddleDoesNotTakeTheRestAlong) {
+  {
+    auto spool = Open();
+    spool->Append({"a1", "b22", "c333", "d4444"}).IgnoreError();
+  }
+  const std::string segment = SegmentFiles().back();
+  // The second record's length now points far past the end of the file.
+  Overwrite(segment, kRecordHeaderBytes + 2, std::string("\xff\xff\x00", 3));
+  auto spool = Open();
+  EXPECT_EQ(ReadAll(*spool), (std::vector<std::string>{"a1", "c333", "d4444"}));
+  EXPECT_EQ(spool->Stats().quarantined_records, 1u);
+  EXPECT_EQ(QuarantineFiles().size(), 1u);
+}
+
+TEST_F(EventSpoolTest, DamageAtTheEndOfAnOlderSegmentIsNotATornTail) {
+  {
+    auto spool = Open(1 << 30, /*segment_bytes=*/100);
+    for (char c : std::string("abc")) {
+      spool->Append({std::string(60, c)}).IgnoreError();
+    }
+  }
+  ASSERT_EQ(SegmentFiles().size(), 3u);
+  // The last record of the first segment: synced before the second segment
+  // began, so no crash can have torn it.
+  const std::string first = SegmentFiles().front();
+  Overwrite(first, std::filesystem::file_size(first) - 1, "X");
+  auto spool = Open(1 << 30, 100);
+  EXPECT_EQ(ReadAll(*spool), (std::vector<std::string>{std::string(60, 'b'),
+                                                       std::string(60, 'c')}));
+  EXPECT_EQ(spool->Stats().quarantined_records, 1u);
+  EXPECT_EQ(QuarantineFiles().size(), 1u);
+}
+
+// A cursor write that never finishes (its temporary file is a FIFO nobody
+// reads, so open() blocks as on a hung disk) must not hold up appends.
+TEST_F(EventSpoolTest, AcknowledgingDoesNotHoldUpAppends) {
+  auto spool = Open();
+  ASSERT_EQ(*spool->Append({"a"}), 1u);
+  const std::string fifo = directory_ + "/cursor.tmp";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  std::thread acknowledging([&] { spool->Acknowledge(1).IgnoreError(); });
+  absl::SleepFor(absl::Milliseconds(100));  // into the blocked open()
+  std::future<absl::StatusOr<uint64_t>> append =
+      std::async(std::launch::async, [&] { return spool->Append({"b"}); });
+  const bool appended =
+      append.wait_for(std::chrono::seconds(2)) == std::future_status::ready;
+  // Unblock the cursor write whatever happened.
+  const int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  acknowledging.join();
+  if (reader >= 0) close(reader);
+  EXPECT_TRUE(appended) << "Append waited for the cursor write";
+  EXPECT_EQ(*append.get(), 2u);
+  EXPECT_EQ(spool->Stats().records, 1u);
+}
+
+// A new segment's directory entry could not be synced (here: the directory
+// cannot even be opened, for want of a file descriptor): the records would
+// not survive a crash, so the append must fail, and the next one succeed.
+TEST_F(EventSpoolTest, NewSegmentWhoseDirectoryCannotBeSyncedTakesNothing) {
+  auto spool = Open(1 << 30, /*segment_bytes=*/100);
+  ASSERT_EQ(*spool->Append({std::string(60, 'a')}), 1u);
+  const int lowest_free = dup(0);
+  ASSERT_GE(lowest_free, 0);
+  close(lowest_free);
+  rlimit saved;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  // Room for the new segment's file, none for the directory's.
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free) + 1;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &tight), 0);
+  absl::StatusOr<uint64_t> rolled = spool->Append({std::string(60, 'b')});
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_FALSE(rolled.ok()) << "reported durable in a segment whose "
+                               "directory entry was never synced";
+  EXPECT_TRUE(spool->Append({std::string(60, 'c')}).ok());
+  spool.reset();
+  spool = Open(1 << 30, 100);
+  EXPECT_EQ(ReadAll(*spool), (std::vector<std::string>{std::string(60, 'a'),
+                                                       std::string(60, 'c')}));
+}
+
+// Real full and failing disks (mounting needs root, as CI has).
+class SmallDiskTest : public EventSpoolTest {
+ protected:
+  void SetUp() override {
+    EventSpoolTest::SetUp();
+    mount_point_ = directory_ + "-disk";
+  }
+  void PutSpoolOn(std::unique_ptr<testing::SmallDisk> disk) {
+    disk_ = std::move(disk);
+    directory_ = disk_->path() + "/spool";
+  }
+  std::string mount_point_;
+  std::unique_ptr<testing::SmallDisk> disk_;
+};
+
+#define OMNIHUB_SKIP_LOUDLY_UNLESS_OK(disk)                                 \
+  if (!(disk).ok())                                                         \
+  GTEST_SKIP() << "SKIPPED LOUDLY: " << (disk).status()                     \
+               << "; what a full or failing disk does to the spool is NOT " \
+                  "tested"
+
+TEST_F(SmallDiskTest, FullDiskRefusesKeepsNothingHalfAndRecovers) {
+  auto disk = testing::SmallDisk::Tmpfs(mount_point_, 256 << 10);
+  OMNIHUB_SKIP_LOUDLY_UNLESS_OK(disk);
+  PutSpoolOn(*std::move(disk));
+  auto spool = Open();
+  uint64_t accepted = 0;
+  absl::Status refused;
+  for (int i = 0; i < 1000 && refused.ok(); ++i) {
+    absl::StatusOr<uint64_t> sequence =
+        spool->Append({std::string(10000, 'a' + i % 26)});
+    if (sequence.ok()) {
+      accepted = *sequence;
+    } else {
+      refused = sequence.status();
+    }
+  }
+  ASSERT_FALSE(refused.ok()) << "the disk never filled up";
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+  ASSERT_GT(accepted, 0u);
+  // Exactly what was accepted is there, nothing of the refused record.
+  EXPECT_EQ(std::filesystem::file_size(SegmentFiles().back()),
+            accepted * (kRecordHeaderBytes + 10000));
+  EXPECT_EQ(ReadAll(*spool).size(), accepted);
+  EXPECT_FALSE(spool->Append({std::string(10000, 'x')}).ok());
+
+  // Delivered: the space comes back and appends are taken again.
+  spool->Acknowledge(accepted).IgnoreError();  // the cursor may not fit yet
+  absl::StatusOr<uint64_t> after = spool->Append({"after"});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after, accepted + 1);
+  EXPECT_TRUE(spool->Acknowledge(accepted).ok());
+  spool.reset();
+  spool = Open();
+  EXPECT_EQ(ReadAll(*spool), std::vector<std::string>{"after"});
+  EXPECT_EQ(spool->Stats().quarantined_records, 0u);
+}
+
+// A disk that fails its writes: write() lands in the page cache, and the
+// device refuses it when it is written back, so fsync reports the error. An
+// append whose fsync failed must not be kept, nor reported durable.
+TEST_F(SmallDiskTest, FailedSyncKeepsNothingAndRecoversWhenTheDiskDoes) {
+  auto disk = testing::SmallDisk::FailingDevice(mount_point_,
+                                                /*backing_bytes=*/1 << 20,
+                                                /*device_bytes=*/32 << 20);
+  OMNIHUB_SKIP_LOUDLY_UNLESS_OK(disk);
+  PutSpoolOn(*std::move(disk));
+  auto spool = Open();
+  uint64_t accepted = 0;
+  absl::Status refused;
+  for (int i = 0; i < 200 && refused.ok(); ++i) {
+    absl::StatusOr<uint64_t> sequence =
+        spool->Append({std::string(64 << 10, 'a' + i % 26)});
+    if (sequence.ok()) {
+      accepted = *sequence;
+    } else {
+      refused = sequence.status();
+    }
+  }
+  ASSERT_FALSE(refused.ok()) << "the device never failed a write";
+  EXPECT_TRUE(absl::StrContains(refused.message(), "cannot sync")) << refused;
+  EXPECT_EQ(std::filesystem::file_size(SegmentFiles().back()),
+            accepted * (kRecordHeaderBytes + (64 << 10)));
+
+  ASSERT_TRUE(disk_->Resize(64 << 20).ok());  // the device works again
+  absl::StatusOr<uint64_t> after = spool->Append({"after"});
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(*after, accepted + 1);
+  spool.reset();
+  spool = Open();
+  std::vector<std::string> records = ReadAll(*spool);
+  ASSERT_EQ(records.size(), accepted + 1);
+  EXPECT_EQ(records.back(), "after");
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/insights.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
+#include "services/cli/dead_letter_commands.h"
 
 // --hub_address, as the adapters name the same address. A flag's place in
 // --help is alphabetical, so the usage text shows it first.
@@ -65,8 +66,14 @@ ABSL_FLAG(std::string, channel, "",
           "kpis/cohorts: only customers acquired on this channel (phone, "
           "web, in_person).");
 ABSL_FLAG(std::string, file, "",
-          "import-purchases: the CSV file (default: stdin).");
-ABSL_FLAG(int, batch, 500, "import-purchases: events per Ingest call.");
+          "import-purchases: the CSV file (default: stdin); "
+          "replay-dead-letters, erase-dead-letters: an adapter's dead-letter "
+          "file.");
+ABSL_FLAG(int, batch, 500,
+          "import-purchases, replay-dead-letters: events per Ingest call.");
+ABSL_FLAG(std::string, default_region, "US",
+          "erase-dead-letters: region (ISO 3166) for phone numbers written "
+          "without +country, as the adapter's own flag.");
 
 namespace {
 
@@ -93,7 +100,13 @@ constexpr char kUsage[] =
     "  omnihub-cli model                      the purchase model in use\n"
     "  omnihub-cli fit [--as_of=YYYY-MM-DD --holdout_days=N]\n"
     "  omnihub-cli kpis --start=YYYY-MM-DD --end=YYYY-MM-DD [--channel=web]\n"
-    "  omnihub-cli cohorts --start=YYYY-MM --end=YYYY-MM [--channel=web]\n\n"
+    "  omnihub-cli cohorts --start=YYYY-MM --end=YYYY-MM [--channel=web]\n"
+    "  omnihub-cli replay-dead-letters --file=<spool>/dead-letters.jsonl\n"
+    "      sends an adapter's dead letters again; what the hub takes (or\n"
+    "      already has) leaves the file\n"
+    "  omnihub-cli erase-dead-letters --file=... --identity=...\n"
+    "      removes the person's dead letters (before forget: the hub is\n"
+    "      asked for the person's other identities)\n\n"
     "Prints the response as JSON. Exit status: 0 OK, 1 the call failed, 2 "
     "bad usage.";
 
@@ -467,6 +480,21 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "import-purchases") return ImportPurchases(*stub);
+  if (command == "replay-dead-letters") {
+    return omnihub::cli::ReplayDeadLetters(*stub, absl::GetFlag(FLAGS_file),
+                                           absl::GetFlag(FLAGS_batch));
+  }
+  if (command == "erase-dead-letters") {
+    omnihub::v1::Identity identity;
+    if (absl::GetFlag(FLAGS_identity).empty()) {
+      std::cerr << "erase-dead-letters needs --identity=kind:value\n";
+      return 2;
+    }
+    if (!ParseIdentity(absl::GetFlag(FLAGS_identity), &identity)) return 2;
+    return omnihub::cli::EraseDeadLetters(*stub, absl::GetFlag(FLAGS_file),
+                                          identity,
+                                          absl::GetFlag(FLAGS_default_region));
+  }
   if (const int status = InsightsCommand(command, channel, context);
       status >= 0) {
     return status;

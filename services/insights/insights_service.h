@@ -8,9 +8,9 @@
 #ifndef OMNIHUB_SERVICES_INSIGHTS_INSIGHTS_SERVICE_H_
 #define OMNIHUB_SERVICES_INSIGHTS_INSIGHTS_SERVICE_H_
 
+#include "common/event_validation/event_validator.h"
 #include "omnihub/v1/insights.grpc.pb.h"
 #include "services/insights/store/insights_engine.h"
-#include "services/timeline/event_validator.h"
 #include "services/timeline/timeline_store.h"
 
 namespace omnihub::insights {

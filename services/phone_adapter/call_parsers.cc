@@ -9,7 +9,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "common/csv/csv_reader.h"
+#include "common/csv/export_time.h"
 #include "common/json_fields/json_body.h"
 #include "common/json_fields/json_fields.h"
 #include "nlohmann/json.hpp"
@@ -161,13 +163,26 @@ absl::Status CdrTime(const csv::CsvRow& row, int column, absl::TimeZone zone,
                      std::optional<absl::Time>* out) {
   const std::string& text = row.fields[column];
   if (text.empty()) return absl::OkStatus();
-  absl::Time time;
-  if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", text, zone, &time, nullptr)) {
+  // Read as if in UTC only to take the local time apart.
+  absl::Time as_utc;
+  if (!absl::ParseTime("%Y-%m-%d %H:%M:%S", text, absl::UTCTimeZone(), &as_utc,
+                       nullptr)) {
     return absl::InvalidArgumentError(
         absl::StrCat("line ", row.line, ", column ", column + 1, ": \"", text,
                      "\" is not a time like 2026-11-20 09:30:00"));
   }
-  *out = time;
+  // The hour the clocks go back happens twice in local time: a CDR from it
+  // cannot be placed without guessing.
+  absl::StatusOr<absl::Time> time = csv::ResolveLocalTime(
+      absl::ToCivilSecond(as_utc, absl::UTCTimeZone()), zone);
+  if (!time.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "line ", row.line, ", column ", column + 1, ": ",
+        time.status().message(),
+        "; or have Asterisk log in UTC (usegmtime=yes in cdr.conf) and "
+        "set --cdr_time_zone=UTC"));
+  }
+  *out = *time;
   return absl::OkStatus();
 }
 

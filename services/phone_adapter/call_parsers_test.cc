@@ -1,4 +1,5 @@
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "services/phone_adapter/call_record.h"
@@ -270,6 +271,44 @@ TEST(AsteriskCdrTest, BadLinesAreRefusedNamingTheLine) {
   EXPECT_NE(status.message().find("disposition"), std::string::npos);
   EXPECT_FALSE(ParseAsteriskCdr("", {}).ok());
   EXPECT_FALSE(ParseAsteriskCdr("\"unterminated,\n", {}).ok());
+}
+
+TEST(AsteriskCdrTest, LocalTimesAreReadInTheZoneAndNeverGuessed) {
+  CallParseOptions options;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/Madrid", &options.cdr_time_zone));
+  absl::StatusOr<std::vector<CallRecord>> calls = ParseAsteriskCdr(
+      CdrLine("612345678", "201", "2026-07-01 09:30:00", "",
+              "2026-07-01 09:30:20", 20, 0, "NO ANSWER", "1.1"),
+      options);
+  ASSERT_TRUE(calls.ok()) << calls.status();
+  // 09:30 in Madrid's summer is 07:30 UTC.
+  EXPECT_EQ(*(*calls)[0].started_at,
+            absl::FromCivil(absl::CivilSecond(2026, 7, 1, 7, 30, 0),
+                            absl::UTCTimeZone()));
+  // The clocks went back at 03:00 on 2026-10-25: 02:10 happened twice.
+  absl::Status twice =
+      ParseAsteriskCdr(
+          CdrLine("612345678", "201", "2026-10-25 01:50:00", "",
+                  "2026-10-25 02:10:00", 1200, 0, "NO ANSWER", "1.2"),
+          options)
+          .status();
+  EXPECT_NE(twice.message().find("line 1, column 12: is 2026-10-25 02:10:00, "
+                                 "which happened twice in Europe/Madrid"),
+            std::string::npos)
+      << twice;
+  // The clocks went forward at 02:00 on 2026-03-29: 02:10 never happened.
+  absl::Status never =
+      ParseAsteriskCdr(CdrLine("612345678", "201", "2026-03-29 02:10:00", "",
+                               "", 0, 0, "NO ANSWER", "1.3"),
+                       options)
+          .status();
+  EXPECT_NE(never.message().find("never happened"), std::string::npos) << never;
+  // In UTC, nothing is ever ambiguous.
+  EXPECT_TRUE(
+      ParseAsteriskCdr(CdrLine("612345678", "201", "2026-10-25 02:10:00", "",
+                               "", 0, 0, "NO ANSWER", "1.4"),
+                       {})
+          .ok());
 }
 
 TEST(TwilioCallbackTest, StatusesOfOneCallRiseInRevision) {

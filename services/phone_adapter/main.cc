@@ -29,8 +29,15 @@ int main(int argc, char** argv) {
               "\" is not a time zone this system knows (an IANA name such "
               "as Europe/London, or UTC)"));
         }
-        options.events.max_extension_digits =
-            absl::GetFlag(FLAGS_max_extension_digits);
+        // E.164 numbers have at most 15 digits: beyond, every number would
+        // be taken for an extension and every call ignored.
+        const int extension_digits = absl::GetFlag(FLAGS_max_extension_digits);
+        if (extension_digits < 0 || extension_digits > 14) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("--max_extension_digits: ", extension_digits,
+                           " is not allowed; it must be from 0 to 14"));
+        }
+        options.events.max_extension_digits = extension_digits;
         options.parse.max_json_depth = omnihub::adapter::MaxJsonDepth();
         omnihub::phone::RegisterPhoneRoutes(intake, &normalizer, options);
         return absl::OkStatus();

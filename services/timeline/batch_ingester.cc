@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -151,12 +151,20 @@ void BatchIngester::Ingest(v1::IngestRequest request,
               metrics_->customers_created().Increment();
             }
           } else if (absl::IsInvalidArgument(outcome.status())) {
-            // Something the identity rules refuse about this event alone
-            // (e.g. only blocked identities): the others go on.
+            // Something refused about this event alone, as "field: reason"
+            // (only blocked identities; a total that would overflow): the
+            // others go on.
+            std::pair<absl::string_view, absl::string_view> refusal =
+                absl::StrSplit(outcome.status().message(),
+                               absl::MaxSplits(": ", 1));
             result.set_status(v1::IngestResult::STATUS_REJECTED);
-            result.set_field(absl::StrCat("events[", i, "].identities"));
-            result.set_reason(std::string(
-                absl::StripPrefix(outcome.status().message(), "identities: ")));
+            if (refusal.second.empty()) {
+              result.set_field(absl::StrCat("events[", i, "]"));
+              result.set_reason(std::string(refusal.first));
+            } else {
+              result.set_field(absl::StrCat("events[", i, "].", refusal.first));
+              result.set_reason(std::string(refusal.second));
+            }
             metrics_->CountEvent(channel, EventResult::kRejected);
           } else {
             absl::MutexLock lock(&batch->mutex);

@@ -10,9 +10,9 @@
 #include <functional>
 
 #include "absl/time/clock.h"
+#include "common/event_validation/event_validator.h"
 #include "omnihub/v1/timeline.pb.h"
 #include "services/timeline/durability.h"
-#include "services/timeline/event_validator.h"
 #include "services/timeline/timeline_metrics.h"
 #include "services/timeline/timeline_store.h"
 

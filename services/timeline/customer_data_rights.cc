@@ -29,7 +29,7 @@ CustomerDataRights::CustomerDataRights(const StoreContext* context,
                                        const CustomerMerger* merger)
     : context_(context), merger_(merger) {}
 
-absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
+absl::StatusOr<std::optional<std::string>> CustomerDataRights::Mark(
     const std::string& customer_id) const {
   // Find the customer, finish any merge it is part of (so all of the person
   // is in one place), and mark it; a customer already marked is resumed.
@@ -48,83 +48,168 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
     const CustomerKeys keys = context_->keys.ForCustomer(target);
     absl::StatusOr<Reply> mark = Expect(
         redis::RunAndWait(*context_->redis, context_->scripts.begin_forget,
-                          {keys.view}, {}),
+                          {keys.view, keys.claims}, {}),
         Reply::Type::kArray, "the start of an erasure");
     if (!mark.ok()) return mark.status();
     const std::string& answer = mark->elements[0].str;
-    if (answer == "missing") return CustomerNotFound(customer_id);
-    if (answer == "marked") break;
+    if (answer == "missing") return std::nullopt;
+    if (answer == "marked") return target;
     target = mark->elements[1].str;  // merged into another: that one
     finished_merges = false;
   }
+}
 
-  v1::ForgetCustomerResponse response;
-  response.set_customer_id(target);
-  const CustomerKeys keys = context_->keys.ForCustomer(target);
+absl::StatusOr<CustomerDataRights::Profile> CustomerDataRights::ReadProfile(
+    const CustomerKeys& keys) const {
+  redis::Replies replies =
+      redis::CallAllAndWait(*context_->redis, {{"HKEYS", keys.view},
+                                               {"SMEMBERS", keys.aliases},
+                                               {"HKEYS", keys.merge_log},
+                                               {"SMEMBERS", keys.claims}});
+  Profile profile;
+  std::vector<std::string>* into[] = {&profile.identities, &profile.aliases,
+                                      &profile.merge_log_fields,
+                                      &profile.claimed};
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<Reply> part =
+        Expect(std::move(replies[i]), Reply::Type::kArray, "the profile");
+    if (!part.ok()) return part.status();
+    if (i == 0) {
+      profile.identities = IdentityMembersOf(part->elements);
+      continue;
+    }
+    for (Reply& element : part->elements) {
+      into[i]->push_back(std::move(element.str));
+    }
+  }
+  // Claims already attached are among the identities.
+  std::erase_if(profile.claimed, [&](const std::string& member) {
+    return std::find(profile.identities.begin(), profile.identities.end(),
+                     member) != profile.identities.end();
+  });
+  return profile;
+}
+
+absl::Status CustomerDataRights::RememberErasedEvents(
+    const CustomerKeys& keys, const std::vector<v1::Identity>& identities,
+    v1::ForgetCustomerResponse& response) const {
+  // Each erased event id, by hash, under the hash of each identity the
+  // customer had: only a resend that carries one of them is refused, not
+  // another person's event that happens to reuse the id. They lapse after
+  // the replay window, and their keys go with the last of them.
+  const absl::Time now = context_->options.clock();
+  const std::string until = absl::StrCat(
+      absl::ToUnixMillis(now + context_->options.erased_event_window));
+  std::vector<std::string> tombstone_keys;
+  for (const v1::Identity& identity : identities) {
+    tombstone_keys.push_back(
+        context_->keys.ForErasedEvents(IdentityHash(identity)));
+  }
+  int64_t erased = 0;
   absl::Status scanned =
       ScanHash(*context_, keys.events, [&](std::vector<Reply>& pairs) {
-        absl::flat_hash_map<std::string, std::vector<std::string>> shards;
+        std::vector<std::string> scored;
         for (size_t i = 0; i + 1 < pairs.size(); i += 2) {
-          const std::string hash = ErasedEventHash(pairs[i].str);
-          std::vector<std::string>& shard =
-              shards[context_->keys.ForErasedEvent(hash)];
-          if (shard.empty()) shard.push_back("SADD");
-          shard.push_back(hash);
+          scored.push_back(until);
+          scored.push_back(ErasedEventHash(pairs[i].str));
         }
+        erased += static_cast<int64_t>(pairs.size() / 2);
         std::vector<std::vector<std::string>> commands;
-        for (auto& [key, command] : shards) {
-          command.insert(command.begin() + 1, key);
+        for (const std::string& key : tombstone_keys) {
+          std::vector<std::string> command = {"ZADD", key};
+          command.insert(command.end(), scored.begin(), scored.end());
           commands.push_back(std::move(command));
         }
-        response.set_events_erased(response.events_erased() +
-                                   static_cast<int64_t>(pairs.size() / 2));
         return CheckAll(
             redis::CallAllAndWait(*context_->redis, std::move(commands)),
             "remembering erased events");
       });
   if (!scanned.ok()) return scanned;
+  response.set_events_erased(erased);
+  if (erased == 0) return absl::OkStatus();
+  std::vector<std::vector<std::string>> bounds;
+  const std::string window = absl::StrCat(std::max<int64_t>(
+      absl::ToInt64Milliseconds(context_->options.erased_event_window), 1));
+  for (const std::string& key : tombstone_keys) {
+    bounds.push_back({"ZREMRANGEBYSCORE", key, "-inf",
+                      absl::StrCat(absl::ToUnixMillis(now))});
+    bounds.push_back({"PEXPIRE", key, window});
+  }
+  return CheckAll(redis::CallAllAndWait(*context_->redis, std::move(bounds)),
+                  "bounding erased events");
+}
 
-  redis::Replies profile =
-      redis::CallAllAndWait(*context_->redis, {{"HKEYS", keys.view},
-                                               {"SMEMBERS", keys.aliases},
-                                               {"HKEYS", keys.merge_log}});
-  std::vector<std::vector<std::string>> parts(3);
-  for (int i = 0; i < 3; ++i) {
-    absl::StatusOr<Reply> part =
-        Expect(std::move(profile[i]), Reply::Type::kArray, "the profile");
-    if (!part.ok()) return part.status();
-    if (i == 0) {
-      parts[i] = IdentityMembersOf(part->elements);
-      continue;
-    }
-    for (Reply& element : part->elements) {
-      parts[i].push_back(std::move(element.str));
+absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
+    const std::string& customer_id, const AskedIdentity* asked) const {
+  absl::StatusOr<std::optional<std::string>> marked = Mark(customer_id);
+  if (!marked.ok()) return marked.status();
+  if (!marked->has_value()) return ForgetUnborn(customer_id, asked);
+  const std::string target = **marked;
+
+  v1::ForgetCustomerResponse response;
+  response.set_customer_id(target);
+  const CustomerKeys keys = context_->keys.ForCustomer(target);
+  absl::StatusOr<Profile> profile = ReadProfile(keys);
+  if (!profile.ok()) return profile.status();
+  if (asked != nullptr) {
+    const std::string member = IdentityMember(asked->identity);
+    if (std::find(profile->identities.begin(), profile->identities.end(),
+                  member) == profile->identities.end() &&
+        std::find(profile->claimed.begin(), profile->claimed.end(), member) ==
+            profile->claimed.end()) {
+      profile->claimed.push_back(member);
     }
   }
-  std::vector<redis::ScriptCall> releases;
-  for (const std::string& member : parts[0]) {
-    v1::Identity identity;
-    if (!ParseIdentityMember(member, &identity)) continue;
-    releases.push_back(
-        {.keys = {context_->keys.ForIdentity(identity)}, .args = {target, ""}});
+  std::vector<v1::Identity> identities;
+  for (const std::vector<std::string>* list :
+       {&profile->identities, &profile->claimed}) {
+    for (const std::string& member : *list) {
+      v1::Identity identity;
+      if (ParseIdentityMember(member, &identity)) {
+        identities.push_back(std::move(identity));
+      }
+    }
   }
-  response.set_identities_erased(static_cast<int64_t>(releases.size()));
-  if (absl::Status status =
-          CheckAll(redis::RunAllAndWait(*context_->redis,
-                                        context_->scripts.compare_and_set,
-                                        std::move(releases)),
-                   "releasing an identity");
+  if (absl::Status status = RememberErasedEvents(keys, identities, response);
       !status.ok()) {
     return status;
   }
+
+  // Every identity key that may name the customer (or one merged into it) is
+  // freed: those in its view, and those recorded as being claimed for it,
+  // whose claimer may have died before attaching them.
+  std::vector<std::string> owners = {target};
+  owners.insert(owners.end(), profile->aliases.begin(), profile->aliases.end());
+  if (asked != nullptr) owners.push_back(asked->owner);
+  std::vector<redis::ScriptCall> releases;
+  for (size_t i = 0; i < identities.size(); ++i) {
+    const bool only_claimed = i >= profile->identities.size();
+    std::vector<std::string> args = {
+        only_claimed ? context_->MarkerTtlArgument() : "0"};
+    args.insert(args.end(), owners.begin(), owners.end());
+    releases.push_back({.keys = {context_->keys.ForIdentity(identities[i])},
+                        .args = std::move(args)});
+  }
+  int64_t freed = static_cast<int64_t>(profile->identities.size());
+  redis::Replies released = redis::RunAllAndWait(
+      *context_->redis, context_->scripts.free_identity, std::move(releases));
+  for (size_t i = 0; i < released.size(); ++i) {
+    absl::StatusOr<Reply> reply = Expect(
+        std::move(released[i]), Reply::Type::kInteger, "releasing an identity");
+    if (!reply.ok()) return reply.status();
+    if (i >= profile->identities.size() && reply->integer != 0) ++freed;
+  }
+  response.set_identities_erased(freed);
+  const std::vector<std::string>& aliases = profile->aliases;
+  const std::vector<std::string>& merge_log_fields = profile->merge_log_fields;
   std::vector<std::vector<std::string>> deletes;
-  for (const std::string& alias : parts[1]) {
+  for (const std::string& alias : aliases) {
     // A merged-away customer's view holds nothing but its alias.
     deletes.push_back({"DEL", context_->keys.ForCustomer(alias).view});
   }
-  response.set_aliases_erased(static_cast<int64_t>(parts[1].size()));
+  response.set_aliases_erased(static_cast<int64_t>(aliases.size()));
   // A refused merge is logged on both customers, with what each had.
-  for (const std::string& field : parts[2]) {
+  for (const std::string& field : merge_log_fields) {
     if (!absl::StartsWith(field, kMergeLogRefusedField) ||
         absl::EndsWith(field, kMergeLogTimesSuffix)) {
       continue;
@@ -142,7 +227,7 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
     return status;
   }
   if (context_->observer != nullptr) {
-    std::vector<std::string> forgotten = parts[1];
+    std::vector<std::string> forgotten = aliases;
     forgotten.push_back(target);
     for (const std::string& id : forgotten) {
       if (absl::Status told = WaitForObserver([&](auto done) {
@@ -155,13 +240,33 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
   }
   // Everything but the erasure mark goes at once, and the mark is given its
   // time to live in the same step.
-  absl::StatusOr<Reply> cleared = Expect(
-      redis::RunAndWait(*context_->redis, context_->scripts.finish_merge,
-                        AllDataKeys(keys),
-                        {"-", absl::StrCat(absl::ToInt64Milliseconds(
-                                  context_->options.erased_marker_ttl))}),
-      Reply::Type::kInteger, "erasing the customer");
+  absl::StatusOr<Reply> cleared =
+      Expect(redis::RunAndWait(*context_->redis, context_->scripts.finish_merge,
+                               AllDataKeys(keys),
+                               {"-", context_->MarkerTtlArgument()}),
+             Reply::Type::kInteger, "erasing the customer");
   if (!cleared.ok()) return cleared.status();
+  if (context_->metrics) context_->metrics->customers_forgotten().Increment();
+  return response;
+}
+
+absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::ForgetUnborn(
+    const std::string& customer_id, const AskedIdentity* asked) const {
+  // Nothing was ever stored on the customer; only the identity asked by may
+  // still name it, claimed by an ingest that died before storing its event.
+  if (asked == nullptr || asked->owner != customer_id) {
+    return CustomerNotFound(customer_id);
+  }
+  absl::StatusOr<Reply> freed = Expect(
+      redis::RunAndWait(*context_->redis, context_->scripts.free_identity,
+                        {context_->keys.ForIdentity(asked->identity)},
+                        {"0", customer_id}),
+      Reply::Type::kInteger, "releasing an identity");
+  if (!freed.ok()) return freed.status();
+  if (freed->integer == 0) return CustomerNotFound(customer_id);
+  v1::ForgetCustomerResponse response;
+  response.set_customer_id(customer_id);
+  response.set_identities_erased(1);
   if (context_->metrics) context_->metrics->customers_forgotten().Increment();
   return response;
 }

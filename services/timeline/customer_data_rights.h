@@ -5,13 +5,16 @@
 // An erasure first finishes any merge under way that involves the customer
 // (so nothing of the person is left on the other side), then marks the
 // customer as being erased (writes to it resolve afresh from then on),
-// remembers a hash of every erased event id (so a resend stores nothing),
-// lets go of its identity keys and aliases, and deletes its data. Running it
-// again after a crash finishes the job.
+// remembers a hash of every erased event id under a hash of each of its
+// identities (so a resend that carries one stores nothing, for
+// erased_event_window), lets go of its identity keys (those in its view and
+// those recorded as being claimed for it) and aliases, and deletes its data.
+// Running it again after a crash finishes the job.
 #ifndef OMNIHUB_SERVICES_TIMELINE_CUSTOMER_DATA_RIGHTS_H_
 #define OMNIHUB_SERVICES_TIMELINE_CUSTOMER_DATA_RIGHTS_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,10 +29,19 @@ class CustomerDataRights {
  public:
   CustomerDataRights(const StoreContext* context, const CustomerMerger* merger);
 
+  // The identity an erasure was asked by, and the customer its key named.
+  struct AskedIdentity {
+    v1::Identity identity;
+    std::string owner;
+  };
+
   // NOT_FOUND when the customer does not exist (or is already erased). Given
   // the id of a customer whose erasure was interrupted, finishes it.
+  // `asked` (may be null) is freed too, even when it names a customer that
+  // never came to exist (its first event's ingest died half way).
   absl::StatusOr<v1::ForgetCustomerResponse> Forget(
-      const std::string& customer_id) const;
+      const std::string& customer_id,
+      const AskedIdentity* asked = nullptr) const;
 
   // `customer_id` is live: what CustomerMerger::Resolve answered.
   absl::StatusOr<v1::CustomerExport> Export(
@@ -38,6 +50,24 @@ class CustomerDataRights {
       const std::string& customer_id) const;
 
  private:
+  struct Profile {
+    std::vector<std::string> identities;  // "kind:value", in the view
+    std::vector<std::string> aliases;
+    std::vector<std::string> merge_log_fields;
+    // Recorded as being claimed, and not in the view.
+    std::vector<std::string> claimed;
+  };
+  // The customer marked for erasure (following merges), or nullopt when it
+  // does not exist.
+  absl::StatusOr<std::optional<std::string>> Mark(
+      const std::string& customer_id) const;
+  absl::StatusOr<Profile> ReadProfile(const CustomerKeys& keys) const;
+  absl::Status RememberErasedEvents(const CustomerKeys& keys,
+                                    const std::vector<v1::Identity>& identities,
+                                    v1::ForgetCustomerResponse& response) const;
+  absl::StatusOr<v1::ForgetCustomerResponse> ForgetUnborn(
+      const std::string& customer_id, const AskedIdentity* asked) const;
+
   const StoreContext* context_;
   const CustomerMerger* merger_;
 };

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/logging/log.h"
 #include "common/redis/blocking_calls.h"
@@ -21,6 +23,10 @@ std::vector<std::string> EventKeysOf(const CustomerKeys& keys) {
 
 std::vector<std::string> ProfileKeysOf(const CustomerKeys& keys) {
   return {keys.view, keys.merge_log, keys.aliases};
+}
+
+std::vector<std::string> ClaimKeysOf(const CustomerKeys& keys) {
+  return {keys.view, keys.claims};
 }
 
 bool IsMoved(const Reply& reply) {
@@ -65,16 +71,26 @@ absl::StatusOr<CustomerMerger::Snapshot> CustomerMerger::TakeSnapshot(
   const CustomerKeys keys = context_->keys.ForCustomer(customer_id);
   redis::Replies replies = redis::CallAllAndWait(
       *context_->redis,
-      {{"HKEYS", keys.view}, {"HMGET", keys.view, "total", "first", "last"}});
-  absl::StatusOr<Reply> members = Expect(
+      {{"HGETALL", keys.view}, {"HMGET", keys.view, "total", "first", "last"}});
+  absl::StatusOr<Reply> hash = Expect(
       std::move(replies[0]), Reply::Type::kArray, "the customer's identities");
-  if (!members.ok()) return members.status();
+  if (!hash.ok()) return hash.status();
   absl::StatusOr<Reply> view =
       Expect(std::move(replies[1]), Reply::Type::kArray, "the single view");
   if (!view.ok()) return view.status();
   Snapshot snapshot;
   snapshot.snapshot.set_customer_id(customer_id);
-  for (const std::string& member : IdentityMembersOf(members->elements)) {
+  std::vector<Reply> fields;
+  for (size_t i = 0; i + 1 < hash->elements.size(); i += 2) {
+    if (!snapshot.totals.AddField(hash->elements[i].str,
+                                  hash->elements[i + 1].str)) {
+      return absl::DataLossError(
+          absl::StrCat("customer ", customer_id, "'s view field ",
+                       hash->elements[i].str, " is unreadable"));
+    }
+    fields.push_back(std::move(hash->elements[i]));
+  }
+  for (const std::string& member : IdentityMembersOf(fields)) {
     v1::Identity identity;
     if (ParseIdentityMember(member, &identity)) {
       snapshot.identities.push_back(identity);
@@ -138,8 +154,15 @@ absl::StatusOr<MergeResult> CustomerMerger::MergeRound(
       all.insert(all.end(), snapshot.identities.begin(),
                  snapshot.identities.end());
     }
-    if (std::optional<std::string> violation =
-            context_->options.identity_rules.LimitViolation(all)) {
+    std::optional<std::string> violation =
+        context_->options.identity_rules.LimitViolation(all);
+    ViewTotals totals;
+    for (const Snapshot& snapshot : snapshots) {
+      if (violation) break;
+      violation = totals.OverflowWith(snapshot.totals);
+      totals.Absorb(snapshot.totals);
+    }
+    if (violation) {
       return absl::FailedPreconditionError(
           absl::StrCat("these identities cannot be one customer: ", *violation,
                        "; nothing was changed"));
@@ -149,6 +172,7 @@ absl::StatusOr<MergeResult> CustomerMerger::MergeRound(
 
   std::string survivor = live[0];
   std::vector<v1::Identity> survivor_identities = snapshots[0].identities;
+  ViewTotals survivor_totals = snapshots[0].totals;
   std::vector<std::string> follow_up;
   for (size_t i = 1; i < live.size(); ++i) {
     const std::string merged = live[i];
@@ -171,8 +195,12 @@ absl::StatusOr<MergeResult> CustomerMerger::MergeRound(
     std::vector<v1::Identity> together = survivor_identities;
     together.insert(together.end(), snapshots[i].identities.begin(),
                     snapshots[i].identities.end());
-    if (std::optional<std::string> violation =
-            context_->options.identity_rules.LimitViolation(together)) {
+    std::optional<std::string> violation =
+        context_->options.identity_rules.LimitViolation(together);
+    // Totals beyond 64 bits: the events could not all be copied.
+    if (!violation)
+      violation = survivor_totals.OverflowWith(snapshots[i].totals);
+    if (violation) {
       record.set_outcome(v1::MergeRecord::OUTCOME_REFUSED);
       record.set_reason(*violation);
       if (absl::Status noted = NoteRefusal(record); !noted.ok()) return noted;
@@ -183,6 +211,9 @@ absl::StatusOr<MergeResult> CustomerMerger::MergeRound(
       continue;
     }
     record.set_outcome(v1::MergeRecord::OUTCOME_MERGED);
+    // Between the check on the snapshots and the writes (tests race other
+    // writes here; absorb_profile enforces the limits again where it writes).
+    if (absl::Status step = Step("checked"); !step.ok()) return step;
     const absl::Time started = absl::Now();
     absl::StatusOr<std::optional<std::string>> landed =
         MergeOne(merged, survivor, record);
@@ -212,6 +243,7 @@ absl::StatusOr<MergeResult> CustomerMerger::MergeRound(
     survivor_identities.insert(survivor_identities.end(),
                                snapshots[i].identities.begin(),
                                snapshots[i].identities.end());
+    survivor_totals.Absorb(snapshots[i].totals);
     for (auto& [asked, now] : result.now_at) {
       if (now == merged || now == survivor) now = **landed;
     }
@@ -323,6 +355,15 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
           survivor_erased = true;
           return absl::AbortedError("the survivor is being erased");
         }
+        const Reply& answer = (*absorbed)->first;
+        if (!answer.elements.empty() && answer.elements[0].str == "rejected" &&
+            answer.elements.size() >= 3) {
+          // Written nothing of that event; the merge stays pending.
+          return absl::FailedPreconditionError(absl::StrCat(
+              "customer ", merged, " cannot be merged into ",
+              (*absorbed)->second, ": its event ", answer.elements[1].str,
+              " was refused: ", answer.elements[2].str));
+        }
         target = (*absorbed)->second;
         return Step("events");
       });
@@ -332,14 +373,16 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
   redis::Replies profile =
       redis::CallAllAndWait(redis, {{"HKEYS", from.view},
                                     {"HGETALL", from.merge_log},
-                                    {"SMEMBERS", from.aliases}});
-  std::vector<std::string> identities, log_entries, aliases;
-  for (int i = 0; i < 3; ++i) {
+                                    {"SMEMBERS", from.aliases},
+                                    {"SMEMBERS", from.claims}});
+  std::vector<std::string> identities, log_entries, aliases, claimed;
+  for (int i = 0; i < 4; ++i) {
     absl::StatusOr<Reply> part = Expect(
         std::move(profile[i]), Reply::Type::kArray, "the merged profile");
     if (!part.ok()) return part.status();
     std::vector<std::string>& into =
-        i == 0 ? identities : (i == 1 ? log_entries : aliases);
+        i == 0 ? identities
+               : (i == 1 ? log_entries : (i == 2 ? aliases : claimed));
     if (i == 0) {
       into = IdentityMembersOf(part->elements);
       continue;
@@ -348,9 +391,25 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
       into.push_back(std::move(element.str));
     }
   }
+  // Identities recorded as being claimed for L (whose claimer may have died
+  // before attaching them) are recorded on S before their keys are
+  // repointed, so S's erasure finds them.
+  if (!claimed.empty()) {
+    std::vector<std::string> record = {context_->MarkerTtlArgument()};
+    record.insert(record.end(), claimed.begin(), claimed.end());
+    auto recorded = RunOnSurvivor(context_->scripts.record_claims, target,
+                                  &ClaimKeysOf, record);
+    if (!recorded.ok()) return recorded.status();
+    if (!recorded->has_value()) return give_up();
+    target = (*recorded)->second;
+  }
   std::vector<std::string> args = {
-      now_micros, merged, absl::StrCat(kMergeLogMergedField, merged),
-      record.SerializeAsString(), absl::StrCat(identities.size())};
+      now_micros,
+      merged,
+      absl::StrCat(kMergeLogMergedField, merged),
+      record.SerializeAsString(),
+      context_->options.identity_rules.limits_argument(),
+      absl::StrCat(identities.size())};
   args.insert(args.end(), identities.begin(), identities.end());
   args.push_back(absl::StrCat(log_entries.size() / 2));
   args.insert(args.end(), log_entries.begin(), log_entries.end());
@@ -360,14 +419,39 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
   if (!absorbed.ok()) return absorbed.status();
   if (!absorbed->has_value()) return give_up();
   target = (*absorbed)->second;
+  // Identities the survivor's limits kept off it (it or the merged customer
+  // took one since the snapshots): their keys are let go, not repointed.
+  const std::vector<Reply>& kept_off = (*absorbed)->first.elements;
+  absl::flat_hash_set<std::string> released;
+  for (size_t i = 1; i < kept_off.size(); ++i) {
+    released.insert(kept_off[i].str);
+  }
+  if (!released.empty()) {
+    // Kinds only: identity values are personal data.
+    std::vector<std::string> kinds;
+    for (const std::string& member : released) {
+      kinds.push_back(member.substr(0, member.find(':')));
+    }
+    std::sort(kinds.begin(), kinds.end());
+    log::Warning(
+        "merge of customer %s into %s: %d identities (%s) let go, the "
+        "per-kind limits forbid them on %s",
+        merged, target, static_cast<int>(released.size()),
+        absl::StrJoin(kinds, ", "), target);
+    if (context_->metrics) {
+      context_->metrics->identities_over_limit().Increment(released.size());
+    }
+  }
   if (absl::Status step = Step("profile"); !step.ok()) return step;
 
   std::vector<redis::ScriptCall> repoints;
+  identities.insert(identities.end(), claimed.begin(), claimed.end());
   for (const std::string& identity : identities) {
     v1::Identity parsed;
     if (!ParseIdentityMember(identity, &parsed)) continue;
-    repoints.push_back({.keys = {context_->keys.ForIdentity(parsed)},
-                        .args = {merged, target}});
+    repoints.push_back(
+        {.keys = {context_->keys.ForIdentity(parsed)},
+         .args = {merged, released.contains(identity) ? "" : target}});
   }
   for (const std::string& alias : aliases) {
     repoints.push_back({.keys = {context_->keys.ForCustomer(alias).view},

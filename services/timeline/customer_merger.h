@@ -11,9 +11,13 @@
 //      script that skips what S already has (same or higher revision) and
 //      folds the rest into S's single view;
 //   4. profile: L's identities, merge log and aliases are added to S, with
-//      this merge's record;
+//      this merge's record; the per-kind identity limits are enforced in
+//      that same script (the merge was allowed on snapshots taken before,
+//      and concurrent writes may have given either customer an identity
+//      since), so identities that would break them stay off S;
 //   5. repoint: every identity key and every alias that named L now names S
-//      (compare-and-set, so no concurrent change is overwritten);
+//      (compare-and-set, so no concurrent change is overwritten); the keys
+//      of identities kept off S are let go instead;
 //   6. finish: L's data keys are deleted, its alias stays; the intent is
 //      cleared.
 // Every step can run twice, or on two replicas at once, with the same end.
@@ -31,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "omnihub/v1/customer.pb.h"
 #include "services/timeline/store_context.h"
+#include "services/timeline/view_totals.h"
 
 namespace omnihub::timeline {
 
@@ -73,7 +78,7 @@ class CustomerMerger {
   explicit CustomerMerger(const StoreContext* context);
 
   // Merges the customers into the oldest of them, each one whose merge the
-  // per-kind limits allow.
+  // per-kind limits allow (and whose value totals fit in 64 bits together).
   absl::StatusOr<MergeResult> Merge(const std::vector<std::string>& customers,
                                     const MergeTrigger& trigger) const;
 
@@ -94,6 +99,7 @@ class CustomerMerger {
   struct Snapshot {
     v1::CustomerSnapshot snapshot;
     std::vector<v1::Identity> identities;
+    ViewTotals totals;
   };
   absl::StatusOr<Snapshot> TakeSnapshot(const std::string& customer_id) const;
 

@@ -10,9 +10,9 @@
 
 #include <cstddef>
 
+#include "common/event_validation/event_validator.h"
 #include "common/identity/identity_normalizer.h"
 #include "omnihub/v1/customer.grpc.pb.h"
-#include "services/timeline/event_validator.h"
 #include "services/timeline/timeline_store.h"
 
 namespace omnihub::timeline {

@@ -1,7 +1,9 @@
 #include "services/timeline/ingest_operation.h"
 
 #include <algorithm>
+#include <numeric>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/redis/blocking_calls.h"
 #include "services/timeline/stored_event.h"
@@ -42,6 +44,7 @@ IngestOperation::IngestOperation(const StoreContext* context,
   trigger_.trigger = v1::MergeRecord::TRIGGER_EVENT;
   trigger_.event_id = event.event_id();
   trigger_.source = event.source();
+  event_hash_ = ErasedEventHash(event.event_id());
   SetIdentities({event.identities().begin(), event.identities().end()});
   stored_value_ = EncodeStoredEvent(std::move(event));
 }
@@ -64,9 +67,16 @@ void IngestOperation::SetIdentities(std::vector<v1::Identity> identities) {
   outcome_.blocked_identities = static_cast<int>(given - identities_.size());
   for (const v1::Identity& identity : identities_) {
     identity_keys_.push_back(context_->keys.ForIdentity(identity));
+    if (!linking()) identity_hashes_.push_back(IdentityHash(identity));
   }
   owners_.resize(identities_.size());
   claimed_.resize(identities_.size());
+  recorded_on_.resize(identities_.size());
+}
+
+absl::Status IngestOperation::Step(absl::string_view name) const {
+  if (!context_->options.ingest_step_hook) return absl::OkStatus();
+  return context_->options.ingest_step_hook(name);
 }
 
 bool IngestOperation::Merges(size_t i) const {
@@ -93,37 +103,49 @@ void IngestOperation::Start() {
 }
 
 void IngestOperation::LookUp() {
-  const size_t first = linking() ? 0 : 1;
+  // For an event, also whether its id is among the erased events of a
+  // customer that had one of its identities: a different person's event
+  // that reuses the id is not refused.
+  const size_t count = identities_.size();
+  const size_t checks = linking() ? 0 : count;
   auto gatherer = ReplyGatherer::Create(
-      identities_.size() + first, [self = shared_from_this()](Replies replies) {
+      count + checks, [self = shared_from_this()](Replies replies) {
         self->OnLookedUp(std::move(replies));
       });
-  if (!linking()) {
-    const std::string hash = ErasedEventHash(trigger_.event_id);
-    context_->redis->Execute(
-        {"SISMEMBER", context_->keys.ForErasedEvent(hash), hash},
-        gatherer->Slot(0));
+  for (size_t i = 0; i < count; ++i) {
+    context_->redis->Execute({"GET", identity_keys_[i]}, gatherer->Slot(i));
   }
-  for (size_t i = 0; i < identities_.size(); ++i) {
-    context_->redis->Execute({"GET", identity_keys_[i]},
-                             gatherer->Slot(first + i));
+  for (size_t i = 0; i < checks; ++i) {
+    context_->redis->Execute(
+        {"ZSCORE", context_->keys.ForErasedEvents(identity_hashes_[i]),
+         event_hash_},
+        gatherer->Slot(count + i));
   }
 }
 
 void IngestOperation::OnLookedUp(Replies replies) {
-  size_t slot = 0;
+  const size_t count = identities_.size();
   if (!linking()) {
-    absl::StatusOr<Reply> erased = Expect(
-        std::move(replies[slot++]), Reply::Type::kInteger, "the erasure check");
-    if (!erased.ok()) return Fail(erased.status());
-    if (erased->integer == 1) {
+    // Scored by when the tombstone lapses (ms, the store's clock).
+    const double now =
+        static_cast<double>(absl::ToUnixMillis(context_->options.clock()));
+    bool forgotten = false;
+    for (size_t i = 0; i < count; ++i) {
+      absl::StatusOr<Reply> erased = redis::ErrorReplyAsStatus(
+          std::move(replies[count + i]), "the erasure check");
+      if (!erased.ok()) return Fail(erased.status());
+      double until = 0;
+      forgotten |= erased->type == Reply::Type::kString &&
+                   absl::SimpleAtod(erased->str, &until) && until > now;
+    }
+    if (forgotten) {
       outcome_.result = IngestOutcome::Result::kForgotten;
       return Finish();
     }
   }
-  for (size_t i = 0; i < identities_.size(); ++i) {
-    absl::StatusOr<Reply> owner = redis::ErrorReplyAsStatus(
-        std::move(replies[slot++]), "an identity lookup");
+  for (size_t i = 0; i < count; ++i) {
+    absl::StatusOr<Reply> owner =
+        redis::ErrorReplyAsStatus(std::move(replies[i]), "an identity lookup");
     if (!owner.ok()) return Fail(owner.status());
     owners_[i] = owner->type == Reply::Type::kString ? owner->str : "";
   }
@@ -211,9 +233,19 @@ void IngestOperation::ChooseCustomer() {
 }
 
 void IngestOperation::CreateCustomer() {
+  // Every identity is unknown: all are recorded on the new customer at once
+  // (the record expires unless the customer comes to exist).
+  customer_id_ = NewCustomerId(context_->options.clock());
+  std::vector<size_t> all(identities_.size());
+  std::iota(all.begin(), all.end(), size_t{0});
+  RecordClaims(std::move(all),
+               [self = shared_from_this()] { self->ClaimFirst(); });
+}
+
+void IngestOperation::ClaimFirst() {
   // Claimed with SET NX: of two concurrent first events of one person, one
   // creates the customer and the other finds it.
-  const std::string candidate = NewCustomerId(context_->options.clock());
+  const std::string candidate = customer_id_;
   context_->redis->Execute(
       {"SET", identity_keys_[0], candidate, "NX", "GET"},
       [self = shared_from_this(), candidate](absl::StatusOr<Reply> reply) {
@@ -222,6 +254,11 @@ void IngestOperation::CreateCustomer() {
         if (!reply.ok()) return self->Fail(reply.status());
         if (reply->type == Reply::Type::kString) {
           self->owners_[0] = reply->str;
+          // Nobody else knows the candidate: its record can go now (else it
+          // expires).
+          self->context_->redis->Execute(
+              {"DEL", self->context_->keys.ForCustomer(candidate).claims},
+              [](absl::StatusOr<Reply>) {});
         } else {
           self->owners_[0] = candidate;
           self->claimed_[0] = true;
@@ -234,10 +271,46 @@ void IngestOperation::CreateCustomer() {
 
 void IngestOperation::ClaimUnknown() {
   std::vector<size_t> which;
+  std::vector<size_t> unrecorded;
   for (size_t i = 0; i < identities_.size(); ++i) {
-    if (owners_[i].empty()) which.push_back(i);
+    if (!owners_[i].empty()) continue;
+    which.push_back(i);
+    if (recorded_on_[i] != customer_id_) unrecorded.push_back(i);
   }
   if (which.empty()) return Store();
+  if (unrecorded.empty()) return Claim(std::move(which));
+  RecordClaims(std::move(unrecorded),
+               [self = shared_from_this(), which = std::move(which)]() mutable {
+                 self->Claim(std::move(which));
+               });
+}
+
+void IngestOperation::RecordClaims(std::vector<size_t> which,
+                                   absl::AnyInvocable<void() &&> next) {
+  const CustomerKeys keys = context_->keys.ForCustomer(customer_id_);
+  std::vector<std::string> args = {context_->MarkerTtlArgument()};
+  for (size_t i : which) args.push_back(IdentityMember(identities_[i]));
+  context_->scripts.record_claims.Run(
+      *context_->redis, {keys.view, keys.claims}, std::move(args),
+      [self = shared_from_this(), which = std::move(which),
+       recorded_on = customer_id_,
+       next = std::move(next)](absl::StatusOr<Reply> reply) mutable {
+        reply = Expect(std::move(reply), Reply::Type::kArray,
+                       "recording identity claims");
+        if (!reply.ok()) return self->Fail(reply.status());
+        const std::vector<Reply>& parts = reply->elements;
+        if (parts.size() >= 2 && parts[0].str == "moved") {
+          return self->FollowMove(parts[1].str, /*claiming=*/true);
+        }
+        for (size_t i : which) self->recorded_on_[i] = recorded_on;
+        if (absl::Status step = self->Step("recorded"); !step.ok()) {
+          return self->Fail(std::move(step));
+        }
+        std::move(next)();
+      });
+}
+
+void IngestOperation::Claim(std::vector<size_t> which) {
   auto gatherer = ReplyGatherer::Create(
       which.size(), [self = shared_from_this(), which](Replies replies) {
         self->OnClaimed(std::move(replies), which);
@@ -270,6 +343,11 @@ void IngestOperation::OnClaimed(Replies replies, std::vector<size_t> which) {
 }
 
 void IngestOperation::Store() {
+  if (std::find(claimed_.begin(), claimed_.end(), true) != claimed_.end()) {
+    if (absl::Status step = Step("claimed"); !step.ok()) {
+      return Fail(std::move(step));
+    }
+  }
   const CustomerKeys keys = context_->keys.ForCustomer(customer_id_);
   const absl::Time now = context_->options.clock();
   std::vector<std::string> args;
@@ -277,12 +355,12 @@ void IngestOperation::Store() {
   const redis::RedisScript* script;
   if (linking()) {
     script = &context_->scripts.attach_identities;
-    script_keys = {keys.view};
+    script_keys = {keys.view, keys.claims};
     args = {absl::StrCat(absl::ToUnixMicros(now)),
             context_->options.identity_rules.limits_argument()};
   } else {
     script = &context_->scripts.ingest_event;
-    script_keys = {keys.events, keys.timeline, keys.view};
+    script_keys = {keys.events, keys.timeline, keys.view, keys.claims};
     args = {trigger_.event_id,
             stored_value_,
             absl::StrCat(absl::ToUnixMicros(now)),
@@ -291,8 +369,10 @@ void IngestOperation::Store() {
             context_->options.identity_rules.limits_argument(),
             context_->options.keep_purchases ? "1" : "0"};
   }
+  // Not only the identities claimed now: one whose claimer died before it
+  // was attached is attached here.
   for (size_t i = 0; i < identities_.size(); ++i) {
-    if (claimed_[i] && owners_[i] == customer_id_) {
+    if (owners_[i] == customer_id_) {
       args.push_back(IdentityMember(identities_[i]));
     }
   }
@@ -308,7 +388,11 @@ void IngestOperation::OnStored(absl::StatusOr<Reply> reply) {
   if (!reply.ok()) return Fail(reply.status());
   std::vector<Reply>& parts = reply->elements;
   if (parts.size() >= 2 && parts[0].str == "moved") {
-    return FollowMove(parts[1].str);
+    return FollowMove(parts[1].str, /*claiming=*/false);
+  }
+  if (parts.size() >= 3 && parts[0].str == "rejected") {
+    return Reject(absl::InvalidArgumentError(
+        absl::StrCat(parts[1].str, ": ", parts[2].str)));
   }
   size_t first_refused = 1;
   if (!linking()) {
@@ -348,11 +432,52 @@ void IngestOperation::Release(std::vector<std::string> members) {
     owners_[i].clear();
     claimed_[i] = false;
   }
-  MoveIdentityKeys(std::move(moves),
-                   [self = shared_from_this()] { self->Finish(); });
+  // Their records go once the keys are freed.
+  std::vector<std::string> forget = {
+      "SREM", context_->keys.ForCustomer(customer_id_).claims};
+  forget.insert(forget.end(), members.begin(), members.end());
+  MoveIdentityKeys(std::move(moves), [self = shared_from_this(),
+                                      forget = std::move(forget)]() mutable {
+    self->context_->redis->Execute(
+        std::move(forget), [self](absl::StatusOr<Reply> reply) {
+          reply = redis::ErrorReplyAsStatus(std::move(reply),
+                                            "forgetting identity claims");
+          if (!reply.ok()) return self->Fail(reply.status());
+          self->Finish();
+        });
+  });
 }
 
-void IngestOperation::FollowMove(const std::string& alias) {
+void IngestOperation::Reject(absl::Status status) {
+  // The script wrote nothing; the identity keys this operation claimed are
+  // let go too (keys first, then their claim records, so a key that names
+  // the customer is always in its view or its claims), and the refused
+  // event leaves no trace.
+  std::vector<KeyMove> moves;
+  std::vector<std::string> forget = {
+      "SREM", context_->keys.ForCustomer(customer_id_).claims};
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (claimed_[i] && owners_[i] == customer_id_) {
+      moves.push_back({.identity = i, .from = customer_id_, .to = ""});
+      forget.push_back(IdentityMember(identities_[i]));
+    }
+  }
+  MoveIdentityKeys(
+      std::move(moves), [self = shared_from_this(), forget = std::move(forget),
+                         status = std::move(status)]() mutable {
+        if (forget.size() == 2) return self->Fail(status);
+        self->context_->redis->Execute(
+            std::move(forget),
+            [self, status = std::move(status)](absl::StatusOr<Reply> reply) {
+              reply = redis::ErrorReplyAsStatus(std::move(reply),
+                                                "forgetting identity claims");
+              if (!reply.ok()) return self->Fail(reply.status());
+              self->Fail(status);
+            });
+      });
+}
+
+void IngestOperation::FollowMove(const std::string& alias, bool claiming) {
   if (++hops_ > kMaxHops) {
     return Fail(absl::InternalError(
         absl::StrCat("customer ", customer_id_, " moved too often")));
@@ -368,21 +493,22 @@ void IngestOperation::FollowMove(const std::string& alias) {
       moves.push_back({.identity = i, .from = customer_id_, .to = to});
     }
   }
-  MoveIdentityKeys(std::move(moves), [self = shared_from_this(), erased, to] {
-    if (!erased) {
-      for (std::string& owner : self->owners_) {
-        if (owner == self->customer_id_) owner = to;
-      }
-      self->customer_id_ = to;
-      return self->Store();
-    }
-    if (++self->rounds_ > kMaxRounds) {
-      return self->Fail(absl::AbortedError(
-          "the customer was being erased while this was resolved; send "
-          "again"));
-    }
-    self->ResolveAfresh();
-  });
+  MoveIdentityKeys(
+      std::move(moves), [self = shared_from_this(), erased, to, claiming] {
+        if (!erased) {
+          for (std::string& owner : self->owners_) {
+            if (owner == self->customer_id_) owner = to;
+          }
+          self->customer_id_ = to;
+          return claiming ? self->ClaimUnknown() : self->Store();
+        }
+        if (++self->rounds_ > kMaxRounds) {
+          return self->Fail(absl::AbortedError(
+              "the customer was being erased while this was resolved; send "
+              "again"));
+        }
+        self->ResolveAfresh();
+      });
 }
 
 void IngestOperation::MoveIdentityKeys(std::vector<KeyMove> moves,

@@ -1,18 +1,28 @@
 // One event's way into Redis, or one LinkIdentities call's:
 //   1. look up the owners of its identities (and, for an event, whether it
-//      was erased);
+//      was erased: its id among the erased events kept under one of its
+//      identities);
 //   2. decide: two or more customers reached through identities that may
 //      merge are merged (on a worker thread, see CustomerMerger); the event
 //      goes to the owner of its most trustworthy known identity (preferring
 //      identities that may merge); none known: a new customer claims the
 //      most trustworthy identity;
-//   3. claim the unknown identities for that customer (SET NX, so a
-//      concurrent claim is seen, and resolved again);
-//   4. store the event (or attach the identities) in one script on the
+//   3. record the unknown identities on the customer's side as being
+//      claimed for it (so that an erasure finds their keys even if this
+//      process dies before step 5: an identity key lives in a Redis Cluster
+//      slot of its own, so no script can claim it and attach it at once),
+//   4. then claim them (SET NX, so a concurrent claim is seen, and resolved
+//      again);
+//   5. store the event (or attach the identities) in one script on the
 //      customer, which also says when the customer was merged away meanwhile
 //      (then the claimed identities follow it) or is being erased (then
-//      everything is resolved afresh), and which identities a per-kind limit
-//      kept out (they are released).
+//      everything is resolved afresh), which identities a per-kind limit
+//      kept out (they are released), or that it refused the event, writing
+//      nothing (a total would overflow: the claimed identities are released
+//      and the event fails with INVALID_ARGUMENT naming the field). Every
+//      identity whose key names the customer is attached, not only those
+//      claimed now, so a claim whose process died before this step is
+//      completed by the next event.
 // Each step is a pipelined batch of commands; the next starts from the last
 // reply of the one before.
 #ifndef OMNIHUB_SERVICES_TIMELINE_INGEST_OPERATION_H_
@@ -81,13 +91,25 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   void OnMerged(absl::StatusOr<MergeResult> result);
   void ChooseCustomer();
   void CreateCustomer();
+  void ClaimFirst();
   void ClaimUnknown();
+  // Records identities `which` as being claimed for customer_id_, then
+  // `next`.
+  void RecordClaims(std::vector<size_t> which,
+                    absl::AnyInvocable<void() &&> next);
+  void Claim(std::vector<size_t> which);
   void OnClaimed(redis::Replies replies, std::vector<size_t> which);
   void Store();
   void OnStored(absl::StatusOr<redis::Reply> reply);
-  // The customer moved to `alias` ("-": is being erased) under us.
-  void FollowMove(const std::string& alias);
+  // The customer moved to `alias` ("-": is being erased) under us; then,
+  // when it was merged, ClaimUnknown (`claiming`) or Store.
+  void FollowMove(const std::string& alias, bool claiming);
   void Release(std::vector<std::string> members);
+  // The test-only ingest_step_hook (see TimelineStoreOptions).
+  absl::Status Step(absl::string_view name) const;
+  // The script refused the event (e.g. a total would overflow): lets go of
+  // the identities claimed for it, then fails with `status`.
+  void Reject(absl::Status status);
 
   // Points identity i's key from one customer to another ("": deletes it),
   // only where it still names the first (compare-and-set); then `next`, or
@@ -116,8 +138,14 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   // operation gave it to customer_id_, so it is to be attached there.
   std::vector<v1::Identity> identities_;
   std::vector<std::string> identity_keys_;
+  // For an event: IdentityHash of each identity, and the event's
+  // ErasedEventHash.
+  std::vector<std::string> identity_hashes_;
+  std::string event_hash_;
   std::vector<std::string> owners_;
   std::vector<bool> claimed_;
+  // The customer identity i was recorded as being claimed for.
+  std::vector<std::string> recorded_on_;
   std::string customer_id_;
   std::string stored_value_;  // the event as stored
 

@@ -24,6 +24,7 @@ CustomerKeys KeySchema::ForCustomer(absl::string_view customer_id) const {
       .view = absl::StrCat(base, "v"),
       .merge_log = absl::StrCat(base, "mlog"),
       .aliases = absl::StrCat(base, "als"),
+      .claims = absl::StrCat(base, "cl"),
   };
 }
 
@@ -32,8 +33,8 @@ MergeKeys KeySchema::ForMerges() const {
                    .intents = absl::StrCat(prefix_, "{merges}:intents")};
 }
 
-std::string KeySchema::ForErasedEvent(absl::string_view event_id_hash) const {
-  return absl::StrCat(prefix_, "fg:{", event_id_hash.substr(0, 2), "}");
+std::string KeySchema::ForErasedEvents(absl::string_view identity_hash) const {
+  return absl::StrCat(prefix_, "fg:{", identity_hash, "}");
 }
 
 std::string KeySchema::ForIdentity(const v1::Identity& identity) const {
@@ -77,12 +78,24 @@ bool IsWellFormedCustomerId(absl::string_view customer_id) {
   return true;
 }
 
-std::string ErasedEventHash(absl::string_view event_id) {
+namespace {
+
+std::string Sha256Hex(absl::string_view text) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(event_id.data()),
-         event_id.size(), digest);
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+         digest);
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+}
+
+}  // namespace
+
+std::string ErasedEventHash(absl::string_view event_id) {
+  return Sha256Hex(event_id);
+}
+
+std::string IdentityHash(const v1::Identity& identity) {
+  return Sha256Hex(IdentityMember(identity));
 }
 
 }  // namespace omnihub::timeline

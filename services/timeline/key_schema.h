@@ -11,10 +11,14 @@
 //                              the field "alias": the survivor, or "-"
 //   omnihub:c:{c0123...}:mlog  merge log hash
 //   omnihub:c:{c0123...}:als   customers merged into this one
+//   omnihub:c:{c0123...}:cl    identities recorded as being claimed for it
+//                              and not (yet) in its view
 //   omnihub:id:{phone:+4420...}   identity -> customer id
 //   omnihub:{merges}:pending   merges under way (sorted by start), and
 //   omnihub:{merges}:intents   what each is, so any replica can finish it
-//   omnihub:fg:{3f}            hashes of erased events' ids, in 256 shards
+//   omnihub:fg:{<sha256>}      erased events of the customers that had the
+//                              identity with this hash: hashes of their ids,
+//                              scored by when they stop being refused
 #ifndef OMNIHUB_SERVICES_TIMELINE_KEY_SCHEMA_H_
 #define OMNIHUB_SERVICES_TIMELINE_KEY_SCHEMA_H_
 
@@ -34,6 +38,7 @@ struct CustomerKeys {
   std::string view;
   std::string merge_log;
   std::string aliases;
+  std::string claims;
 };
 
 // The keys of merges under way; one hash tag, so one script updates both.
@@ -49,9 +54,9 @@ class KeySchema {
   CustomerKeys ForCustomer(absl::string_view customer_id) const;
   std::string ForIdentity(const v1::Identity& identity) const;
   MergeKeys ForMerges() const;
-  // The shard of erased event ids that `event_id_hash` (ErasedEventHash)
-  // belongs in.
-  std::string ForErasedEvent(absl::string_view event_id_hash) const;
+  // The erased events of customers that had the identity whose
+  // IdentityHash is `identity_hash`.
+  std::string ForErasedEvents(absl::string_view identity_hash) const;
 
   const std::string& prefix() const { return prefix_; }
 
@@ -75,6 +80,9 @@ bool IsWellFormedCustomerId(absl::string_view customer_id);
 // Erased events are remembered by a hash of their id (hex SHA-256), not by
 // the id itself, which may carry personal data.
 std::string ErasedEventHash(absl::string_view event_id);
+// An identity as it is kept once its customer is erased: the hex SHA-256 of
+// its IdentityMember.
+std::string IdentityHash(const v1::Identity& identity);
 
 }  // namespace omnihub::timeline
 

@@ -62,17 +62,25 @@ TEST(KeySchemaTest, MergeAndErasureKeys) {
   const CustomerKeys customer = keys.ForCustomer("c0123456789abcdef01234567");
   EXPECT_EQ(customer.merge_log, "crm:c:{c0123456789abcdef01234567}:mlog");
   EXPECT_EQ(customer.aliases, "crm:c:{c0123456789abcdef01234567}:als");
+  EXPECT_EQ(customer.claims, "crm:c:{c0123456789abcdef01234567}:cl");
   // Both merge keys in one slot, so one script updates them together.
   EXPECT_EQ(HashTag(keys.ForMerges().pending), "merges");
   EXPECT_EQ(HashTag(keys.ForMerges().intents), "merges");
-  // Erased event ids are kept as SHA-256, in 256 shards by the first byte.
+  // Erased event ids are kept as SHA-256, under the SHA-256 of each identity
+  // of the erased customer.
   const std::string hash = ErasedEventHash("call-1");
   EXPECT_EQ(hash.size(), 64u);
   EXPECT_EQ(hash, ErasedEventHash("call-1"));
   EXPECT_NE(hash, ErasedEventHash("call-2"));
   EXPECT_EQ(ErasedEventHash("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(keys.ForErasedEvent(hash), "crm:fg:{" + hash.substr(0, 2) + "}");
+  v1::Identity phone;
+  phone.set_kind(v1::IDENTITY_KIND_PHONE);
+  phone.set_value("+442071838750");
+  const std::string identity_hash = IdentityHash(phone);
+  EXPECT_EQ(identity_hash, ErasedEventHash("phone:+442071838750"));
+  EXPECT_EQ(keys.ForErasedEvents(identity_hash),
+            "crm:fg:{" + identity_hash + "}");
 }
 
 TEST(KeySchemaTest, NewCustomerIdsAreWellFormedAndDistinct) {

@@ -16,6 +16,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/config/env_flags.h"
+#include "common/event_validation/event_validator.h"
+#include "common/event_validation/ingest_limit_flags.h"
 #include "common/grpc_util/served_services.h"
 #include "common/grpc_util/server_limits.h"
 #include "common/identity/identity_normalizer.h"
@@ -33,7 +35,6 @@
 #include "services/insights/store/insights_metrics.h"
 #include "services/timeline/customer_service.h"
 #include "services/timeline/durability.h"
-#include "services/timeline/event_validator.h"
 #include "services/timeline/identity_metrics.h"
 #include "services/timeline/identity_rules.h"
 #include "services/timeline/timeline_metrics.h"
@@ -88,13 +89,8 @@ ABSL_FLAG(absl::Duration, retention_max_age, absl::ZeroDuration(),
           "Events that occurred longer ago are trimmed (0: keep all), e.g. "
           "\"8760h\".");
 ABSL_FLAG(int, max_batch_events, 1000, "Most events in one Ingest request.");
-ABSL_FLAG(int, max_event_bytes, 16384, "Largest serialized event, in bytes.");
-ABSL_FLAG(int, max_identities, 16, "Most identities on one event.");
-ABSL_FLAG(int, max_attributes, 32, "Most attributes on one event.");
 ABSL_FLAG(int, max_page_size, 500, "Largest GetTimeline page.");
 ABSL_FLAG(int, default_page_size, 50, "GetTimeline page size when unset.");
-ABSL_FLAG(absl::Duration, max_future_skew, absl::Minutes(5),
-          "How far in the future an event's occurred_at may be.");
 ABSL_FLAG(int, max_request_bytes, 8 << 20,
           "Largest gRPC request message, in bytes.");
 ABSL_FLAG(std::string, default_region, "US",
@@ -121,6 +117,10 @@ ABSL_FLAG(std::string, identity_blocklist, "",
 ABSL_FLAG(absl::Duration, merge_resume_after, absl::Seconds(30),
           "A merge unfinished after this long (its replica died) is finished "
           "by any replica.");
+ABSL_FLAG(absl::Duration, erased_event_window, absl::Hours(24 * 30),
+          "How long an erased customer's events are refused (FORGOTTEN) when "
+          "sent again with one of its identities; their tombstones (hashes) "
+          "expire after it.");
 ABSL_FLAG(int, worker_threads, 4,
           "Threads for merges, erasures, exports and merge-log reads; no "
           "kind holds all of them, so one kind never waits behind another.");
@@ -202,15 +202,13 @@ absl::StatusOr<redis::RedisClientOptions> RedisOptionsFromFlags() {
   return options;
 }
 
-IngestLimits LimitsFromFlags() {
-  IngestLimits limits;
-  limits.max_batch_events = absl::GetFlag(FLAGS_max_batch_events);
-  limits.max_event_bytes = absl::GetFlag(FLAGS_max_event_bytes);
-  limits.max_identities_per_event = absl::GetFlag(FLAGS_max_identities);
-  limits.max_attributes = absl::GetFlag(FLAGS_max_attributes);
-  limits.max_page_size = absl::GetFlag(FLAGS_max_page_size);
-  limits.default_page_size = absl::GetFlag(FLAGS_default_page_size);
-  limits.max_future_skew = absl::GetFlag(FLAGS_max_future_skew);
+// The event limits' flags are shared with the adapters (ingest_limit_flags.h).
+absl::StatusOr<IngestLimits> LimitsFromFlags() {
+  absl::StatusOr<IngestLimits> limits = IngestLimitsFromFlags();
+  if (!limits.ok()) return limits.status();
+  limits->max_batch_events = absl::GetFlag(FLAGS_max_batch_events);
+  limits->max_page_size = absl::GetFlag(FLAGS_max_page_size);
+  limits->default_page_size = absl::GetFlag(FLAGS_default_page_size);
   return limits;
 }
 
@@ -323,6 +321,11 @@ int Run() {
     log::Error("%s", redis_options.status().message());
     return 2;
   }
+  absl::StatusOr<IngestLimits> limits = LimitsFromFlags();
+  if (!limits.ok()) {
+    log::Error("%s", limits.status().message());
+    return 2;
+  }
 
   auto registry = std::make_shared<prometheus::Registry>();
   metrics::RegisterBuildInfo(*registry, "timeline", OMNIHUB_VERSION,
@@ -423,6 +426,11 @@ int Run() {
       absl::GetFlag(FLAGS_retention_max_events);
   store_options.retention.max_age = absl::GetFlag(FLAGS_retention_max_age);
   store_options.keep_purchases = absl::GetFlag(FLAGS_insights);
+  store_options.erased_event_window = absl::GetFlag(FLAGS_erased_event_window);
+  if (store_options.erased_event_window <= absl::ZeroDuration()) {
+    log::Error("--erased_event_window must be positive");
+    return 2;
+  }
   if (const absl::Duration offset = absl::GetFlag(FLAGS_clock_offset);
       offset != absl::ZeroDuration()) {
     log::Warning(
@@ -443,7 +451,7 @@ int Run() {
   insights::InsightsEngine engine(&store.context(), *insights_options,
                                   &insights_metrics);
   if (absl::GetFlag(FLAGS_insights)) store.SetObserver(&engine.keeper());
-  EventValidator validator(LimitsFromFlags(), &normalizer);
+  EventValidator validator(*limits, &normalizer);
   TimelineService service(&store, &validator, &normalizer, &timeline_metrics,
                           replica_barrier.get());
   CustomerService customer_service(

@@ -1,5 +1,7 @@
 #include "services/timeline/store_context.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -27,7 +29,9 @@ StoreScripts::StoreScripts()
       begin_forget(Script(kBeginForgetLua)),
       resolve_customer(Script(kResolveCustomerLua)),
       read_timeline(Script(kReadTimelineLua)),
-      read_customer(Script(kReadCustomerLua)) {}
+      read_customer(Script(kReadCustomerLua)),
+      record_claims(Script(kRecordClaimsLua)),
+      free_identity(Script(kFreeIdentityLua)) {}
 
 std::string StoreContext::MaxEventsArgument() const {
   return absl::StrCat(options.retention.max_events_per_customer);
@@ -36,6 +40,11 @@ std::string StoreContext::MaxEventsArgument() const {
 std::string StoreContext::OldestKeptArgument(absl::Time now) const {
   if (options.retention.max_age <= absl::ZeroDuration()) return "0";
   return absl::StrCat(absl::ToUnixMicros(now - options.retention.max_age));
+}
+
+std::string StoreContext::MarkerTtlArgument() const {
+  return absl::StrCat(std::max<int64_t>(
+      absl::ToInt64Milliseconds(options.erased_marker_ttl), 1));
 }
 
 absl::Status CustomerNotFound(absl::string_view customer_id) {
@@ -61,7 +70,8 @@ std::vector<std::string> IdentityMembersOf(
 }
 
 std::vector<std::string> AllDataKeys(const CustomerKeys& keys) {
-  return {keys.events, keys.timeline, keys.view, keys.merge_log, keys.aliases};
+  return {keys.events,    keys.timeline, keys.view,
+          keys.merge_log, keys.aliases,  keys.claims};
 }
 
 absl::Status ScanHash(

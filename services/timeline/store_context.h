@@ -46,8 +46,13 @@ struct TimelineStoreOptions {
   // Events copied per step of a merge, ids erased per step of an erasure.
   int chunk_size = 256;
   // How long an erased customer's id keeps refusing writes after the
-  // erasure, so ingests already under way for it resolve afresh.
+  // erasure, so ingests already under way for it resolve afresh. Also the
+  // longest an ingest may be under way: identities recorded as claimed for
+  // a customer that never came to exist are forgotten after it.
   absl::Duration erased_marker_ttl = absl::Hours(1);
+  // How long an erased customer's events are refused when sent again (with
+  // one of its identities); their tombstones go after it.
+  absl::Duration erased_event_window = absl::Hours(24 * 30);
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Keep each customer's purchase days for the insights (off only to
   // measure what they cost).
@@ -55,6 +60,11 @@ struct TimelineStoreOptions {
   // Tests only: called between the steps of a merge with the step's name; a
   // non-OK status stops the merge right there, as if the process had died.
   std::function<absl::Status(absl::string_view step)> merge_step_hook;
+  // Tests only, as merge_step_hook, between the steps of an ingest:
+  // "recorded" (identities recorded as claimed for the customer, before they
+  // are claimed) and "claimed" (claimed, before the script attaches them).
+  // Called on a Redis client thread: it must not block.
+  std::function<absl::Status(absl::string_view step)> ingest_step_hook;
 };
 
 template <typename T>
@@ -74,6 +84,8 @@ struct StoreScripts {
   redis::RedisScript resolve_customer;
   redis::RedisScript read_timeline;
   redis::RedisScript read_customer;
+  redis::RedisScript record_claims;
+  redis::RedisScript free_identity;
 };
 
 struct StoreContext {
@@ -90,6 +102,8 @@ struct StoreContext {
   // kept, and the oldest occurred_at kept ('0': any).
   std::string MaxEventsArgument() const;
   std::string OldestKeptArgument(absl::Time now) const;
+  // erased_marker_ttl in milliseconds, as the scripts take it.
+  std::string MarkerTtlArgument() const;
 };
 
 // The field of a customer's view hash naming the customer it was merged

@@ -6,10 +6,10 @@
 #ifndef OMNIHUB_SERVICES_TIMELINE_TIMELINE_SERVICE_H_
 #define OMNIHUB_SERVICES_TIMELINE_TIMELINE_SERVICE_H_
 
+#include "common/event_validation/event_validator.h"
 #include "common/identity/identity_normalizer.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "services/timeline/batch_ingester.h"
-#include "services/timeline/event_validator.h"
 #include "services/timeline/timeline_metrics.h"
 #include "services/timeline/timeline_store.h"
 

@@ -277,15 +277,41 @@ void TimelineStore::Forget(v1::CustomerSelector selector,
       WorkKind::kErasure, std::move(call), false, std::move(done),
       [this, selector = std::move(selector)](
           Done<v1::ForgetCustomerResponse> done) mutable {
+        if (selector.has_identity()) {
+          return std::move(done)(ForgetByIdentity(selector.identity()));
+        }
         // An id whose erasure was interrupted is resumed as it is.
         std::string customer_id = selector.customer_id();
-        if (selector.has_identity() || !IsWellFormedCustomerId(customer_id)) {
+        if (!IsWellFormedCustomerId(customer_id)) {
           absl::StatusOr<ResolvedCustomer> customer = ResolveNow(selector);
           if (!customer.ok()) return std::move(done)(customer.status());
           customer_id = customer->customer_id;
         }
         std::move(done)(data_rights_.Forget(customer_id));
       });
+}
+
+absl::StatusOr<v1::ForgetCustomerResponse> TimelineStore::ForgetByIdentity(
+    const v1::Identity& identity) const {
+  absl::StatusOr<Reply> owner = redis::ErrorReplyAsStatus(
+      redis::CallAndWait(*context_.redis,
+                         {"GET", context_.keys.ForIdentity(identity)}),
+      "identity lookup");
+  if (!owner.ok()) return owner.status();
+  if (owner->type != Reply::Type::kString) {
+    return absl::NotFoundError("no customer has this identity");
+  }
+  const CustomerDataRights::AskedIdentity asked = {.identity = identity,
+                                                   .owner = owner->str};
+  absl::StatusOr<std::optional<LiveCustomer>> live =
+      merger_.Resolve(owner->str);
+  if (!live.ok()) return live.status();
+  // A customer being erased is resumed; one never written to (its first
+  // ingest died after claiming the identity) is erased as it is, which frees
+  // the identity.
+  std::string target = owner->str;
+  if (live->has_value() && (*live)->exists) target = (*live)->customer_id;
+  return data_rights_.Forget(target, &asked);
 }
 
 void TimelineStore::Export(v1::CustomerSelector selector,

@@ -125,6 +125,9 @@ class TimelineStore {
   void RunOnWorkers(WorkKind kind, redis::CallScope call,
                     bool stop_between_steps, Done<T> done,
                     absl::AnyInvocable<void(Done<T>) &&> run);
+  // Blocking: erases the customer whose identity this is, and frees it.
+  absl::StatusOr<v1::ForgetCustomerResponse> ForgetByIdentity(
+      const v1::Identity& identity) const;
 
   StoreContext context_;
   CustomerMerger merger_;

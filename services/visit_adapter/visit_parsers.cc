@@ -5,15 +5,21 @@
 #include <cmath>
 #include <cstddef>
 #include <iterator>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/csv/csv_reader.h"
+#include "common/csv/export_time.h"
 #include "common/json_fields/json_body.h"
 #include "common/json_fields/json_fields.h"
 #include "common/money/money.h"
@@ -34,6 +40,18 @@ constexpr size_t kMaxOutcomeBytes = 256;
 
 constexpr const char* kIdentityFields[] = {"loyalty_card", "phone", "email",
                                            "crm_id"};
+
+// How the values of a CSV export are written; JSON visits have none.
+struct CsvSettings {
+  std::optional<absl::TimeZone> time_zone;
+  money::DecimalMark decimal = money::DecimalMark::kPoint;
+};
+
+bool IsVisitColumn(absl::string_view name) {
+  return std::find(std::begin(kVisitColumns), std::end(kVisitColumns), name) !=
+         std::end(kVisitColumns);
+}
+
 constexpr const char* kRequiredColumns[] = {"visit_id", "store_id",
                                             "checked_in_at"};
 
@@ -86,11 +104,30 @@ absl::Status ReadTexts(const JsonFields& in, VisitRecord& visit) {
   return absl::OkStatus();
 }
 
-absl::Status ReadTimes(const JsonFields& in, VisitRecord& visit) {
+// A JSON time is RFC 3339; a CSV one may also be local, in the configured
+// zone.
+absl::Status ReadTime(const JsonFields& in, const CsvSettings* csv,
+                      const char* name, std::optional<absl::Time>* out,
+                      bool required) {
+  if (csv == nullptr) return in.Time(name, out, required);
+  std::string text;
+  if (absl::Status status = in.String(name, &text, required, 64);
+      !status.ok() || text.empty()) {
+    return status;
+  }
+  absl::StatusOr<absl::Time> time =
+      csv::ParseExportTime(text, csv->time_zone, "--visit_time_zone");
+  if (!time.ok()) return in.Error(name, time.status().message());
+  *out = *time;
+  return absl::OkStatus();
+}
+
+absl::Status ReadTimes(const JsonFields& in, const CsvSettings* csv,
+                       VisitRecord& visit) {
   for (absl::Status status :
-       {in.Time("checked_in_at", &visit.checked_in_at, true),
-        in.Time("checked_out_at", &visit.checked_out_at, false),
-        in.Time("updated_at", &visit.updated_at, false)}) {
+       {ReadTime(in, csv, "checked_in_at", &visit.checked_in_at, true),
+        ReadTime(in, csv, "checked_out_at", &visit.checked_out_at, false),
+        ReadTime(in, csv, "updated_at", &visit.updated_at, false)}) {
     if (!status.ok()) return status;
   }
   if (visit.checked_out_at && *visit.checked_out_at < *visit.checked_in_at) {
@@ -120,7 +157,8 @@ absl::Status ReadCurrency(const JsonFields& in, VisitRecord& visit) {
 // The amount is read from its decimal text, never through a double, so
 // "0.1" is exactly 100000 micros. A JSON number is read from the shortest
 // text that gives back the same double, which is what the sender wrote.
-absl::Status ReadAmount(const JsonFields& in, VisitRecord& visit) {
+absl::Status ReadAmount(const JsonFields& in, const CsvSettings* csv,
+                        VisitRecord& visit) {
   if (absl::Status status = ReadCurrency(in, visit); !status.ok()) {
     return status;
   }
@@ -140,9 +178,21 @@ absl::Status ReadAmount(const JsonFields& in, VisitRecord& visit) {
     visit.currency.clear();
     return absl::OkStatus();
   }
-  absl::StatusOr<int64_t> micros = money::ParseDecimalMicros(text);
+  const money::DecimalMark mark =
+      csv == nullptr ? money::DecimalMark::kPoint : csv->decimal;
+  absl::StatusOr<int64_t> micros = money::ParseDecimalMicros(text, mark);
   if (!micros.ok()) {
-    return in.Error("purchase_amount", micros.status().message());
+    std::string problem(micros.status().message());
+    // "59,90" is a decimal comma or a thousands separator: only the sender
+    // can say which.
+    if (csv != nullptr && mark == money::DecimalMark::kPoint &&
+        absl::StrContains(text, ',')) {
+      absl::StrAppend(&problem, "; \"", text,
+                      "\" has a comma: if it is a decimal comma, send "
+                      "?decimal=comma (or start the adapter with "
+                      "--csv_decimal=comma)");
+    }
+    return in.Error("purchase_amount", problem);
   }
   if (visit.currency.empty()) {
     return in.Error("currency",
@@ -185,16 +235,16 @@ absl::Status ReadIdentities(const JsonFields& in, bool nested,
 }
 
 absl::StatusOr<VisitRecord> ReadVisit(const json& object, std::string path,
-                                      std::string format, int line) {
+                                      int line, const CsvSettings* csv) {
   if (!object.is_object()) return FieldError(path, "", "must be a JSON object");
   JsonFields in(object, path);
   VisitRecord visit;
-  visit.format = std::move(format);
+  visit.format = csv == nullptr ? "json" : "csv";
   visit.path = std::move(path);
   visit.line = line;
   for (absl::Status status :
-       {ReadTexts(in, visit), ReadTimes(in, visit), ReadAmount(in, visit),
-        in.Satisfaction(&visit.satisfaction),
+       {ReadTexts(in, visit), ReadTimes(in, csv, visit),
+        ReadAmount(in, csv, visit), in.Satisfaction(&visit.satisfaction),
         ReadIdentities(in, visit.format == "json", visit)}) {
     if (!status.ok()) return status;
   }
@@ -205,15 +255,24 @@ absl::StatusOr<VisitRecord> ReadVisit(const json& object, std::string path,
 // string (so amounts stay exact) except the satisfaction fields, which the
 // reader wants as numbers.
 json RowObject(const std::vector<std::string>& header,
-               const std::vector<std::string>& fields) {
+               const std::vector<std::string>& fields,
+               money::DecimalMark decimal) {
   json object = json::object();
   for (size_t i = 0; i < header.size() && i < fields.size(); ++i) {
     const absl::string_view value = absl::StripAsciiWhitespace(fields[i]);
     if (value.empty() || header[i].empty()) continue;
     double number = 0;
+    const bool score =
+        header[i] == "satisfaction" || header[i] == "satisfaction_scale";
+    std::string score_text(value);
+    // A score of "4,5" where decimal commas were said is 4.5.
+    if (score && decimal == money::DecimalMark::kComma &&
+        !absl::StrContains(score_text, '.')) {
+      absl::StrReplaceAll({{",", "."}}, &score_text);
+    }
     // SimpleAtod also reads "nan" and "inf", which are no scores.
-    if ((header[i] == "satisfaction" || header[i] == "satisfaction_scale") &&
-        absl::SimpleAtod(value, &number) && std::isfinite(number)) {
+    if (score && absl::SimpleAtod(score_text, &number) &&
+        std::isfinite(number)) {
       object[header[i]] = number;
     } else {
       object[header[i]] = std::string(value);
@@ -230,36 +289,90 @@ bool IsBlank(const std::vector<std::string>& fields, size_t from = 0) {
                      });
 }
 
-// Column names, trimmed and lower-cased; INVALID_ARGUMENT "header: ..." when
-// the rows could not make visits.
-absl::StatusOr<std::vector<std::string>> ReadHeader(const csv::CsvRow& row) {
-  std::vector<std::string> header;
-  for (const std::string& name : row.fields) {
-    std::string column =
-        absl::AsciiStrToLower(absl::StripAsciiWhitespace(name));
-    if (!column.empty() &&
-        std::find(header.begin(), header.end(), column) != header.end()) {
-      return FieldError("", "header",
-                        absl::StrCat("has the ", column, " column twice"));
-    }
-    header.push_back(std::move(column));
+// The export's header: for each column the visit column it holds ("" for
+// none), and the columns ignored.
+struct CsvHeader {
+  std::vector<std::string> columns;
+  std::vector<std::string> names;  // as written, trimmed
+};
+
+// "a, b, c" of the header's names, for messages.
+std::string Listed(const std::vector<std::string>& names) {
+  std::vector<std::string> quoted;
+  for (const std::string& name : names) {
+    if (!name.empty()) quoted.push_back(absl::StrCat("\"", name, "\""));
   }
-  for (const char* required : kRequiredColumns) {
-    if (std::find(header.begin(), header.end(), required) == header.end()) {
+  return quoted.empty() ? "none" : absl::StrJoin(quoted, ", ");
+}
+
+// Column names, trimmed and lower-cased, mapped by `mapping`; INVALID_ARGUMENT
+// "header: ..." when the rows could not make visits.
+absl::StatusOr<CsvHeader> ReadHeader(
+    const csv::CsvRow& row, const std::map<std::string, std::string>& mapping) {
+  CsvHeader header;
+  for (const std::string& name : row.fields) {
+    header.names.emplace_back(absl::StripAsciiWhitespace(name));
+    std::string column = absl::AsciiStrToLower(header.names.back());
+    if (auto mapped = mapping.find(column); mapped != mapping.end()) {
+      column = mapped->second;
+    }
+    if (!IsVisitColumn(column)) column.clear();
+    if (!column.empty() &&
+        std::find(header.columns.begin(), header.columns.end(), column) !=
+            header.columns.end()) {
       return FieldError("", "header",
-                        absl::StrCat("has no ", required, " column"));
+                        absl::StrCat("has the ", column,
+                                     " column twice (directly or "
+                                     "through --csv_columns)"));
+    }
+    header.columns.push_back(std::move(column));
+  }
+  const auto has = [&](const char* column) {
+    return std::find(header.columns.begin(), header.columns.end(), column) !=
+           header.columns.end();
+  };
+  // The columns it has, so a sender whose export names them its own way
+  // sees what to map.
+  const std::string seen = absl::StrCat(
+      " (the header's columns: ", Listed(header.names),
+      "; an export's own names are mapped with --csv_columns, e.g. "
+      "--csv_columns=id=visit_id,amount=purchase_amount)");
+  for (const char* required : kRequiredColumns) {
+    if (!has(required)) {
+      return FieldError("", "header",
+                        absl::StrCat("has no ", required, " column", seen));
     }
   }
   if (std::none_of(std::begin(kIdentityFields), std::end(kIdentityFields),
-                   [&](const char* column) {
-                     return std::find(header.begin(), header.end(), column) !=
-                            header.end();
-                   })) {
+                   has)) {
     return FieldError("", "header",
-                      "has none of the identity columns loyalty_card, phone, "
-                      "email, crm_id");
+                      absl::StrCat("has none of the identity columns "
+                                   "loyalty_card, phone, email, crm_id",
+                                   seen));
   }
   return header;
+}
+
+// The columns no visit field is read from that have a name or, unnamed,
+// hold something in some row (a trailing delimiter makes an empty unnamed
+// column, which is not worth a word).
+std::vector<std::string> IgnoredColumns(const CsvHeader& header,
+                                        const std::vector<csv::CsvRow>& rows) {
+  std::vector<std::string> ignored;
+  for (size_t i = 0; i < header.columns.size(); ++i) {
+    if (!header.columns[i].empty()) continue;
+    if (!header.names[i].empty()) {
+      ignored.push_back(header.names[i]);
+      continue;
+    }
+    const bool used =
+        std::any_of(rows.begin() + 1, rows.end(), [i](const csv::CsvRow& row) {
+          return i < row.fields.size() &&
+                 !absl::StripAsciiWhitespace(row.fields[i]).empty();
+        });
+    if (used) ignored.push_back(absl::StrCat("column ", i + 1));
+  }
+  return ignored;
 }
 
 }  // namespace
@@ -274,7 +387,8 @@ absl::StatusOr<std::vector<VisitRecord>> ParseJsonVisits(
   const json& document = *parsed;
   std::vector<VisitRecord> visits;
   if (!document.is_array()) {
-    absl::StatusOr<VisitRecord> visit = ReadVisit(document, "visit", "json", 0);
+    absl::StatusOr<VisitRecord> visit =
+        ReadVisit(document, "visit", 0, nullptr);
     if (!visit.ok()) return visit.status();
     visits.push_back(*std::move(visit));
     return visits;
@@ -290,44 +404,84 @@ absl::StatusOr<std::vector<VisitRecord>> ParseJsonVisits(
   }
   for (size_t i = 0; i < document.size(); ++i) {
     absl::StatusOr<VisitRecord> visit =
-        ReadVisit(document[i], absl::StrCat("visits[", i, "]"), "json", 0);
+        ReadVisit(document[i], absl::StrCat("visits[", i, "]"), 0, nullptr);
     if (!visit.ok()) return visit.status();
     visits.push_back(*std::move(visit));
   }
   return visits;
 }
 
+absl::StatusOr<std::map<std::string, std::string>> ParseCsvColumns(
+    absl::string_view text) {
+  std::map<std::string, std::string> mapping;
+  for (absl::string_view pair : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> name_column =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    const std::string name =
+        absl::AsciiStrToLower(absl::StripAsciiWhitespace(name_column.first));
+    const std::string column =
+        absl::AsciiStrToLower(absl::StripAsciiWhitespace(name_column.second));
+    if (name.empty() || column.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", pair, "\" is not their_name=visit_column"));
+    }
+    if (!IsVisitColumn(column)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", column, "\" is not a visit column (",
+                       absl::StrJoin(kVisitColumns, ", "), ")"));
+    }
+    if (!mapping.emplace(name, column).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", name, "\" is mapped twice"));
+    }
+  }
+  return mapping;
+}
+
 absl::StatusOr<CsvVisits> ParseCsvVisits(absl::string_view body,
                                          const VisitParseOptions& options) {
   // Spreadsheet programs like to start UTF-8 exports with a byte order mark.
   absl::ConsumePrefix(&body, "\xEF\xBB\xBF");
+  char delimiter = options.csv_delimiter;
+  if (delimiter == '\0') {
+    absl::StatusOr<char> detected = csv::DetectDelimiter(body);
+    if (!detected.ok()) return detected.status();
+    delimiter = *detected;
+  }
   // Generous field limits, so an over-long value is one bad row (reported by
   // the field's own limit) rather than a refused file; the body limit bounds
   // the whole.
   absl::StatusOr<std::vector<csv::CsvRow>> rows =
-      csv::ReadCsv(body, {.max_rows = options.max_csv_rows + 1,
-                          .max_fields_per_row = 256,
-                          .max_field_bytes = 64 * 1024});
+      csv::ReadCsv(body,
+                   {.max_rows = options.max_csv_rows + 1,
+                    .max_fields_per_row = 256,
+                    .max_field_bytes = 64 * 1024},
+                   delimiter);
   if (!rows.ok()) return rows.status();
   if (rows->empty()) {
     return FieldError("", "body", "no header row: the CSV is empty");
   }
-  absl::StatusOr<std::vector<std::string>> header = ReadHeader(rows->front());
+  absl::StatusOr<CsvHeader> header =
+      ReadHeader(rows->front(), options.csv_columns);
   if (!header.ok()) return header.status();
+  const CsvSettings settings{.time_zone = options.time_zone,
+                             .decimal = options.csv_decimal};
   CsvVisits visits;
+  visits.ignored_columns = IgnoredColumns(*header, *rows);
+  const size_t width = header->columns.size();
   for (size_t i = 1; i < rows->size(); ++i) {
     const csv::CsvRow& row = (*rows)[i];
     // Spreadsheets write emptied rows as ",,,,".
     if (IsBlank(row.fields)) continue;
-    if (!IsBlank(row.fields, header->size())) {
-      visits.bad.push_back(
-          {row.line, "",
-           absl::StrCat("has ", row.fields.size(), " fields; the header has ",
-                        header->size())});
+    if (!IsBlank(row.fields, width)) {
+      visits.bad.push_back({row.line, "",
+                            absl::StrCat("has ", row.fields.size(),
+                                         " fields; the header has ", width)});
       continue;
     }
     absl::StatusOr<VisitRecord> visit =
-        ReadVisit(RowObject(*header, row.fields), "", "csv", row.line);
+        ReadVisit(RowObject(header->columns, row.fields, settings.decimal), "",
+                  row.line, &settings);
     if (!visit.ok()) {
       visits.bad.push_back({row.line, FieldOfMessage(visit.status().message()),
                             std::string(visit.status().message())});

@@ -1,9 +1,11 @@
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/civil_time.h"
 #include "gtest/gtest.h"
 #include "services/visit_adapter/visit_record.h"
 
@@ -384,7 +386,7 @@ TEST_F(VisitParsersTest, CsvRowsAreJudgedOneByOne) {
   EXPECT_EQ(visits->bad[0].line, 3);
   EXPECT_EQ(visits->bad[0].field, "checked_in_at");
   EXPECT_TRUE(absl::StartsWith(visits->bad[0].message,
-                               "checked_in_at: must be an RFC 3339 time"));
+                               "checked_in_at: must be a time like"));
   EXPECT_EQ(visits->bad[1].line, 4);
   EXPECT_EQ(visits->bad[1].field, "loyalty_card");  // no identity at all
   EXPECT_EQ(visits->bad[2].line, 5);
@@ -445,16 +447,20 @@ TEST_F(VisitParsersTest, CsvProblemsWithTheWholeFile) {
   EXPECT_EQ(CsvFileError(""), "body: no header row: the CSV is empty");
   EXPECT_EQ(CsvFileError("\xEF\xBB\xBF\r\n\r\n"),
             "body: no header row: the CSV is empty");
-  EXPECT_EQ(CsvFileError("visit_id,store_id,crm_id\nv,s,c\n"),
-            "header: has no checked_in_at column");
-  EXPECT_EQ(CsvFileError("visit_id,checked_in_at,crm_id\n"),
-            "header: has no store_id column");
-  EXPECT_EQ(CsvFileError("visit_id,store_id,checked_in_at,notes\n"
-                         "v,s,2026-11-20T10:00:00Z,x\n"),
-            "header: has none of the identity columns loyalty_card, phone, "
-            "email, crm_id");
-  EXPECT_EQ(CsvFileError("visit_id,store_id,checked_in_at,crm_id,CRM_ID \n"),
-            "header: has the crm_id column twice");
+  EXPECT_TRUE(
+      absl::StartsWith(CsvFileError("visit_id,store_id,crm_id\nv,s,c\n"),
+                       "header: has no checked_in_at column (the header's "
+                       "columns: \"visit_id\", \"store_id\", \"crm_id\";"));
+  EXPECT_TRUE(absl::StartsWith(CsvFileError("visit_id,checked_in_at,crm_id\n"),
+                               "header: has no store_id column"));
+  EXPECT_TRUE(absl::StartsWith(
+      CsvFileError("visit_id,store_id,checked_in_at,notes\n"
+                   "v,s,2026-11-20T10:00:00Z,x\n"),
+      "header: has none of the identity columns loyalty_card, phone, "
+      "email, crm_id"));
+  EXPECT_TRUE(absl::StartsWith(
+      CsvFileError("visit_id,store_id,checked_in_at,crm_id,CRM_ID \n"),
+      "header: has the crm_id column twice"));
   EXPECT_EQ(CsvFileError("visit_id,store_id,checked_in_at,crm_id\n"),
             "body: has a header but no rows");
   EXPECT_EQ(CsvFileError("visit_id,store_id,checked_in_at,crm_id\n,,,\n"),
@@ -519,6 +525,104 @@ TEST_F(VisitParsersTest, HubFieldsAreNamedAsTheVisitNamesThem) {
       "checked_in_at: in the future");
   EXPECT_EQ(VisitError(csv_row, event, "", "too big").message(), "too big");
   EXPECT_EQ(FieldOfMessage("too big"), "");
+}
+
+TEST_F(VisitParsersTest, IgnoredColumnsAreListed) {
+  absl::StatusOr<CsvVisits> visits = ParseCsvVisits(
+      "visit_id,store_id,checked_in_at,crm_id,Amount,,notes,\n"
+      "v,s,2026-11-20T10:00:00Z,c,12.00,x,,\n"
+      "w,s,2026-11-20T10:00:00Z,c,,,,\n",
+      {});
+  ASSERT_TRUE(visits.ok()) << visits.status();
+  // The unnamed column 6 holds something; the unnamed column 8 nothing.
+  EXPECT_EQ(visits->ignored_columns,
+            (std::vector<std::string>{"Amount", "column 6", "notes"}));
+  EXPECT_FALSE(visits->good[0].amount_micros.has_value());
+}
+
+TEST_F(VisitParsersTest, ExportColumnsAreMappedToVisitColumns) {
+  absl::StatusOr<std::map<std::string, std::string>> columns =
+      ParseCsvColumns(" Amount = purchase_amount ,Fecha=checked_in_at");
+  ASSERT_TRUE(columns.ok()) << columns.status();
+  VisitParseOptions options;
+  options.csv_columns = *columns;
+  absl::StatusOr<CsvVisits> visits = ParseCsvVisits(
+      "visit_id,store_id,fecha,crm_id,amount,currency\n"
+      "v,s,2026-11-20T10:00:00Z,c,12.50,EUR\n",
+      options);
+  ASSERT_TRUE(visits.ok()) << visits.status();
+  ASSERT_EQ(visits->good.size(), 1u);
+  EXPECT_EQ(*visits->good[0].amount_micros, 12'500'000);
+  EXPECT_TRUE(visits->ignored_columns.empty());
+  // A mapped column and the column it maps to are one column twice.
+  EXPECT_TRUE(absl::StartsWith(
+      CsvFileError("visit_id,store_id,fecha,crm_id,amount,purchase_amount\n",
+                   options),
+      "header: has the purchase_amount column twice"));
+
+  for (const char* bad : {"amount", "amount=", "=purchase_amount",
+                          "amount=price", "a=phone,A=email"}) {
+    EXPECT_FALSE(ParseCsvColumns(bad).ok()) << bad;
+  }
+  EXPECT_TRUE(ParseCsvColumns("")->empty());
+}
+
+TEST_F(VisitParsersTest, SpanishExcelExport) {
+  VisitParseOptions options;
+  options.csv_decimal = money::DecimalMark::kComma;
+  options.time_zone.emplace();
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/Madrid", &*options.time_zone));
+  options.csv_columns = {{"importe", "purchase_amount"},
+                         {"tarjeta", "loyalty_card"}};
+  absl::StatusOr<CsvVisits> visits = ParseCsvVisits(
+      "\xEF\xBB\xBFvisit_id;store_id;checked_in_at;tarjeta;importe;currency;"
+      "satisfaction\r\n"
+      "a;MAD;2026-11-20 10:00;L;1.059,90;EUR;4,5\r\n"
+      "b;MAD;2026-11-20 10:00;L;59.90;EUR;\r\n"
+      "c;MAD;2026-11-20;L;;;\r\n"
+      "d;MAD;2026-03-29 02:30;L;;;\r\n",
+      options);
+  ASSERT_TRUE(visits.ok()) << visits.status();
+  ASSERT_EQ(visits->good.size(), 1u);
+  const VisitRecord& visit = visits->good[0];
+  EXPECT_EQ(*visit.amount_micros, 1'059'900'000);
+  EXPECT_DOUBLE_EQ(*visit.satisfaction, 4.5);
+  EXPECT_EQ(*visit.checked_in_at,
+            absl::FromCivil(absl::CivilSecond(2026, 11, 20, 9, 0, 0),
+                            absl::UTCTimeZone()));
+  ASSERT_EQ(visits->bad.size(), 3u);
+  EXPECT_EQ(visits->bad[0].field, "purchase_amount");
+  EXPECT_TRUE(absl::StrContains(visits->bad[0].message, "decimal comma"))
+      << visits->bad[0].message;
+  EXPECT_EQ(visits->bad[1].field, "checked_in_at");
+  EXPECT_EQ(visits->bad[2].field, "checked_in_at");
+  EXPECT_TRUE(absl::StrContains(visits->bad[2].message, "never happened"))
+      << visits->bad[2].message;
+
+  // Told a point, a comma is refused with what to say instead.
+  options.csv_decimal = money::DecimalMark::kPoint;
+  visits = ParseCsvVisits(
+      "visit_id;store_id;checked_in_at;crm_id;purchase_amount;currency\n"
+      "a;MAD;2026-11-20T10:00:00Z;c;59,90;EUR\n",
+      options);
+  ASSERT_TRUE(visits.ok()) << visits.status();
+  ASSERT_EQ(visits->bad.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(visits->bad[0].message, "?decimal=comma"))
+      << visits->bad[0].message;
+  // Told a comma delimiter, a semicolon file has one column.
+  options.csv_delimiter = ',';
+  EXPECT_TRUE(absl::StartsWith(
+      CsvFileError("visit_id;store_id;checked_in_at;crm_id\n", options),
+      "header: has no visit_id column"));
+}
+
+TEST_F(VisitParsersTest, LocalTimesWithoutAZoneSayWhatToSet) {
+  std::vector<std::string> errors = CsvRowErrors(
+      "visit_id,store_id,checked_in_at,crm_id\n"
+      "v,s,2026-11-20 10:00,c\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(errors[0], "set --visit_time_zone"))
+      << errors[0];
 }
 
 }  // namespace

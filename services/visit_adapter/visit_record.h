@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "absl/time/time.h"
 #include "common/identity/identity_normalizer.h"
 #include "common/json_fields/json_body.h"
+#include "common/money/money.h"
 #include "omnihub/v1/event.pb.h"
 
 namespace omnihub::visit {
@@ -44,6 +46,25 @@ struct VisitRecord {
   std::optional<absl::Time> updated_at;
 };
 
+// The columns a CSV export may have; identities are plain columns, not the
+// JSON's nested object.
+inline constexpr const char* kVisitColumns[] = {"visit_id",
+                                                "store_id",
+                                                "staff_id",
+                                                "checked_in_at",
+                                                "checked_out_at",
+                                                "purpose",
+                                                "outcome",
+                                                "purchase_amount",
+                                                "currency",
+                                                "satisfaction",
+                                                "satisfaction_scale",
+                                                "loyalty_card",
+                                                "phone",
+                                                "email",
+                                                "crm_id",
+                                                "updated_at"};
+
 inline constexpr const char* kVisitPurposes[] = {
     "enquiry", "purchase", "complaint", "appointment",
     "pickup",  "return",   "other"};
@@ -56,7 +77,26 @@ struct VisitParseOptions {
   absl::Duration max_future_skew = absl::Minutes(5);
   // Most arrays and objects nested in a JSON body (see json_body.h).
   size_t max_json_depth = json_fields::kDefaultMaxJsonDepth;
+
+  // How CSV exports are written. The delimiter: ',', ';' or '\t', or '\0'
+  // to tell it from the header.
+  char csv_delimiter = '\0';
+  money::DecimalMark csv_decimal = money::DecimalMark::kPoint;
+  // The zone of CSV times written without a UTC offset; without one such
+  // times are refused.
+  std::optional<absl::TimeZone> time_zone = std::nullopt;
+  // An export's own column names (trimmed, lower case) to the visit columns
+  // they hold, e.g. "amount" -> "purchase_amount".
+  std::map<std::string, std::string> csv_columns = {};
 };
+
+// --csv_columns: "their_name=visit_column,..." (e.g.
+// "amount=purchase_amount,fecha=checked_in_at") into
+// VisitParseOptions::csv_columns. INVALID_ARGUMENT for a pair that is not
+// name=column, a column that is not one of kVisitColumns, or a name given
+// twice.
+absl::StatusOr<std::map<std::string, std::string>> ParseCsvColumns(
+    absl::string_view text);
 
 // One visit object or an array of them; any bad visit refuses the request
 // (INVALID_ARGUMENT "visits[2].currency: ...", "visit.currency: ..." for a
@@ -73,12 +113,19 @@ struct RowProblem {
 struct CsvVisits {
   std::vector<VisitRecord> good;
   std::vector<RowProblem> bad;
+  // Columns of the export that are none of kVisitColumns (nor mapped to one),
+  // named as the header writes them; "column 7" for one with no name that
+  // holds anything.
+  std::vector<std::string> ignored_columns;
 };
 
-// A CSV export with a header row naming the columns (the JSON field names;
-// identities as loyalty_card, phone, email, crm_id; others ignored). Rows are
-// judged one by one; only a problem with the whole file (no header, a
-// required column missing, broken quoting, too many rows) is an error.
+// A CSV export with a header row naming the columns (kVisitColumns, or an
+// export's own names mapped by options.csv_columns; others are ignored and
+// listed). The delimiter is options.csv_delimiter or told from the header;
+// amounts use options.csv_decimal; times may be local, in
+// options.time_zone. Rows are judged one by one; only a problem with the
+// whole file (no header, a required column missing, an unclear delimiter,
+// broken quoting, too many rows) is an error.
 absl::StatusOr<CsvVisits> ParseCsvVisits(absl::string_view body,
                                          const VisitParseOptions& options);
 

@@ -7,7 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/csv/csv_reader.h"
 #include "common/json_fields/json_fields.h"
+#include "common/money/money.h"
 
 namespace omnihub::visit {
 namespace {
@@ -37,6 +39,30 @@ absl::StatusOr<v1::InteractionEvent> CheckedEvent(
     return VisitError(visit, *event, field, violation->reason);
   }
   return event;
+}
+
+// The adapter's CSV settings, as the request's query may override them:
+// ?delimiter=comma|semicolon|tab|auto and ?decimal=point|comma.
+absl::StatusOr<VisitParseOptions> RequestOptions(
+    const httplib::Request& request, VisitParseOptions options) {
+  if (request.has_param("delimiter")) {
+    absl::StatusOr<char> delimiter =
+        csv::ParseDelimiterName(request.get_param_value("delimiter"));
+    if (!delimiter.ok()) {
+      return json_fields::FieldError("", "delimiter",
+                                     delimiter.status().message());
+    }
+    options.csv_delimiter = *delimiter;
+  }
+  if (request.has_param("decimal")) {
+    absl::StatusOr<money::DecimalMark> decimal =
+        money::ParseDecimalMark(request.get_param_value("decimal"));
+    if (!decimal.ok()) {
+      return json_fields::FieldError("", "decimal", decimal.status().message());
+    }
+    options.csv_decimal = *decimal;
+  }
+  return options;
 }
 
 }  // namespace
@@ -78,8 +104,14 @@ void RegisterVisitRoutes(http_intake::HttpIntake& intake,
                                        {"text/csv", "text/plain"})) {
           return;
         }
+        absl::StatusOr<VisitParseOptions> request_options =
+            RequestOptions(request, options);
+        if (!request_options.ok()) {
+          return intake.BadRequest(response, request_options.status(),
+                                   "bad_query");
+        }
         absl::StatusOr<CsvVisits> visits =
-            ParseCsvVisits(request.body, options);
+            ParseCsvVisits(request.body, *request_options);
         if (!visits.ok()) {
           return intake.BadRequest(response, visits.status(), "bad_csv");
         }
@@ -107,7 +139,8 @@ void RegisterVisitRoutes(http_intake::HttpIntake& intake,
                             const http_intake::RejectedRecord& b) {
                            return a.line < b.line;
                          });
-        intake.AcceptSome(std::move(events), rejected, response);
+        intake.AcceptSome(std::move(events), rejected, visits->ignored_columns,
+                          response);
       });
 }
 

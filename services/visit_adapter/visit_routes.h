@@ -3,7 +3,9 @@
 //   POST /v1/visits       one JSON visit or an array (all or nothing: any bad
 //                         visit is a 400 naming "visits[i].field")
 //   POST /v1/visits/csv   a CSV export with a header row: good rows are kept,
-//                         bad rows listed with their line and reason
+//                         bad rows listed with their line and reason, the
+//                         columns ignored listed; ?delimiter= and ?decimal=
+//                         override the adapter's settings for one export
 //
 //   RegisterVisitRoutes(intake, &normalizer, {.max_visits = 1000});
 #ifndef OMNIHUB_SERVICES_VISIT_ADAPTER_VISIT_ROUTES_H_

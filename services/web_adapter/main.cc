@@ -1,7 +1,8 @@
 // omnihub-web-adapter: the company website sends visit events here.
-#include <cstdlib>
+#include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/adapter_runtime/adapter_runtime.h"
 #include "common/logging/log.h"
@@ -29,15 +30,17 @@ ABSL_FLAG(std::string, purchase_events, "Order Completed",
 
 namespace {
 
+// "--flag: problem", which stops the adapter (exit code 2).
+absl::Status FlagError(absl::string_view flag, const absl::Status& status) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, ": ", status.message()));
+}
+
 // Flags are read after RunAdapter parsed them; a bad one stops the adapter.
-omnihub::web::WebRouteOptions OptionsFromFlags() {
+absl::StatusOr<omnihub::web::WebRouteOptions> OptionsFromFlags() {
   omnihub::web::WebRouteOptions options;
-  const auto fail = [](const absl::Status& status) {
-    omnihub::log::Error("%s", status.message());
-    std::exit(2);
-  };
   auto keys = omnihub::web::ParseWriteKeys(absl::GetFlag(FLAGS_write_keys));
-  if (!keys.ok()) fail(keys.status());
+  if (!keys.ok()) return FlagError("write_keys", keys.status());
   if (keys->empty()) {
     omnihub::log::Warning(
         "no --write_keys: every request will be refused with 401");
@@ -47,13 +50,18 @@ omnihub::web::WebRouteOptions OptionsFromFlags() {
                                            ',', absl::SkipWhitespace());
   auto proxies =
       omnihub::web::AddressSet::Parse(absl::GetFlag(FLAGS_trusted_proxies));
-  if (!proxies.ok()) fail(proxies.status());
+  if (!proxies.ok()) return FlagError("trusted_proxies", proxies.status());
   options.trusted_proxies = *std::move(proxies);
   auto privacy = omnihub::web::ParseIpPrivacy(absl::GetFlag(FLAGS_ip_privacy));
-  if (!privacy.ok()) fail(privacy.status());
+  if (!privacy.ok()) return FlagError("ip_privacy", privacy.status());
   options.ip_privacy = *privacy;
-  options.parse.max_calls =
-      static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_batch_calls)));
+  const int max_calls = absl::GetFlag(FLAGS_max_batch_calls);
+  if (max_calls < 1) {
+    return FlagError("max_batch_calls",
+                     absl::InvalidArgumentError(absl::StrCat(
+                         max_calls, " is not allowed; it must be at least 1")));
+  }
+  options.parse.max_calls = static_cast<size_t>(max_calls);
   options.parse.max_json_depth = omnihub::adapter::MaxJsonDepth();
   options.events.form_events = absl::StrSplit(absl::GetFlag(FLAGS_form_events),
                                               ',', absl::SkipWhitespace());
@@ -74,8 +82,11 @@ int main(int argc, char** argv) {
                 "delivers them to the timeline service."},
       [](omnihub::http_intake::HttpIntake& intake,
          const omnihub::identity::IdentityNormalizer& normalizer) {
+        absl::StatusOr<omnihub::web::WebRouteOptions> options =
+            OptionsFromFlags();
+        if (!options.ok()) return options.status();
         omnihub::web::RegisterWebRoutes(intake, &normalizer,
-                                        OptionsFromFlags());
+                                        *std::move(options));
         return absl::OkStatus();
       });
 }

@@ -49,8 +49,8 @@ AdapterEndToEndTest::AdapterEndToEndTest(std::string adapter_binary,
                                          std::vector<std::string> adapter_flags,
                                          std::vector<std::string> hub_flags)
     : hub_flags_(std::move(hub_flags)),
-      adapter_binary_(std::move(adapter_binary)),
-      adapter_flags_(std::move(adapter_flags)) {}
+      adapter_flags_(std::move(adapter_flags)),
+      adapter_binary_(std::move(adapter_binary)) {}
 
 void AdapterEndToEndTest::SetUp() {
   const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();

@@ -86,12 +86,13 @@ class AdapterEndToEndTest : public ::testing::Test {
   std::unique_ptr<ChildProcess> hub_;
   std::unique_ptr<ChildProcess> adapter_;
   std::unique_ptr<v1::TimelineService::Stub> stub_;
-  // Extra flags of the hub; a test may set them in its constructor.
+  // Extra flags of the hub and of the adapter; a test may add to them in its
+  // constructor.
   std::vector<std::string> hub_flags_;
+  std::vector<std::string> adapter_flags_;
 
  private:
   std::string adapter_binary_;
-  std::vector<std::string> adapter_flags_;
 };
 
 }  // namespace omnihub::testing

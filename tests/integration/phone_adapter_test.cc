@@ -1,6 +1,7 @@
 // The phone adapter end to end: real redis-server, the real timeline
 // service and the real adapter as processes, real HTTP in, gRPC reads out.
 #include <signal.h>
+#include <stdlib.h>
 
 #include <atomic>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
@@ -18,6 +20,8 @@
 #include "nlohmann/json.hpp"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "tests/integration/adapter_fixture.h"
+#include "tests/support/child_process.h"
+#include "tests/support/file_text.h"
 
 namespace omnihub::testing {
 namespace {
@@ -343,6 +347,85 @@ TEST_F(PhoneAdapterTest, AdapterKilledMidLoadLosesNoAcknowledgedRecord) {
   }
   EXPECT_EQ(TotalInteractions("+442071838752"),
             static_cast<int64_t>(stored.size()));
+}
+
+// A Spanish call center whose Asterisk logs CDRs in local time.
+class MadridCallCenterTest : public PhoneAdapterTest {
+ protected:
+  MadridCallCenterTest() {
+    adapter_flags_.push_back("--cdr_time_zone=Europe/Madrid");
+  }
+
+  static std::string CdrLine(const std::string& caller,
+                             const std::string& start, const std::string& end,
+                             const std::string& unique_id) {
+    return absl::StrCat("\"\",\"", caller,
+                        "\",\"201\",\"from-pstn\",\"\",\"SIP/t-1\","
+                        "\"SIP/201-2\",\"Dial\",\"SIP/201\",\"",
+                        start, "\",\"", start, "\",\"", end,
+                        "\",60,60,\"ANSWERED\",\"DOCUMENTATION\",\"", unique_id,
+                        "\",\"\"\n");
+  }
+};
+
+// The hour the clocks go back happens twice in local time. Before, a CDR
+// from it was placed in one of the two hours without a word, maybe an hour
+// off; now the lines are refused naming the line, and nothing is stored.
+TEST_F(MadridCallCenterTest, LocalTimesAreReadInTheZoneAndNeverGuessed) {
+  auto winter = Post("/v1/calls/asterisk-cdr",
+                     CdrLine("+34612345678", "2026-11-20 10:00:00",
+                             "2026-11-20 10:01:00", "1800000000.1"),
+                     "text/csv");
+  ASSERT_TRUE(winter);
+  ASSERT_EQ(winter->status, 202) << winter->body;
+  std::vector<v1::InteractionEvent> events = WaitForTimeline("+34612345678", 1);
+  ASSERT_EQ(events.size(), 1u);
+  // Madrid is UTC+1 in November.
+  EXPECT_EQ(
+      events[0].occurred_at().seconds(),
+      absl::ToUnixSeconds(absl::FromCivil(
+          absl::CivilSecond(2026, 11, 20, 9, 0, 0), absl::UTCTimeZone())));
+
+  auto twice = Post("/v1/calls/asterisk-cdr",
+                    CdrLine("+34612345679", "2026-10-25 01:50:00",
+                            "2026-10-25 01:51:00", "1800000000.2") +
+                        CdrLine("+34612345679", "2026-10-25 02:30:00",
+                                "2026-10-25 02:31:00", "1800000000.3"),
+                    "text/csv");
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->status, 400) << twice->body;
+  const std::string message =
+      nlohmann::json::parse(twice->body)["error"]["message"];
+  EXPECT_THAT(message, ::testing::HasSubstr("line 2, column 10"));
+  EXPECT_THAT(message, ::testing::HasSubstr("happened twice in Europe/Madrid"));
+  DeliverMarker();
+  EXPECT_EQ(TotalInteractions("+34612345679"), -1);
+}
+
+// Flags the phone adapter alone has, checked as --cdr_time_zone is.
+TEST(PhoneAdapterFlagsTest, NonsenseStopsTheAdapterNamingTheFlag) {
+  std::string directory = ::testing::TempDir() + "phone-flags-XXXXXX";
+  ASSERT_NE(mkdtemp(directory.data()), nullptr);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--max_extension_digits=-1", "--max_extension_digits: "},
+      {"--max_extension_digits=20", "--max_extension_digits: "},
+      {"--log_level=loud", "--log_level: "},
+      {"--shutdown_grace=-1s", "--shutdown_grace: "},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string log = absl::StrCat(directory, "/bad-flag-", i, ".log");
+    auto adapter = ChildProcess::Start(
+        OMNIHUB_PHONE_ADAPTER_BINARY,
+        {"--listen=127.0.0.1:0", "--hub_address=127.0.0.1:1",
+         absl::StrCat("--spool_dir=", directory, "/spool-", i), cases[i].first},
+        {}, log);
+    ASSERT_TRUE(adapter.ok()) << adapter.status();
+    absl::StatusOr<int> exit_code = (*adapter)->Wait(absl::Seconds(5));
+    EXPECT_TRUE(exit_code.ok() && *exit_code == 2)
+        << cases[i].first << " did not stop the adapter";
+    EXPECT_THAT(FileText(log), ::testing::HasSubstr(cases[i].second))
+        << cases[i].first;
+  }
 }
 
 }  // namespace

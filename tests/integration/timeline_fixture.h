@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "common/event_validation/event_validator.h"
 #include "common/identity/identity_normalizer.h"
 #include "common/redis/pipelined_redis_client.h"
 #include "grpcpp/grpcpp.h"
@@ -20,7 +21,6 @@
 #include "services/insights/store/insights_engine.h"
 #include "services/insights/store/insights_metrics.h"
 #include "services/timeline/customer_service.h"
-#include "services/timeline/event_validator.h"
 #include "services/timeline/identity_metrics.h"
 #include "services/timeline/timeline_metrics.h"
 #include "services/timeline/timeline_service.h"

@@ -1,6 +1,7 @@
 // The visit adapter end to end: real redis-server, hub and adapter processes,
 // real HTTP in, gRPC reads out.
 #include <signal.h>
+#include <stdlib.h>
 
 #include <atomic>
 #include <iterator>
@@ -10,11 +11,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/adapter_fixture.h"
+#include "tests/support/child_process.h"
+#include "tests/support/file_text.h"
 
 namespace omnihub::testing {
 namespace {
@@ -151,7 +155,7 @@ TEST_F(VisitAdapterTest, CsvKeepsGoodRowsAndReportsBadOnesByLine) {
     const char* message;
   };
   const Rejected expected[] = {
-      {3, "checked_in_at", "checked_in_at: must be an RFC 3339 time"},
+      {3, "checked_in_at", "checked_in_at: must be a time like"},
       {4, "currency", "currency: must be an ISO 4217 code"},
       {7, "checked_in_at", "checked_in_at: is "},  // in the future
       {8, "outcome", "outcome: must be valid UTF-8"},
@@ -468,6 +472,202 @@ TEST_F(VisitAdapterTest, HubKilledWhileVisitsArePostedEachArrivesOnce) {
   ASSERT_TRUE(customer);
   EXPECT_EQ(customer->total_interactions(),
             static_cast<int64_t>(expected_ids.size()));
+}
+
+// What a Spanish store's till exports from Excel: ";" between columns
+// (the comma is the decimal mark), decimal commas with points between
+// thousands, local times without an offset, the amount in a column called
+// "amount", a column nothing reads, CRLF lines and a byte order mark.
+constexpr char kSpanishExport[] =
+    "\xEF\xBB\xBFvisit_id;store_id;checked_in_at;checked_out_at;loyalty_card;"
+    "phone;amount;currency;purpose;notas\r\n"
+    "V-1001;MAD-01;2026-11-20 10:00;2026-11-20 10:25;ES-5001;;59,90;EUR;"
+    "purchase;Pag\xC3\xB3 con tarjeta\r\n"
+    "V-1002;MAD-01;2026-11-20 11:15;;ES-5001;612 345 678;1.059,90;EUR;"
+    "purchase;\"Sof\xC3\xA1; entrega el lunes\"\r\n"
+    "V-1003;MAD-01;2026-07-01 12:00:00;;ES-5001;;;;enquiry;\r\n"
+    // The clocks went back at 03:00 that night: 02:30 happened twice.
+    "V-1004;MAD-01;2026-10-25 02:30;;ES-5001;;;;enquiry;turno de noche\r\n"
+    // A point where a decimal comma is expected: 59.90 or 5990?
+    "V-1005;MAD-01;2026-11-20 12:00;;ES-5001;;59.90;EUR;purchase;\r\n"
+    ";;;;;;;;;\r\n";
+
+// Before: a 400 "header: has no visit_id column", whatever the settings.
+// Without them, the export is now read (its delimiter told from its
+// header), and the answer says what to set instead of dropping data: no
+// row is taken with a guessed zone, and the "amount" column nothing reads
+// is named.
+TEST_F(VisitAdapterTest, ExcelExportWithoutSettingsSaysWhatToSet) {
+  auto result = Post("/v1/visits/csv", kSpanishExport, "text/csv");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 400) << result->body;
+  const json body = json::parse(result->body);
+  EXPECT_EQ(body["ignored_columns"], json::array({"amount", "notas"}));
+  ASSERT_EQ(body["rejected"].size(), 5u) << result->body;
+  for (const json& rejected : body["rejected"]) {
+    EXPECT_EQ(rejected["field"], "checked_in_at") << rejected;
+    EXPECT_THAT(rejected["message"].get<std::string>(),
+                ::testing::HasSubstr("set --visit_time_zone"));
+  }
+  // Offsets given, the same export is taken, and still lists what it
+  // ignored, even where the answer is a 202.
+  auto with_offsets =
+      Post("/v1/visits/csv",
+           "visit_id;store_id;checked_in_at;loyalty_card;amount\r\n"
+           "V-2001;MAD-02;2026-11-20T10:00:00+01:00;ES-5002;12,00\r\n",
+           "text/csv");
+  ASSERT_TRUE(with_offsets);
+  ASSERT_EQ(with_offsets->status, 202) << with_offsets->body;
+  EXPECT_EQ(json::parse(with_offsets->body)["ignored_columns"],
+            json::array({"amount"}));
+  // Asked for decimal commas, an amount column is read exactly.
+  auto amounts = Post("/v1/visits/csv?decimal=comma&delimiter=semicolon",
+                      "visit_id;store_id;checked_in_at;loyalty_card;"
+                      "purchase_amount;currency\r\n"
+                      "V-2002;MAD-02;2026-11-20T11:00:00Z;ES-5002;"
+                      "1.059,90;EUR\r\n",
+                      "text/csv");
+  ASSERT_TRUE(amounts);
+  ASSERT_EQ(amounts->status, 202) << amounts->body;
+  EXPECT_EQ(json::parse(amounts->body)["ignored_columns"], json::array());
+  auto bad_query =
+      Post("/v1/visits/csv?decimal=dot", kSpanishExport, "text/csv");
+  ASSERT_TRUE(bad_query);
+  EXPECT_EQ(bad_query->status, 400);
+  EXPECT_EQ(json::parse(bad_query->body)["error"]["field"], "decimal");
+
+  ASSERT_NO_FATAL_FAILURE(WaitUntilEverythingEarlierIsDelivered());
+  std::vector<v1::InteractionEvent> events =
+      ReadTimeline(v1::IDENTITY_KIND_LOYALTY_CARD, "ES-5002");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].value().amount_micros(), 1'059'900'000);
+  EXPECT_FALSE(events[1].has_value());
+}
+
+// The adapter set up for the export: its zone, its decimal comma, its
+// column's name for the amount.
+class SpanishStoreExportTest : public VisitAdapterTest {
+ protected:
+  SpanishStoreExportTest() {
+    adapter_flags_.insert(
+        adapter_flags_.end(),
+        {"--visit_time_zone=Europe/Madrid", "--csv_decimal=comma",
+         "--csv_columns=amount=purchase_amount"});
+  }
+};
+
+TEST_F(SpanishStoreExportTest, EveryPurchaseKeepsItsValueAndItsTime) {
+  auto result = Post("/v1/visits/csv", kSpanishExport, "text/csv");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 202) << result->body;
+  const json body = json::parse(result->body);
+  EXPECT_EQ(body["accepted"], 3);
+  EXPECT_EQ(body["ignored_columns"], json::array({"notas"}));
+  ASSERT_EQ(body["rejected"].size(), 2u) << result->body;
+  EXPECT_EQ(body["rejected"][0]["line"], 5);
+  EXPECT_EQ(body["rejected"][0]["field"], "checked_in_at");
+  EXPECT_THAT(body["rejected"][0]["message"].get<std::string>(),
+              ::testing::HasSubstr("happened twice in Europe/Madrid"));
+  EXPECT_EQ(body["rejected"][1]["line"], 6);
+  EXPECT_EQ(body["rejected"][1]["field"], "purchase_amount");
+  EXPECT_THAT(body["rejected"][1]["message"].get<std::string>(),
+              ::testing::HasSubstr("decimal comma"));
+
+  ASSERT_NO_FATAL_FAILURE(WaitUntilEverythingEarlierIsDelivered());
+  std::vector<v1::InteractionEvent> events =
+      ReadTimeline(v1::IDENTITY_KIND_LOYALTY_CARD, "ES-5001");
+  ASSERT_EQ(events.size(), 3u);
+  // Newest first. Madrid is UTC+1 in November, UTC+2 in July.
+  EXPECT_EQ(events[0].event_id(), "visit:MAD-01:V-1002");
+  EXPECT_EQ(
+      events[0].occurred_at().seconds(),
+      absl::ToUnixSeconds(absl::FromCivil(
+          absl::CivilSecond(2026, 11, 20, 10, 15, 0), absl::UTCTimeZone())));
+  EXPECT_EQ(events[0].value().amount_micros(), 1'059'900'000);
+  EXPECT_EQ(events[0].value().currency(), "EUR");
+  EXPECT_EQ(events[0].kind(), v1::INTERACTION_KIND_PURCHASE);
+  EXPECT_EQ(events[1].event_id(), "visit:MAD-01:V-1001");
+  EXPECT_EQ(events[1].value().amount_micros(), 59'900'000);
+  EXPECT_EQ(events[1].in_person().checked_out_at().seconds() -
+                events[1].occurred_at().seconds(),
+            25 * 60);
+  EXPECT_EQ(events[2].event_id(), "visit:MAD-01:V-1003");
+  EXPECT_EQ(events[2].occurred_at().seconds(),
+            absl::ToUnixSeconds(absl::FromCivil(
+                absl::CivilSecond(2026, 7, 1, 10, 0, 0), absl::UTCTimeZone())));
+}
+
+// The hub and the adapter started with the same event limits. Before, the
+// adapter knew only its own defaults: it answered 202 for an event the hub
+// then refused and dead-lettered (and refused the hub's flag at start).
+class SharedLimitsTest : public VisitAdapterTest {
+ protected:
+  SharedLimitsTest() {
+    hub_flags_.push_back("--max_event_bytes=300");
+    adapter_flags_.push_back("--max_event_bytes=300");
+  }
+};
+
+TEST_F(SharedLimitsTest, AnEventTheHubWouldRefuseIsRefusedAtTheAdapter) {
+  auto result =
+      Post("/v1/visits/csv",
+           absl::StrCat("visit_id,store_id,checked_in_at,loyalty_card,"
+                        "outcome\n"
+                        "small,s,2026-11-20T10:00:00Z,L-700,fine\n"
+                        "big,s,2026-11-20T10:05:00Z,L-700,",
+                        std::string(256, 'x'), "\n"),
+           "text/csv");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 202) << result->body;
+  const json body = json::parse(result->body);
+  EXPECT_EQ(body["accepted"], 1);
+  ASSERT_EQ(body["rejected"].size(), 1u) << result->body;
+  EXPECT_EQ(body["rejected"][0]["line"], 3);
+  EXPECT_THAT(body["rejected"][0]["message"].get<std::string>(),
+              ::testing::HasSubstr("the limit is 300"));
+  ASSERT_NO_FATAL_FAILURE(WaitUntilEverythingEarlierIsDelivered());
+  EXPECT_EQ(ReadTimeline(v1::IDENTITY_KIND_LOYALTY_CARD, "L-700").size(), 1u);
+  // TearDown: nothing was dead-lettered.
+}
+
+// Every flag of the adapter is checked before it serves: a value that makes
+// no sense stops it with exit code 2 and a message naming the flag. Before,
+// most were taken (a zone that did not exist was no zone; values below 1
+// became 1).
+TEST(VisitAdapterFlagsTest, NonsenseStopsTheAdapterNamingTheFlag) {
+  std::string directory = ::testing::TempDir() + "visit-flags-XXXXXX";
+  ASSERT_NE(mkdtemp(directory.data()), nullptr);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--visit_time_zone=Nowhere/Atlantis", "--visit_time_zone: "},
+      {"--csv_decimal=dot", "--csv_decimal: "},
+      {"--csv_delimiter=pipe", "--csv_delimiter: "},
+      {"--csv_columns=amount=price", "--csv_columns: "},
+      {"--csv_columns=amount", "--csv_columns: "},
+      {"--max_csv_rows=0", "--max_csv_rows: "},
+      {"--max_visits=-3", "--max_visits: "},
+      {"--max_event_bytes=-1", "--max_event_bytes: "},
+      {"--max_future_skew=-5m", "--max_future_skew: "},
+      {"--default_region=XX", "--default_region: "},
+      {"--max_json_depth=0", "--max_json_depth: "},
+      {"--hub_address=hub-without-port", "--hub_address: "},
+      {"--listen=127.0.0.1:99999", "--listen: "},
+      {"--publish_batch=0", "--publish_batch: "},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string log = absl::StrCat(directory, "/bad-flag-", i, ".log");
+    auto adapter = ChildProcess::Start(
+        OMNIHUB_VISIT_ADAPTER_BINARY,
+        {"--listen=127.0.0.1:0", "--hub_address=127.0.0.1:1",
+         absl::StrCat("--spool_dir=", directory, "/bad-flag-spool-", i),
+         cases[i].first},
+        {}, log);
+    ASSERT_TRUE(adapter.ok()) << adapter.status();
+    absl::StatusOr<int> exit_code = (*adapter)->Wait(absl::Seconds(5));
+    EXPECT_TRUE(exit_code.ok() && *exit_code == 2)
+        << cases[i].first << " did not stop the adapter";
+    EXPECT_THAT(FileText(log), ::testing::HasSubstr(cases[i].second))
+        << cases[i].first;
+  }
 }
 
 }  // namespace

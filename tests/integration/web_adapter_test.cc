@@ -1,6 +1,7 @@
 // The web adapter end to end: real redis-server, hub and adapter processes,
 // real HTTP in (including the browser snippet run by Node), gRPC reads out.
 #include <signal.h>
+#include <stdlib.h>
 
 #include <fstream>
 #include <map>
@@ -16,6 +17,8 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/adapter_fixture.h"
+#include "tests/support/child_process.h"
+#include "tests/support/file_text.h"
 
 namespace omnihub::testing {
 namespace {
@@ -497,6 +500,34 @@ TEST_F(WebAdapterMetricsTest, EveryRequestIsCountedOnceAndPromtoolAgrees) {
   EXPECT_TRUE(MetricValue(text, "omnihub_http_request_duration_seconds_count",
                           {{"route", "batch"}}));
   EXPECT_TRUE(MetricValue(text, "omnihub_build_info"));
+}
+
+// The web adapter's own flags, checked as every adapter flag is: before,
+// --max_batch_calls below 1 quietly became 1 and the others' messages did
+// not name their flag.
+TEST(WebAdapterFlagsTest, NonsenseStopsTheAdapterNamingTheFlag) {
+  std::string directory = ::testing::TempDir() + "web-flags-XXXXXX";
+  ASSERT_NE(mkdtemp(directory.data()), nullptr);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--max_batch_calls=0", "--max_batch_calls: "},
+      {"--write_keys=key=bad site!", "--write_keys: "},
+      {"--trusted_proxies=not-an-address", "--trusted_proxies: "},
+      {"--ip_privacy=hide", "--ip_privacy: "},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string log = absl::StrCat(directory, "/bad-flag-", i, ".log");
+    auto adapter = ChildProcess::Start(
+        OMNIHUB_WEB_ADAPTER_BINARY,
+        {"--listen=127.0.0.1:0", "--hub_address=127.0.0.1:1",
+         absl::StrCat("--spool_dir=", directory, "/spool-", i), cases[i].first},
+        {}, log);
+    ASSERT_TRUE(adapter.ok()) << adapter.status();
+    absl::StatusOr<int> exit_code = (*adapter)->Wait(absl::Seconds(5));
+    EXPECT_TRUE(exit_code.ok() && *exit_code == 2)
+        << cases[i].first << " did not stop the adapter";
+    EXPECT_THAT(FileText(log), ::testing::HasSubstr(cases[i].second))
+        << cases[i].first;
+  }
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 -- Attaches identities to a customer without an event (LinkIdentities), and
 -- makes the customer exist when it has nothing yet.
 --
--- KEYS[1] view hash
+-- KEYS[1] view hash   KEYS[2] claims set (see record_claims.lua)
 -- ARGV[1] now (us)       ARGV[2] per-kind identity limits, "kind=n,..."
 -- ARGV[3..] identities ("kind:value"); none when the link named only
 --          identities known already
@@ -15,6 +15,7 @@ local members = {}
 for i = 3, #ARGV do members[#members + 1] = ARGV[i] end
 local refused = attach(k, members, ARGV[2])
 ensure_created(k, ARGV[1])
+confirm_claims(KEYS[2], members, refused)
 local reply = {'ok'}
 for _, member in ipairs(refused) do reply[#reply + 1] = member end
 return reply

@@ -2,7 +2,7 @@
 -- (for a merge, all of it now copied to the survivor) and leaves only its
 -- alias, the field 'alias' of its view hash.
 --
--- KEYS[1..5] events, timeline, view, merge log, aliases
+-- KEYS[1..6] events, timeline, view, merge log, aliases, claims
 -- ARGV[1] the survivor, or '-' to finish an erasure
 -- ARGV[2] (an erasure) how long the mark stays, in ms, so that writes still
 --         in flight for the customer resolve afresh
@@ -15,7 +15,7 @@ if ARGV[1] == '-' then
 elseif not alias or alias == '-' then
   return 0
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('DEL', unpack(KEYS))
 redis.call('HSET', KEYS[3], 'alias', ARGV[1])
 if ARGV[2] then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
 return 1

@@ -1,7 +1,13 @@
 -- Shared by the scripts that write one customer's events and identities
--- (ingest_event, absorb_events, attach_identities); CMake puts this text (and
--- bytes.lua before it) in front of each of them, so these locals are in scope
--- there.
+-- (ingest_event, absorb_events, attach_identities, absorb_profile); CMake puts
+-- this text (and bytes.lua and decimal.lua before it) in front of each of
+-- them, so these locals are in scope there.
+--
+-- Redis does not roll a script back when it fails half way: what it wrote
+-- before the failure stays. So every write of these functions comes after
+-- every read and every check that can fail (a key of the wrong type, a field
+-- that is no number, a total that would overflow): an event is either
+-- written whole or refused, having changed nothing.
 --
 -- A stored event is a text header, then the protobuf payload:
 --   revision|occurred_us|channel|kind|currency|amount_micros|satisfaction_milli|
@@ -27,7 +33,8 @@
 -- the field lh (the lifecycle history).
 --
 -- Numbers that can exceed 14 digits (times in microseconds, amounts) stay
--- strings: Lua would print them in exponent form and lose digits.
+-- strings: Lua would print them in exponent form and lose digits. Sums of
+-- amounts and counters are exact (decimal.lua) and kept within 64 bits.
 
 local HEADER_FIELDS = '^(%d+)|(%d+)|(%d+)|(%d+)|(%u*)|(%-?%d*)|(%d*)|'
 local HEADER = '^(%d+|%d+|%d+|%d+|%u*|%-?%d*|%d*|)'
@@ -44,15 +51,28 @@ local function revision_less(a, b)
   return bytes_less(a, b)
 end
 
--- Redis refuses "-0" as an integer (HINCRBY), so zero stays "0".
-local function negated(number)
-  if string.sub(number, 1, 1) == '-' then return string.sub(number, 2) end
-  if number == '0' then return number end
-  return '-' .. number
+local function negated(decimal)
+  if string.sub(decimal, 1, 1) == '-' then return string.sub(decimal, 2) end
+  return '-' .. decimal
 end
 
 local function as_integer(number)
   return string.format('%d', number)
+end
+
+-- Stops the script on data these scripts did not write (a field that is no
+-- number, an event without a header); called before the first write, so the
+-- error changes nothing.
+local function corrupt(what)
+  error('corrupt customer data: ' .. what, 0)
+end
+
+-- The field's value as read (false when absent) if it is a 64-bit decimal.
+local function checked_integer(field, value)
+  if value and not is_int64(value) then
+    corrupt('view field ' .. field .. ' is "' .. value .. '", not an integer')
+  end
+  return value
 end
 
 local PURCHASE_KIND = '30'
@@ -64,14 +84,21 @@ local function purchase_day_field(micros)
 end
 
 -- A purchase day's field as {n = purchase events, money = {currency =
--- micros}}, and back; currencies whose amount is zero are left out.
-local function parse_purchase_day(text)
+-- micros, as decimal strings}}, and back; currencies whose amount is zero
+-- are left out.
+local function parse_purchase_day(field, text)
   local day = {n = 0, money = {}}
   if not text then return day end
   local n, rest = string.match(text, '^(%d+)(.*)$')
+  if not n or string.gsub(rest, ';%u+=%-?%d+', '') ~= '' then
+    corrupt('view field ' .. field .. ' is "' .. text .. '"')
+  end
   day.n = tonumber(n)
   for currency, amount in string.gmatch(rest, ';(%u+)=(%-?%d+)') do
-    day.money[currency] = tonumber(amount)
+    if not is_int64(amount) then
+      corrupt('view field ' .. field .. ' is "' .. text .. '"')
+    end
+    day.money[currency] = amount
   end
   return day
 end
@@ -79,12 +106,12 @@ end
 local function format_purchase_day(day)
   local currencies = {}
   for currency, amount in pairs(day.money) do
-    if amount ~= 0 then currencies[#currencies + 1] = currency end
+    if amount ~= '0' then currencies[#currencies + 1] = currency end
   end
   table.sort(currencies)
   local parts = {as_integer(day.n)}
   for _, currency in ipairs(currencies) do
-    parts[#parts + 1] = currency .. '=' .. as_integer(day.money[currency])
+    parts[#parts + 1] = currency .. '=' .. day.money[currency]
   end
   return table.concat(parts, ';')
 end
@@ -143,6 +170,13 @@ local function attach(k, members, limits)
   return refused
 end
 
+-- Whether the timeline entry (at_a, id_a) comes after (at_b, id_b): later,
+-- or at the same time with the larger event id, as on the timeline.
+local function entry_after(at_a, id_a, at_b, id_b)
+  local a, b = tonumber(at_a), tonumber(at_b)
+  return a > b or (a == b and bytes_less(id_b, id_a))
+end
+
 -- Stores `stored` (header .. payload) as event `id` of the customer whose
 -- keys are `k` (events, timeline, view), and folds it into the view in the
 -- same step. The same or a lower revision than the one stored changes
@@ -151,22 +185,26 @@ end
 -- 'updated' or 'duplicate', the identities that did not fit (nil for a
 -- duplicate: nothing was attached), and whether the event is or was a
 -- purchase; or 'moved' and the customer this one was merged into ('-': it is
--- being erased), having written nothing. `keep_purchases` false leaves the
--- purchase days alone (a hub run without insights, to measure them).
+-- being erased), having written nothing; or 'rejected', the event's field
+-- at fault and why (a total that would leave 64 bits), having written
+-- nothing. `keep_purchases` false leaves the purchase days alone (a hub run
+-- without insights, to measure them).
 local function put_event(k, id, stored, now, members, limits, keep_purchases)
   local revision, occurred, channel, kind, currency, amount, satisfaction =
       string.match(stored, HEADER_FIELDS)
-  if not revision then
-    return redis.error_reply('stored event ' .. id .. ' has no valid header')
+  if not revision or (currency ~= '' and not is_int64(amount)) or
+      (satisfaction ~= '' and not is_int64(satisfaction)) then
+    corrupt('stored event ' .. id .. ' has no valid header')
   end
   local purchase = keep_purchases and kind == PURCHASE_KIND and
       currency ~= ''
 
-  -- One read of the view, before anything is written: whether the customer
-  -- is still here, what the event changes, and which identities it has.
+  -- One read of the view: whether the customer is still here, what the
+  -- event changes, and which identities it has.
   local time_field = 't:' .. channel
   local names = {'alias', 'first', 'last', time_field, 'recent_id',
                  'recent_at', 'created', 'total', 'n:' .. channel}
+  if currency ~= '' then names[#names + 1] = 'val:' .. currency end
   if satisfaction ~= '' then
     names[#names + 1] = 'sat_sum'
     names[#names + 1] = 'sat_n'
@@ -183,13 +221,18 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases)
   local current = {}
   for i = 1, fixed do current[names[i]] = values[i] end
 
-  local counters = {}
-  local function count(field, by)
-    counters[field] = (counters[field] or 0) + by
+  -- Most events are new: the read finds nothing.
+  local old = redis.call('HGET', k.events, id)
+
+  -- What the event changes: counters and totals (field -> decimal to add)
+  -- and purchase days (field -> {n = events, money = {currency = micros}}).
+  local deltas = {}
+  local function add(field, by)
+    local sum = by
+    if deltas[field] then sum = add_int64(deltas[field], by) end
+    if not sum then corrupt('stored event ' .. id .. ' has no valid header') end
+    deltas[field] = sum
   end
-  local money = {}
-  -- Changes to purchase days: field -> {n = events, money = {currency =
-  -- micros}}.
   local purchase_days = {}
   local function count_purchase(at, purchase_currency, micros, sign)
     local field = purchase_day_field(at)
@@ -199,20 +242,22 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases)
       purchase_days[field] = change
     end
     change.n = change.n + sign
-    change.money[purchase_currency] =
-        (change.money[purchase_currency] or 0) + sign * tonumber(micros)
+    if sign < 0 then micros = negated(micros) end
+    local sum = add_int64(change.money[purchase_currency] or '0', micros)
+    if not sum then corrupt('stored event ' .. id .. ' has no valid header') end
+    change.money[purchase_currency] = sum
   end
 
-  -- Most events are new: one HSETNX stores them; only a resend reads back.
   local result = 'accepted'
-  local old = false
-  if redis.call('HSETNX', k.events, id, stored) == 0 then
-    old = redis.call('HGET', k.events, id)
-  end
   local was_purchase = false
   if old then
     local old_revision, old_occurred, old_channel, old_kind, old_currency,
           old_amount, old_satisfaction = string.match(old, HEADER_FIELDS)
+    if not old_revision or
+        (old_currency ~= '' and not is_int64(old_amount)) or
+        (old_satisfaction ~= '' and not is_int64(old_satisfaction)) then
+      corrupt('stored event ' .. id .. ' has no valid header')
+    end
     was_purchase = keep_purchases and old_kind == PURCHASE_KIND and
         old_currency ~= ''
     if not revision_less(old_revision, revision) then
@@ -221,37 +266,30 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases)
     if was_purchase then
       count_purchase(old_occurred, old_currency, old_amount, -1)
     end
-    count('total', -1)
-    count('n:' .. old_channel, -1)
+    add('total', '-1')
+    add('n:' .. old_channel, '-1')
     if old_currency ~= '' then
-      money[#money + 1] = {old_currency, negated(old_amount)}
+      add('val:' .. old_currency, negated(old_amount))
     end
     if old_satisfaction ~= '' then
-      count('sat_sum', -tonumber(old_satisfaction))
-      count('sat_n', -1)
+      add('sat_sum', negated(old_satisfaction))
+      add('sat_n', '-1')
     end
-    redis.call('ZREM', k.timeline, id)
-    redis.call('HSET', k.events, id, stored)
     result = 'updated'
   end
-  count('total', 1)
-  count('n:' .. channel, 1)
-  if currency ~= '' then money[#money + 1] = {currency, amount} end
+  add('total', '1')
+  add('n:' .. channel, '1')
+  if currency ~= '' then add('val:' .. currency, amount) end
   if purchase then count_purchase(occurred, currency, amount, 1) end
   if satisfaction ~= '' then
-    count('sat_sum', tonumber(satisfaction))
-    count('sat_n', 1)
+    add('sat_sum', satisfaction)
+    add('sat_n', '1')
   end
 
-  local trimmed_copy = #stored == #string.match(stored, HEADER)
-  if not trimmed_copy then
-    redis.call('ZADD', k.timeline, occurred, id)
-  end
-
-  -- An update may touch counters the first read did not cover (another
-  -- channel; a satisfaction the new revision dropped).
+  -- An update may touch fields the first read did not cover (another
+  -- channel or currency; a satisfaction the new revision dropped).
   local unread = {}
-  for field in pairs(counters) do
+  for field in pairs(deltas) do
     if current[field] == nil then unread[#unread + 1] = field end
   end
   if next(purchase_days) and current.pv == nil then
@@ -264,16 +302,35 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases)
     local more = redis.call('HMGET', k.view, unpack(unread))
     for i, field in ipairs(unread) do current[field] = more[i] end
   end
+  for _, field in ipairs({'first', 'last', time_field, 'recent_at'}) do
+    checked_integer(field, current[field])
+  end
 
-  local at = tonumber(occurred)
   local updates = {}
   local function set(field, value)
     updates[#updates + 1] = field
     updates[#updates + 1] = value
   end
-  for field, by in pairs(counters) do
-    if by ~= 0 then set(field, as_integer((tonumber(current[field]) or 0) + by)) end
+  for field, by in pairs(deltas) do
+    if by ~= '0' then
+      local before = checked_integer(field, current[field]) or '0'
+      local after = add_int64(before, by)
+      if not after then
+        local what = 'the customer\'s ' .. field
+        if string.sub(field, 1, 4) == 'val:' then
+          what = 'the customer\'s total value in ' .. string.sub(field, 5) ..
+              ' (micros)'
+        end
+        return 'rejected', 'value.amount_micros',
+            what .. ' would overflow: ' .. before .. ' + ' .. by ..
+            ' is beyond the 64-bit limit ' .. (string.sub(by, 1, 1) == '-' and
+            '-9223372036854775808' or '9223372036854775807') ..
+            '; nothing was stored'
+      end
+      set(field, after)
+    end
   end
+  local at = tonumber(occurred)
   if not current.first or at < tonumber(current.first) then
     set('first', occurred)
     set('fch', channel)
@@ -285,41 +342,53 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases)
     set(time_field, occurred)
   end
   if not current.created then set('created', now) end
+  local trimmed_copy = #stored == #string.match(stored, HEADER)
   -- Ties on time go to the larger event id, as on the timeline.
-  local recent_id, recent_at = current.recent_id, tonumber(current.recent_at)
-  if not recent_id or at > recent_at or
-      (at == recent_at and bytes_less(recent_id, id)) then
+  local recent_id, recent_at = current.recent_id, current.recent_at
+  if not recent_id or entry_after(occurred, id, recent_at, recent_id) then
     set('recent_id', id)
     set('recent_at', occurred)
   elseif recent_id == id then
     -- A new revision of the most recent event moved back in time: another
-    -- event may now be the most recent.
-    local top = redis.call('ZREVRANGE', k.timeline, 0, 0, 'WITHSCORES')
-    if top[1] then
-      set('recent_id', top[1])
-      set('recent_at', top[2])
+    -- event may now be the most recent, the latest of the timeline without
+    -- this event's old entry and with its new one.
+    local best_id, best_at = nil, nil
+    if not trimmed_copy then best_id, best_at = id, occurred end
+    local top = redis.call('ZREVRANGE', k.timeline, 0, 1, 'WITHSCORES')
+    for i = 1, #top, 2 do
+      if top[i] ~= id then
+        if not best_id or entry_after(top[i + 1], top[i], best_at, best_id) then
+          best_id, best_at = top[i], top[i + 1]
+        end
+        break
+      end
     end
-  end
-  local refused = {}
-  if #members > 0 then
-    local added
-    added, refused = choose_identities(k, members,
-                                       {unpack(values, fixed + 1)}, limits,
-                                       not current.created)
-    for _, item in ipairs(added) do updates[#updates + 1] = item end
+    if best_id then
+      set('recent_id', best_id)
+      set('recent_at', best_at)
+    end
   end
   -- A purchase whose update leaves it as it was changes no day.
   local emptied = {}
   local purchases_changed = false
   for field, change in pairs(purchase_days) do
     local changed = change.n ~= 0
-    for _, micros in pairs(change.money) do changed = changed or micros ~= 0 end
+    for _, micros in pairs(change.money) do changed = changed or micros ~= '0' end
     if changed then
       purchases_changed = true
-      local day = parse_purchase_day(current[field])
+      local day = parse_purchase_day(field, current[field])
       day.n = day.n + change.n
       for day_currency, micros in pairs(change.money) do
-        day.money[day_currency] = (day.money[day_currency] or 0) + micros
+        local spent = add_int64(day.money[day_currency] or '0', micros)
+        if not spent then
+          return 'rejected', 'value.amount_micros',
+              'the customer\'s purchases in ' .. day_currency .. ' on day ' ..
+              string.sub(field, 3) .. ' (days since 1970-01-01) would ' ..
+              'overflow: ' .. (day.money[day_currency] or '0') .. ' + ' ..
+              micros .. ' micros is beyond the 64-bit limit; nothing was ' ..
+              'stored'
+        end
+        day.money[day_currency] = spent
       end
       if day.n > 0 then
         set(field, format_purchase_day(day))
@@ -329,25 +398,53 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases)
     end
   end
   if purchases_changed then
-    set('pv', as_integer((tonumber(current.pv) or 0) + 1))
+    set('pv', add_int64(checked_integer('pv', current.pv) or '0', '1'))
   end
+  -- Identities last of the checks: HKEYS (to count them) only when the
+  -- event is going to be stored.
+  local refused = {}
+  if #members > 0 then
+    local added
+    added, refused = choose_identities(k, members,
+                                       {unpack(values, fixed + 1)}, limits,
+                                       not current.created)
+    for _, item in ipairs(added) do updates[#updates + 1] = item end
+  end
+
+  -- Every check passed: the writes. The timeline is the one key not read
+  -- yet, so it comes first: of the wrong type, it fails before any write.
+  if old then
+    redis.call('ZREM', k.timeline, id)
+  elseif trimmed_copy then
+    -- Not written here, but retention reads it after these writes.
+    redis.call('ZCARD', k.timeline)
+  end
+  if not trimmed_copy then redis.call('ZADD', k.timeline, occurred, id) end
+  redis.call('HSET', k.events, id, stored)
   if #updates > 0 then redis.call('HSET', k.view, unpack(updates)) end
   if #emptied > 0 then redis.call('HDEL', k.view, unpack(emptied)) end
-  for _, change in ipairs(money) do
-    redis.call('HINCRBY', k.view, 'val:' .. change[1], change[2])
-  end
   return result, refused, purchase or was_purchase
 end
 
--- Cuts the given timeline entries down to their headers.
+-- Cuts the given timeline entries down to their headers; a value without a
+-- header (not written by these scripts) is left as it is rather than fail
+-- after the writes before it.
 local function tombstone(k, members)
   for _, member in ipairs(members) do
     local value = redis.call('HGET', k.events, member)
-    if value then
-      redis.call('HSET', k.events, member, string.match(value, HEADER))
-    end
+    local header = value and string.match(value, HEADER)
+    if header then redis.call('HSET', k.events, member, header) end
   end
   return #members
+end
+
+-- Retention's arguments are checked before the first write: trim() runs
+-- after the event is stored and must not fail then.
+local function check_retention(max_events, oldest_kept)
+  if not string.find(max_events, '^%-?%d+$') or
+      not string.find(oldest_kept, '^%-?%d+$') then
+    error('retention arguments must be decimals', 0)
+  end
 end
 
 -- Applies retention: at most `max_events` (0: no limit) events keep their

@@ -1,4 +1,4 @@
-#include "services/timeline/event_validator.h"
+#include "common/event_validation/event_validator.h"
 
 #include <cmath>
 #include <set>

@@ -5,8 +5,8 @@
 //   if (auto violation = validator.ValidateEvent(event, absl::Now(),
 //   "events[3]"))
 //     // violation->field == "events[3].identities[0].value", ->reason == "..."
-#ifndef OMNIHUB_SERVICES_TIMELINE_EVENT_VALIDATOR_H_
-#define OMNIHUB_SERVICES_TIMELINE_EVENT_VALIDATOR_H_
+#ifndef OMNIHUB_COMMON_EVENT_VALIDATION_EVENT_VALIDATOR_H_
+#define OMNIHUB_COMMON_EVENT_VALIDATION_EVENT_VALIDATOR_H_
 
 #include <cstddef>
 #include <optional>
@@ -88,4 +88,4 @@ bool KindFitsChannel(v1::InteractionKind kind, v1::Channel channel);
 
 }  // namespace omnihub::timeline
 
-#endif  // OMNIHUB_SERVICES_TIMELINE_EVENT_VALIDATOR_H_
+#endif  // OMNIHUB_COMMON_EVENT_VALIDATION_EVENT_VALIDATOR_H_
