@@ -9,6 +9,7 @@
 #   BENCH_SECONDS=30 BENCH_MEMORY_EVENTS=1000000 scripts/bench.sh
 #   BENCH_SYNTHETIC_CUSTOMERS=100000 scripts/bench.sh   # a smaller base
 #   scripts/bench.sh --smoke      # one second each, to see that it runs
+#   BENCH_ONLY=durability scripts/bench.sh   # only what durability costs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,8 +23,10 @@ fi
 
 scripts/install-deps.sh
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit 1; }
-build=build/bench
-cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release >/dev/null
+# BENCH_BUILD_DIR/BENCH_BUILD_TYPE: an existing build tree instead (e.g. to
+# measure with the development build when a Release build is too long).
+build=${BENCH_BUILD_DIR:-build/bench}
+cmake -S . -B $build -DCMAKE_BUILD_TYPE="${BENCH_BUILD_TYPE:-Release}" >/dev/null
 cmake --build $build -j"$(nproc)" --target omnihub-timeline omnihub-loadgen \
   omnihub-web-adapter omnihub-cli
 
@@ -102,6 +105,75 @@ json_field() {
   value=$(sed -n "s/^ *\"$1\": \"\{0,1\}\([^\",]*\).*/\1/p" | head -1)
   echo "${value:-0}"
 }
+
+# What --durability costs: ingest with Redis's append-only file fsynced once
+# a second (the shipped appendfsync everysec) against at every write
+# (appendfsync always, --durability=fsync); then with a replica attached,
+# without and with waiting for it (--durability=replica). The append-only
+# file goes to the build tree, on the machine's disk (/tmp may be memory).
+durability_runs() {
+  echo "== durability: ingest with appendfsync everysec, then always"
+  local main_port=$redis_port aof_dir="$PWD/$build/bench-aof" mode aof_pid
+  local replica_port replica_pid
+  local -a flags ceiling
+  stop_hub
+  for mode in everysec always; do
+    rm -rf "$aof_dir"; mkdir -p "$aof_dir"
+    # A Redis of its own: `dir` cannot be changed at run time (protected).
+    redis_port=$(free_port)
+    redis-server --bind 127.0.0.1 --port "$redis_port" --save "" \
+      --appendonly yes --appendfsync $mode --dir "$aof_dir" \
+      --logfile "$work/redis-aof-$mode.log" --hash-max-listpack-value 1024 &
+    aof_pid=$!
+    children+=($aof_pid)
+    wait_for_port "$redis_port"
+    flags=()
+    [ $mode = always ] && flags=(--durability=fsync)
+    start_hub "${flags[@]}"
+    wait_for_reevaluation
+    ceiling=()
+    [ $mode = always ] && ceiling=(--ceiling=ingest_batch100_aof_everysec)
+    loadgen --name=ingest_batch100_aof_$mode "${ceiling[@]}" --batch=100 --inflight=32
+    [ $mode = always ] && ceiling=(--ceiling=ingest_single_aof_everysec)
+    loadgen --name=ingest_single_aof_$mode "${ceiling[@]}" --batch=1 --inflight=128
+    stop_hub
+    kill -TERM "$aof_pid"; wait "$aof_pid" 2>/dev/null || true
+  done
+  rm -rf "$aof_dir"
+  redis_port=$main_port
+
+  echo "== durability: with a replica, without and with waiting for it"
+  replica_port=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$replica_port" --save "" \
+    --appendonly no --dir "$work" --logfile "$work/replica.log" \
+    --hash-max-listpack-value 1024 --replicaof 127.0.0.1 "$redis_port" &
+  replica_pid=$!
+  children+=($replica_pid)
+  wait_for_port "$replica_port"
+  until redis-cli -p "$replica_port" INFO replication | grep -q '^master_link_status:up'; do sleep 0.2; done
+  for mode in none replica; do
+    redis FLUSHALL >/dev/null
+    start_hub --durability=$mode
+    wait_for_reevaluation
+    ceiling=()
+    [ $mode = replica ] && ceiling=(--ceiling=ingest_batch100_replica_none)
+    loadgen --name=ingest_batch100_replica_$mode "${ceiling[@]}" --batch=100 --inflight=32
+    [ $mode = replica ] && ceiling=(--ceiling=ingest_single_replica_none)
+    loadgen --name=ingest_single_replica_$mode "${ceiling[@]}" --batch=1 --inflight=128
+    stop_hub
+  done
+  kill -TERM "$replica_pid"; wait "$replica_pid" 2>/dev/null || true
+  redis FLUSHALL >/dev/null
+  start_hub
+  wait_for_reevaluation
+}
+if [ "${BENCH_ONLY:-}" = durability ]; then
+  durability_runs
+  echo
+  $build/tests/bench/omnihub-loadgen --report="$results"
+  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+  exit 0
+fi
 
 echo "== ingest, batches of 100 (Redis alone first: the same store code, no gRPC)"
 loadgen --name=redis_alone_batch100 --mode=redis --batch=100 --inflight=32
@@ -225,6 +297,8 @@ loadgen --name=ingest_batch100_during_sweep --ceiling=ingest_batch100_big_base \
   --batch=100 --inflight=32
 due_after=$(due)
 figure "sweeper at the default --lifecycle_refresh_rate=2000: of $due_before deadlines due at once, $((due_before - due_after)) recorded during the ${seconds} s of ingest beside it (ingest_batch100_during_sweep above)"
+
+durability_runs
 
 echo
 $build/tests/bench/omnihub-loadgen --report="$results"

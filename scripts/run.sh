@@ -8,6 +8,9 @@
 #   OMNIHUB_REDIS_ADDRESS=redis:6379 scripts/run.sh   # use that Redis instead
 #   scripts/run.sh --listen=0.0.0.0:50051        # extra flags go to the hub
 #   OMNIHUB_WRITE_KEYS=k1=shop scripts/run.sh   # the web adapter's write keys
+#   OMNIHUB_DURABILITY=fsync scripts/run.sh     # local Redis fsyncs every
+#                               # write (appendfsync always), hub checks it
+#   OMNIHUB_REDIS_MAXMEMORY=4gb scripts/run.sh  # local Redis's maxmemory
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +26,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The settings of deploy/redis.conf; OMNIHUB_DURABILITY=fsync makes Redis
+# fsync every write before answering, and tells the hub to insist on it.
+durability=${OMNIHUB_DURABILITY:-none}
+appendfsync=everysec
+[ "$durability" = fsync ] && appendfsync=always
+
 if [ -z "${OMNIHUB_REDIS_ADDRESS:-}" ]; then
   port=${OMNIHUB_LOCAL_REDIS_PORT:-6379}
   if redis-cli -p "$port" ping >/dev/null 2>&1; then
@@ -31,8 +40,9 @@ if [ -z "${OMNIHUB_REDIS_ADDRESS:-}" ]; then
     mkdir -p .omnihub/redis
     echo "starting a local redis-server on 127.0.0.1:$port (data in .omnihub/redis)"
     redis-server --bind 127.0.0.1 --port "$port" --dir "$PWD/.omnihub/redis" \
-      --appendonly yes --appendfsync everysec --save "" \
-      --hash-max-listpack-value 1024 \
+      --appendonly yes --appendfsync "$appendfsync" --save "" \
+      --maxmemory "${OMNIHUB_REDIS_MAXMEMORY:-1gb}" \
+      --maxmemory-policy noeviction --hash-max-listpack-value 1024 \
       --logfile "$PWD/.omnihub/redis/redis.log" &
     children+=($!)
     for _ in $(seq 50); do
@@ -44,7 +54,7 @@ if [ -z "${OMNIHUB_REDIS_ADDRESS:-}" ]; then
 fi
 
 bin=build/release/services
-$bin/timeline/omnihub-timeline "$@" &
+$bin/timeline/omnihub-timeline --durability="$durability" "$@" &
 children+=($!)
 $bin/phone_adapter/omnihub-phone-adapter &
 children+=($!)

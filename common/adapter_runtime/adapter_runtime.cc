@@ -45,6 +45,12 @@ ABSL_FLAG(int, max_json_depth,
           "Most arrays and objects a JSON body may nest inside one another "
           "(at least 1); a deeper body is refused with 400 naming the field. "
           "It bounds every step that recurses over a body.");
+ABSL_FLAG(int, http_threads, 8,
+          "Threads serving HTTP connections (each holds a keep-alive "
+          "connection while it is open).");
+ABSL_FLAG(int, http_max_queued, 256,
+          "Most HTTP connections waiting for a thread; past it a request is "
+          "answered 503 with Retry-After at once.");
 ABSL_FLAG(int, publish_batch, 500, "Most events per call to the hub.");
 ABSL_FLAG(std::string, default_region, "US",
           "Region (ISO 3166) for phone numbers written without +country.");
@@ -179,11 +185,14 @@ int RunAdapter(int argc, char** argv, const AdapterDescription& description,
     listen = absl::StrCat("127.0.0.1:", description.default_port);
   }
   publisher::EventPublisher* raw_publisher = publisher->get();
+  http_intake::HttpIntakeOptions intake_options;
+  intake_options.listen = listen;
+  intake_options.max_body_bytes =
+      static_cast<size_t>(absl::GetFlag(FLAGS_max_body_bytes));
+  intake_options.threads = absl::GetFlag(FLAGS_http_threads);
+  intake_options.max_queued_connections = absl::GetFlag(FLAGS_http_max_queued);
   http_intake::HttpIntake intake(
-      {.listen = listen,
-       .max_body_bytes =
-           static_cast<size_t>(absl::GetFlag(FLAGS_max_body_bytes))},
-      spool->get(), &validator, registry,
+      std::move(intake_options), spool->get(), &validator, registry,
       [raw_publisher] { return raw_publisher->hub_reachable(); });
   if (absl::Status status = register_routes(intake, normalizer); !status.ok()) {
     log::Error("%s", status.message());

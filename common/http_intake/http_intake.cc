@@ -1,5 +1,7 @@
 #include "common/http_intake/http_intake.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -7,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/http_intake/bounded_task_queue.h"
 #include "common/logging/log.h"
 #include "nlohmann/json.hpp"
 #include "prometheus/text_serializer.h"
@@ -57,6 +60,11 @@ HttpIntake::HttpIntake(HttpIntakeOptions options, spool::EventSpool* spool,
                               .Register(*registry_);
 
   server_.set_payload_max_length(options_.max_body_bytes);
+  server_.new_task_queue = [threads = options_.threads,
+                            queued = options_.max_queued_connections] {
+    return new BoundedTaskQueue(static_cast<size_t>(std::max(threads, 1)),
+                                static_cast<size_t>(std::max(queued, 0)));
+  };
   // Without it, Nagle's algorithm and the client's delayed ACK hold each
   // small response back for tens of milliseconds.
   server_.set_tcp_nodelay(true);
@@ -79,11 +87,24 @@ HttpIntake::HttpIntake(HttpIntakeOptions options, spool::EventSpool* spool,
   });
   // Every answer passes here once, just before it is written, whoever made
   // it: a route, the error handler (404, 413, 400) or the exception handler.
-  server_.set_pre_routing_handler(
-      [](const httplib::Request&, httplib::Response&) {
-        request_started = absl::Now();
-        return httplib::Server::HandlerResponse::Unhandled;
-      });
+  server_.set_pre_routing_handler([this](const httplib::Request&,
+                                         httplib::Response& response) {
+    request_started = absl::Now();
+    if (!AnsweringOverload()) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    // No thread was free and the queue was full: refused before the
+    // body is read, and the connection is to be closed.
+    response.set_header("Retry-After",
+                        absl::StrCat(options_.retry_after_seconds));
+    response.set_header("Connection", "close");
+    Error(response, 503, "",
+          absl::StrCat("the adapter is overloaded (", options_.threads,
+                       " connections served, ", options_.max_queued_connections,
+                       " waiting); send again later"),
+          "overloaded");
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server_.set_post_routing_handler(
       [this](const httplib::Request& request, httplib::Response& response) {
         std::optional<absl::Duration> elapsed;

@@ -48,6 +48,11 @@ struct HttpIntakeOptions {
   std::string listen = "127.0.0.1:8081";  // host:port; port 0 picks one
   size_t max_body_bytes = 1 << 20;
   int retry_after_seconds = 5;  // told to senders when the spool is full
+  // Threads serving connections (each holds a keep-alive connection while
+  // it is open), and connections that may wait for one; past that a
+  // request is answered 503 with Retry-After at once.
+  int threads = 8;
+  int max_queued_connections = 256;
 };
 
 class HttpIntake {

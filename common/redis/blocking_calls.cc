@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/redis/call_scope.h"
 #include "common/redis/reply_gatherer.h"
 
 namespace omnihub::redis {
@@ -50,11 +51,16 @@ PendingReplies CallAll(RedisClient& client,
 
 Replies CallAllAndWait(RedisClient& client,
                        std::vector<std::vector<std::string>> commands) {
+  if (absl::Status wanted = CurrentCallStatus(); !wanted.ok()) {
+    return Replies(commands.size(), wanted);
+  }
   return CallAll(client, std::move(commands)).Wait();
 }
 
 absl::StatusOr<Reply> CallAndWait(RedisClient& client,
                                   std::vector<std::string> argv) {
+  // Between the steps of a long operation: stop once its caller has gone.
+  if (absl::Status wanted = CurrentCallStatus(); !wanted.ok()) return wanted;
   std::vector<std::vector<std::string>> commands;
   commands.push_back(std::move(argv));
   return std::move(CallAllAndWait(client, std::move(commands))[0]);
@@ -78,6 +84,9 @@ PendingReplies RunAll(RedisClient& client, const RedisScript& script,
 
 Replies RunAllAndWait(RedisClient& client, const RedisScript& script,
                       std::vector<ScriptCall> calls) {
+  if (absl::Status wanted = CurrentCallStatus(); !wanted.ok()) {
+    return Replies(calls.size(), wanted);
+  }
   return RunAll(client, script, std::move(calls)).Wait();
 }
 
@@ -92,6 +101,16 @@ absl::StatusOr<Reply> RunAndWait(RedisClient& client, const RedisScript& script,
 absl::StatusOr<Reply> ErrorReplyAsStatus(absl::StatusOr<Reply> reply,
                                          absl::string_view what) {
   if (!reply.ok() || !reply->is_error()) return reply;
+  // noeviction at maxmemory: Redis refuses writes until memory is freed or
+  // maxmemory raised; the write did not happen, so sending it again later
+  // is safe. A script's write refused so may come back wrapped in its
+  // error, hence the search for the message.
+  if (absl::StartsWith(reply->str, "OOM") ||
+      absl::StrContains(reply->str, "OOM command not allowed")) {
+    return absl::UnavailableError(
+        absl::StrCat("Redis is full (maxmemory reached) and refused ", what,
+                     "; nothing was written, send again later: ", reply->str));
+  }
   for (absl::string_view transient :
        {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN"}) {
     if (absl::StartsWith(reply->str, transient)) {

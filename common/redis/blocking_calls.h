@@ -1,7 +1,10 @@
 // Blocking calls over the asynchronous RedisClient, for the rare multi-step
 // operations (merging customers, erasing one, exporting one) that run on
 // threads of their own: never call these on a Redis client thread or inside a
-// gRPC reactor, which must not block.
+// gRPC reactor, which must not block. Each checks the thread's call scope
+// (call_scope.h) first: once the call is cancelled or past its deadline it
+// sends nothing and answers CANCELLED or DEADLINE_EXCEEDED, so a long
+// operation stops between steps.
 //
 //   absl::StatusOr<Reply> reply = CallAndWait(client, {"SMEMBERS", key});
 //   std::vector<absl::StatusOr<Reply>> replies = CallAllAndWait(client, {...});
@@ -64,8 +67,8 @@ PendingReplies CallAll(RedisClient& client,
                        std::vector<std::vector<std::string>> commands);
 
 // An error reply becomes a status (INTERNAL naming `what`, or UNAVAILABLE for
-// the replies Redis gives while it cannot serve: LOADING, BUSY, MASTERDOWN,
-// READONLY, TRYAGAIN); other replies pass through.
+// the replies Redis gives while it cannot serve: OOM at maxmemory, LOADING,
+// BUSY, MASTERDOWN, READONLY, TRYAGAIN); other replies pass through.
 absl::StatusOr<Reply> ErrorReplyAsStatus(absl::StatusOr<Reply> reply,
                                          absl::string_view what);
 

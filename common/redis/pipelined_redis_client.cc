@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/logging/log.h"
+#include "common/redis/call_scope.h"
 #include "common/redis/hiredis_reply.h"
 
 namespace omnihub::redis {
@@ -23,7 +24,15 @@ struct Command {
   std::vector<std::string> argv;
   ReplyCallback done;
   absl::Time queued_at;
+  absl::Time deadline = absl::InfiniteFuture();
+  size_t bytes = 0;  // of the arguments, as the queue's bound counts them
 };
+
+size_t BytesOf(const std::vector<std::string>& argv) {
+  size_t bytes = 0;
+  for (const std::string& arg : argv) bytes += arg.size();
+  return bytes;
+}
 
 enum class SubmitResult { kQueued, kDown, kFull, kStopping };
 
@@ -52,6 +61,11 @@ class PipelinedRedisClient::Connection {
     if (stopping_) return SubmitResult::kStopping;
     if (!up_.load(std::memory_order_relaxed)) return SubmitResult::kDown;
     if (queue_.size() >= options_->max_queued) return SubmitResult::kFull;
+    if (!queue_.empty() &&
+        queued_bytes_ + command.bytes > options_->max_queued_bytes) {
+      return SubmitResult::kFull;
+    }
+    queued_bytes_ += command.bytes;
     queue_.push_back(std::move(command));
     return SubmitResult::kQueued;
   }
@@ -94,6 +108,7 @@ class PipelinedRedisClient::Connection {
         }
       }
       std::vector<Command> batch;
+      std::vector<Command> expired;
       {
         absl::MutexLock lock(&mutex_);
         auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
@@ -104,11 +119,20 @@ class PipelinedRedisClient::Connection {
         if (queue_.empty() && stopping_) break;
         const size_t take = std::min(queue_.size(), options_->max_pipeline);
         batch.reserve(take);
+        const absl::Time now = absl::Now();
         for (size_t i = 0; i < take; ++i) {
-          batch.push_back(std::move(queue_.front()));
+          queued_bytes_ -= queue_.front().bytes;
+          // Whoever waited for it has given up: not worth Redis's time.
+          (queue_.front().deadline <= now ? expired : batch)
+              .push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
       }
+      for (Command& command : expired) {
+        if (metrics_) metrics_->CountError(RedisMetrics::Error::kTimeout);
+        std::move(command.done)(DeadlinePassedBeforeSending());
+      }
+      if (batch.empty() && !expired.empty()) continue;
       if (batch.empty()) {
         Ping();
       } else {
@@ -298,6 +322,7 @@ class PipelinedRedisClient::Connection {
     {
       absl::MutexLock lock(&mutex_);
       failed.swap(queue_);
+      queued_bytes_ = 0;
       error = last_error_;
     }
     const absl::Status status = absl::UnavailableError(
@@ -315,6 +340,7 @@ class PipelinedRedisClient::Connection {
   std::atomic<bool> up_{false};
   absl::Mutex mutex_;
   std::deque<Command> queue_ ABSL_GUARDED_BY(mutex_);
+  size_t queued_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   std::string last_error_ ABSL_GUARDED_BY(mutex_) = "not connected yet";
   std::thread thread_;
@@ -368,9 +394,16 @@ void PipelinedRedisClient::Execute(std::vector<std::string> argv,
     std::move(done)(absl::InvalidArgumentError("empty Redis command"));
     return;
   }
+  // A call already given up on sends nothing.
+  if (absl::Status wanted = CurrentCallStatus(); !wanted.ok()) {
+    std::move(done)(std::move(wanted));
+    return;
+  }
   // Round-robin over the connections that are up; none up fails at once.
   const size_t start = next_connection_.fetch_add(1, std::memory_order_relaxed);
-  Command command{std::move(argv), std::move(done), absl::Now()};
+  const size_t bytes = BytesOf(argv);
+  Command command{std::move(argv), std::move(done), absl::Now(),
+                  CurrentCallScope().deadline, bytes};
   bool any_full = false;
   bool stopping = false;
   for (size_t i = 0; i < connections_.size(); ++i) {
@@ -395,8 +428,9 @@ void PipelinedRedisClient::Execute(std::vector<std::string> argv,
   } else if (any_full) {
     if (metrics_) metrics_->CountError(RedisMetrics::Error::kOverloaded);
     status = absl::ResourceExhaustedError(
-        absl::StrCat("more than ", options_.max_queued,
-                     " commands are waiting for Redis at ", address_));
+        absl::StrCat("more than ", options_.max_queued, " commands or ",
+                     options_.max_queued_bytes,
+                     " bytes are waiting for Redis at ", address_));
   } else {
     if (metrics_) metrics_->CountError(RedisMetrics::Error::kUnavailable);
     status = absl::UnavailableError(absl::StrCat(

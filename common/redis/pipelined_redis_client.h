@@ -7,6 +7,11 @@
 // lost connection is re-made in the background with backoff; while none is
 // up, Execute fails at once with UNAVAILABLE.
 //
+// A command queued under a redis::ScopedCall carries the call's deadline:
+// still waiting to be sent when it passes, it fails with DEADLINE_EXCEEDED
+// and is not sent; queued after it (or once the call was cancelled), it fails
+// at once.
+//
 // Callbacks run on a connection's thread (or inline on the caller's thread
 // when the command fails fast), never under a lock of the client. A callback
 // may call Execute again, but must not block, call Shutdown() or destroy the
@@ -46,8 +51,11 @@ struct RedisClientOptions {
   absl::Duration idle_ping_interval = absl::Seconds(1);
   size_t max_pipeline = 1024;  // commands written in one batch
   // Per connection; a command finding every live connection's queue this
-  // long fails with RESOURCE_EXHAUSTED instead of growing memory.
+  // long, or holding this many bytes of arguments, fails with
+  // RESOURCE_EXHAUSTED instead of growing memory. A command larger than
+  // max_queued_bytes alone is still taken by an empty queue.
   size_t max_queued = 100000;
+  size_t max_queued_bytes = 64 << 20;
 };
 
 class PipelinedRedisClient final : public RedisClient {

@@ -11,6 +11,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/redis/blocking_calls.h"
+#include "common/redis/call_scope.h"
 #include "common/redis/redis_script.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
@@ -229,6 +231,85 @@ TEST_F(PipelinedRedisClientTest, FullQueueIsResourceExhausted) {
   absl::StatusOr<Reply> pong = Await(queued);
   ASSERT_TRUE(pong.ok()) << pong.status();
   EXPECT_EQ(pong->str, "PONG");
+}
+
+// The queue is bounded in bytes too: a few large commands fill it long
+// before the command count would.
+TEST_F(PipelinedRedisClientTest, QueueFullInBytesIsResourceExhausted) {
+  StartServer();
+  options_.command_timeout = absl::Seconds(30);
+  options_.connections = 1;
+  options_.max_queued_bytes = 1 << 20;
+  StartClient();
+  auto blocked = CallAsync(*client_, {"BLPOP", "q", "0"});
+  ASSERT_TRUE(WaitForBlockedCommand(*server_, "blpop"));
+  const std::string value(600 << 10, 'x');
+  auto first = CallAsync(*client_, {"SET", "a", value});
+  absl::StatusOr<Reply> refused = Call(*client_, {"SET", "b", value});
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("bytes"), std::string::npos)
+      << refused.status();
+  // Small commands still fit beside the first.
+  auto small = CallAsync(*client_, {"SET", "c", "1"});
+  ASSERT_TRUE(server_->Command({"RPUSH", "q", "x"}).ok());
+  ASSERT_TRUE(Await(blocked).ok());
+  ASSERT_TRUE(Await(first).ok());
+  ASSERT_TRUE(Await(small).ok());
+  EXPECT_EQ(server_->Command({"EXISTS", "b"})->integer, 0);
+  // Once sent, the bytes are free again.
+  EXPECT_TRUE(Call(*client_, {"SET", "b", value}).ok());
+}
+
+// A command queued for a call whose deadline passes before it is sent is
+// dropped, not sent: Redis never runs it.
+TEST_F(PipelinedRedisClientTest, CommandPastItsCallsDeadlineIsNotSent) {
+  StartServer();
+  options_.command_timeout = absl::Seconds(30);
+  options_.connections = 1;
+  StartClient();
+  auto blocked = CallAsync(*client_, {"BLPOP", "q", "0"});
+  ASSERT_TRUE(WaitForBlockedCommand(*server_, "blpop"));
+  std::future<absl::StatusOr<Reply>> late;
+  {
+    ScopedCall call({.deadline = absl::Now() + absl::Milliseconds(100)});
+    late = CallAsync(*client_, {"SET", "late", "1"});
+  }
+  auto unbounded = CallAsync(*client_, {"SET", "unbounded", "1"});
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(server_->Command({"RPUSH", "q", "x"}).ok());
+  ASSERT_TRUE(Await(blocked).ok());
+  absl::StatusOr<Reply> dropped = Await(late);
+  EXPECT_EQ(dropped.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << dropped.status();
+  EXPECT_TRUE(Await(unbounded).ok());
+  EXPECT_EQ(server_->Command({"EXISTS", "late"})->integer, 0);
+  EXPECT_EQ(server_->Command({"EXISTS", "unbounded"})->integer, 1);
+  // Already past, or cancelled: fails at once, nothing sent.
+  ScopedCall cancelled({.cancelled = [] { return true; }});
+  EXPECT_EQ(Call(*client_, {"SET", "cancelled", "1"}).status().code(),
+            absl::StatusCode::kCancelled);
+  EXPECT_EQ(CallAndWait(*client_, {"SET", "cancelled", "1"}).status().code(),
+            absl::StatusCode::kCancelled);
+  EXPECT_EQ(server_->Command({"EXISTS", "cancelled"})->integer, 0);
+}
+
+// At maxmemory with noeviction Redis refuses writes (OOM): that is a
+// moment's refusal (UNAVAILABLE, send again), not an internal error.
+TEST_F(PipelinedRedisClientTest, RedisFullIsUnavailable) {
+  StartServer({"--maxmemory", "1mb", "--maxmemory-policy", "noeviction"});
+  StartClient();
+  const std::string value(64 << 10, 'x');
+  absl::StatusOr<Reply> refused;
+  for (int i = 0; i < 200; ++i) {
+    refused = ErrorReplyAsStatus(
+        Call(*client_, {"SET", absl::StrCat("k", i), value}), "a test write");
+    if (!refused.ok()) break;
+  }
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("maxmemory"), std::string::npos)
+      << refused.status();
 }
 
 TEST_F(PipelinedRedisClientTest, ShutdownSendsWhatIsQueuedThenRefuses) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -13,9 +14,10 @@ namespace omnihub::timeline {
 namespace {
 
 // What the events of one batch share while they are being stored.
-struct PendingBatch {
+struct PendingBatch : std::enable_shared_from_this<PendingBatch> {
   v1::IngestResponse response;
   Done<v1::IngestResponse> done;
+  ReplicaBarrier* replicas = nullptr;  // set when events went to the store
   std::atomic<int> pending{0};
   absl::Mutex mutex;
   absl::Status first_error ABSL_GUARDED_BY(mutex);
@@ -25,6 +27,18 @@ struct PendingBatch {
     {
       absl::MutexLock lock(&mutex);
       error = first_error;
+    }
+    if (error.ok() && replicas != nullptr) {
+      // Even an all-DUPLICATE batch waits: its events may be the resend of
+      // a batch whose writes were not yet replicated.
+      ReplicaBarrier* barrier = std::exchange(replicas, nullptr);
+      barrier->Wait([self = shared_from_this()](absl::Status replicated) {
+        if (!replicated.ok()) {
+          return std::move(self->done)(std::move(replicated));
+        }
+        std::move(self->done)(std::move(self->response));
+      });
+      return;
     }
     if (error.ok()) {
       std::move(done)(std::move(response));
@@ -74,11 +88,13 @@ EventResult MetricOf(IngestOutcome::Result result) {
 BatchIngester::BatchIngester(TimelineStore* store,
                              const EventValidator* validator,
                              TimelineMetrics* metrics,
-                             std::function<absl::Time()> clock)
+                             std::function<absl::Time()> clock,
+                             ReplicaBarrier* replicas)
     : store_(store),
       validator_(validator),
       metrics_(metrics),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      replicas_(replicas) {}
 
 void BatchIngester::Ingest(v1::IngestRequest request,
                            Done<v1::IngestResponse> done) {
@@ -113,6 +129,7 @@ void BatchIngester::Ingest(v1::IngestRequest request,
   }
   if (valid.empty()) return batch->Finish();
 
+  batch->replicas = replicas_;
   batch->pending.store(static_cast<int>(valid.size()));
   for (int i : valid) {
     const v1::Channel channel = request.events(i).channel();

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "common/event_validation/event_validator.h"
 #include "omnihub/v1/timeline.pb.h"
+#include "services/timeline/durability.h"
 #include "services/timeline/timeline_metrics.h"
 #include "services/timeline/timeline_store.h"
 
@@ -19,10 +20,13 @@ namespace omnihub::timeline {
 
 class BatchIngester {
  public:
+  // With `replicas` (--durability=replica), a batch is answered only once
+  // enough replicas have its writes (else UNAVAILABLE: send again).
   BatchIngester(
       TimelineStore* store, const EventValidator* validator,
       TimelineMetrics* metrics,
-      std::function<absl::Time()> clock = [] { return absl::Now(); });
+      std::function<absl::Time()> clock = [] { return absl::Now(); },
+      ReplicaBarrier* replicas = nullptr);
 
   // `done` gets INVALID_ARGUMENT for a malformed request as a whole, the
   // storage error (e.g. UNAVAILABLE) if any event could not be stored — the
@@ -34,6 +38,7 @@ class BatchIngester {
   const EventValidator* validator_;
   TimelineMetrics* metrics_;
   std::function<absl::Time()> clock_;
+  ReplicaBarrier* replicas_;  // may be null
 };
 
 }  // namespace omnihub::timeline

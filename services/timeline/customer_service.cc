@@ -4,6 +4,7 @@
 #include "common/grpc_util/status_conversion.h"
 #include "common/logging/log.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/timeline/grpc_call_scope.h"
 
 namespace omnihub::timeline {
 namespace {
@@ -68,15 +69,15 @@ grpc::ServerUnaryReactor* CustomerService::ResolveCustomer(
   absl::StatusOr<v1::CustomerSelector> selector = Selector(request->customer());
   if (!selector.ok()) return Finished(context, selector.status());
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  store_->Resolve(*std::move(selector),
-                  [reactor, response](absl::StatusOr<ResolvedCustomer> found) {
-                    if (!found.ok()) {
-                      return reactor->Finish(ToGrpcStatus(found.status()));
-                    }
-                    response->set_customer_id(found->customer_id);
-                    response->set_merged_from(found->merged_from);
-                    reactor->Finish(grpc::Status::OK);
-                  });
+  store_->Resolve(
+      *std::move(selector),
+      [reactor, response](absl::StatusOr<ResolvedCustomer> found) {
+        if (!found.ok()) return reactor->Finish(ToGrpcStatus(found.status()));
+        response->set_customer_id(found->customer_id);
+        response->set_merged_from(found->merged_from);
+        reactor->Finish(grpc::Status::OK);
+      },
+      CallScopeOf(context));
   return reactor;
 }
 
@@ -107,6 +108,7 @@ grpc::ServerUnaryReactor* CustomerService::LinkIdentities(
                    .reason = request->reason()};
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const std::string source = request->source();
+  redis::ScopedCall call(DeadlineOf(context));
   store_->Link(std::move(link), [reactor, response, source](
                                     absl::StatusOr<IngestOutcome> outcome) {
     if (!outcome.ok()) return reactor->Finish(ToGrpcStatus(outcome.status()));
@@ -135,7 +137,8 @@ grpc::ServerUnaryReactor* CustomerService::GetMergeLog(
         if (!log.ok()) return reactor->Finish(ToGrpcStatus(log.status()));
         *response = *std::move(log);
         reactor->Finish(grpc::Status::OK);
-      });
+      },
+      CallScopeOf(context));
   return reactor;
 }
 
@@ -161,7 +164,8 @@ grpc::ServerUnaryReactor* CustomerService::ForgetCustomer(
             static_cast<int>(erased->aliases_erased()));
         *response = *std::move(erased);
         reactor->Finish(grpc::Status::OK);
-      });
+      },
+      CallScopeOf(context));
   return reactor;
 }
 
@@ -205,7 +209,8 @@ grpc::ServerUnaryReactor* CustomerService::ExportCustomer(
         response->set_customer_id(exported->customer().customer_id());
         response->set_json(std::move(json));
         reactor->Finish(grpc::Status::OK);
-      });
+      },
+      CallScopeOf(context));
   return reactor;
 }
 

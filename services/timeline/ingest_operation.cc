@@ -169,8 +169,9 @@ void IngestOperation::Decide() {
   if (candidates.size() < 2 && !linking()) return ChooseCustomer();
   // A link goes to the merger even with one customer: it checks the limits
   // of everything being linked before anything changes.
-  workers_->Schedule([self = shared_from_this(),
-                      candidates = std::move(candidates)]() mutable {
+  WorkerJob merge;
+  merge.run = [self = shared_from_this(),
+               candidates = std::move(candidates)]() mutable {
     absl::StatusOr<MergeResult> result =
         self->merger_->Merge(candidates, self->trigger_);
     if (result.ok()) {
@@ -182,7 +183,9 @@ void IngestOperation::Decide() {
       }
     }
     self->OnMerged(std::move(result));
-  });
+  };
+  absl::Status queued = workers_->Schedule(WorkKind::kMerge, std::move(merge));
+  if (!queued.ok()) return Fail(std::move(queued));
 }
 
 void IngestOperation::OnMerged(absl::StatusOr<MergeResult> result) {

@@ -19,6 +19,7 @@
 #include "common/event_validation/event_validator.h"
 #include "common/event_validation/ingest_limit_flags.h"
 #include "common/grpc_util/served_services.h"
+#include "common/grpc_util/server_limits.h"
 #include "common/identity/identity_normalizer.h"
 #include "common/logging/log.h"
 #include "common/metrics/build_info.h"
@@ -33,6 +34,7 @@
 #include "services/insights/store/insights_engine.h"
 #include "services/insights/store/insights_metrics.h"
 #include "services/timeline/customer_service.h"
+#include "services/timeline/durability.h"
 #include "services/timeline/identity_metrics.h"
 #include "services/timeline/identity_rules.h"
 #include "services/timeline/timeline_metrics.h"
@@ -55,6 +57,30 @@ ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(2),
 ABSL_FLAG(int, redis_max_queued, 100000,
           "Most Redis commands waiting to be sent; past it a call fails at "
           "once (ingest answers UNAVAILABLE: overloaded, send again).");
+ABSL_FLAG(int64_t, redis_max_queued_bytes, 64 << 20,
+          "Most bytes of Redis commands waiting to be sent, per connection; "
+          "past it a call fails at once as with --redis_max_queued.");
+ABSL_FLAG(std::string, durability, "none",
+          "none: acknowledge once Redis has the writes (with the shipped "
+          "appendfsync everysec, a Redis crash may lose up to about a second "
+          "of them); fsync: Redis must have appendonly yes and appendfsync "
+          "always (checked at start, the hub refuses to start otherwise); "
+          "replica: acknowledge a batch only once --durability_replicas "
+          "replicas have its writes (Redis WAIT), else answer UNAVAILABLE.");
+ABSL_FLAG(int, durability_replicas, 1,
+          "--durability=replica: replicas that must have a batch's writes.");
+ABSL_FLAG(absl::Duration, durability_timeout, absl::Seconds(1),
+          "--durability=replica: how long to wait for them before answering "
+          "UNAVAILABLE (the sender sends again; ingest is idempotent).");
+ABSL_FLAG(int, grpc_max_concurrent_streams, 1000,
+          "Most calls at once on one client connection; the client queues "
+          "the rest (0: gRPC's default, no limit).");
+ABSL_FLAG(int64_t, grpc_memory_quota, int64_t{1} << 30,
+          "Bytes gRPC may use for calls in flight; past it new calls are "
+          "refused (RESOURCE_EXHAUSTED) (0: no quota).");
+ABSL_FLAG(absl::Duration, overload_retry_after, absl::Milliseconds(500),
+          "Sent with every UNAVAILABLE answer as the grpc-retry-pushback-ms "
+          "trailer: how long a client should wait before sending again.");
 ABSL_FLAG(std::string, key_prefix, "omnihub:", "Prefix of every Redis key.");
 ABSL_FLAG(int64_t, retention_max_events, 10000,
           "Most events kept per customer's timeline (0: no limit). Older "
@@ -95,7 +121,13 @@ ABSL_FLAG(absl::Duration, erased_event_window, absl::Hours(24 * 30),
           "How long an erased customer's events are refused (FORGOTTEN) when "
           "sent again with one of its identities; their tombstones (hashes) "
           "expire after it.");
-ABSL_FLAG(int, worker_threads, 2, "Threads for merges, erasures and exports.");
+ABSL_FLAG(int, worker_threads, 4,
+          "Threads for merges, erasures, exports and merge-log reads; no "
+          "kind holds all of them, so one kind never waits behind another.");
+ABSL_FLAG(int, worker_max_queued, 1000,
+          "Most merges (and likewise erasures, exports, merge-log reads) "
+          "waiting for a worker thread; past it a call is answered "
+          "UNAVAILABLE at once.");
 ABSL_FLAG(int, max_export_bytes, 64 << 20,
           "Largest ExportCustomer answer, in bytes.");
 ABSL_FLAG(bool, insights, true,
@@ -165,6 +197,8 @@ absl::StatusOr<redis::RedisClientOptions> RedisOptionsFromFlags() {
   options.command_timeout = absl::GetFlag(FLAGS_redis_timeout);
   options.max_queued =
       static_cast<size_t>(std::max(absl::GetFlag(FLAGS_redis_max_queued), 1));
+  options.max_queued_bytes = static_cast<size_t>(
+      std::max<int64_t>(absl::GetFlag(FLAGS_redis_max_queued_bytes), 1));
   return options;
 }
 
@@ -249,6 +283,30 @@ void ResumeStaleMerges(TimelineStore* store, absl::Duration after,
   }
 }
 
+// --durability=fsync promises what only Redis's configuration can keep:
+// refuse to start when Redis says it is configured otherwise. Redis not
+// reachable yet (or CONFIG refused, as some managed services do) cannot be
+// asked: a warning, and the operator's word for it.
+absl::Status CheckDurabilityAtStart(redis::PipelinedRedisClient& redis,
+                                    Durability durability) {
+  if (durability != Durability::kFsync) return absl::OkStatus();
+  const absl::Time give_up = absl::Now() + absl::Seconds(3);
+  while (!redis.connected() && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  absl::Status checked = CheckRedisDurability(redis, durability);
+  if (absl::IsFailedPrecondition(checked)) return checked;
+  if (!checked.ok()) {
+    log::Warning(
+        "--durability=fsync: could not check Redis's configuration (%s); "
+        "make sure it has appendonly yes and appendfsync always",
+        checked.message());
+  } else {
+    log::Info("durability: Redis fsyncs every write before answering");
+  }
+  return absl::OkStatus();
+}
+
 int Run() {
   log::Level level;
   if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
@@ -290,6 +348,52 @@ int Run() {
     return 1;
   }
 
+  absl::StatusOr<Durability> durability =
+      ParseDurability(absl::GetFlag(FLAGS_durability));
+  if (!durability.ok()) {
+    log::Error("%s", durability.status().message());
+    return 2;
+  }
+  if (absl::Status checked = CheckDurabilityAtStart(**redis, *durability);
+      !checked.ok()) {
+    log::Error("%s", checked.message());
+    return 2;
+  }
+  // WAIT holds its connection until the replicas answer: a client of its
+  // own, so ingest's commands never queue behind it.
+  std::unique_ptr<redis::PipelinedRedisClient> barrier_client;
+  std::unique_ptr<ReplicaBarrier> replica_barrier;
+  if (*durability == Durability::kReplica) {
+    redis::RedisClientOptions barrier_options = *redis_options;
+    barrier_options.connections = 1;
+    barrier_options.command_timeout = absl::GetFlag(FLAGS_durability_timeout) +
+                                      redis_options->command_timeout;
+    absl::StatusOr<std::unique_ptr<redis::PipelinedRedisClient>> client =
+        redis::PipelinedRedisClient::Create(barrier_options, &redis_metrics);
+    if (!client.ok()) {
+      log::Error("%s", client.status().message());
+      return 1;
+    }
+    barrier_client = *std::move(client);
+    const int replicas = absl::GetFlag(FLAGS_durability_replicas);
+    if (replicas < 1) {
+      log::Error("--durability_replicas must be at least 1");
+      return 2;
+    }
+    replica_barrier = std::make_unique<ReplicaBarrier>(
+        barrier_client.get(),
+        ReplicaBarrierOptions{
+            .replicas = replicas,
+            .timeout = absl::GetFlag(FLAGS_durability_timeout),
+            .marker_key = absl::StrCat(absl::GetFlag(FLAGS_key_prefix),
+                                       "{durability}:wait")});
+    log::Info(
+        "durability: a batch is acknowledged once %d replica(s) have it "
+        "(WAIT, up to %s)",
+        replicas,
+        absl::FormatDuration(absl::GetFlag(FLAGS_durability_timeout)));
+  }
+
   identity::IdentityNormalizer normalizer(identity::IdentityNormalizerOptions{
       .default_region = absl::GetFlag(FLAGS_default_region)});
   absl::StatusOr<IdentityRules> rules =
@@ -316,6 +420,8 @@ int Run() {
   store_options.key_prefix = key_prefix;
   store_options.identity_rules = *std::move(rules);
   store_options.worker_threads = absl::GetFlag(FLAGS_worker_threads);
+  store_options.worker_max_queued =
+      static_cast<size_t>(std::max(absl::GetFlag(FLAGS_worker_max_queued), 1));
   store_options.retention.max_events_per_customer =
       absl::GetFlag(FLAGS_retention_max_events);
   store_options.retention.max_age = absl::GetFlag(FLAGS_retention_max_age);
@@ -346,7 +452,8 @@ int Run() {
                                   &insights_metrics);
   if (absl::GetFlag(FLAGS_insights)) store.SetObserver(&engine.keeper());
   EventValidator validator(*limits, &normalizer);
-  TimelineService service(&store, &validator, &normalizer, &timeline_metrics);
+  TimelineService service(&store, &validator, &normalizer, &timeline_metrics,
+                          replica_barrier.get());
   CustomerService customer_service(
       &store, &validator, &normalizer,
       CustomerServiceLimits{.max_export_bytes = static_cast<size_t>(
@@ -372,6 +479,12 @@ int Run() {
       interceptors;
   interceptors.push_back(
       metrics::MakeGrpcServerMetricsInterceptorFactory(&grpc_metrics));
+  grpc_util::ApplyServerLimits(
+      {.max_concurrent_streams =
+           absl::GetFlag(FLAGS_grpc_max_concurrent_streams),
+       .memory_quota_bytes = absl::GetFlag(FLAGS_grpc_memory_quota),
+       .retry_pushback = absl::GetFlag(FLAGS_overload_retry_after)},
+      builder, interceptors);
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
@@ -419,6 +532,7 @@ int Run() {
       absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_shutdown_grace)));
   server->Wait();
   engine.Stop();
+  if (barrier_client) barrier_client->Shutdown();
   (*redis)->Shutdown();
   log::Info("stopped cleanly");
   return 0;

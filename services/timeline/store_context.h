@@ -37,8 +37,12 @@ struct TimelineStoreOptions {
   // Most timeline entries one GetTimeline call looks at (bounds the work of
   // filters that match little; the page then comes back short, with a token).
   int max_scan_per_page = 5000;
-  // Threads for merges, erasure and export (they wait on Redis in sequence).
-  int worker_threads = 2;
+  // Threads for merges, erasure and export (they wait on Redis in sequence);
+  // no kind of work holds all of them.
+  int worker_threads = 4;
+  // Jobs of one kind (merges, erasures, exports, reads) waiting for a
+  // thread; past it the call is refused at once (UNAVAILABLE).
+  size_t worker_max_queued = 1000;
   // Events copied per step of a merge, ids erased per step of an erasure.
   int chunk_size = 256;
   // How long an erased customer's id keeps refusing writes after the

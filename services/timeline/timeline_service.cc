@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_util/status_conversion.h"
+#include "services/timeline/grpc_call_scope.h"
 #include "services/timeline/page_token.h"
 #include "services/timeline/stored_event.h"
 
@@ -62,16 +63,20 @@ std::vector<int> EnumsOf(const google::protobuf::RepeatedField<int>& values) {
 TimelineService::TimelineService(TimelineStore* store,
                                  const EventValidator* validator,
                                  const identity::IdentityNormalizer* normalizer,
-                                 TimelineMetrics* metrics)
+                                 TimelineMetrics* metrics,
+                                 ReplicaBarrier* replicas)
     : store_(store),
       validator_(validator),
       normalizer_(normalizer),
-      ingester_(store, validator, metrics) {}
+      ingester_(
+          store, validator, metrics, [] { return absl::Now(); }, replicas) {}
 
 grpc::ServerUnaryReactor* TimelineService::Ingest(
     grpc::CallbackServerContext* context, const v1::IngestRequest* request,
     v1::IngestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Its first Redis commands are not sent once the caller has given up.
+  redis::ScopedCall call(DeadlineOf(context));
   ingester_.Ingest(
       *request, [reactor, response](absl::StatusOr<v1::IngestResponse> result) {
         if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
@@ -117,6 +122,7 @@ grpc::ServerUnaryReactor* TimelineService::GetTimeline(
     return reactor;
   }
   const uint64_t fingerprint = TimelineFilterFingerprint(*request);
+  redis::ScopedCall call(DeadlineOf(context));
   TimelineQuery query;
   query.channels = EnumsOf(request->channels());
   query.kinds = EnumsOf(request->kinds());
@@ -172,6 +178,7 @@ grpc::ServerUnaryReactor* TimelineService::GetCustomer(
     reactor->Finish(ToGrpcStatus(selector.status()));
     return reactor;
   }
+  redis::ScopedCall call(DeadlineOf(context));
   store_->FindCustomer(*selector, [this, reactor, response](
                                       absl::StatusOr<std::string> customer) {
     if (!customer.ok()) return reactor->Finish(ToGrpcStatus(customer.status()));

@@ -17,9 +17,10 @@ namespace omnihub::timeline {
 
 class TimelineService final : public v1::TimelineService::CallbackService {
  public:
+  // `replicas`: see BatchIngester (may be null).
   TimelineService(TimelineStore* store, const EventValidator* validator,
                   const identity::IdentityNormalizer* normalizer,
-                  TimelineMetrics* metrics);
+                  TimelineMetrics* metrics, ReplicaBarrier* replicas = nullptr);
 
   grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context,
                                    const v1::IngestRequest* request,

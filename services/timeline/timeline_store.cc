@@ -44,7 +44,8 @@ TimelineStore::TimelineStore(redis::RedisClient* redis,
                .metrics = metrics},
       merger_(&context_),
       data_rights_(&context_, &merger_),
-      workers_(context_.options.worker_threads) {}
+      workers_(context_.options.worker_threads,
+               context_.options.worker_max_queued, /*keep_one_free=*/true) {}
 
 void TimelineStore::Ingest(v1::InteractionEvent event,
                            Done<IngestOutcome> done) {
@@ -222,18 +223,45 @@ absl::StatusOr<ResolvedCustomer> TimelineStore::ResolveNow(
   return resolved;
 }
 
+template <typename T>
+void TimelineStore::RunOnWorkers(WorkKind kind, redis::CallScope call,
+                                 bool stop_between_steps, Done<T> done,
+                                 absl::AnyInvocable<void(Done<T>) &&> run) {
+  // `done` is shared by the job's two ways out; exactly one of them runs, or
+  // neither when the queue refuses it.
+  auto shared_done = std::make_shared<Done<T>>(std::move(done));
+  absl::Status queued = workers_.Schedule(
+      kind, {.run =
+                 [shared_done, run = std::move(run)]() mutable {
+                   std::move(run)(std::move(*shared_done));
+                 },
+             .drop =
+                 [shared_done](absl::Status why) {
+                   std::move (*shared_done)(std::move(why));
+                 },
+             .call = std::move(call),
+             .stop_between_steps = stop_between_steps});
+  if (!queued.ok()) std::move (*shared_done)(std::move(queued));
+}
+
 void TimelineStore::Resolve(v1::CustomerSelector selector,
-                            Done<ResolvedCustomer> done) {
-  workers_.Schedule(
-      [this, selector = std::move(selector), done = std::move(done)]() mutable {
+                            Done<ResolvedCustomer> done,
+                            redis::CallScope call) {
+  RunOnWorkers<ResolvedCustomer>(
+      WorkKind::kRead, std::move(call), true, std::move(done),
+      [this,
+       selector = std::move(selector)](Done<ResolvedCustomer> done) mutable {
         std::move(done)(ResolveNow(selector));
       });
 }
 
 void TimelineStore::ReadMergeLog(v1::CustomerSelector selector,
-                                 Done<v1::GetMergeLogResponse> done) {
-  workers_.Schedule(
-      [this, selector = std::move(selector), done = std::move(done)]() mutable {
+                                 Done<v1::GetMergeLogResponse> done,
+                                 redis::CallScope call) {
+  RunOnWorkers<v1::GetMergeLogResponse>(
+      WorkKind::kRead, std::move(call), true, std::move(done),
+      [this, selector = std::move(selector)](
+          Done<v1::GetMergeLogResponse> done) mutable {
         absl::StatusOr<ResolvedCustomer> customer = ResolveNow(selector);
         if (!customer.ok()) return std::move(done)(customer.status());
         std::move(done)(data_rights_.MergeLog(customer->customer_id));
@@ -241,9 +269,14 @@ void TimelineStore::ReadMergeLog(v1::CustomerSelector selector,
 }
 
 void TimelineStore::Forget(v1::CustomerSelector selector,
-                           Done<v1::ForgetCustomerResponse> done) {
-  workers_.Schedule(
-      [this, selector = std::move(selector), done = std::move(done)]() mutable {
+                           Done<v1::ForgetCustomerResponse> done,
+                           redis::CallScope call) {
+  // Once begun, finished: a half-done erasure hides the customer until it
+  // is asked for again.
+  RunOnWorkers<v1::ForgetCustomerResponse>(
+      WorkKind::kErasure, std::move(call), false, std::move(done),
+      [this, selector = std::move(selector)](
+          Done<v1::ForgetCustomerResponse> done) mutable {
         if (selector.has_identity()) {
           return std::move(done)(ForgetByIdentity(selector.identity()));
         }
@@ -282,9 +315,12 @@ absl::StatusOr<v1::ForgetCustomerResponse> TimelineStore::ForgetByIdentity(
 }
 
 void TimelineStore::Export(v1::CustomerSelector selector,
-                           Done<v1::CustomerExport> done) {
-  workers_.Schedule(
-      [this, selector = std::move(selector), done = std::move(done)]() mutable {
+                           Done<v1::CustomerExport> done,
+                           redis::CallScope call) {
+  RunOnWorkers<v1::CustomerExport>(
+      WorkKind::kExport, std::move(call), true, std::move(done),
+      [this,
+       selector = std::move(selector)](Done<v1::CustomerExport> done) mutable {
         absl::StatusOr<ResolvedCustomer> customer = ResolveNow(selector);
         if (!customer.ok()) return std::move(done)(customer.status());
         std::move(done)(data_rights_.Export(customer->customer_id));

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/redis/call_scope.h"
 #include "omnihub/v1/customer.pb.h"
 #include "omnihub/v1/timeline.pb.h"
 #include "services/timeline/customer_data_rights.h"
@@ -81,13 +82,21 @@ class TimelineStore {
                     Done<TimelinePage> done);
   void ReadCustomer(std::string customer_id, Done<CustomerRead> done);
 
-  // Run on the worker threads.
-  void Resolve(v1::CustomerSelector selector, Done<ResolvedCustomer> done);
+  // Run on the worker threads, each kind in its share (see WorkerPool): a
+  // full queue answers UNAVAILABLE at once; a call cancelled or past its
+  // deadline (`call`) before a thread is free is not started. Reads and
+  // exports stop between steps once the call is given up; an erasure, once
+  // begun, is finished.
+  void Resolve(v1::CustomerSelector selector, Done<ResolvedCustomer> done,
+               redis::CallScope call = {});
   void ReadMergeLog(v1::CustomerSelector selector,
-                    Done<v1::GetMergeLogResponse> done);
+                    Done<v1::GetMergeLogResponse> done,
+                    redis::CallScope call = {});
   void Forget(v1::CustomerSelector selector,
-              Done<v1::ForgetCustomerResponse> done);
-  void Export(v1::CustomerSelector selector, Done<v1::CustomerExport> done);
+              Done<v1::ForgetCustomerResponse> done,
+              redis::CallScope call = {});
+  void Export(v1::CustomerSelector selector, Done<v1::CustomerExport> done,
+              redis::CallScope call = {});
 
   // Blocking: finishes merges a dead replica left half done (started more
   // than `older_than` ago). Returns how many.
@@ -110,6 +119,12 @@ class TimelineStore {
   // Blocking: the live customer a selector names, following merges.
   absl::StatusOr<ResolvedCustomer> ResolveNow(
       const v1::CustomerSelector& selector) const;
+  // Queues `run` on the workers; `done` gets the refusal (queue full) or
+  // the reason it was dropped (call given up).
+  template <typename T>
+  void RunOnWorkers(WorkKind kind, redis::CallScope call,
+                    bool stop_between_steps, Done<T> done,
+                    absl::AnyInvocable<void(Done<T>) &&> run);
   // Blocking: erases the customer whose identity this is, and frees it.
   absl::StatusOr<v1::ForgetCustomerResponse> ForgetByIdentity(
       const v1::Identity& identity) const;

@@ -119,6 +119,11 @@ absl::Status RedisServer::Stop() {
   return exit.status();
 }
 
+absl::Status RedisServer::Signal(int signal) {
+  if (!process_) return absl::FailedPreconditionError("not running");
+  return process_->Signal(signal);
+}
+
 absl::Status RedisServer::Restart() {
   if (process_) return absl::FailedPreconditionError("still running");
   return Launch();

@@ -6,6 +6,9 @@
 //   client_options.port = (*redis)->port();
 //   (*redis)->Kill();      // as if it crashed
 //   (*redis)->Restart();   // back on the same port
+//   // A replica of it:
+//   auto replica = RedisServer::Start({"--replicaof", "127.0.0.1",
+//                                      std::to_string((*redis)->port())});
 #ifndef OMNIHUB_TESTS_SUPPORT_REDIS_SERVER_H_
 #define OMNIHUB_TESTS_SUPPORT_REDIS_SERVER_H_
 
@@ -33,6 +36,9 @@ class RedisServer {
   absl::Status Kill();     // SIGKILL, and wait for it to go
   absl::Status Stop();     // SIGTERM, and wait for it to go
   absl::Status Restart();  // start again on the same port, wait for PING
+  // Any signal, e.g. SIGSTOP to freeze it (a replica that stops answering
+  // its master) and SIGCONT to let it go on.
+  absl::Status Signal(int signal);
 
   // Runs one command over a short-lived connection of its own (with the
   // server's password, if one was given as --requirepass).
