@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/grpc_util/status_conversion.h"
@@ -300,12 +301,16 @@ absl::Status EventPublisher::Send(const v1::IngestRequest& request,
     return absl::OkStatus();
   }
   // Too many events or bytes for this hub's limits: retrying the same
-  // request would be refused forever.
+  // request would be refused forever. gRPC answers RESOURCE_EXHAUSTED both
+  // for a message over the size limit and for a spent memory quota (a
+  // moment's overload, retried like UNAVAILABLE): only the first says
+  // "larger than max".
   const absl::Status refusal = grpc_util::FromGrpcStatus(status);
-  if (!absl::IsInvalidArgument(refusal) &&
-      !absl::IsResourceExhausted(refusal)) {
-    return refusal;
-  }
+  const bool too_large =
+      absl::IsInvalidArgument(refusal) ||
+      (absl::IsResourceExhausted(refusal) &&
+       absl::StrContains(refusal.message(), "larger than max"));
+  if (!too_large) return refusal;
   if (count == 1) {
     outcomes[0] = {true, "",
                    absl::StrCat("the hub refused the event on its own: ",

@@ -23,6 +23,12 @@ class RecordingHub final : public v1::TimelineService::Service {
                       v1::IngestResponse* response) override {
     absl::MutexLock lock(&mutex_);
     if (unavailable_) return grpc::Status(grpc::UNAVAILABLE, "Redis is down");
+    // What gRPC answers when the server's memory quota is spent: a moment's
+    // overload, not a request too large.
+    if (quota_spent_) {
+      return grpc::Status(grpc::RESOURCE_EXHAUSTED,
+                          "Server memory quota exhausted");
+    }
     // Limits of a real hub: events per request, bytes per message ("huge"
     // stands for an event over the message size on its own).
     if (request->events_size() > max_events_) {
@@ -53,6 +59,10 @@ class RecordingHub final : public v1::TimelineService::Service {
     absl::MutexLock lock(&mutex_);
     unavailable_ = value;
   }
+  void set_quota_spent(bool value) {
+    absl::MutexLock lock(&mutex_);
+    quota_spent_ = value;
+  }
   void set_max_events(int value) {
     absl::MutexLock lock(&mutex_);
     max_events_ = value;
@@ -69,6 +79,7 @@ class RecordingHub final : public v1::TimelineService::Service {
  private:
   absl::Mutex mutex_;
   bool unavailable_ = false;
+  bool quota_spent_ = false;
   int max_events_ = 1000;
   int calls_ = 0;  // answered with results
   std::vector<std::string> received_;
@@ -239,6 +250,24 @@ TEST_F(EventPublisherTest, RequestsTheHubRefusesWholeAreSplitNotRetried) {
   EXPECT_EQ(Counter("omnihub_publish_delivered_events_total"), 6);
   // Refusals are answered by splitting, not by retrying the same request.
   EXPECT_EQ(Counter("omnihub_publish_retries_total"), 0);
+}
+
+// RESOURCE_EXHAUSTED is "too large" only when gRPC says the message is: a
+// spent memory quota passes, and the events are sent again, not split into
+// dead letters.
+TEST_F(EventPublisherTest, AnOverloadedHubIsRetriedNotDeadLettered) {
+  StartHub();
+  hub_.set_quota_spent(true);
+  StartPublisher(port_);
+  for (int i = 0; i < 10; ++i)
+    spool_->Append({Event(absl::StrCat("e", i))}).IgnoreError();
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(spool_->Stats().records, 10u);
+  hub_.set_quota_spent(false);
+  ASSERT_TRUE(WaitUntilSpoolEmpty());
+  EXPECT_EQ(hub_.received().size(), 10u);
+  EXPECT_EQ(Counter("omnihub_publish_dead_letters_total"), 0);
+  EXPECT_GT(Counter("omnihub_publish_retries_total"), 0);
 }
 
 TEST_F(EventPublisherTest, HubNotListeningAtFirst) {
