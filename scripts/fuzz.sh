@@ -17,6 +17,8 @@ shift || true
 dir=build/fuzz
 
 CC=clang CXX=clang++ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG" \
+  "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG" \
   -DOMNIHUB_FUZZ=ON -DOMNIHUB_BUILD_TESTS=OFF >/dev/null
 cmake --build "$dir" -j"$(nproc)" --target omnihub_fuzzers
 
