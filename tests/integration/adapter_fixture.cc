@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/support/file_text.h"
 #include "tests/support/free_port.h"
@@ -283,6 +284,27 @@ std::optional<double> AdapterEndToEndTest::MetricValue(
 
 std::string AdapterEndToEndTest::DeadLetters() {
   return FileText(directory_ + "/spool/dead-letters.jsonl");
+}
+
+void ExpectEachFlagStopsTheAdapter(
+    const std::string& adapter_binary,
+    const std::vector<std::pair<std::string, std::string>>& cases) {
+  std::string directory = ::testing::TempDir() + "adapter-flags-XXXXXX";
+  ASSERT_NE(mkdtemp(directory.data()), nullptr);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string log = absl::StrCat(directory, "/bad-flag-", i, ".log");
+    auto adapter = ChildProcess::Start(
+        adapter_binary,
+        {"--listen=127.0.0.1:0", "--hub_address=127.0.0.1:1",
+         absl::StrCat("--spool_dir=", directory, "/spool-", i), cases[i].first},
+        {}, log);
+    ASSERT_TRUE(adapter.ok()) << adapter.status();
+    absl::StatusOr<int> exit_code = (*adapter)->Wait(absl::Seconds(5));
+    EXPECT_TRUE(exit_code.ok() && *exit_code == 2)
+        << cases[i].first << " did not stop the adapter";
+    EXPECT_THAT(FileText(log), ::testing::HasSubstr(cases[i].second))
+        << cases[i].first;
+  }
 }
 
 }  // namespace omnihub::testing

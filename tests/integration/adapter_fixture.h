@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -94,6 +95,13 @@ class AdapterEndToEndTest : public ::testing::Test {
  private:
   std::string adapter_binary_;
 };
+
+// Starts the adapter once per case with its flag (the hub unreachable) and
+// expects it to stop at once with exit code 2 and a log that says the
+// case's text (which names the flag).
+void ExpectEachFlagStopsTheAdapter(
+    const std::string& adapter_binary,
+    const std::vector<std::pair<std::string, std::string>>& cases);
 
 }  // namespace omnihub::testing
 

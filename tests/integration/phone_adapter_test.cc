@@ -404,28 +404,13 @@ TEST_F(MadridCallCenterTest, LocalTimesAreReadInTheZoneAndNeverGuessed) {
 
 // Flags the phone adapter alone has, checked as --cdr_time_zone is.
 TEST(PhoneAdapterFlagsTest, NonsenseStopsTheAdapterNamingTheFlag) {
-  std::string directory = ::testing::TempDir() + "phone-flags-XXXXXX";
-  ASSERT_NE(mkdtemp(directory.data()), nullptr);
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--max_extension_digits=-1", "--max_extension_digits: "},
       {"--max_extension_digits=20", "--max_extension_digits: "},
       {"--log_level=loud", "--log_level: "},
       {"--shutdown_grace=-1s", "--shutdown_grace: "},
   };
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const std::string log = absl::StrCat(directory, "/bad-flag-", i, ".log");
-    auto adapter = ChildProcess::Start(
-        OMNIHUB_PHONE_ADAPTER_BINARY,
-        {"--listen=127.0.0.1:0", "--hub_address=127.0.0.1:1",
-         absl::StrCat("--spool_dir=", directory, "/spool-", i), cases[i].first},
-        {}, log);
-    ASSERT_TRUE(adapter.ok()) << adapter.status();
-    absl::StatusOr<int> exit_code = (*adapter)->Wait(absl::Seconds(5));
-    EXPECT_TRUE(exit_code.ok() && *exit_code == 2)
-        << cases[i].first << " did not stop the adapter";
-    EXPECT_THAT(FileText(log), ::testing::HasSubstr(cases[i].second))
-        << cases[i].first;
-  }
+  ExpectEachFlagStopsTheAdapter(OMNIHUB_PHONE_ADAPTER_BINARY, cases);
 }
 
 }  // namespace

@@ -635,8 +635,6 @@ TEST_F(SharedLimitsTest, AnEventTheHubWouldRefuseIsRefusedAtTheAdapter) {
 // most were taken (a zone that did not exist was no zone; values below 1
 // became 1).
 TEST(VisitAdapterFlagsTest, NonsenseStopsTheAdapterNamingTheFlag) {
-  std::string directory = ::testing::TempDir() + "visit-flags-XXXXXX";
-  ASSERT_NE(mkdtemp(directory.data()), nullptr);
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--visit_time_zone=Nowhere/Atlantis", "--visit_time_zone: "},
       {"--csv_decimal=dot", "--csv_decimal: "},
@@ -653,21 +651,7 @@ TEST(VisitAdapterFlagsTest, NonsenseStopsTheAdapterNamingTheFlag) {
       {"--listen=127.0.0.1:99999", "--listen: "},
       {"--publish_batch=0", "--publish_batch: "},
   };
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const std::string log = absl::StrCat(directory, "/bad-flag-", i, ".log");
-    auto adapter = ChildProcess::Start(
-        OMNIHUB_VISIT_ADAPTER_BINARY,
-        {"--listen=127.0.0.1:0", "--hub_address=127.0.0.1:1",
-         absl::StrCat("--spool_dir=", directory, "/bad-flag-spool-", i),
-         cases[i].first},
-        {}, log);
-    ASSERT_TRUE(adapter.ok()) << adapter.status();
-    absl::StatusOr<int> exit_code = (*adapter)->Wait(absl::Seconds(5));
-    EXPECT_TRUE(exit_code.ok() && *exit_code == 2)
-        << cases[i].first << " did not stop the adapter";
-    EXPECT_THAT(FileText(log), ::testing::HasSubstr(cases[i].second))
-        << cases[i].first;
-  }
+  ExpectEachFlagStopsTheAdapter(OMNIHUB_VISIT_ADAPTER_BINARY, cases);
 }
 
 }  // namespace

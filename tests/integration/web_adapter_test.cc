@@ -506,28 +506,13 @@ TEST_F(WebAdapterMetricsTest, EveryRequestIsCountedOnceAndPromtoolAgrees) {
 // --max_batch_calls below 1 quietly became 1 and the others' messages did
 // not name their flag.
 TEST(WebAdapterFlagsTest, NonsenseStopsTheAdapterNamingTheFlag) {
-  std::string directory = ::testing::TempDir() + "web-flags-XXXXXX";
-  ASSERT_NE(mkdtemp(directory.data()), nullptr);
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--max_batch_calls=0", "--max_batch_calls: "},
       {"--write_keys=key=bad site!", "--write_keys: "},
       {"--trusted_proxies=not-an-address", "--trusted_proxies: "},
       {"--ip_privacy=hide", "--ip_privacy: "},
   };
-  for (size_t i = 0; i < cases.size(); ++i) {
-    const std::string log = absl::StrCat(directory, "/bad-flag-", i, ".log");
-    auto adapter = ChildProcess::Start(
-        OMNIHUB_WEB_ADAPTER_BINARY,
-        {"--listen=127.0.0.1:0", "--hub_address=127.0.0.1:1",
-         absl::StrCat("--spool_dir=", directory, "/spool-", i), cases[i].first},
-        {}, log);
-    ASSERT_TRUE(adapter.ok()) << adapter.status();
-    absl::StatusOr<int> exit_code = (*adapter)->Wait(absl::Seconds(5));
-    EXPECT_TRUE(exit_code.ok() && *exit_code == 2)
-        << cases[i].first << " did not stop the adapter";
-    EXPECT_THAT(FileText(log), ::testing::HasSubstr(cases[i].second))
-        << cases[i].first;
-  }
+  ExpectEachFlagStopsTheAdapter(OMNIHUB_WEB_ADAPTER_BINARY, cases);
 }
 
 }  // namespace
