@@ -362,4 +362,12 @@ absl::Status EventValidator::ValidateTimelineRequest(
   return absl::OkStatus();
 }
 
+std::optional<google::protobuf::Timestamp> ToEventTimestamp(absl::Time time) {
+  if (time < absl::UnixEpoch() ||
+      time >= absl::FromUnixSeconds(TimeUtil::kTimestampMaxSeconds + 1)) {
+    return std::nullopt;
+  }
+  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
+}
+
 }  // namespace omnihub::timeline

@@ -86,6 +86,16 @@ class EventValidator {
 // True when the kind may happen on the channel.
 bool KindFitsChannel(v1::InteractionKind kind, v1::Channel channel);
 
+// A time as the contract stores it, or nullopt when the contract cannot hold
+// it: before 1970 or after the year 9999. Adapters parse dates of any year
+// (and a sender's clock arithmetic can run off either end), so they convert
+// with this and reject the field rather than abort in protobuf.
+std::optional<google::protobuf::Timestamp> ToEventTimestamp(absl::Time time);
+
+// What a field outside ToEventTimestamp's range is told.
+inline constexpr absl::string_view kTimeOutOfRange =
+    "is outside the years 1970 to 9999";
+
 }  // namespace omnihub::timeline
 
 #endif  // OMNIHUB_COMMON_EVENT_VALIDATION_EVENT_VALIDATOR_H_

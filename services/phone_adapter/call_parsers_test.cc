@@ -388,5 +388,31 @@ TEST(CallToEventTest, InboundMissedOutboundAndInternal) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(CallToEventTest, TimesTheContractCannotHoldNameTheField) {
+  identity::IdentityNormalizer normalizer({.default_region = "GB"});
+  CallRecord call;
+  call.format = "json";
+  call.call_id = "c-1";
+  call.caller = "020 7183 8750";
+  call.callee = "201";
+  call.started_at = absl::FromCivil(absl::CivilSecond(12026, 1, 1, 0, 0, 0),
+                                    absl::UTCTimeZone());
+  EXPECT_EQ(CallToEvent(call, normalizer, {}).status().message(),
+            "started_at: 12026-01-01T00:00:00+00:00 is outside the years "
+            "1970 to 9999");
+  call.started_at = std::nullopt;
+  call.answered_at = absl::FromUnixSeconds(-1);
+  EXPECT_EQ(CallToEvent(call, normalizer, {}).status().message(),
+            "answered_at: 1969-12-31T23:59:59+00:00 is outside the years "
+            "1970 to 9999");
+  call.started_at = kNow;
+  call.answered_at = kNow;
+  call.ended_at = absl::InfiniteFuture();
+  EXPECT_EQ(CallToEvent(call, normalizer, {}).status().message(),
+            "ended_at: infinite-future is outside the years 1970 to 9999");
+  call.ended_at = kNow + absl::Minutes(3);
+  EXPECT_TRUE(CallToEvent(call, normalizer, {}).ok());
+}
+
 }  // namespace
 }  // namespace omnihub::phone

@@ -2,15 +2,21 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
+#include "common/event_validation/event_validator.h"
 
 namespace omnihub::phone {
 namespace {
 
-using google::protobuf::util::TimeUtil;
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
+absl::Status SetTime(absl::string_view field, absl::Time time,
+                     google::protobuf::Timestamp* out) {
+  std::optional<google::protobuf::Timestamp> timestamp =
+      timeline::ToEventTimestamp(time);
+  if (!timestamp) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": ", absl::FormatTime(time), " ", timeline::kTimeOutOfRange));
+  }
+  *out = *timestamp;
+  return absl::OkStatus();
 }
 
 int CountDigits(absl::string_view number) {
@@ -66,16 +72,21 @@ absl::StatusOr<std::optional<v1::InteractionEvent>> CallToEvent(
                                                    *customer_number, "\" ",
                                                    phone.status().message()));
   }
-  std::optional<absl::Time> occurred = call.started_at;
-  if (!occurred) occurred = call.answered_at;
-  if (!occurred) occurred = call.ended_at;
-  if (!occurred) {
+  std::pair<const char*, std::optional<absl::Time>> occurred = {
+      "started_at", call.started_at};
+  if (!occurred.second) occurred = {"answered_at", call.answered_at};
+  if (!occurred.second) occurred = {"ended_at", call.ended_at};
+  if (!occurred.second) {
     return absl::InvalidArgumentError("started_at: the call has no time");
   }
 
   v1::InteractionEvent event;
   event.set_event_id(absl::StrCat("call:", call.format, ":", call.call_id));
-  *event.mutable_occurred_at() = ToTimestamp(*occurred);
+  if (absl::Status status = SetTime(occurred.first, *occurred.second,
+                                    event.mutable_occurred_at());
+      !status.ok()) {
+    return status;
+  }
   event.set_channel(v1::CHANNEL_PHONE);
   event.set_kind(KindOf(call));
   v1::Identity* identity = event.add_identities();
@@ -90,9 +101,20 @@ absl::StatusOr<std::optional<v1::InteractionEvent>> CallToEvent(
   detail.set_direction(call.direction);
   detail.set_from_number(call.caller);
   detail.set_to_number(call.callee);
-  if (call.answered_at)
-    *detail.mutable_answered_at() = ToTimestamp(*call.answered_at);
-  if (call.ended_at) *detail.mutable_ended_at() = ToTimestamp(*call.ended_at);
+  if (call.answered_at) {
+    if (absl::Status status = SetTime("answered_at", *call.answered_at,
+                                      detail.mutable_answered_at());
+        !status.ok()) {
+      return status;
+    }
+  }
+  if (call.ended_at) {
+    if (absl::Status status =
+            SetTime("ended_at", *call.ended_at, detail.mutable_ended_at());
+        !status.ok()) {
+      return status;
+    }
+  }
   detail.set_duration_seconds(call.duration_seconds);
   detail.set_billable_seconds(call.billable_seconds);
   detail.set_disposition(call.disposition);

@@ -405,6 +405,23 @@ TEST_F(VisitParsersTest, CsvRowsAreJudgedOneByOne) {
   EXPECT_EQ(event->identities(0).value(), "+442071838750");
 }
 
+TEST_F(VisitParsersTest, TimesTheContractCannotHoldNameTheField) {
+  EXPECT_EQ(
+      JsonError(JsonVisit().replace(JsonVisit().find("2026"), 4, "12026")),
+      "visit.checked_in_at: is outside the years 1970 to 9999");
+  EXPECT_EQ(JsonError(JsonVisit(R"("checked_out_at":"10000-01-01T00:00:00Z")")),
+            "visit.checked_out_at: is outside the years 1970 to 9999");
+  // The row the fuzzer found: a year of five digits in a CSV.
+  absl::StatusOr<CsvVisits> visits = ParseCsvVisits(
+      "visit_id,store_id,checked_in_at,crm_id\n"
+      "v-1,s,12026-11-20T10:00:00Z,c\n",
+      {});
+  ASSERT_TRUE(visits.ok()) << visits.status();
+  ASSERT_EQ(visits->good.size(), 1u);
+  EXPECT_EQ(VisitToEvent(visits->good[0], normalizer_).status().message(),
+            "checked_in_at: is outside the years 1970 to 9999");
+}
+
 TEST_F(VisitParsersTest, CsvRowsGetTheJsonChecks) {
   const std::vector<std::string> errors = CsvRowErrors(
       "visit_id,store_id,checked_in_at,checked_out_at,crm_id,purpose,"

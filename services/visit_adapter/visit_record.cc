@@ -4,16 +4,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/event_validation/event_validator.h"
 #include "common/json_fields/json_fields.h"
-#include "google/protobuf/util/time_util.h"
 
 namespace omnihub::visit {
 namespace {
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-      absl::ToUnixMicros(time));
-}
 
 // A visit field as the visit's sender names it: JSON nests the identities in
 // an object, a CSV row has them as plain columns.
@@ -93,7 +88,20 @@ absl::StatusOr<v1::InteractionEvent> VisitToEvent(
   if (!visit.checked_in_at) {
     return VisitError(visit, event, "occurred_at", "must be set");
   }
-  *event.mutable_occurred_at() = ToTimestamp(*visit.checked_in_at);
+  std::optional<google::protobuf::Timestamp> checked_in_at =
+      timeline::ToEventTimestamp(*visit.checked_in_at);
+  if (!checked_in_at) {
+    return VisitError(visit, event, "occurred_at", timeline::kTimeOutOfRange);
+  }
+  std::optional<google::protobuf::Timestamp> checked_out_at;
+  if (visit.checked_out_at) {
+    checked_out_at = timeline::ToEventTimestamp(*visit.checked_out_at);
+    if (!checked_out_at) {
+      return VisitError(visit, event, "in_person.checked_out_at",
+                        timeline::kTimeOutOfRange);
+    }
+  }
+  *event.mutable_occurred_at() = *checked_in_at;
   if (absl::Status status = AddIdentities(visit, normalizer, event);
       !status.ok()) {
     return status;
@@ -103,10 +111,8 @@ absl::StatusOr<v1::InteractionEvent> VisitToEvent(
   detail->set_visit_id(visit.visit_id);
   detail->set_location_id(visit.store_id);
   detail->set_staff_id(visit.staff_id);
-  *detail->mutable_checked_in_at() = ToTimestamp(*visit.checked_in_at);
-  if (visit.checked_out_at) {
-    *detail->mutable_checked_out_at() = ToTimestamp(*visit.checked_out_at);
-  }
+  *detail->mutable_checked_in_at() = *checked_in_at;
+  if (checked_out_at) *detail->mutable_checked_out_at() = *checked_out_at;
   detail->set_purpose(visit.purpose);
   detail->set_outcome(visit.outcome);
   if (visit.amount_micros) {
@@ -127,6 +133,7 @@ std::string VisitFieldOf(const v1::InteractionEvent& event,
                          absl::string_view event_field) {
   if (event_field == "event_id") return "visit_id";
   if (event_field == "occurred_at") return "checked_in_at";
+  if (event_field == "in_person.checked_out_at") return "checked_out_at";
   if (event_field == "value.amount_micros") return "purchase_amount";
   if (event_field == "value.currency") return "currency";
   if (absl::StartsWith(event_field, "identities[")) {

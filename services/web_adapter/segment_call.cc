@@ -5,9 +5,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/event_validation/event_validator.h"
 #include "common/json_fields/json_fields.h"
 #include "common/money/money.h"
-#include "google/protobuf/util/time_util.h"
 #include "httplib.h"
 
 namespace omnihub::web {
@@ -318,9 +318,15 @@ absl::StatusOr<v1::InteractionEvent> SegmentCallToEvent(
   } else if (call.happened_at) {
     occurred = *call.happened_at;
   }
-  *event.mutable_occurred_at() =
-      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
-          absl::ToUnixMicros(occurred));
+  std::optional<google::protobuf::Timestamp> occurred_at =
+      timeline::ToEventTimestamp(occurred);
+  if (!occurred_at) {
+    return FieldError(
+        call.path, "timestamp",
+        absl::StrCat("puts the event at ", absl::FormatTime(occurred), ", ",
+                     timeline::kTimeOutOfRange));
+  }
+  *event.mutable_occurred_at() = *occurred_at;
 
   const auto contains = [](const std::vector<std::string>& names,
                            const std::string& name) {

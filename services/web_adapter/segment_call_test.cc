@@ -105,6 +105,22 @@ TEST_F(SegmentCallTest, BrowserClockIsCorrected) {
             1795163400 - 86400 - 30 * 60);
 }
 
+TEST_F(SegmentCallTest, TimesTheContractCannotHoldNameTheField) {
+  // Years past 9999 parse, and a browser clock's gap can put the event before
+  // 1970; either is refused, not passed to protobuf (which aborts on them).
+  EXPECT_EQ(ErrorOf(R"({"messageId":"m","userId":"u","event":"E",)"
+                    R"("timestamp":"12026-11-20T10:00:00Z"})",
+                    "track"),
+            "track.timestamp: puts the event at 12026-11-20T10:00:00+00:00, is "
+            "outside the years 1970 to 9999");
+  EXPECT_EQ(ErrorOf(R"({"messageId":"m","userId":"u","event":"E",)"
+                    R"("originalTimestamp":"1900-01-01T00:00:00Z",)"
+                    R"("sentAt":"2026-11-20T10:00:00Z"})",
+                    "track"),
+            "track.timestamp: puts the event at 1899-12-31T22:30:00+00:00, is "
+            "outside the years 1970 to 9999");
+}
+
 TEST_F(SegmentCallTest, BatchSentAtAppliesToEveryCall) {
   absl::StatusOr<SegmentBatch> batch =
       ParseSegmentBody(json{{"sentAt", "2026-11-20T10:00:10Z"},
