@@ -12,6 +12,9 @@ scripts/install-deps.sh
 
 jobs=$(nproc)
 status=0
+# Each stage's heading says how long the run has taken so far, so a slow CI
+# run shows which stage to trim.
+stage() { echo "== $* [$((SECONDS / 60))m$((SECONDS % 60))s in]"; }
 # Line tables only (-g1): file and line in every stack trace, at a fraction
 # of the compile time of full debug information (the test command builds
 # the code four times).
@@ -19,7 +22,7 @@ test_flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
   "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG")
 
-echo "== formatting (clang-format, Google style)"
+stage "formatting (clang-format, Google style)"
 mapfile -t sources < <(git ls-files '*.cc' '*.h')
 if ! clang-format --dry-run -Werror "${sources[@]}"; then
   echo "some files are not clang-formatted: run clang-format -i on them"
@@ -27,22 +30,22 @@ if ! clang-format --dry-run -Werror "${sources[@]}"; then
 fi
 
 # scripts/run.sh builds without tests: that configuration must stay valid.
-echo "== configure without tests (as scripts/run.sh does)"
+stage "configure without tests (as scripts/run.sh does)"
 cmake -S . -B build/no-tests -DOMNIHUB_BUILD_TESTS=OFF >/dev/null || status=1
 
 run_suite() {
   local name=$1 dir=$2
   shift 2
-  echo "== $name build"
+  stage "$name build"
   cmake -S . -B "$dir" "${test_flags[@]}" "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
-  echo "== $name tests"
+  stage "$name tests"
   ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 300
 }
 
 run_suite "normal" build/test || status=1
 
-echo "== chaos soak (60 s: kill -9 and restart the hub, the adapters, Redis)"
+stage "chaos soak (60 s: kill -9 and restart the hub, the adapters, Redis)"
 scripts/chaos.sh 60 build/test || status=1
 
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -53,10 +56,10 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # ThreadSanitizer is for what runs threads against each other: the unit tests
 # (the spool's writer and readers among them) and the integration tests
 # labelled "integration-concurrency" (the Redis client's connections).
-echo "== ThreadSanitizer build (unit and concurrency tests)"
+stage "ThreadSanitizer build (unit and concurrency tests)"
 if cmake -S . -B build/tsan "${test_flags[@]}" -DOMNIHUB_TSAN=ON >/dev/null &&
     cmake --build build/tsan -j"$jobs" --target omnihub_tsan_tests; then
-  echo "== ThreadSanitizer tests"
+  stage "ThreadSanitizer tests"
   # Debian's gRPC and Abseil are not instrumented: ignore what they do
   # themselves (tests/tsan/suppressions.txt says why).
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 \
@@ -68,7 +71,8 @@ else
   status=1
 fi
 
-echo "== fuzzing (every parser of outside input, 30 s each)"
+stage "fuzzing (every parser of outside input, 30 s each)"
 scripts/fuzz.sh 30 || status=1
 
+stage "done, exit status $status"
 exit $status
