@@ -20,6 +20,7 @@
 #include "common/config/env_flags.h"
 #include "common/money/money.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/insights.grpc.pb.h"
@@ -69,6 +70,8 @@ ABSL_FLAG(std::string, file, "",
           "import-purchases: the CSV file (default: stdin); "
           "replay-dead-letters, erase-dead-letters: an adapter's dead-letter "
           "file.");
+ABSL_FLAG(std::string, service, "",
+          "health: the service to ask about (empty: the server as a whole).");
 ABSL_FLAG(int, batch, 500,
           "import-purchases, replay-dead-letters: events per Ingest call.");
 ABSL_FLAG(std::string, default_region, "US",
@@ -82,6 +85,9 @@ constexpr char kUsage[] =
     "calls the omnihub timeline service.\n\n"
     "  --hub_address=host:port  the timeline service, 127.0.0.1:50051 unless\n"
     "                           set (--target is its old name)\n\n"
+    "  omnihub-cli health [--service=omnihub.v1.TimelineService]\n"
+    "      exit status 0 only while the hub is SERVING (it is while Redis is\n"
+    "      reachable): the container image's HEALTHCHECK\n"
     "  omnihub-cli ingest < request.json    IngestRequest as JSON on stdin\n"
     "  omnihub-cli timeline --identity=phone:+442071838750 [--page_size=N]\n"
     "  omnihub-cli customer --identity=email:ann@example.com\n"
@@ -406,6 +412,22 @@ int main(int argc, char** argv) {
       std::chrono::system_clock::now() +
       std::chrono::seconds(absl::GetFlag(FLAGS_timeout_seconds)));
 
+  // The standard grpc.health.v1 check, for the container image's
+  // HEALTHCHECK: Debian ships no grpc_health_probe.
+  if (command == "health") {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(absl::GetFlag(FLAGS_service));
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
+        &context, request, &response);
+    if (!status.ok()) return Fail(status);
+    std::cout << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+                     response.status())
+              << "\n";
+    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
+               ? 0
+               : 1;
+  }
   if (command == "ingest") {
     const std::string json((std::istreambuf_iterator<char>(std::cin)),
                            std::istreambuf_iterator<char>());
