@@ -86,8 +86,8 @@ constexpr char kUsage[] =
     "  --hub_address=host:port  the timeline service, 127.0.0.1:50051 unless\n"
     "                           set (--target is its old name)\n\n"
     "  omnihub-cli health [--service=omnihub.v1.TimelineService]\n"
-    "      exit status 0 only while the hub is SERVING (it is while Redis is\n"
-    "      reachable): the container image's HEALTHCHECK\n"
+    "      exit status 0 while the hub is SERVING (while Redis is reachable),\n"
+    "      3 when it answers otherwise, 1 when it does not answer\n"
     "  omnihub-cli ingest < request.json    IngestRequest as JSON on stdin\n"
     "  omnihub-cli timeline --identity=phone:+442071838750 [--page_size=N]\n"
     "  omnihub-cli customer --identity=email:ann@example.com\n"
@@ -114,7 +114,7 @@ constexpr char kUsage[] =
     "      removes the person's dead letters (before forget: the hub is\n"
     "      asked for the person's other identities)\n\n"
     "Prints the response as JSON. Exit status: 0 OK, 1 the call failed, 2 "
-    "bad usage.";
+    "bad usage, 3 (health) the hub is not SERVING.";
 
 // --hub_address, or the deprecated --target when only it was given; empty
 // (and a message) when both were given, differently.
@@ -424,9 +424,11 @@ int main(int argc, char** argv) {
     std::cout << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
                      response.status())
               << "\n";
+    // 3, not 1: the hub answered. A liveness probe restarts a hub that does
+    // not answer (1), not one waiting for Redis to come back (3).
     return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
                ? 0
-               : 1;
+               : 3;
   }
   if (command == "ingest") {
     const std::string json((std::istreambuf_iterator<char>(std::cin)),

@@ -231,8 +231,10 @@ TEST_F(TimelineBinaryTest, TheCliFindsTheHubByHubAddress) {
   EXPECT_EQ(code, 2) << out;
 }
 
-// The container image's HEALTHCHECK runs `omnihub-cli health`: it must
-// fail while the hub cannot reach Redis, and when no hub answers.
+// The container image's HEALTHCHECK and the Kubernetes probes run
+// `omnihub-cli health`: 0 while SERVING, 3 while the hub answers but cannot
+// reach Redis (not dead: liveness must not restart it), 1 when no hub
+// answers.
 TEST_F(TimelineBinaryTest, TheCliHealthCommandFollowsRedis) {
   auto [code, out] = RunCli({"--hub_address=" + grpc_address_, "health"});
   EXPECT_EQ(code, 0) << out;
@@ -243,7 +245,7 @@ TEST_F(TimelineBinaryTest, TheCliHealthCommandFollowsRedis) {
   ASSERT_TRUE(redis_->Kill().ok());
   ASSERT_TRUE(WaitForHealth(HealthCheckResponse::NOT_SERVING)) << Log();
   std::tie(code, out) = RunCli({"--hub_address=" + grpc_address_, "health"});
-  EXPECT_EQ(code, 1) << out;
+  EXPECT_EQ(code, 3) << out;
   EXPECT_NE(out.find("NOT_SERVING"), std::string::npos) << out;
   std::tie(code, out) =
       RunCli({"--hub_address=127.0.0.1:1", "--timeout_seconds=1", "health"});
