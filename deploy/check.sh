@@ -28,4 +28,25 @@ promtool check config "$config" || status=1
 
 echo "deploy/check.py $build_dir"
 python3 deploy/check.py "$build_dir" || status=1
+
+# The package check can fail: the runtime stage without jemalloc (which the
+# hub links; the first Dockerfile's image would not have started) and with
+# a package nothing loads must be refused.
+broken=$(mktemp)
+trap 'rm -f "$config" "$broken"' EXIT
+sed 's/ libjemalloc2 / libcurl4 /' deploy/Dockerfile >"$broken"
+if ! grep -q libcurl4 "$broken"; then
+  echo "FAIL: deploy/check.sh could not break a copy of deploy/Dockerfile"
+  status=1
+elif output=$(python3 deploy/check.py "$build_dir" --only-image \
+    --dockerfile "$broken" 2>&1) ||
+    ! grep -q "lacks libjemalloc2" <<<"$output" ||
+    ! grep -q "installs libcurl4" <<<"$output"; then
+  echo "FAIL: deploy/check.py did not refuse a runtime stage without"
+  echo "libjemalloc2 and with libcurl4:"
+  echo "$output"
+  status=1
+else
+  echo "  image check refuses a runtime stage without libjemalloc2: ok"
+fi
 exit $status
