@@ -14,7 +14,11 @@ Kubernetes cluster can. Run by deploy/check.sh (and scripts/test.sh):
              (apiVersion, kind, metadata.name, selectors matching templates,
              containers with images, probes and volumes that resolve).
   metrics    every omnihub_* metric the alert rules and the Grafana
-             dashboard name is one the code exports.
+             dashboard name is one the code exports, and the dashboard's
+             queries parse (promtool).
+  flags      every OMNIHUB_* variable and --flag the Dockerfile, compose
+             file and manifests set is a flag of the binaries (or, until the
+             security work merges, in PENDING_FLAGS).
 
 Usage: deploy/check.py BUILD_DIR [--dockerfile PATH] [--only-image]
 (BUILD_DIR: a build with the five binaries, e.g. build/test)
@@ -42,6 +46,16 @@ BINARIES = {
 }
 # Installed in the runtime stage without a binary linking them: data.
 DATA_PACKAGES = {"tzdata": "time zones for --cdr_time_zone, --visit_time_zone"}
+
+# Flags the files here use that the security work adds in parallel (not on
+# main when they were written). After it merges, this list should be empty:
+# check_flags then holds every OMNIHUB_* variable and --flag to a real flag.
+PENDING_FLAGS = {
+    "admin_listen", "api_keys_file", "auth_tokens_file", "insecure",
+    "insecure_no_api_keys", "public_url", "redis_password_file",
+    "redis_user", "tls_ca_file", "tls_cert_file", "tls_client_ca_file",
+    "tls_key_file", "tls_server_name", "token_file", "twilio_auth_token_file",
+}
 
 failures = []
 
@@ -548,6 +562,46 @@ def check_metrics():
           "dashboard queries parse")
 
 
+def defined_flags():
+    names = set()
+    for path in glob.glob(os.path.join(ROOT, "**/*.cc"), recursive=True):
+        relative = os.path.relpath(path, ROOT)
+        if relative.startswith(("build", "tests/")):
+            continue
+        names |= set(re.findall(r"ABSL_FLAG\(\s*[\w:<>]+\s*,\s*(\w+)",
+                                open(path).read()))
+    return names
+
+
+def check_flags():
+    """Every OMNIHUB_* variable and --flag the deployment files set is a flag
+    of the binaries (or one of PENDING_FLAGS)."""
+    flags = defined_flags()
+    files = [os.path.join(DEPLOY, "Dockerfile"),
+             os.path.join(DEPLOY, "docker-compose.yml")] + \
+        glob.glob(os.path.join(DEPLOY, "kubernetes/*.yaml"))
+    used = set()
+    for path in files:
+        text = "\n".join(line for line in open(path).read().splitlines()
+                         if not line.lstrip().startswith("#"))
+        names = {n.lower() for n in re.findall(r"\bOMNIHUB_([A-Z0-9_]+)",
+                                                text)}
+        # In the Dockerfile only the commands' (quoted) arguments, not the
+        # instructions' own options (COPY --from=, HEALTHCHECK --interval=).
+        flag = r'"--([a-z][a-z0-9_]+)=' if path.endswith("Dockerfile") \
+            else r"(?<![\w-])--([a-z][a-z0-9_]+)="
+        names |= set(re.findall(flag, text))
+        for name in sorted(names - flags - PENDING_FLAGS):
+            fail(os.path.relpath(path, ROOT), f"sets {name}, which is no "
+                 "flag of omnihub's binaries")
+        used |= names
+    landed = sorted(PENDING_FLAGS & flags)
+    if landed:
+        print(f"  flags: now defined, remove from PENDING_FLAGS: {landed}")
+    print(f"  flags: {len(used)} used, {len(used & PENDING_FLAGS)} of them "
+          "not defined yet (PENDING_FLAGS)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("build_dir")
@@ -562,6 +616,7 @@ def main():
         check_compose()
         check_kubernetes()
         check_metrics()
+        check_flags()
     for failure in failures:
         print("FAIL " + failure)
     sys.exit(1 if failures else 0)
