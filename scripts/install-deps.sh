@@ -13,7 +13,9 @@ packages=(
   libnlopt-cxx-dev libboost-dev   # the purchase models' optimiser, Boost.Math
   libgtest-dev libgmock-dev
   redis-server   # the store, and the tests' real Redis
-  prometheus     # for promtool, which checks our /metrics output
+  prometheus     # promtool: checks our /metrics output, and deploy/check.sh
+                 # checks and unit-tests the alert rules with it
+  python3-yaml   # deploy/check.py reads the compose and Kubernetes files
   clang-format   # the test script checks formatting
   clang libclang-rt-dev   # scripts/fuzz.sh: libFuzzer targets
   curl           # scripts/chaos.sh reads the adapters' metrics

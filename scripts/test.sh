@@ -45,6 +45,10 @@ run_suite() {
 
 run_suite "normal" build/test || status=1
 
+stage "deployment (deploy/check.sh: alert rules and their tests, image \
+packages against ldd, compose, Kubernetes manifests)"
+deploy/check.sh build/test || status=1
+
 stage "chaos soak (60 s: kill -9 and restart the hub, the adapters, Redis)"
 scripts/chaos.sh 60 build/test || status=1
 

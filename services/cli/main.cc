@@ -20,6 +20,7 @@
 #include "common/config/env_flags.h"
 #include "common/money/money.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/insights.grpc.pb.h"
@@ -69,6 +70,8 @@ ABSL_FLAG(std::string, file, "",
           "import-purchases: the CSV file (default: stdin); "
           "replay-dead-letters, erase-dead-letters: an adapter's dead-letter "
           "file.");
+ABSL_FLAG(std::string, service, "",
+          "health: the service to ask about (empty: the server as a whole).");
 ABSL_FLAG(int, batch, 500,
           "import-purchases, replay-dead-letters: events per Ingest call.");
 ABSL_FLAG(std::string, default_region, "US",
@@ -82,6 +85,9 @@ constexpr char kUsage[] =
     "calls the omnihub timeline service.\n\n"
     "  --hub_address=host:port  the timeline service, 127.0.0.1:50051 unless\n"
     "                           set (--target is its old name)\n\n"
+    "  omnihub-cli health [--service=omnihub.v1.TimelineService]\n"
+    "      exit status 0 while the hub is SERVING (while Redis is reachable),\n"
+    "      3 when it answers otherwise, 1 when it does not answer\n"
     "  omnihub-cli ingest < request.json    IngestRequest as JSON on stdin\n"
     "  omnihub-cli timeline --identity=phone:+442071838750 [--page_size=N]\n"
     "  omnihub-cli customer --identity=email:ann@example.com\n"
@@ -108,7 +114,7 @@ constexpr char kUsage[] =
     "      removes the person's dead letters (before forget: the hub is\n"
     "      asked for the person's other identities)\n\n"
     "Prints the response as JSON. Exit status: 0 OK, 1 the call failed, 2 "
-    "bad usage.";
+    "bad usage, 3 (health) the hub is not SERVING.";
 
 // --hub_address, or the deprecated --target when only it was given; empty
 // (and a message) when both were given, differently.
@@ -406,6 +412,24 @@ int main(int argc, char** argv) {
       std::chrono::system_clock::now() +
       std::chrono::seconds(absl::GetFlag(FLAGS_timeout_seconds)));
 
+  // The standard grpc.health.v1 check, for the container image's
+  // HEALTHCHECK: Debian ships no grpc_health_probe.
+  if (command == "health") {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(absl::GetFlag(FLAGS_service));
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
+        &context, request, &response);
+    if (!status.ok()) return Fail(status);
+    std::cout << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+                     response.status())
+              << "\n";
+    // 3, not 1: the hub answered. A liveness probe restarts a hub that does
+    // not answer (1), not one waiting for Redis to come back (3).
+    return response.status() == grpc::health::v1::HealthCheckResponse::SERVING
+               ? 0
+               : 3;
+  }
   if (command == "ingest") {
     const std::string json((std::istreambuf_iterator<char>(std::cin)),
                            std::istreambuf_iterator<char>());

@@ -231,6 +231,27 @@ TEST_F(TimelineBinaryTest, TheCliFindsTheHubByHubAddress) {
   EXPECT_EQ(code, 2) << out;
 }
 
+// The container image's HEALTHCHECK and the Kubernetes probes run
+// `omnihub-cli health`: 0 while SERVING, 3 while the hub answers but cannot
+// reach Redis (not dead: liveness must not restart it), 1 when no hub
+// answers.
+TEST_F(TimelineBinaryTest, TheCliHealthCommandFollowsRedis) {
+  auto [code, out] = RunCli({"--hub_address=" + grpc_address_, "health"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("SERVING"), std::string::npos) << out;
+  std::tie(code, out) = RunCli({"--hub_address=" + grpc_address_, "health",
+                                "--service=omnihub.v1.TimelineService"});
+  EXPECT_EQ(code, 0) << out;
+  ASSERT_TRUE(redis_->Kill().ok());
+  ASSERT_TRUE(WaitForHealth(HealthCheckResponse::NOT_SERVING)) << Log();
+  std::tie(code, out) = RunCli({"--hub_address=" + grpc_address_, "health"});
+  EXPECT_EQ(code, 3) << out;
+  EXPECT_NE(out.find("NOT_SERVING"), std::string::npos) << out;
+  std::tie(code, out) =
+      RunCli({"--hub_address=127.0.0.1:1", "--timeout_seconds=1", "health"});
+  EXPECT_EQ(code, 1) << out;
+}
+
 TEST_F(TimelineBinaryTest, SigtermShutsDownCleanly) {
   ASSERT_TRUE(process_->Signal(SIGTERM).ok());
   absl::StatusOr<int> exit_status = process_->Wait(absl::Seconds(20));
