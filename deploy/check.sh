@@ -26,8 +26,12 @@ sed "s|/etc/prometheus/rules/|$PWD/deploy/prometheus/rules/|" \
   deploy/prometheus/prometheus.yml >"$config"
 promtool check config "$config" || status=1
 
+# Debian's Python, which has the python3-yaml that scripts/install-deps.sh
+# installs (a python3 earlier on PATH, e.g. pyenv's, may lack it).
+python=/usr/bin/python3
+
 echo "deploy/check.py $build_dir"
-python3 deploy/check.py "$build_dir" || status=1
+"$python" deploy/check.py "$build_dir" || status=1
 
 # The package check can fail: the runtime stage without jemalloc (which the
 # hub links; the first Dockerfile's image would not have started) and with
@@ -38,7 +42,7 @@ sed 's/ libjemalloc2 / libcurl4 /' deploy/Dockerfile >"$broken"
 if ! grep -q libcurl4 "$broken"; then
   echo "FAIL: deploy/check.sh could not break a copy of deploy/Dockerfile"
   status=1
-elif output=$(python3 deploy/check.py "$build_dir" --only-image \
+elif output=$("$python" deploy/check.py "$build_dir" --only-image \
     --dockerfile "$broken" 2>&1) ||
     ! grep -q "lacks libjemalloc2" <<<"$output" ||
     ! grep -q "installs libcurl4" <<<"$output"; then
