@@ -332,6 +332,15 @@ int Run() {
     log::Error("%s", limits.status().message());
     return 2;
   }
+  if (absl::GetFlag(FLAGS_suppression_period) < absl::Milliseconds(1) ||
+      absl::GetFlag(FLAGS_suppression_period) >
+          absl::GetFlag(FLAGS_max_suppression_period)) {
+    log::Error(
+        "--suppression_period must be positive and at most "
+        "--max_suppression_period (%s)",
+        absl::FormatDuration(absl::GetFlag(FLAGS_max_suppression_period)));
+    return 2;
+  }
 
   auto registry = std::make_shared<prometheus::Registry>();
   metrics::RegisterBuildInfo(*registry, "timeline", OMNIHUB_VERSION,
@@ -435,15 +444,6 @@ int Run() {
   store_options.erased_event_window = absl::GetFlag(FLAGS_erased_event_window);
   if (store_options.erased_event_window <= absl::ZeroDuration()) {
     log::Error("--erased_event_window must be positive");
-    return 2;
-  }
-  if (absl::GetFlag(FLAGS_suppression_period) < absl::Milliseconds(1) ||
-      absl::GetFlag(FLAGS_suppression_period) >
-          absl::GetFlag(FLAGS_max_suppression_period)) {
-    log::Error(
-        "--suppression_period must be positive and at most "
-        "--max_suppression_period (%s)",
-        absl::FormatDuration(absl::GetFlag(FLAGS_max_suppression_period)));
     return 2;
   }
   if (const absl::Duration offset = absl::GetFlag(FLAGS_clock_offset);
