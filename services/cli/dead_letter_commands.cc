@@ -59,11 +59,14 @@ std::optional<std::string> ReadFile(const std::string& file) {
   return *std::move(text);
 }
 
+// What the hub has, or must not keep (an erased or suppressed person's
+// event): either way it leaves the file.
 bool Answered(v1::IngestResult::Status status) {
   return status == v1::IngestResult::STATUS_ACCEPTED ||
          status == v1::IngestResult::STATUS_UPDATED ||
          status == v1::IngestResult::STATUS_DUPLICATE ||
-         status == v1::IngestResult::STATUS_FORGOTTEN;
+         status == v1::IngestResult::STATUS_FORGOTTEN ||
+         status == v1::IngestResult::STATUS_SUPPRESSED;
 }
 
 }  // namespace

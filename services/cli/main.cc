@@ -40,16 +40,26 @@ ABSL_FLAG(std::string, identity, "",
           "timeline/customer: by identity, as kind:value, e.g. "
           "phone:+442071838750, email:ann@example.com, web_anonymous_id:...,"
           " login_id:..., loyalty_card:..., crm_id:...");
-ABSL_FLAG(int, page_size, 0, "timeline: events per page (0: server default).");
-ABSL_FLAG(std::string, page_token, "", "timeline: next_page_token of a page.");
+ABSL_FLAG(int, page_size, 0,
+          "timeline, suppressions: entries per page (0: server default).");
+ABSL_FLAG(std::string, page_token, "",
+          "timeline, suppressions: next_page_token of a page.");
 ABSL_FLAG(std::vector<std::string>, identities, {},
           "link: the identities to link, as kind:value,kind:value.");
 ABSL_FLAG(std::string, source, "omnihub-cli",
           "link: who says the identities belong together.");
 ABSL_FLAG(std::string, reason, "", "link: why.");
 ABSL_FLAG(std::string, requested_by, "",
-          "forget/export: who asked (e.g. a ticket number), for the audit "
-          "log.");
+          "forget/export/lift-suppression: who asked (e.g. a ticket number), "
+          "for the audit log.");
+ABSL_FLAG(bool, suppress, false,
+          "forget: keep refusing events that carry the erased identities "
+          "(for --suppress_for, else the hub's --suppression_period).");
+ABSL_FLAG(absl::Duration, suppress_for, absl::ZeroDuration(),
+          "forget --suppress: how long, e.g. 8760h; 0: the hub's default.");
+ABSL_FLAG(std::string, identity_hash, "",
+          "lift-suppression: the identity by its hash, as suppressions "
+          "lists it (instead of --identity).");
 ABSL_FLAG(std::string, as_of, "",
           "insights/fit: the day to evaluate or fit as of, YYYY-MM-DD "
           "(purchases before it count); empty: today.");
@@ -97,6 +107,12 @@ constexpr char kUsage[] =
     "      [--source=crm --reason=...]\n"
     "  omnihub-cli merges --identity=...      the customer's merge log\n"
     "  omnihub-cli forget --identity=... --requested_by=ticket-42\n"
+    "      [--suppress [--suppress_for=8760h]]  and refuse the person's\n"
+    "      identities in later events for a while\n"
+    "  omnihub-cli suppressions [--page_size=N --page_token=...]\n"
+    "  omnihub-cli check-suppression --identity=email:ann@example.com\n"
+    "  omnihub-cli lift-suppression --identity=... (or --identity_hash=...)\n"
+    "      --requested_by=ticket-43\n"
     "  omnihub-cli export --identity=... --requested_by=ticket-42\n"
     "  omnihub-cli import-purchases --file=purchases.csv --source=erp\n"
     "      CSV rows identity,date,amount,currency (kind:value, YYYY-MM-DD or\n"
@@ -487,8 +503,54 @@ int main(int argc, char** argv) {
     omnihub::v1::ForgetCustomerRequest request;
     if (!Selector(request.mutable_customer())) return 2;
     request.set_requested_by(absl::GetFlag(FLAGS_requested_by));
+    request.set_suppress(absl::GetFlag(FLAGS_suppress));
+    const absl::Duration suppress_for = absl::GetFlag(FLAGS_suppress_for);
+    if (suppress_for != absl::ZeroDuration()) {
+      const int64_t nanos = absl::ToInt64Nanoseconds(suppress_for);
+      request.mutable_suppress_for()->set_seconds(nanos / 1'000'000'000);
+      request.mutable_suppress_for()->set_nanos(
+          static_cast<int32_t>(nanos % 1'000'000'000));
+    }
     return CallCustomerService(*customers, context, request,
                                &CustomerService::Stub::ForgetCustomer);
+  }
+  if (command == "suppressions") {
+    omnihub::v1::ListSuppressionsRequest request;
+    request.set_page_size(absl::GetFlag(FLAGS_page_size));
+    request.set_page_token(absl::GetFlag(FLAGS_page_token));
+    return CallCustomerService(*customers, context, request,
+                               &CustomerService::Stub::ListSuppressions);
+  }
+  if (command == "check-suppression") {
+    omnihub::v1::CheckSuppressionRequest request;
+    if (absl::GetFlag(FLAGS_identity).empty()) {
+      std::cerr << "check-suppression needs --identity=kind:value\n";
+      return 2;
+    }
+    if (!ParseIdentity(absl::GetFlag(FLAGS_identity),
+                       request.mutable_identity())) {
+      return 2;
+    }
+    return CallCustomerService(*customers, context, request,
+                               &CustomerService::Stub::CheckSuppression);
+  }
+  if (command == "lift-suppression") {
+    omnihub::v1::LiftSuppressionRequest request;
+    const std::string identity = absl::GetFlag(FLAGS_identity);
+    const std::string hash = absl::GetFlag(FLAGS_identity_hash);
+    if (identity.empty() == hash.empty()) {
+      std::cerr << "lift-suppression needs --identity=kind:value or "
+                   "--identity_hash=..., not both\n";
+      return 2;
+    }
+    if (!hash.empty()) {
+      request.set_identity_hash(hash);
+    } else if (!ParseIdentity(identity, request.mutable_identity())) {
+      return 2;
+    }
+    request.set_requested_by(absl::GetFlag(FLAGS_requested_by));
+    return CallCustomerService(*customers, context, request,
+                               &CustomerService::Stub::LiftSuppression);
   }
   if (command == "export") {
     omnihub::v1::ExportCustomerRequest request;

@@ -65,6 +65,8 @@ v1::IngestResult::Status StatusOf(IngestOutcome::Result result) {
       return v1::IngestResult::STATUS_DUPLICATE;
     case IngestOutcome::Result::kForgotten:
       return v1::IngestResult::STATUS_FORGOTTEN;
+    case IngestOutcome::Result::kSuppressed:
+      return v1::IngestResult::STATUS_SUPPRESSED;
   }
   return v1::IngestResult::STATUS_UNSPECIFIED;
 }
@@ -79,6 +81,8 @@ EventResult MetricOf(IngestOutcome::Result result) {
       return EventResult::kDuplicate;
     case IngestOutcome::Result::kForgotten:
       return EventResult::kForgotten;
+    case IngestOutcome::Result::kSuppressed:
+      return EventResult::kSuppressed;
   }
   return EventResult::kRejected;
 }
@@ -140,6 +144,16 @@ void BatchIngester::Ingest(v1::IngestRequest request,
           if (outcome.ok()) {
             result.set_status(StatusOf(outcome->result));
             result.set_customer_id(outcome->customer_id);
+            if (outcome->result == IngestOutcome::Result::kSuppressed) {
+              result.set_field(
+                  absl::StrCat("events[", i, "].", outcome->suppressed_field));
+              result.set_reason(absl::StrCat(
+                  "suppressed until ",
+                  absl::FormatTime(absl::RFC3339_sec, outcome->suppressed_until,
+                                   absl::UTCTimeZone()),
+                  ": its person was erased and asked not to be recorded "
+                  "again; nothing was stored"));
+            }
             for (std::string& merged : outcome->merged_customer_ids) {
               result.add_merged_customer_ids(std::move(merged));
             }

@@ -27,7 +27,7 @@ absl::Status CheckAll(redis::Replies replies, absl::string_view what) {
 
 CustomerDataRights::CustomerDataRights(const StoreContext* context,
                                        const CustomerMerger* merger)
-    : context_(context), merger_(merger) {}
+    : context_(context), merger_(merger), suppressions_(context) {}
 
 absl::StatusOr<std::optional<std::string>> CustomerDataRights::Mark(
     const std::string& customer_id) const {
@@ -139,11 +139,59 @@ absl::Status CustomerDataRights::RememberErasedEvents(
                   "bounding erased events");
 }
 
+absl::StatusOr<std::vector<v1::Identity>> CustomerDataRights::OwnIdentities(
+    const std::vector<v1::Identity>& identities, size_t in_view,
+    const std::vector<std::string>& owners) const {
+  // An identity only recorded as being claimed for the customer may have
+  // gone to someone else (the claim lost a race): that person's identity is
+  // not suppressed. One whose key is gone was on its way to the customer.
+  std::vector<std::vector<std::string>> lookups;
+  for (size_t i = in_view; i < identities.size(); ++i) {
+    lookups.push_back({"GET", context_->keys.ForIdentity(identities[i])});
+  }
+  redis::Replies found =
+      redis::CallAllAndWait(*context_->redis, std::move(lookups));
+  std::vector<v1::Identity> own(identities.begin(),
+                                identities.begin() + in_view);
+  for (size_t i = in_view; i < identities.size(); ++i) {
+    absl::StatusOr<Reply> owner = redis::ErrorReplyAsStatus(
+        std::move(found[i - in_view]), "an identity lookup");
+    if (!owner.ok()) return owner.status();
+    if (owner->type != Reply::Type::kString ||
+        std::find(owners.begin(), owners.end(), owner->str) != owners.end()) {
+      own.push_back(identities[i]);
+    }
+  }
+  return own;
+}
+
+absl::Status CustomerDataRights::Suppress(
+    const std::vector<v1::Identity>& identities, const std::string& customer_id,
+    const SuppressionRequest* suppression,
+    v1::ForgetCustomerResponse& response) const {
+  if (suppression == nullptr || identities.empty()) return absl::OkStatus();
+  SuppressionRequest request = *suppression;
+  request.customer_id = customer_id;
+  absl::StatusOr<absl::Time> until =
+      suppressions_.Suppress(identities, request);
+  if (!until.ok()) return until.status();
+  response.set_identities_suppressed(static_cast<int64_t>(identities.size()));
+  *response.mutable_suppressed_until() = FromMicros(absl::ToUnixMicros(*until));
+  if (context_->metrics) {
+    context_->metrics->identities_suppressed().Increment(
+        static_cast<double>(identities.size()));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
-    const std::string& customer_id, const AskedIdentity* asked) const {
+    const std::string& customer_id, const AskedIdentity* asked,
+    const SuppressionRequest* suppression) const {
   absl::StatusOr<std::optional<std::string>> marked = Mark(customer_id);
   if (!marked.ok()) return marked.status();
-  if (!marked->has_value()) return ForgetUnborn(customer_id, asked);
+  if (!marked->has_value()) {
+    return ForgetUnborn(customer_id, asked, suppression);
+  }
   const std::string target = **marked;
 
   v1::ForgetCustomerResponse response;
@@ -170,6 +218,21 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
       }
     }
   }
+  std::vector<std::string> owners = {target};
+  owners.insert(owners.end(), profile->aliases.begin(), profile->aliases.end());
+  if (asked != nullptr) owners.push_back(asked->owner);
+  // Suppressed before any identity key is freed: an event that finds a key
+  // gone (or the customer marked) looks its identities up again, and then
+  // meets the suppression.
+  if (suppression != nullptr) {
+    absl::StatusOr<std::vector<v1::Identity>> own =
+        OwnIdentities(identities, profile->identities.size(), owners);
+    if (!own.ok()) return own.status();
+    if (absl::Status status = Suppress(*own, target, suppression, response);
+        !status.ok()) {
+      return status;
+    }
+  }
   if (absl::Status status = RememberErasedEvents(keys, identities, response);
       !status.ok()) {
     return status;
@@ -178,9 +241,6 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
   // Every identity key that may name the customer (or one merged into it) is
   // freed: those in its view, and those recorded as being claimed for it,
   // whose claimer may have died before attaching them.
-  std::vector<std::string> owners = {target};
-  owners.insert(owners.end(), profile->aliases.begin(), profile->aliases.end());
-  if (asked != nullptr) owners.push_back(asked->owner);
   std::vector<redis::ScriptCall> releases;
   for (size_t i = 0; i < identities.size(); ++i) {
     const bool only_claimed = i >= profile->identities.size();
@@ -251,12 +311,14 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
 }
 
 absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::ForgetUnborn(
-    const std::string& customer_id, const AskedIdentity* asked) const {
+    const std::string& customer_id, const AskedIdentity* asked,
+    const SuppressionRequest* suppression) const {
   // Nothing was ever stored on the customer; only the identity asked by may
   // still name it, claimed by an ingest that died before storing its event.
   if (asked == nullptr || asked->owner != customer_id) {
     return CustomerNotFound(customer_id);
   }
+
   absl::StatusOr<Reply> freed = Expect(
       redis::RunAndWait(*context_->redis, context_->scripts.free_identity,
                         {context_->keys.ForIdentity(asked->identity)},
@@ -265,6 +327,12 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::ForgetUnborn(
   if (!freed.ok()) return freed.status();
   if (freed->integer == 0) return CustomerNotFound(customer_id);
   v1::ForgetCustomerResponse response;
+  // After the key is freed: until then it may name someone else.
+  if (absl::Status status =
+          Suppress({asked->identity}, customer_id, suppression, response);
+      !status.ok()) {
+    return status;
+  }
   response.set_customer_id(customer_id);
   response.set_identities_erased(1);
   if (context_->metrics) context_->metrics->customers_forgotten().Increment();

@@ -1,7 +1,8 @@
 // The gRPC face of identity resolution and the customer's data rights
-// (omnihub.v1.CustomerService) on the callback API. Erasures and exports are
-// audited: a counter, and a log line naming the customer id, who asked, and
-// how much was erased, never the personal data itself.
+// (omnihub.v1.CustomerService) on the callback API. Erasures, exports and
+// lifted suppressions are audited: a counter, and a log line naming the
+// customer id (or the identity's hash), who asked, and how much was erased,
+// never the personal data itself.
 //
 //   CustomerService service(&store, &validator, &normalizer, {});
 //   builder.RegisterService(&service);
@@ -9,7 +10,10 @@
 #define OMNIHUB_SERVICES_TIMELINE_CUSTOMER_SERVICE_H_
 
 #include <cstddef>
+#include <optional>
+#include <string>
 
+#include "absl/time/time.h"
 #include "common/event_validation/event_validator.h"
 #include "common/identity/identity_normalizer.h"
 #include "omnihub/v1/customer.grpc.pb.h"
@@ -22,6 +26,13 @@ struct CustomerServiceLimits {
   size_t max_reason_bytes = 1024;
   // The largest export answered; larger ones are RESOURCE_EXHAUSTED.
   size_t max_export_bytes = 64 << 20;
+  // ForgetCustomer's suppression: how long when the request does not say,
+  // and the longest a request may ask for.
+  absl::Duration default_suppression = absl::Hours(24 * 365);
+  absl::Duration max_suppression = absl::Hours(24 * 365 * 5);
+  // ListSuppressions' page size when unset, and its largest.
+  int default_suppression_page = 100;
+  int max_suppression_page = 1000;
 };
 
 class CustomerService final : public v1::CustomerService::CallbackService {
@@ -50,6 +61,18 @@ class CustomerService final : public v1::CustomerService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::ExportCustomerRequest* request,
       v1::ExportCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* ListSuppressions(
+      grpc::CallbackServerContext* context,
+      const v1::ListSuppressionsRequest* request,
+      v1::ListSuppressionsResponse* response) override;
+  grpc::ServerUnaryReactor* CheckSuppression(
+      grpc::CallbackServerContext* context,
+      const v1::CheckSuppressionRequest* request,
+      v1::CheckSuppressionResponse* response) override;
+  grpc::ServerUnaryReactor* LiftSuppression(
+      grpc::CallbackServerContext* context,
+      const v1::LiftSuppressionRequest* request,
+      v1::LiftSuppressionResponse* response) override;
 
  private:
   // The selector checked and its identity normalised, as stored.
@@ -59,6 +82,14 @@ class CustomerService final : public v1::CustomerService::CallbackService {
   absl::StatusOr<v1::CustomerSelector> AuditedSelector(
       const v1::CustomerSelector& selector,
       const std::string& requested_by) const;
+  // The suppression ForgetCustomer asks for, checked; nullopt without
+  // `suppress`.
+  absl::StatusOr<std::optional<SuppressionRequest>> SuppressionOf(
+      const v1::ForgetCustomerRequest& request) const;
+  // The IdentityHash of the normalised `identity` (the request's field
+  // `field`).
+  absl::StatusOr<std::string> HashOf(const v1::Identity& identity,
+                                     absl::string_view field) const;
 
   TimelineStore* store_;
   const EventValidator* validator_;

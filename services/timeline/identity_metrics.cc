@@ -52,6 +52,17 @@ IdentityMetrics::IdentityMetrics(prometheus::Registry& registry) {
   customers_exported_ = Counter(
       registry, "omnihub_customers_exported_total",
       "Customers whose stored data was exported on request (ExportCustomer).");
+  identities_suppressed_ = Counter(
+      registry, "omnihub_identities_suppressed_total",
+      "Identities suppressed by erasures asked with suppress (events that "
+      "carry them are refused until the suppression ends or is lifted).");
+  suppressions_lifted_ =
+      Counter(registry, "omnihub_suppressions_lifted_total",
+              "Suppressions lifted on request (LiftSuppression).");
+  links_suppressed_ = Counter(
+      registry, "omnihub_links_suppressed_total",
+      "LinkIdentities calls refused because an identity was suppressed. "
+      "Events refused so are omnihub_events_total{result=\"suppressed\"}.");
 }
 
 }  // namespace omnihub::timeline

@@ -1,6 +1,7 @@
 // Metrics of identity resolution and of the customer's data rights: merges
 // (done, refused, resumed after a crash, how long they took), identities the
-// rules kept out, customers erased and exported. Built once, from a registry.
+// rules kept out, customers erased and exported, identities suppressed and
+// suppressions lifted. Built once, from a registry.
 #ifndef OMNIHUB_SERVICES_TIMELINE_IDENTITY_METRICS_H_
 #define OMNIHUB_SERVICES_TIMELINE_IDENTITY_METRICS_H_
 
@@ -25,6 +26,11 @@ class IdentityMetrics {
   }
   prometheus::Counter& customers_forgotten() { return *customers_forgotten_; }
   prometheus::Counter& customers_exported() { return *customers_exported_; }
+  prometheus::Counter& identities_suppressed() {
+    return *identities_suppressed_;
+  }
+  prometheus::Counter& suppressions_lifted() { return *suppressions_lifted_; }
+  prometheus::Counter& links_suppressed() { return *links_suppressed_; }
 
  private:
   prometheus::Counter* merges_by_event_;
@@ -36,6 +42,9 @@ class IdentityMetrics {
   prometheus::Counter* identities_over_limit_;
   prometheus::Counter* customers_forgotten_;
   prometheus::Counter* customers_exported_;
+  prometheus::Counter* identities_suppressed_;
+  prometheus::Counter* suppressions_lifted_;
+  prometheus::Counter* links_suppressed_;
 };
 
 }  // namespace omnihub::timeline

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/redis/blocking_calls.h"
 #include "services/timeline/stored_event.h"
+#include "services/timeline/suppressions.h"
 
 namespace omnihub::timeline {
 namespace {
@@ -62,12 +63,13 @@ IngestOperation::IngestOperation(const StoreContext* context,
 }
 
 void IngestOperation::SetIdentities(std::vector<v1::Identity> identities) {
-  const size_t given = identities.size();
+  given_identities_ = identities;
   identities_ = context_->options.identity_rules.Usable(std::move(identities));
-  outcome_.blocked_identities = static_cast<int>(given - identities_.size());
+  outcome_.blocked_identities =
+      static_cast<int>(given_identities_.size() - identities_.size());
   for (const v1::Identity& identity : identities_) {
     identity_keys_.push_back(context_->keys.ForIdentity(identity));
-    if (!linking()) identity_hashes_.push_back(IdentityHash(identity));
+    identity_hashes_.push_back(IdentityHash(identity));
   }
   owners_.resize(identities_.size());
   claimed_.resize(identities_.size());
@@ -103,13 +105,14 @@ void IngestOperation::Start() {
 }
 
 void IngestOperation::LookUp() {
-  // For an event, also whether its id is among the erased events of a
-  // customer that had one of its identities: a different person's event
-  // that reuses the id is not refused.
+  // Also, in the same round trip, whether an identity is suppressed, and
+  // for an event whether its id is among the erased events of a customer
+  // that had one of its identities: a different person's event that reuses
+  // the id is not refused.
   const size_t count = identities_.size();
   const size_t checks = linking() ? 0 : count;
   auto gatherer = ReplyGatherer::Create(
-      count + checks, [self = shared_from_this()](Replies replies) {
+      2 * count + checks, [self = shared_from_this()](Replies replies) {
         self->OnLookedUp(std::move(replies));
       });
   for (size_t i = 0; i < count; ++i) {
@@ -121,10 +124,52 @@ void IngestOperation::LookUp() {
          event_hash_},
         gatherer->Slot(count + i));
   }
+  for (size_t i = 0; i < count; ++i) {
+    context_->redis->Execute(
+        SuppressionLookup(context_->keys, identity_hashes_[i]),
+        gatherer->Slot(count + checks + i));
+  }
+}
+
+bool IngestOperation::RefuseSuppressed(Replies& replies, size_t first) {
+  const absl::Time now = context_->options.clock();
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    absl::StatusOr<Reply> reply = redis::ErrorReplyAsStatus(
+        std::move(replies[first + i]), "the suppression check");
+    if (!reply.ok()) {
+      Fail(reply.status());
+      return true;
+    }
+    const std::optional<absl::Time> until = SuppressedUntil(*reply, now);
+    if (!until.has_value()) continue;
+    size_t given = 0;
+    while (given + 1 < given_identities_.size() &&
+           (given_identities_[given].kind() != identities_[i].kind() ||
+            given_identities_[given].value() != identities_[i].value())) {
+      ++given;
+    }
+    const std::string field = absl::StrCat("identities[", given, "]");
+    if (linking()) {
+      if (context_->metrics) context_->metrics->links_suppressed().Increment();
+      Fail(absl::FailedPreconditionError(absl::StrCat(
+          field, ": is suppressed until ",
+          absl::FormatTime(absl::RFC3339_sec, *until, absl::UTCTimeZone()),
+          " (its person was erased and asked not to be recorded again; "
+          "LiftSuppression ends it)")));
+      return true;
+    }
+    outcome_.result = IngestOutcome::Result::kSuppressed;
+    outcome_.suppressed_field = field;
+    outcome_.suppressed_until = *until;
+    Finish();
+    return true;
+  }
+  return false;
 }
 
 void IngestOperation::OnLookedUp(Replies replies) {
   const size_t count = identities_.size();
+  if (RefuseSuppressed(replies, linking() ? count : 2 * count)) return;
   if (!linking()) {
     // Scored by when the tombstone lapses (ms, the store's clock).
     const double now =

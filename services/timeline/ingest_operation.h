@@ -1,6 +1,8 @@
 // One event's way into Redis, or one LinkIdentities call's:
-//   1. look up the owners of its identities (and, for an event, whether it
-//      was erased: its id among the erased events kept under one of its
+//   1. look up the owners of its identities, whether one of them is
+//      suppressed (then nothing is written: an event is answered
+//      SUPPRESSED, a link FAILED_PRECONDITION), and, for an event, whether
+//      it was erased (its id among the erased events kept under one of its
 //      identities);
 //   2. decide: two or more customers reached through identities that may
 //      merge are merged (on a worker thread, see CustomerMerger); the event
@@ -41,8 +43,18 @@
 namespace omnihub::timeline {
 
 struct IngestOutcome {
-  enum class Result { kAccepted, kUpdated, kDuplicate, kForgotten };
+  enum class Result {
+    kAccepted,
+    kUpdated,
+    kDuplicate,
+    kForgotten,
+    kSuppressed
+  };
   Result result = Result::kAccepted;
+  // kSuppressed: the suppressed identity ("identities[i]", as the event
+  // has them) and when its suppression ends.
+  std::string suppressed_field;
+  absl::Time suppressed_until;
   std::string customer_id;
   bool created_customer = false;
   std::vector<std::string> merged_customer_ids;
@@ -87,6 +99,9 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
 
   void LookUp();
   void OnLookedUp(redis::Replies replies);
+  // Whether a reply of the lookup says identity i is suppressed; then the
+  // operation is finished (nothing written).
+  bool RefuseSuppressed(redis::Replies& replies, size_t first);
   void Decide();
   void OnMerged(absl::StatusOr<MergeResult> result);
   void ChooseCustomer();
@@ -138,8 +153,9 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   // operation gave it to customer_id_, so it is to be attached there.
   std::vector<v1::Identity> identities_;
   std::vector<std::string> identity_keys_;
-  // For an event: IdentityHash of each identity, and the event's
-  // ErasedEventHash.
+  // The identities as given, to name one in an answer.
+  std::vector<v1::Identity> given_identities_;
+  // IdentityHash of each identity, and for an event its ErasedEventHash.
   std::vector<std::string> identity_hashes_;
   std::string event_hash_;
   std::vector<std::string> owners_;

@@ -37,6 +37,14 @@ std::string KeySchema::ForErasedEvents(absl::string_view identity_hash) const {
   return absl::StrCat(prefix_, "fg:{", identity_hash, "}");
 }
 
+std::string KeySchema::ForSuppression(absl::string_view identity_hash) const {
+  return absl::StrCat(prefix_, "sup:{", identity_hash, "}");
+}
+
+std::string KeySchema::ForSuppressionIndex() const {
+  return absl::StrCat(prefix_, "{suppressions}:index");
+}
+
 std::string KeySchema::ForIdentity(const v1::Identity& identity) const {
   return absl::StrCat(prefix_, "id:{", IdentityMember(identity), "}");
 }

@@ -19,6 +19,12 @@
 //   omnihub:fg:{<sha256>}      erased events of the customers that had the
 //                              identity with this hash: hashes of their ids,
 //                              scored by when they stop being refused
+//   omnihub:sup:{<sha256>}     the identity with this hash is suppressed
+//                              (see Suppressions): kind, since, until, who
+//                              asked; expires with the suppression
+//   omnihub:{suppressions}:index  the suppressions, for listing them only
+//                              (written by erasures and lifts, never by
+//                              an ingest)
 #ifndef OMNIHUB_SERVICES_TIMELINE_KEY_SCHEMA_H_
 #define OMNIHUB_SERVICES_TIMELINE_KEY_SCHEMA_H_
 
@@ -57,6 +63,10 @@ class KeySchema {
   // The erased events of customers that had the identity whose
   // IdentityHash is `identity_hash`.
   std::string ForErasedEvents(absl::string_view identity_hash) const;
+  // The suppression of the identity whose IdentityHash is `identity_hash`,
+  // and the index that lists suppressions.
+  std::string ForSuppression(absl::string_view identity_hash) const;
+  std::string ForSuppressionIndex() const;
 
   const std::string& prefix() const { return prefix_; }
 

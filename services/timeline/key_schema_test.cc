@@ -81,6 +81,10 @@ TEST(KeySchemaTest, MergeAndErasureKeys) {
   EXPECT_EQ(identity_hash, ErasedEventHash("phone:+442071838750"));
   EXPECT_EQ(keys.ForErasedEvents(identity_hash),
             "crm:fg:{" + identity_hash + "}");
+  // A suppression is named by the identity's hash alone, never its value.
+  EXPECT_EQ(keys.ForSuppression(identity_hash),
+            "crm:sup:{" + identity_hash + "}");
+  EXPECT_EQ(HashTag(keys.ForSuppressionIndex()), "suppressions");
 }
 
 TEST(KeySchemaTest, NewCustomerIdsAreWellFormedAndDistinct) {

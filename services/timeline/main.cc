@@ -121,6 +121,12 @@ ABSL_FLAG(absl::Duration, erased_event_window, absl::Hours(24 * 30),
           "How long an erased customer's events are refused (FORGOTTEN) when "
           "sent again with one of its identities; their tombstones (hashes) "
           "expire after it.");
+ABSL_FLAG(absl::Duration, suppression_period, absl::Hours(24 * 365),
+          "ForgetCustomer with suppress: how long events carrying the erased "
+          "identities are refused (SUPPRESSED) when the request does not "
+          "say (suppress_for).");
+ABSL_FLAG(absl::Duration, max_suppression_period, absl::Hours(24 * 365 * 5),
+          "The longest suppression a ForgetCustomer may ask for.");
 ABSL_FLAG(int, worker_threads, 4,
           "Threads for merges, erasures, exports and merge-log reads; no "
           "kind holds all of them, so one kind never waits behind another.");
@@ -326,6 +332,15 @@ int Run() {
     log::Error("%s", limits.status().message());
     return 2;
   }
+  if (absl::GetFlag(FLAGS_suppression_period) < absl::Milliseconds(1) ||
+      absl::GetFlag(FLAGS_suppression_period) >
+          absl::GetFlag(FLAGS_max_suppression_period)) {
+    log::Error(
+        "--suppression_period must be positive and at most "
+        "--max_suppression_period (%s)",
+        absl::FormatDuration(absl::GetFlag(FLAGS_max_suppression_period)));
+    return 2;
+  }
 
   auto registry = std::make_shared<prometheus::Registry>();
   metrics::RegisterBuildInfo(*registry, "timeline", OMNIHUB_VERSION,
@@ -456,8 +471,11 @@ int Run() {
                           replica_barrier.get());
   CustomerService customer_service(
       &store, &validator, &normalizer,
-      CustomerServiceLimits{.max_export_bytes = static_cast<size_t>(
-                                absl::GetFlag(FLAGS_max_export_bytes))});
+      CustomerServiceLimits{
+          .max_export_bytes =
+              static_cast<size_t>(absl::GetFlag(FLAGS_max_export_bytes)),
+          .default_suppression = absl::GetFlag(FLAGS_suppression_period),
+          .max_suppression = absl::GetFlag(FLAGS_max_suppression_period)});
   insights::InsightsService insights_service(&engine, &store, &validator);
 
   grpc::EnableDefaultHealthCheckService(true);

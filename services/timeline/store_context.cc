@@ -31,7 +31,8 @@ StoreScripts::StoreScripts()
       read_timeline(Script(kReadTimelineLua)),
       read_customer(Script(kReadCustomerLua)),
       record_claims(Script(kRecordClaimsLua)),
-      free_identity(Script(kFreeIdentityLua)) {}
+      free_identity(Script(kFreeIdentityLua)),
+      suppress_identity(Script(kSuppressIdentityLua)) {}
 
 std::string StoreContext::MaxEventsArgument() const {
   return absl::StrCat(options.retention.max_events_per_customer);

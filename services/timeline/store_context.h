@@ -86,6 +86,7 @@ struct StoreScripts {
   redis::RedisScript read_customer;
   redis::RedisScript record_claims;
   redis::RedisScript free_identity;
+  redis::RedisScript suppress_identity;
 };
 
 struct StoreContext {

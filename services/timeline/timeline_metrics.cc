@@ -5,8 +5,8 @@ namespace {
 
 constexpr const char* kChannelNames[] = {"unknown", "phone", "web",
                                          "in_person"};
-constexpr const char* kResultNames[] = {"accepted", "updated", "duplicate",
-                                        "rejected", "forgotten"};
+constexpr const char* kResultNames[] = {"accepted", "updated",   "duplicate",
+                                        "rejected", "forgotten", "suppressed"};
 
 }  // namespace
 

@@ -16,7 +16,8 @@ enum class EventResult {
   kUpdated,
   kDuplicate,
   kRejected,
-  kForgotten
+  kForgotten,
+  kSuppressed
 };
 
 class TimelineMetrics {
@@ -30,7 +31,7 @@ class TimelineMetrics {
 
  private:
   static constexpr int kChannels = 4;  // unspecified, phone, web, in person
-  static constexpr int kResults = 5;
+  static constexpr int kResults = 6;
   std::array<std::array<prometheus::Counter*, kResults>, kChannels> events_{};
   prometheus::Counter* identity_conflicts_;
   prometheus::Counter* customers_created_;

@@ -44,6 +44,7 @@ TimelineStore::TimelineStore(redis::RedisClient* redis,
                .metrics = metrics},
       merger_(&context_),
       data_rights_(&context_, &merger_),
+      suppressions_(&context_),
       workers_(context_.options.worker_threads,
                context_.options.worker_max_queued, /*keep_one_free=*/true) {}
 
@@ -270,15 +271,20 @@ void TimelineStore::ReadMergeLog(v1::CustomerSelector selector,
 
 void TimelineStore::Forget(v1::CustomerSelector selector,
                            Done<v1::ForgetCustomerResponse> done,
-                           redis::CallScope call) {
+                           redis::CallScope call,
+                           std::optional<SuppressionRequest> suppression) {
   // Once begun, finished: a half-done erasure hides the customer until it
   // is asked for again.
   RunOnWorkers<v1::ForgetCustomerResponse>(
       WorkKind::kErasure, std::move(call), false, std::move(done),
-      [this, selector = std::move(selector)](
+      [this, selector = std::move(selector),
+       suppression = std::move(suppression)](
           Done<v1::ForgetCustomerResponse> done) mutable {
+        const SuppressionRequest* suppress =
+            suppression.has_value() ? &*suppression : nullptr;
         if (selector.has_identity()) {
-          return std::move(done)(ForgetByIdentity(selector.identity()));
+          return std::move(done)(
+              ForgetByIdentity(selector.identity(), suppress));
         }
         // An id whose erasure was interrupted is resumed as it is.
         std::string customer_id = selector.customer_id();
@@ -287,12 +293,12 @@ void TimelineStore::Forget(v1::CustomerSelector selector,
           if (!customer.ok()) return std::move(done)(customer.status());
           customer_id = customer->customer_id;
         }
-        std::move(done)(data_rights_.Forget(customer_id));
+        std::move(done)(data_rights_.Forget(customer_id, nullptr, suppress));
       });
 }
 
 absl::StatusOr<v1::ForgetCustomerResponse> TimelineStore::ForgetByIdentity(
-    const v1::Identity& identity) const {
+    const v1::Identity& identity, const SuppressionRequest* suppression) const {
   absl::StatusOr<Reply> owner = redis::ErrorReplyAsStatus(
       redis::CallAndWait(*context_.redis,
                          {"GET", context_.keys.ForIdentity(identity)}),
@@ -311,7 +317,45 @@ absl::StatusOr<v1::ForgetCustomerResponse> TimelineStore::ForgetByIdentity(
   // the identity.
   std::string target = owner->str;
   if (live->has_value() && (*live)->exists) target = (*live)->customer_id;
-  return data_rights_.Forget(target, &asked);
+  return data_rights_.Forget(target, &asked, suppression);
+}
+
+void TimelineStore::ListSuppressions(int page_size, std::string cursor,
+                                     Done<SuppressionPage> done,
+                                     redis::CallScope call) {
+  RunOnWorkers<SuppressionPage>(
+      WorkKind::kRead, std::move(call), true, std::move(done),
+      [this, page_size,
+       cursor = std::move(cursor)](Done<SuppressionPage> done) mutable {
+        std::move(done)(suppressions_.List(page_size, cursor));
+      });
+}
+
+void TimelineStore::FindSuppression(std::string identity_hash,
+                                    Done<std::optional<v1::Suppression>> done,
+                                    redis::CallScope call) {
+  RunOnWorkers<std::optional<v1::Suppression>>(
+      WorkKind::kRead, std::move(call), true, std::move(done),
+      [this, identity_hash = std::move(identity_hash)](
+          Done<std::optional<v1::Suppression>> done) mutable {
+        std::move(done)(suppressions_.Find(identity_hash));
+      });
+}
+
+void TimelineStore::LiftSuppression(std::string identity_hash,
+                                    Done<std::optional<v1::Suppression>> done,
+                                    redis::CallScope call) {
+  RunOnWorkers<std::optional<v1::Suppression>>(
+      WorkKind::kErasure, std::move(call), false, std::move(done),
+      [this, identity_hash = std::move(identity_hash)](
+          Done<std::optional<v1::Suppression>> done) mutable {
+        absl::StatusOr<std::optional<v1::Suppression>> lifted =
+            suppressions_.Lift(identity_hash);
+        if (lifted.ok() && lifted->has_value() && context_.metrics) {
+          context_.metrics->suppressions_lifted().Increment();
+        }
+        std::move(done)(std::move(lifted));
+      });
 }
 
 void TimelineStore::Export(v1::CustomerSelector selector,

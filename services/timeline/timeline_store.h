@@ -25,6 +25,7 @@
 #include "services/timeline/ingest_operation.h"
 #include "services/timeline/page_token.h"
 #include "services/timeline/store_context.h"
+#include "services/timeline/suppressions.h"
 #include "services/timeline/worker_pool.h"
 
 namespace omnihub::timeline {
@@ -92,11 +93,23 @@ class TimelineStore {
   void ReadMergeLog(v1::CustomerSelector selector,
                     Done<v1::GetMergeLogResponse> done,
                     redis::CallScope call = {});
+  // With `suppression`, the identities erased are suppressed too.
   void Forget(v1::CustomerSelector selector,
-              Done<v1::ForgetCustomerResponse> done,
-              redis::CallScope call = {});
+              Done<v1::ForgetCustomerResponse> done, redis::CallScope call = {},
+              std::optional<SuppressionRequest> suppression = std::nullopt);
   void Export(v1::CustomerSelector selector, Done<v1::CustomerExport> done,
               redis::CallScope call = {});
+
+  // The suppressions (see Suppressions), by the identity's IdentityHash.
+  // Lifting, once begun, is finished.
+  void ListSuppressions(int page_size, std::string cursor,
+                        Done<SuppressionPage> done, redis::CallScope call = {});
+  void FindSuppression(std::string identity_hash,
+                       Done<std::optional<v1::Suppression>> done,
+                       redis::CallScope call = {});
+  void LiftSuppression(std::string identity_hash,
+                       Done<std::optional<v1::Suppression>> done,
+                       redis::CallScope call = {});
 
   // Blocking: finishes merges a dead replica left half done (started more
   // than `older_than` ago). Returns how many.
@@ -127,11 +140,13 @@ class TimelineStore {
                     absl::AnyInvocable<void(Done<T>) &&> run);
   // Blocking: erases the customer whose identity this is, and frees it.
   absl::StatusOr<v1::ForgetCustomerResponse> ForgetByIdentity(
-      const v1::Identity& identity) const;
+      const v1::Identity& identity,
+      const SuppressionRequest* suppression) const;
 
   StoreContext context_;
   CustomerMerger merger_;
   CustomerDataRights data_rights_;
+  Suppressions suppressions_;
   // Last: its threads are joined first when the store goes away.
   WorkerPool workers_;
 };

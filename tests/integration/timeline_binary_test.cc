@@ -252,6 +252,67 @@ TEST_F(TimelineBinaryTest, TheCliHealthCommandFollowsRedis) {
   EXPECT_EQ(code, 1) << out;
 }
 
+TEST_F(TimelineBinaryTest, TheCliSuppressesListsChecksAndLifts) {
+  const std::string hub = "--hub_address=" + grpc_address_;
+  auto [code, out] = RunCli(
+      {hub, "link", "--identities=email:ana@x.example", "--source=crm/test"});
+  ASSERT_EQ(code, 0) << out;
+  std::tie(code, out) =
+      RunCli({hub, "forget", "--identity=email:ana@x.example",
+              "--requested_by=ticket-1", "--suppress", "--suppress_for=1h"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\"identities_suppressed\": \"1\""), std::string::npos)
+      << out;
+  std::tie(code, out) =
+      RunCli({hub, "check-suppression", "--identity=email:Ana@X.example"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\"suppressed\": true"), std::string::npos) << out;
+  std::tie(code, out) = RunCli({hub, "suppressions"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("\"identity_hash\""), std::string::npos) << out;
+  EXPECT_NE(out.find("ticket-1"), std::string::npos) << out;
+  EXPECT_EQ(out.find("ana@"), std::string::npos) << out;
+  // A link cannot bring the person back.
+  std::tie(code, out) = RunCli(
+      {hub, "link", "--identities=email:ana@x.example", "--source=crm/test"});
+  EXPECT_EQ(code, 1) << out;
+  std::tie(code, out) =
+      RunCli({hub, "lift-suppression", "--identity=email:ana@x.example",
+              "--requested_by=ticket-2"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_NE(Log().find("lifted at the request of ticket-2"), std::string::npos)
+      << Log();
+  std::tie(code, out) =
+      RunCli({hub, "check-suppression", "--identity=email:ana@x.example"});
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_EQ(out.find("\"suppressed\": true"), std::string::npos) << out;
+  // Neither or both of --identity and --identity_hash: bad usage.
+  std::tie(code, out) =
+      RunCli({hub, "lift-suppression", "--requested_by=ticket-2"});
+  EXPECT_EQ(code, 2) << out;
+}
+
+TEST(TimelineFlagsTest, ASuppressionPeriodOutOfBoundsStopsTheHub) {
+  // Refused before anything starts: no Redis needed.
+  for (const std::vector<std::string>& flags :
+       std::vector<std::vector<std::string>>{
+           {"--suppression_period=0s"},
+           {"--suppression_period=48h", "--max_suppression_period=24h"}}) {
+    std::vector<std::string> args = flags;
+    args.push_back("--redis_address=127.0.0.1:1");
+    args.push_back("--listen=127.0.0.1:0");
+    args.push_back("--metrics_listen=127.0.0.1:0");
+    const std::string log = ::testing::TempDir() + "/timeline-bad-flags.log";
+    auto process = ChildProcess::Start(OMNIHUB_TIMELINE_BINARY, args, {}, log);
+    ASSERT_TRUE(process.ok()) << process.status();
+    absl::StatusOr<int> exit_code = (*process)->Wait(absl::Seconds(20));
+    ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+    EXPECT_EQ(*exit_code, 2) << FileText(log);
+    EXPECT_NE(FileText(log).find("--suppression_period"), std::string::npos)
+        << FileText(log);
+  }
+}
+
 TEST_F(TimelineBinaryTest, SigtermShutsDownCleanly) {
   ASSERT_TRUE(process_->Signal(SIGTERM).ok());
   absl::StatusOr<int> exit_status = process_->Wait(absl::Seconds(20));
