@@ -1,7 +1,7 @@
 #include "common/event_validation/event_validator.h"
 
 #include <cmath>
-#include <set>
+#include <map>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -163,7 +163,8 @@ std::optional<FieldViolation> EventValidator::NormalizeIdentities(
         absl::StrCat("has ", identities->size(), " identities; the limit is ",
                      limits_.max_identities_per_event));
   }
-  std::set<std::pair<int, std::string>> seen;
+  // Each identity's place in `kept`.
+  std::map<std::pair<int, std::string>, int> seen;
   google::protobuf::RepeatedPtrField<v1::Identity> kept;
   for (int i = 0; i < identities->size(); ++i) {
     const v1::Identity& identity = identities->Get(i);
@@ -185,10 +186,18 @@ std::optional<FieldViolation> EventValidator::NormalizeIdentities(
       return Violation(prefix, absl::StrCat(field, ".value"),
                        std::string(value.status().message()));
     }
-    if (!seen.emplace(identity.kind(), *value).second) continue;
+    auto [first, added] = seen.emplace(
+        std::make_pair(static_cast<int>(identity.kind()), *value), kept.size());
+    if (!added) {
+      // The same identity twice: verified only if every copy is.
+      if (identity.unverified())
+        kept.Mutable(first->second)->set_unverified(true);
+      continue;
+    }
     v1::Identity* normalized = kept.Add();
     normalized->set_kind(identity.kind());
     normalized->set_value(*std::move(value));
+    normalized->set_unverified(identity.unverified());
   }
   identities->Swap(&kept);
   return std::nullopt;

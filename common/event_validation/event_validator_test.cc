@@ -68,6 +68,23 @@ TEST_F(EventValidatorTest, NormalisesIdentitiesDropsRepeatsAndServerFields) {
   EXPECT_FALSE(event.has_received_at());
 }
 
+// The hub resolves with what validation leaves: a claim must stay one.
+TEST_F(EventValidatorTest, NormalisingKeepsWhetherAnIdentityIsUnverified) {
+  v1::InteractionEvent event = Valid();
+  event.mutable_identities(0)->set_unverified(true);
+  v1::Identity* phone = event.add_identities();
+  phone->set_kind(v1::IDENTITY_KIND_PHONE);
+  phone->set_value("020 7183 8750");
+  // The same identity again, once unverified: it is taken as unverified.
+  *event.add_identities() = *phone;
+  event.mutable_identities(2)->set_unverified(true);
+  ASSERT_FALSE(validator_.ValidateEvent(event, kNow, "e").has_value());
+  ASSERT_EQ(event.identities_size(), 2);
+  EXPECT_TRUE(event.identities(0).unverified());
+  EXPECT_EQ(event.identities(1).value(), "+442071838750");
+  EXPECT_TRUE(event.identities(1).unverified());
+}
+
 TEST_F(EventValidatorTest, EventIdRules) {
   v1::InteractionEvent event = Valid();
   event.clear_event_id();

@@ -100,8 +100,17 @@ BatchIngester::BatchIngester(TimelineStore* store,
       clock_(std::move(clock)),
       replicas_(replicas) {}
 
-void BatchIngester::Ingest(v1::IngestRequest request,
+void BatchIngester::Ingest(v1::IngestRequest request, bool caller_may_verify,
                            Done<v1::IngestResponse> done) {
+  if (!caller_may_verify) {
+    // Cleared rather than refused: such a caller's events are still worth
+    // keeping, only its word on who they belong to is not.
+    for (v1::InteractionEvent& event : *request.mutable_events()) {
+      for (v1::Identity& identity : *event.mutable_identities()) {
+        identity.set_unverified(true);
+      }
+    }
+  }
   if (absl::Status status = validator_->ValidateIngestRequest(request);
       !status.ok()) {
     return std::move(done)(std::move(status));

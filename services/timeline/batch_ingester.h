@@ -3,7 +3,8 @@
 // apart from its gRPC wiring so it can be tested on its own.
 //
 //   BatchIngester ingester(&store, &validator, &metrics);
-//   ingester.Ingest(request, [](absl::StatusOr<v1::IngestResponse> r) {...});
+//   ingester.Ingest(request, /*caller_may_verify=*/true,
+//                   [](absl::StatusOr<v1::IngestResponse> r) {...});
 #ifndef OMNIHUB_SERVICES_TIMELINE_BATCH_INGESTER_H_
 #define OMNIHUB_SERVICES_TIMELINE_BATCH_INGESTER_H_
 
@@ -31,7 +32,13 @@ class BatchIngester {
   // `done` gets INVALID_ARGUMENT for a malformed request as a whole, the
   // storage error (e.g. UNAVAILABLE) if any event could not be stored — the
   // batch is then safe to send again — or one result per event.
-  void Ingest(v1::IngestRequest request, Done<v1::IngestResponse> done);
+  //
+  // `caller_may_verify`: whether the caller may vouch for identities. When
+  // false, every identity of the request is taken as unverified (a claim,
+  // see v1::Identity.unverified): the events are stored, but none of them
+  // merges customers or attaches an identity another customer has.
+  void Ingest(v1::IngestRequest request, bool caller_may_verify,
+              Done<v1::IngestResponse> done);
 
  private:
   TimelineStore* store_;

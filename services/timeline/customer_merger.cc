@@ -517,6 +517,55 @@ absl::Status CustomerMerger::NoteRefusal(const v1::MergeRecord& record) const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> CustomerMerger::NoteUntrustedClaims(
+    const std::string& customer_id,
+    const absl::flat_hash_map<std::string, std::vector<v1::Identity>>&
+        claimed_from,
+    const MergeTrigger& trigger) const {
+  absl::StatusOr<std::optional<LiveCustomer>> here = Resolve(customer_id);
+  if (!here.ok()) return here.status();
+  if (!here->has_value()) return 0;
+  int noted = 0;
+  for (const auto& [other, identities] : claimed_from) {
+    absl::StatusOr<std::optional<LiveCustomer>> there = Resolve(other);
+    if (!there.ok()) return there.status();
+    if (!there->has_value() || (*there)->customer_id == (*here)->customer_id) {
+      continue;
+    }
+    // As a merge would have it: the older customer is the survivor.
+    std::string survivor = (*here)->customer_id;
+    std::string merged = (*there)->customer_id;
+    if (merged < survivor) std::swap(survivor, merged);
+    absl::StatusOr<Snapshot> survivor_snapshot = TakeSnapshot(survivor);
+    if (!survivor_snapshot.ok()) return survivor_snapshot.status();
+    absl::StatusOr<Snapshot> merged_snapshot = TakeSnapshot(merged);
+    if (!merged_snapshot.ok()) return merged_snapshot.status();
+    v1::MergeRecord record;
+    record.set_outcome(v1::MergeRecord::OUTCOME_REFUSED);
+    record.set_trigger(trigger.trigger);
+    *record.mutable_at() =
+        FromMicros(absl::ToUnixMicros(context_->options.clock()));
+    record.set_survivor_id(survivor);
+    record.set_merged_id(merged);
+    record.set_event_id(trigger.event_id);
+    record.set_source(trigger.source);
+    record.set_reason(std::string(kUntrustedSourceReason));
+    for (const v1::Identity& identity : identities) {
+      *record.add_linking_identities() = identity;
+    }
+    *record.mutable_survivor() = std::move(survivor_snapshot->snapshot);
+    *record.mutable_merged() = std::move(merged_snapshot->snapshot);
+    if (absl::Status status = NoteRefusal(record); !status.ok()) return status;
+    log::Info(
+        "event %s from %s: unverified identities of customer %s left there, "
+        "the event stays on %s (untrusted source)",
+        trigger.event_id, trigger.source, (*there)->customer_id,
+        (*here)->customer_id);
+    ++noted;
+  }
+  return noted;
+}
+
 absl::StatusOr<int> CustomerMerger::ResumeStale(
     absl::Duration older_than) const {
   const MergeKeys keys = context_->keys.ForMerges();

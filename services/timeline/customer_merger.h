@@ -58,6 +58,11 @@ inline constexpr absl::string_view kMergeLogMergedField = "merge:";
 inline constexpr absl::string_view kMergeLogRefusedField = "refused:";
 inline constexpr absl::string_view kMergeLogTimesSuffix = ":n";
 
+// The reason of a refused merge record written because an event's
+// unverified identities (claims, see v1::Identity.unverified) belong to
+// another customer than the one the event landed on.
+inline constexpr absl::string_view kUntrustedSourceReason = "untrusted source";
+
 // Where a customer id stands now.
 struct LiveCustomer {
   std::string customer_id;
@@ -81,6 +86,19 @@ class CustomerMerger {
   // per-kind limits allow (and whose value totals fit in 64 bits together).
   absl::StatusOr<MergeResult> Merge(const std::vector<std::string>& customers,
                                     const MergeTrigger& trigger) const;
+
+  // Writes to the merge logs of `customer_id` and of each customer in
+  // `claimed_from` a refused merge (kUntrustedSourceReason): the event of
+  // `trigger`, stored on `customer_id`, named unverified identities of that
+  // other customer (the map's values), which were left where they are. An
+  // agent who knows better confirms it with LinkIdentities. Customers that
+  // are one with `customer_id` by now, or are gone, are skipped. Returns how
+  // many refusals it wrote.
+  absl::StatusOr<int> NoteUntrustedClaims(
+      const std::string& customer_id,
+      const absl::flat_hash_map<std::string, std::vector<v1::Identity>>&
+          claimed_from,
+      const MergeTrigger& trigger) const;
 
   // Finishes merges that were started more than `older_than` ago and not
   // finished (their replica died). Returns how many it finished.

@@ -41,11 +41,13 @@ IdentityMetrics::IdentityMetrics(prometheus::Registry& registry) {
                       .Name("omnihub_identities_refused_total")
                       .Help(
                           "Identities of events and links left out of "
-                          "resolution, by rule: a blocked value, or a "
-                          "per-kind limit the customer had reached.")
+                          "resolution, by rule: a blocked value, a "
+                          "per-kind limit the customer had reached, or an "
+                          "unverified identity another customer has.")
                       .Register(registry);
   identities_blocked_ = &refused.Add({{"rule", "blocked"}});
   identities_over_limit_ = &refused.Add({{"rule", "limit"}});
+  identities_unverified_ = &refused.Add({{"rule", "unverified"}});
   customers_forgotten_ =
       Counter(registry, "omnihub_customers_forgotten_total",
               "Customers erased on request (ForgetCustomer).");

@@ -24,6 +24,10 @@ class IdentityMetrics {
   prometheus::Counter& identities_over_limit() {
     return *identities_over_limit_;
   }
+  // Unverified identities of events not attached: another customer has them.
+  prometheus::Counter& identities_unverified() {
+    return *identities_unverified_;
+  }
   prometheus::Counter& customers_forgotten() { return *customers_forgotten_; }
   prometheus::Counter& customers_exported() { return *customers_exported_; }
   prometheus::Counter& identities_suppressed() {
@@ -40,6 +44,7 @@ class IdentityMetrics {
   prometheus::Histogram* merge_duration_;
   prometheus::Counter* identities_blocked_;
   prometheus::Counter* identities_over_limit_;
+  prometheus::Counter* identities_unverified_;
   prometheus::Counter* customers_forgotten_;
   prometheus::Counter* customers_exported_;
   prometheus::Counter* identities_suppressed_;

@@ -67,9 +67,17 @@ void IngestOperation::SetIdentities(std::vector<v1::Identity> identities) {
   identities_ = context_->options.identity_rules.Usable(std::move(identities));
   outcome_.blocked_identities =
       static_cast<int>(given_identities_.size() - identities_.size());
+  // A link is an explicit statement of a trusted caller: nothing in it is a
+  // claim.
+  if (!linking()) {
+    std::stable_partition(
+        identities_.begin(), identities_.end(),
+        [](const v1::Identity& identity) { return !identity.unverified(); });
+  }
   for (const v1::Identity& identity : identities_) {
     identity_keys_.push_back(context_->keys.ForIdentity(identity));
     identity_hashes_.push_back(IdentityHash(identity));
+    verified_.push_back(linking() || !identity.unverified());
   }
   owners_.resize(identities_.size());
   claimed_.resize(identities_.size());
@@ -82,8 +90,13 @@ absl::Status IngestOperation::Step(absl::string_view name) const {
 }
 
 bool IngestOperation::Merges(size_t i) const {
-  return linking() || context_->options.identity_rules.PolicyOf(
-                          identities_[i].kind()) == IdentityPolicy::kMerge;
+  return linking() ||
+         (verified_[i] && context_->options.identity_rules.PolicyOf(
+                              identities_[i].kind()) == IdentityPolicy::kMerge);
+}
+
+bool IngestOperation::Claimable(size_t i) const {
+  return owners_[i].empty() && (verified_[i] || !found_by_claim_);
 }
 
 void IngestOperation::Start() {
@@ -264,26 +277,39 @@ void IngestOperation::OnMerged(absl::StatusOr<MergeResult> result) {
 
 void IngestOperation::ChooseCustomer() {
   // The most trustworthy known identity that may merge decides; then any
-  // known identity; else the customer is new.
+  // known verified identity; else the customer is new. Claims (unverified
+  // identities) never take an event away from the customer its verified
+  // identities stand for, however new: only an event with no verified
+  // identity at all goes where its most trustworthy known claim points,
+  // and then nothing is attached to that customer.
+  found_by_claim_ = false;
+  const bool any_verified =
+      std::find(verified_.begin(), verified_.end(), true) != verified_.end();
   int chosen = -1;
   for (size_t i = 0; i < identities_.size() && chosen < 0; ++i) {
     if (!owners_[i].empty() && Merges(i)) chosen = static_cast<int>(i);
   }
   for (size_t i = 0; i < identities_.size() && chosen < 0; ++i) {
-    if (!owners_[i].empty()) chosen = static_cast<int>(i);
+    if (!owners_[i].empty() && (verified_[i] || !any_verified)) {
+      chosen = static_cast<int>(i);
+    }
   }
   if (chosen < 0) return CreateCustomer();
   customer_id_ = owners_[chosen];
+  found_by_claim_ = !verified_[chosen];
   ClaimUnknown();
 }
 
 void IngestOperation::CreateCustomer() {
-  // Every identity is unknown: all are recorded on the new customer at once
-  // (the record expires unless the customer comes to exist).
+  // Every unknown identity is recorded on the new customer at once (the
+  // record expires unless the customer comes to exist). The first identity
+  // is unknown here, and verified when any is.
   customer_id_ = NewCustomerId(context_->options.clock());
-  std::vector<size_t> all(identities_.size());
-  std::iota(all.begin(), all.end(), size_t{0});
-  RecordClaims(std::move(all),
+  std::vector<size_t> unknown;
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (owners_[i].empty()) unknown.push_back(i);
+  }
+  RecordClaims(std::move(unknown),
                [self = shared_from_this()] { self->ClaimFirst(); });
 }
 
@@ -299,6 +325,7 @@ void IngestOperation::ClaimFirst() {
         if (!reply.ok()) return self->Fail(reply.status());
         if (reply->type == Reply::Type::kString) {
           self->owners_[0] = reply->str;
+          self->found_by_claim_ = !self->verified_[0];
           // Nobody else knows the candidate: its record can go now (else it
           // expires).
           self->context_->redis->Execute(
@@ -318,7 +345,7 @@ void IngestOperation::ClaimUnknown() {
   std::vector<size_t> which;
   std::vector<size_t> unrecorded;
   for (size_t i = 0; i < identities_.size(); ++i) {
-    if (!owners_[i].empty()) continue;
+    if (!Claimable(i)) continue;
     which.push_back(i);
     if (recorded_on_[i] != customer_id_) unrecorded.push_back(i);
   }
@@ -459,7 +486,7 @@ void IngestOperation::OnStored(absl::StatusOr<Reply> reply) {
   for (size_t k = first_refused; k < parts.size(); ++k) {
     refused.push_back(std::move(parts[k].str));
   }
-  if (refused.empty()) return Finish();
+  if (refused.empty()) return NoteUntrustedClaims();
   outcome_.identities_over_limit = static_cast<int>(refused.size());
   if (context_->metrics) {
     context_->metrics->identities_over_limit().Increment(refused.size());
@@ -488,7 +515,7 @@ void IngestOperation::Release(std::vector<std::string> members) {
           reply = redis::ErrorReplyAsStatus(std::move(reply),
                                             "forgetting identity claims");
           if (!reply.ok()) return self->Fail(reply.status());
-          self->Finish();
+          self->NoteUntrustedClaims();
         });
   });
 }
@@ -581,6 +608,33 @@ void IngestOperation::ResolveAfresh() {
   std::fill(claimed_.begin(), claimed_.end(), false);
   customer_id_.clear();
   LookUp();
+}
+
+void IngestOperation::NoteUntrustedClaims() {
+  absl::flat_hash_map<std::string, std::vector<v1::Identity>> claimed_from;
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (verified_[i] || owners_[i].empty() || owners_[i] == customer_id_) {
+      continue;
+    }
+    claimed_from[owners_[i]].push_back(identities_[i]);
+    ++outcome_.unverified_conflicts;
+  }
+  if (claimed_from.empty()) return Finish();
+  if (context_->metrics) {
+    context_->metrics->identities_unverified().Increment(
+        outcome_.unverified_conflicts);
+  }
+  WorkerJob note;
+  note.run = [self = shared_from_this(),
+              claimed_from = std::move(claimed_from)] {
+    absl::StatusOr<int> noted = self->merger_->NoteUntrustedClaims(
+        self->customer_id_, claimed_from, self->trigger_);
+    if (!noted.ok()) return self->Fail(noted.status());
+    self->outcome_.refused_merges += *noted;
+    self->Finish();
+  };
+  absl::Status queued = workers_->Schedule(WorkKind::kMerge, std::move(note));
+  if (!queued.ok()) return Fail(std::move(queued));
 }
 
 void IngestOperation::Finish() {

@@ -8,7 +8,11 @@
 //      merge are merged (on a worker thread, see CustomerMerger); the event
 //      goes to the owner of its most trustworthy known identity (preferring
 //      identities that may merge); none known: a new customer claims the
-//      most trustworthy identity;
+//      most trustworthy identity. An event's unverified identities (claims,
+//      see v1::Identity.unverified) never merge and never choose the
+//      customer while the event has a verified identity; one that another
+//      customer has stays there, and the conflict is written to both merge
+//      logs as refused ("untrusted source") after the event is stored;
 //   3. record the unknown identities on the customer's side as being
 //      claimed for it (so that an erasure finds their keys even if this
 //      process dies before step 5: an identity key lives in a Redis Cluster
@@ -65,6 +69,9 @@ struct IngestOutcome {
   // Identities not attached because the customer had reached its limit.
   int identities_over_limit = 0;
   int blocked_identities = 0;
+  // Unverified identities left on another customer (see
+  // v1::Identity.unverified), each customer's refusal in the merge log.
+  int unverified_conflicts = 0;
   int trimmed_events = 0;
   // The event is (or was, before this revision) a purchase.
   bool purchase = false;
@@ -96,6 +103,8 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   bool linking() const { return linking_; }
   // Whether identity i may prove two customers one person.
   bool Merges(size_t i) const;
+  // Whether identity i is to be claimed for customer_id_ when nobody has it.
+  bool Claimable(size_t i) const;
 
   void LookUp();
   void OnLookedUp(redis::Replies replies);
@@ -138,6 +147,9 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
                         absl::AnyInvocable<void() &&> next);
   // Forgets every owner found so far and looks the identities up again.
   void ResolveAfresh();
+  // Writes the merge log's refusals for unverified identities another
+  // customer has (on a worker thread), then Finish.
+  void NoteUntrustedClaims();
   void Finish();
   void Fail(absl::Status status);
 
@@ -160,6 +172,13 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   std::string event_hash_;
   std::vector<std::string> owners_;
   std::vector<bool> claimed_;
+  // verified_[i]: identities_[i] is not a mere claim (always, for a link).
+  // Verified identities come first, so that a new customer is created
+  // through one of them when there is one.
+  std::vector<bool> verified_;
+  // The customer was found only through a claim (the event has no verified
+  // identity that anyone has): nothing is attached to it.
+  bool found_by_claim_ = false;
   // The customer identity i was recorded as being claimed for.
   std::vector<std::string> recorded_on_;
   std::string customer_id_;

@@ -467,8 +467,13 @@ int Run() {
                                   &insights_metrics);
   if (absl::GetFlag(FLAGS_insights)) store.SetObserver(&engine.keeper());
   EventValidator validator(*limits, &normalizer);
-  TimelineService service(&store, &validator, &normalizer, &timeline_metrics,
-                          replica_barrier.get());
+  // Every caller may vouch for identities until callers are authenticated;
+  // then only those whose token has the scope ingest-verified may.
+  TimelineService service(
+      &store, &validator, &normalizer, &timeline_metrics, replica_barrier.get(),
+      /*caller_may_verify=*/[](const grpc::CallbackServerContext&) {
+        return true;
+      });
   CustomerService customer_service(
       &store, &validator, &normalizer,
       CustomerServiceLimits{

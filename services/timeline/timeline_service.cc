@@ -21,13 +21,15 @@ using grpc_util::ToGrpcStatus;
 class IngestStreamReactor
     : public grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse> {
  public:
-  explicit IngestStreamReactor(BatchIngester* ingester) : ingester_(ingester) {
+  // `may_verify` is decided once, for the stream's caller.
+  IngestStreamReactor(BatchIngester* ingester, bool may_verify)
+      : ingester_(ingester), may_verify_(may_verify) {
     StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) return Finish(grpc::Status::OK);  // the client closed its side
-    ingester_->Ingest(std::move(request_),
+    ingester_->Ingest(std::move(request_), may_verify_,
                       [this](absl::StatusOr<v1::IngestResponse> response) {
                         if (!response.ok()) {
                           return Finish(ToGrpcStatus(response.status()));
@@ -50,6 +52,7 @@ class IngestStreamReactor
 
  private:
   BatchIngester* ingester_;
+  const bool may_verify_;
   v1::IngestRequest request_;
   v1::IngestResponse response_;
 };
@@ -64,10 +67,12 @@ TimelineService::TimelineService(TimelineStore* store,
                                  const EventValidator* validator,
                                  const identity::IdentityNormalizer* normalizer,
                                  TimelineMetrics* metrics,
-                                 ReplicaBarrier* replicas)
+                                 ReplicaBarrier* replicas,
+                                 CallerMayVerify caller_may_verify)
     : store_(store),
       validator_(validator),
       normalizer_(normalizer),
+      caller_may_verify_(std::move(caller_may_verify)),
       ingester_(
           store, validator, metrics, [] { return absl::Now(); }, replicas) {}
 
@@ -78,7 +83,8 @@ grpc::ServerUnaryReactor* TimelineService::Ingest(
   // Its first Redis commands are not sent once the caller has given up.
   redis::ScopedCall call(DeadlineOf(context));
   ingester_.Ingest(
-      *request, [reactor, response](absl::StatusOr<v1::IngestResponse> result) {
+      *request, MayVerify(*context),
+      [reactor, response](absl::StatusOr<v1::IngestResponse> result) {
         if (!result.ok()) return reactor->Finish(ToGrpcStatus(result.status()));
         *response = *std::move(result);
         reactor->Finish(grpc::Status::OK);
@@ -88,7 +94,12 @@ grpc::ServerUnaryReactor* TimelineService::Ingest(
 
 grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>*
 TimelineService::IngestStream(grpc::CallbackServerContext* context) {
-  return new IngestStreamReactor(&ingester_);
+  return new IngestStreamReactor(&ingester_, MayVerify(*context));
+}
+
+bool TimelineService::MayVerify(
+    const grpc::CallbackServerContext& context) const {
+  return caller_may_verify_ == nullptr || caller_may_verify_(context);
 }
 
 absl::StatusOr<v1::CustomerSelector> TimelineService::NormalizedSelector(

@@ -6,6 +6,8 @@
 #ifndef OMNIHUB_SERVICES_TIMELINE_TIMELINE_SERVICE_H_
 #define OMNIHUB_SERVICES_TIMELINE_TIMELINE_SERVICE_H_
 
+#include <functional>
+
 #include "common/event_validation/event_validator.h"
 #include "common/identity/identity_normalizer.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
@@ -15,12 +17,19 @@
 
 namespace omnihub::timeline {
 
+// Whether the caller of an Ingest or IngestStream call may vouch for the
+// identities of its events (see BatchIngester::Ingest).
+using CallerMayVerify =
+    std::function<bool(const grpc::CallbackServerContext& context)>;
+
 class TimelineService final : public v1::TimelineService::CallbackService {
  public:
-  // `replicas`: see BatchIngester (may be null).
+  // `replicas`: see BatchIngester (may be null). `caller_may_verify`: null
+  // means every caller may (the hub without authentication).
   TimelineService(TimelineStore* store, const EventValidator* validator,
                   const identity::IdentityNormalizer* normalizer,
-                  TimelineMetrics* metrics, ReplicaBarrier* replicas = nullptr);
+                  TimelineMetrics* metrics, ReplicaBarrier* replicas = nullptr,
+                  CallerMayVerify caller_may_verify = nullptr);
 
   grpc::ServerUnaryReactor* Ingest(grpc::CallbackServerContext* context,
                                    const v1::IngestRequest* request,
@@ -40,6 +49,7 @@ class TimelineService final : public v1::TimelineService::CallbackService {
       v1::GetCustomerResponse* response) override;
 
  private:
+  bool MayVerify(const grpc::CallbackServerContext& context) const;
   // The selector with its identity value normalised, as stored.
   absl::StatusOr<v1::CustomerSelector> NormalizedSelector(
       const v1::CustomerSelector& selector) const;
@@ -47,6 +57,7 @@ class TimelineService final : public v1::TimelineService::CallbackService {
   TimelineStore* store_;
   const EventValidator* validator_;
   const identity::IdentityNormalizer* normalizer_;
+  CallerMayVerify caller_may_verify_;
   BatchIngester ingester_;
 };
 

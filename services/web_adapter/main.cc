@@ -1,4 +1,6 @@
 // omnihub-web-adapter: the company website sends visit events here.
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -9,9 +11,16 @@
 #include "services/web_adapter/web_routes.h"
 
 ABSL_FLAG(std::string, write_keys, "",
-          "Public write keys of the websites, as key=site[,key=site...]; "
-          "the site names the events' source. Requests without a known key "
+          "Client write keys: public, in the websites' pages, as "
+          "key=site[,key=site...]; the site names the events' source. The "
+          "identities they send, but for the anonymous id, are unverified "
+          "claims, never merging customers. Requests without a known key "
           "get 401.");
+ABSL_FLAG(std::string, server_write_keys_file, "",
+          "File of server write keys: secret, for the company's own "
+          "backends, key=site entries one or more a line (# comments). Their "
+          "identities are verified and their timestamps taken as given. Read "
+          "at start.");
 ABSL_FLAG(std::string, allowed_origins, "",
           "Origins browsers may send from, comma-separated "
           "(https://shop.example), or * for any.");
@@ -41,13 +50,43 @@ absl::StatusOr<omnihub::web::WebRouteOptions> OptionsFromFlags() {
   omnihub::web::WebRouteOptions options;
   auto keys = omnihub::web::ParseWriteKeys(absl::GetFlag(FLAGS_write_keys));
   if (!keys.ok()) return FlagError("write_keys", keys.status());
-  if (keys->empty()) {
-    omnihub::log::Warning(
-        "no --write_keys: every request will be refused with 401");
-  }
+
   options.write_keys = *std::move(keys);
+  if (const std::string path = absl::GetFlag(FLAGS_server_write_keys_file);
+      !path.empty()) {
+    std::ifstream file(path);
+    std::stringstream contents;
+    contents << file.rdbuf();
+    if (!file) {
+      return FlagError(
+          "server_write_keys_file",
+          absl::InvalidArgumentError(absl::StrCat(path, " cannot be read")));
+    }
+    auto server_keys = omnihub::web::ParseServerWriteKeysFile(contents.str());
+    if (!server_keys.ok()) {
+      return FlagError("server_write_keys_file",
+                       absl::InvalidArgumentError(absl::StrCat(
+                           path, ": ", server_keys.status().message())));
+    }
+    for (const auto& [key, site] : *server_keys) {
+      if (options.write_keys.contains(key)) {
+        return FlagError(
+            "server_write_keys_file",
+            absl::InvalidArgumentError(absl::StrCat(
+                "a key of site ", site,
+                " is also in --write_keys; a key is either public (client) "
+                "or secret (server), never both")));
+      }
+    }
+    options.server_write_keys = *std::move(server_keys);
+  }
   options.allowed_origins = absl::StrSplit(absl::GetFlag(FLAGS_allowed_origins),
                                            ',', absl::SkipWhitespace());
+  if (options.write_keys.empty() && options.server_write_keys.empty()) {
+    omnihub::log::Warning(
+        "no --write_keys nor --server_write_keys_file: every request will be "
+        "refused with 401");
+  }
   auto proxies =
       omnihub::web::AddressSet::Parse(absl::GetFlag(FLAGS_trusted_proxies));
   if (!proxies.ok()) return FlagError("trusted_proxies", proxies.status());

@@ -216,6 +216,7 @@ absl::StatusOr<SegmentCall> ReadCall(const json& object, std::string path,
     return in.Error("anonymousId", "anonymousId or userId must be set");
   }
   call.happened_at = original_timestamp ? original_timestamp : timestamp;
+  call.timestamp = timestamp;
   if (!call.sent_at) call.sent_at = batch_sent_at;
   for (absl::Status status :
        {ReadPage(in, call),
@@ -311,9 +312,13 @@ absl::StatusOr<v1::InteractionEvent> SegmentCallToEvent(
   event.set_channel(v1::CHANNEL_WEB);
 
   // The browser's clock may be off; the gap between happening and sending is
-  // what its clock measures reliably.
+  // what its clock measures reliably. A backend's clock is believed, and a
+  // `timestamp` it gives is taken as given (historical imports), as
+  // Segment's HTTP API does.
   absl::Time occurred = context.received_at;
-  if (call.happened_at && call.sent_at) {
+  if (context.server_key && (call.timestamp || call.happened_at)) {
+    occurred = call.timestamp ? *call.timestamp : *call.happened_at;
+  } else if (call.happened_at && call.sent_at) {
     occurred = context.received_at - (*call.sent_at - *call.happened_at);
   } else if (call.happened_at) {
     occurred = *call.happened_at;
@@ -354,6 +359,10 @@ absl::StatusOr<v1::InteractionEvent> SegmentCallToEvent(
     v1::Identity* identity = event.add_identities();
     identity->set_kind(kind);
     identity->set_value(*normalized);
+    // Anyone can send anything with a client key; only the anonymous id is
+    // the browser's own.
+    identity->set_unverified(!context.server_key &&
+                             kind != v1::IDENTITY_KIND_WEB_ANONYMOUS_ID);
     return absl::OkStatus();
   };
   for (absl::Status status :

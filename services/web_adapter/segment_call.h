@@ -35,6 +35,8 @@ struct SegmentCall {
   // timestamp) and when the browser sent it (sentAt of the call or batch).
   std::optional<absl::Time> happened_at;
   std::optional<absl::Time> sent_at;
+  // The call's own `timestamp`, as given: a server key's historical import.
+  std::optional<absl::Time> timestamp;
   std::string event;  // track's event name
   std::string name;   // page's name
   std::string url, path_name, referrer, title;
@@ -86,7 +88,11 @@ absl::StatusOr<SegmentBatch> ReadSegmentBatch(
 // What the adapter knows of the request beyond its body.
 struct RequestContext {
   absl::Time received_at;
-  std::string site;        // which website (from its write key)
+  std::string site;  // which website (from its write key)
+  // Sent with a server write key (the company's own backend) rather than a
+  // client key (public, in every page): its identities are verified, and
+  // its clock is believed.
+  bool server_key = false;
   std::string client_ip;   // already chosen and truncated as configured
   std::string user_agent;  // the request's User-Agent header
 };
@@ -97,9 +103,12 @@ struct SegmentEventOptions {
   std::vector<std::string> purchase_events = {"Order Completed"};
 };
 
-// The interaction event for one call. Its time is corrected for the browser's
-// clock: received - (sent - happened). INVALID_ARGUMENT naming the field when
-// an identity is unusable.
+// The interaction event for one call. Its time: from a server key, the
+// call's `timestamp` (else originalTimestamp) as given; from a client key,
+// corrected for the browser's clock: received - (sent - happened). From a
+// client key, every identity but the anonymous id (the browser's own) is
+// marked unverified: a claim the hub never merges customers on.
+// INVALID_ARGUMENT naming the field when an identity is unusable.
 absl::StatusOr<v1::InteractionEvent> SegmentCallToEvent(
     const SegmentCall& call, const RequestContext& context,
     const identity::IdentityNormalizer& normalizer,

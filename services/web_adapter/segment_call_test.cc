@@ -166,6 +166,56 @@ TEST_F(SegmentCallTest, IdentifyLinksAnonymousIdToLoginAndEmail) {
   EXPECT_EQ(event.attributes().count("email"), 0u);
 }
 
+TEST_F(SegmentCallTest, AClientKeysIdentitiesButTheAnonymousIdAreClaims) {
+  const json identify = {
+      {"messageId", "m-5"},
+      {"anonymousId", "anon-1"},
+      {"userId", "user-42"},
+      {"traits", {{"email", "ann@example.com"}, {"phone", "020 7183 8750"}}}};
+  v1::InteractionEvent event = EventOf(identify, "identify");
+  ASSERT_EQ(event.identities_size(), 4);
+  EXPECT_FALSE(event.identities(0).unverified());  // the browser's own id
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_TRUE(event.identities(i).unverified()) << i;
+  }
+  context_.server_key = true;
+  event = EventOf(identify, "identify");
+  ASSERT_EQ(event.identities_size(), 4);
+  for (const v1::Identity& identity : event.identities()) {
+    EXPECT_FALSE(identity.unverified()) << identity.value();
+  }
+}
+
+TEST_F(SegmentCallTest, AServerKeysTimeIsTakenAsGiven) {
+  // Its timestamp, whatever its sentAt, else its originalTimestamp.
+  context_.server_key = true;
+  EXPECT_EQ(EventOf({{"messageId", "m-6"},
+                     {"userId", "u-1"},
+                     {"event", "Imported"},
+                     {"originalTimestamp", "2020-01-01T00:00:10Z"},
+                     {"timestamp", "2020-01-01T00:00:00Z"},
+                     {"sentAt", "2026-11-20T10:30:00Z"}},
+                    "track")
+                .occurred_at()
+                .seconds(),
+            1577836800);
+  EXPECT_EQ(EventOf({{"messageId", "m-7"},
+                     {"userId", "u-1"},
+                     {"event", "Imported"},
+                     {"originalTimestamp", "2020-01-01T00:00:10Z"},
+                     {"sentAt", "2026-11-20T10:30:00Z"}},
+                    "track")
+                .occurred_at()
+                .seconds(),
+            1577836810);
+  // Neither: when it arrived.
+  EXPECT_EQ(EventOf({{"messageId", "m-8"}, {"userId", "u-1"}, {"event", "E"}},
+                    "track")
+                .occurred_at()
+                .seconds(),
+            1795163400);
+}
+
 TEST_F(SegmentCallTest, OrderCompletedIsAPurchaseWithItsValue) {
   const v1::InteractionEvent event =
       EventOf({{"messageId", "m-5"},

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "openssl/sha.h"
 #include "services/web_adapter/web_snippet.h"
 
 namespace omnihub::web {
@@ -24,7 +26,11 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
             WebRouteOptions options)
       : intake_(intake),
         normalizer_(*normalizer),
-        options_(std::move(options)) {}
+        options_(std::move(options)) {
+    for (const auto& [key, site] : options_.server_write_keys) {
+      server_keys_[Digest(key)] = site;
+    }
+  }
 
   void Register() {
     for (const char* kind : {"batch", "page", "track", "identify"}) {
@@ -87,7 +93,9 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
   }
 
   // The key from the request's headers or query, else "".
-  static std::string KeyOutsideBody(const httplib::Request& request) {
+  static std::string KeyOutsideBody(const httplib::Request& request,
+                                    bool* in_query) {
+    *in_query = false;
     const std::string authorization = request.get_header_value("Authorization");
     if (absl::StartsWithIgnoreCase(authorization, "basic ")) {
       std::string decoded;
@@ -100,7 +108,32 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
     if (request.has_header("X-Write-Key")) {
       return request.get_header_value("X-Write-Key");
     }
+    *in_query = request.has_param("writeKey");
     return request.get_param_value("writeKey");
+  }
+
+  struct KnownKey {
+    std::string site;
+    bool server = false;
+  };
+  // Server keys are compared through their SHA-256 digests, so how long a
+  // lookup takes says nothing about a secret key's characters.
+  std::optional<KnownKey> Find(const std::string& key) const {
+    if (auto it = server_keys_.find(Digest(key)); it != server_keys_.end()) {
+      return KnownKey{.site = it->second, .server = true};
+    }
+    if (auto it = options_.write_keys.find(key);
+        it != options_.write_keys.end()) {
+      return KnownKey{.site = it->second, .server = false};
+    }
+    return std::nullopt;
+  }
+
+  static std::string Digest(absl::string_view key) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+           digest);
+    return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
   }
 
   void Handle(absl::string_view kind, const httplib::Request& request,
@@ -119,19 +152,27 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
     // before any work is done on it when the key comes in a header or the
     // query. Only a key in the body (beacons) needs the body parsed first,
     // and parsing is bounded (depth, and the intake's size limit).
-    std::string key = KeyOutsideBody(request);
+    bool in_query = false;
+    std::string key = KeyOutsideBody(request, &in_query);
     std::optional<absl::StatusOr<nlohmann::json>> document;
     if (key.empty()) {
       document = ParseSegmentJson(request.body, kind, options_.parse);
       if (document->ok()) key = WriteKeyInBody(**document);
     }
-    auto site = options_.write_keys.find(key);
-    if (site == options_.write_keys.end()) {
+    std::optional<KnownKey> site = Find(key);
+    // A secret in a URL ends up in logs and browser histories: a server key
+    // there is refused (and should be replaced).
+    if (site.has_value() && site->server && in_query) site.reset();
+    if (!site.has_value()) {
       response.set_header("WWW-Authenticate", "Basic realm=\"omnihub\"");
-      return intake_.Error(response, 401, "writeKey",
-                           key.empty() ? "a write key is required"
-                                       : "the write key is not known",
-                           "bad_write_key");
+      return intake_.Error(
+          response, 401, "writeKey",
+          key.empty() ? "a write key is required"
+          : in_query && server_keys_.contains(Digest(key))
+              ? "a server write key is not accepted in the URL; send it in "
+                "the Authorization or X-Write-Key header"
+              : "the write key is not known",
+          "bad_write_key");
     }
     if (!document.has_value()) {
       document = ParseSegmentJson(request.body, kind, options_.parse);
@@ -146,7 +187,8 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
     }
     RequestContext context;
     context.received_at = absl::Now();
-    context.site = site->second;
+    context.site = site->site;
+    context.server_key = site->server;
     context.user_agent = request.get_header_value("User-Agent");
     context.client_ip = ApplyIpPrivacy(
         ClientAddress(request.remote_addr,
@@ -169,6 +211,8 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
   http_intake::HttpIntake& intake_;
   const identity::IdentityNormalizer& normalizer_;
   const WebRouteOptions options_;
+  // SHA-256 of each server key -> its site.
+  absl::flat_hash_map<std::string, std::string> server_keys_;
 };
 
 }  // namespace
@@ -192,6 +236,28 @@ absl::StatusOr<std::map<std::string, std::string>> ParseWriteKeys(
           "\" must be key=site, the site made of letters, digits, . - _"));
     }
     keys[key] = site;
+  }
+  return keys;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ParseServerWriteKeysFile(
+    absl::string_view contents) {
+  std::map<std::string, std::string> keys;
+  int number = 0;
+  for (absl::string_view line : absl::StrSplit(contents, '\n')) {
+    ++number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || absl::StartsWith(line, "#")) continue;
+    absl::StatusOr<std::map<std::string, std::string>> entries =
+        ParseWriteKeys(line);
+    if (!entries.ok()) {
+      // The entry itself is a secret: only the line is named.
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", number,
+                       " must be key=site entries, the site made of "
+                       "letters, digits, . - _"));
+    }
+    keys.merge(*entries);
   }
   return keys;
 }

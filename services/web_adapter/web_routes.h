@@ -7,7 +7,13 @@
 //
 // The write key comes from HTTP Basic auth (the key as user name, as
 // Segment's libraries send it), an X-Write-Key header, a writeKey query
-// parameter, or the body's writeKey (navigator.sendBeacon cannot set headers).
+// parameter (client keys only), or the body's writeKey (navigator.sendBeacon
+// cannot set headers).
+//
+// Client keys are public (they ship in every page): identities they send,
+// but for the anonymous id, are claims (v1::Identity.unverified). Server keys
+// are secrets of the company's own backends: their identities are verified
+// and their timestamps taken as given.
 #ifndef OMNIHUB_SERVICES_WEB_ADAPTER_WEB_ROUTES_H_
 #define OMNIHUB_SERVICES_WEB_ADAPTER_WEB_ROUTES_H_
 
@@ -24,8 +30,11 @@
 namespace omnihub::web {
 
 struct WebRouteOptions {
-  // Write key -> the website it identifies (names the event source).
+  // Client (public) write key -> the website it identifies (names the event
+  // source).
   std::map<std::string, std::string> write_keys;
+  // Server (secret) write keys, the same way; a key may not be both.
+  std::map<std::string, std::string> server_write_keys;
   // Origins browsers may send from ("https://shop.example"), or "*".
   std::vector<std::string> allowed_origins;
   AddressSet trusted_proxies;
@@ -37,6 +46,12 @@ struct WebRouteOptions {
 // "key1=site-a,key2=site-b" (a bare key names its site after itself).
 absl::StatusOr<std::map<std::string, std::string>> ParseWriteKeys(
     absl::string_view list);
+
+// A server write keys file: entries as ParseWriteKeys takes them, one or
+// more a line (comma-separated); blank lines and lines starting with # are
+// skipped. INVALID_ARGUMENT naming the line.
+absl::StatusOr<std::map<std::string, std::string>> ParseServerWriteKeysFile(
+    absl::string_view contents);
 
 // `normalizer` must outlive the intake's server.
 void RegisterWebRoutes(http_intake::HttpIntake& intake,

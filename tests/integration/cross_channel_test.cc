@@ -5,6 +5,7 @@
 // card: one customer, one timeline, and the merge on record.
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -50,9 +51,14 @@ class CrossChannelTest : public ::testing::Test {
     timeline_ = v1::TimelineService::NewStub(channel);
     customers_ = v1::CustomerService::NewStub(channel);
 
-    ASSERT_NO_FATAL_FAILURE(StartAdapter(OMNIHUB_WEB_ADAPTER_BINARY, "web",
-                                         {"--write_keys=site-key=shop"},
-                                         &web_port_));
+    // The shop's pages use the public key; its backend the secret one.
+    const std::string server_keys = directory_ + "/server-write-keys";
+    std::ofstream(server_keys) << "backend-key=shop\n";
+    ASSERT_NO_FATAL_FAILURE(
+        StartAdapter(OMNIHUB_WEB_ADAPTER_BINARY, "web",
+                     {"--write_keys=site-key=shop",
+                      "--server_write_keys_file=" + server_keys},
+                     &web_port_));
     ASSERT_NO_FATAL_FAILURE(
         StartAdapter(OMNIHUB_PHONE_ADAPTER_BINARY, "phone", {}, &phone_port_));
     ASSERT_NO_FATAL_FAILURE(
@@ -174,7 +180,9 @@ TEST_F(CrossChannelTest, OnePersonAcrossWebPhoneAndStoreIsOneCustomer) {
   ASSERT_TRUE(caller.has_value());
   ASSERT_NE(caller->customer_id(), visitor->customer_id());
 
-  // 3. The visitor logs in; their profile has that mobile number.
+  // 3. The visitor logs in; their profile has that mobile number, which the
+  // shop's backend (its secret key: a browser's word would be a claim that
+  // never merges two customers) reports.
   ASSERT_NO_FATAL_FAILURE(PostAccepted(
       web_port_, "/v1/identify",
       {{"messageId", "identify-1"},
@@ -182,7 +190,7 @@ TEST_F(CrossChannelTest, OnePersonAcrossWebPhoneAndStoreIsOneCustomer) {
        {"userId", "user-42"},
        {"timestamp", "2026-11-20T12:00:00Z"},
        {"traits", {{"email", "Ann@Example.com"}, {"phone", "07700 900123"}}}},
-      write_key));
+      {{"X-Write-Key", "backend-key"}}));
   std::optional<v1::CustomerView> merged =
       WaitForCustomer(v1::IDENTITY_KIND_LOGIN_ID, "user-42", 3);
   ASSERT_TRUE(merged.has_value());

@@ -34,7 +34,8 @@ void TimelineFixture::SetUp() {
   store_ = std::make_unique<timeline::TimelineStore>(
       redis_.get(), store_options_, identity_metrics_.get());
   service_ = std::make_unique<timeline::TimelineService>(
-      store_.get(), validator_.get(), normalizer_.get(), metrics_.get());
+      store_.get(), validator_.get(), normalizer_.get(), metrics_.get(),
+      /*replicas=*/nullptr, caller_may_verify_);
   customer_service_ = std::make_unique<timeline::CustomerService>(
       store_.get(), validator_.get(), normalizer_.get(),
       timeline::CustomerServiceLimits{});

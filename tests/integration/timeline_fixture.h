@@ -38,6 +38,8 @@ class TimelineFixture : public ::testing::Test {
   timeline::TimelineStoreOptions store_options_;
   timeline::IngestLimits limits_;
   insights::InsightsOptions insights_options_;
+  // Null: every caller may vouch for identities.
+  timeline::CallerMayVerify caller_may_verify_;
 
   // An event of `channel` for the identity (kind, value), at `occurred_micros`.
   static v1::InteractionEvent Event(const std::string& event_id,

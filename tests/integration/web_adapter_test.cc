@@ -2,6 +2,7 @@
 // real HTTP in (including the browser snippet run by Node), gRPC reads out.
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -14,8 +15,10 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "omnihub/v1/customer.grpc.pb.h"
 #include "tests/integration/adapter_fixture.h"
 #include "tests/support/child_process.h"
 #include "tests/support/file_text.h"
@@ -337,6 +340,196 @@ TEST_F(WebAdapterShallowJsonTest, TheDepthLimitIsAFlag) {
   EXPECT_THAT(over->body, ::testing::HasSubstr("the limit of 4"));
 }
 
+// A file of server write keys (secret), for --server_write_keys_file.
+std::string ServerKeysFile(const std::string& contents) {
+  std::string path = ::testing::TempDir() + "web-server-keys-XXXXXX";
+  const int fd = mkstemp(path.data());
+  EXPECT_GE(fd, 0);
+  if (fd >= 0) close(fd);
+  std::ofstream(path) << contents;
+  return path;
+}
+
+// Client keys (public, in every page) and server keys (secret, the
+// company's backends) side by side.
+class WebAdapterTrustTest : public WebAdapterTest {
+ protected:
+  WebAdapterTrustTest()
+      : WebAdapterTest({"--server_write_keys_file=" +
+                        ServerKeysFile("# the shop's backend\n"
+                                       "backend-secret=shop\n")}) {}
+
+  void SetUp() override {
+    WebAdapterTest::SetUp();
+    customers_ = v1::CustomerService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", hub_port_),
+                            grpc::InsecureChannelCredentials()));
+  }
+
+  static json Identify(const std::string& id, const std::string& anonymous_id,
+                       json traits) {
+    return {{"messageId", id},
+            {"anonymousId", anonymous_id},
+            {"traits", std::move(traits)}};
+  }
+
+  void PostAccepted(const std::string& path, const json& body,
+                    const std::string& key) {
+    auto result = PostJson(path, body, {{"X-Write-Key", key}});
+    ASSERT_TRUE(result);
+    ASSERT_EQ(result->status, 202) << result->body;
+  }
+
+  std::vector<v1::MergeRecord> MergeLog(const std::string& customer_id) {
+    v1::GetMergeLogRequest request;
+    request.mutable_customer()->set_customer_id(customer_id);
+    v1::GetMergeLogResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = customers_->GetMergeLog(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return {response.records().begin(), response.records().end()};
+  }
+
+  static std::set<std::string> IdentitiesOf(const v1::CustomerView& view) {
+    std::set<std::string> values;
+    for (const v1::Identity& identity : view.identities()) {
+      values.insert(identity.value());
+    }
+    return values;
+  }
+
+  std::unique_ptr<v1::CustomerService::Stub> customers_;
+};
+
+TEST_F(WebAdapterTrustTest, ThePoisoningAttack) {
+  // Ann and Bob, each known from their own browser.
+  ASSERT_NO_FATAL_FAILURE(PostAccepted(
+      "/v1/identify",
+      Identify("ann-1", "anon-ann", {{"email", "ann@example.com"}}),
+      "site-key"));
+  ASSERT_NO_FATAL_FAILURE(PostAccepted(
+      "/v1/identify",
+      Identify("bob-1", "anon-bob", {{"phone", "07700 900123"}}), "site-key"));
+  ASSERT_EQ(Timeline(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-bob", 1).size(),
+            1u);
+  const std::optional<v1::CustomerView> ann =
+      Customer(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
+  const std::optional<v1::CustomerView> bob =
+      Customer(v1::IDENTITY_KIND_PHONE, "+447700900123");
+  ASSERT_TRUE(ann && bob);
+  ASSERT_NE(ann->customer_id(), bob->customer_id());
+
+  // Someone who knows Ann's e-mail and Bob's phone identifies as both from
+  // a browser, with the page's public key.
+  ASSERT_NO_FATAL_FAILURE(PostAccepted(
+      "/v1/identify",
+      Identify("evil-1", "anon-evil",
+               {{"email", "ann@example.com"}, {"phone", "07700 900123"}}),
+      "site-key"));
+  // Delivered (and acknowledged, refusals written) once a later marker is.
+  DeliverMarker();
+  std::vector<v1::InteractionEvent> evil =
+      Timeline(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-evil", 1);
+  ASSERT_EQ(evil.size(), 1u);
+  // The event carries its claims as such, and stays the visitor's.
+  for (const v1::Identity& identity : evil[0].identities()) {
+    EXPECT_EQ(identity.unverified(),
+              identity.kind() != v1::IDENTITY_KIND_WEB_ANONYMOUS_ID)
+        << identity.value();
+  }
+  const std::string visitor = evil[0].customer_id();
+  EXPECT_NE(visitor, ann->customer_id());
+  EXPECT_NE(visitor, bob->customer_id());
+  // Nothing merged, nothing attached.
+  std::optional<v1::CustomerView> ann_now =
+      Customer(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
+  std::optional<v1::CustomerView> bob_now =
+      Customer(v1::IDENTITY_KIND_PHONE, "+447700900123");
+  ASSERT_TRUE(ann_now && bob_now);
+  EXPECT_EQ(ann_now->customer_id(), ann->customer_id());
+  EXPECT_EQ(bob_now->customer_id(), bob->customer_id());
+  EXPECT_EQ(IdentitiesOf(*ann_now),
+            (std::set<std::string>{"anon-ann", "ann@example.com"}));
+  EXPECT_EQ(IdentitiesOf(*bob_now),
+            (std::set<std::string>{"anon-bob", "+447700900123"}));
+  EXPECT_EQ(ann_now->total_interactions(), 1);
+  EXPECT_EQ(bob_now->total_interactions(), 1);
+  std::optional<v1::CustomerView> attacker =
+      Customer(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-evil");
+  ASSERT_TRUE(attacker);
+  EXPECT_EQ(IdentitiesOf(*attacker), std::set<std::string>{"anon-evil"});
+  // The refusals are in the merge log, for an agent to confirm or not.
+  std::vector<v1::MergeRecord> log = MergeLog(visitor);
+  ASSERT_EQ(log.size(), 2u);
+  for (const v1::MergeRecord& record : log) {
+    EXPECT_EQ(record.outcome(), v1::MergeRecord::OUTCOME_REFUSED);
+    EXPECT_EQ(record.reason(), "untrusted source");
+    EXPECT_EQ(record.event_id(), "web:shop:evil-1");
+  }
+  ASSERT_EQ(MergeLog(ann->customer_id()).size(), 1u);
+  ASSERT_EQ(MergeLog(bob->customer_id()).size(), 1u);
+
+  // The company's backend, with its secret key, says the same: it knows.
+  ASSERT_NO_FATAL_FAILURE(PostAccepted(
+      "/v1/identify",
+      Identify("backend-1", "anon-backend",
+               {{"email", "ann@example.com"}, {"phone", "07700 900123"}}),
+      "backend-secret"));
+  // On the one customer Ann and Bob now are, with both their events.
+  ASSERT_EQ(
+      Timeline(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-backend", 3).size(),
+      3u);
+  ann_now = Customer(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
+  bob_now = Customer(v1::IDENTITY_KIND_PHONE, "+447700900123");
+  ASSERT_TRUE(ann_now && bob_now);
+  EXPECT_EQ(ann_now->customer_id(), bob_now->customer_id());
+  EXPECT_EQ(ann_now->total_interactions(), 3);
+}
+
+TEST_F(WebAdapterTrustTest, AServerKeysTimestampIsTakenAsGiven) {
+  // A historical import: the call happened in 2020 (and the importer's
+  // sentAt says it was sent 30 s later).
+  const json import = {{"messageId", "import-1"},
+                       {"userId", "user-7"},
+                       {"event", "Order Completed"},
+                       {"timestamp", "2020-03-01T12:00:00Z"},
+                       {"sentAt", "2020-03-01T12:00:30Z"}};
+  ASSERT_NO_FATAL_FAILURE(PostAccepted("/v1/track", import, "backend-secret"));
+  // The same from a browser is corrected for its clock, whose only reliable
+  // figure is the 30 s gap: it happened 30 s ago.
+  json browser = import;
+  browser["messageId"] = "browser-1";
+  browser["anonymousId"] = "anon-7";
+  browser.erase("userId");
+  ASSERT_NO_FATAL_FAILURE(PostAccepted("/v1/track", browser, "site-key"));
+
+  const auto occurred = [](const v1::InteractionEvent& event) {
+    return absl::FromUnixMicros(
+        google::protobuf::util::TimeUtil::TimestampToMicroseconds(
+            event.occurred_at()));
+  };
+  std::vector<v1::InteractionEvent> imported =
+      Timeline(v1::IDENTITY_KIND_LOGIN_ID, "user-7", 1);
+  ASSERT_EQ(imported.size(), 1u);
+  EXPECT_EQ(occurred(imported[0]),
+            absl::FromCivil(absl::CivilSecond(2020, 3, 1, 12, 0, 0),
+                            absl::UTCTimeZone()));
+  EXPECT_FALSE(imported[0].identities(0).unverified());
+  std::vector<v1::InteractionEvent> corrected =
+      Timeline(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-7", 1);
+  ASSERT_EQ(corrected.size(), 1u);
+  EXPECT_LT(absl::AbsDuration(occurred(corrected[0]) -
+                              (absl::Now() - absl::Seconds(30))),
+            absl::Seconds(20));
+
+  // A secret key in a URL is refused: URLs end up in logs.
+  auto in_query = Post("/v1/track?writeKey=backend-secret", import.dump(),
+                       "application/json");
+  ASSERT_TRUE(in_query);
+  EXPECT_EQ(in_query->status, 401);
+  EXPECT_THAT(in_query->body, ::testing::HasSubstr("not accepted in the URL"));
+}
+
 TEST_F(WebAdapterTest, ReplaysAndAnOutageDeliverEachCallOnce) {
   ASSERT_TRUE(hub_->Signal(SIGKILL).ok());
   hub_->Wait(absl::Seconds(10)).IgnoreError();
@@ -511,6 +704,15 @@ TEST(WebAdapterFlagsTest, NonsenseStopsTheAdapterNamingTheFlag) {
       {"--write_keys=key=bad site!", "--write_keys: "},
       {"--trusted_proxies=not-an-address", "--trusted_proxies: "},
       {"--ip_privacy=hide", "--ip_privacy: "},
+      {"--server_write_keys_file=/nonexistent/keys",
+       "--server_write_keys_file: "},
+      {"--server_write_keys_file=" + ServerKeysFile("key=bad site!\n"),
+       "--server_write_keys_file: "},
+      // One key both public and secret.
+      {"--flagfile=" + ServerKeysFile("--write_keys=both=shop\n"
+                                      "--server_write_keys_file=" +
+                                      ServerKeysFile("both=shop\n") + "\n"),
+       "--server_write_keys_file: "},
   };
   ExpectEachFlagStopsTheAdapter(OMNIHUB_WEB_ADAPTER_BINARY, cases);
 }
