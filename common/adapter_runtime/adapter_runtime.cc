@@ -1,5 +1,6 @@
 #include "common/adapter_runtime/adapter_runtime.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -114,12 +115,15 @@ absl::Status CheckTimeout(const char* flag, absl::Duration value) {
                    " is not allowed; it must be more than 0 and under 1h"));
 }
 
-// Whether "host:port" only takes connections from this machine.
+// Whether "host:port" only takes connections from this machine: an address
+// in 127.0.0.0/8, ::1 or localhost (a name that merely starts with "127."
+// is not one).
 bool IsLoopback(const std::string& address) {
-  absl::string_view host =
-      absl::string_view(address).substr(0, address.rfind(':'));
-  return host == "localhost" || host == "::1" || host == "[::1]" ||
-         absl::StartsWith(host, "127.");
+  std::string host = address.substr(0, address.rfind(':'));
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  in_addr ipv4{};
+  return inet_pton(AF_INET, host.c_str(), &ipv4) == 1 &&
+         (ntohl(ipv4.s_addr) >> 24) == 127;
 }
 
 // The keys the adapter's routes require, from --api_keys_file; null when

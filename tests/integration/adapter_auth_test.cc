@@ -335,6 +335,8 @@ TEST(AdapterAuthFlagsTest, UnsafeOrBrokenSetUpsStopTheAdapter) {
         binary,
         {
             {"--listen=0.0.0.0:0", "no --api_keys_file"},
+            // A name is not loopback for starting with "127.".
+            {"--listen=127.example.com:0", "no --api_keys_file"},
             {"--api_keys_file=" + secrets + "/missing", "--api_keys_file: "},
             {"--api_keys_file=" + secrets + "/bad-keys",
              "bad-keys:1: the hash of key \"crm-east\""},
