@@ -147,18 +147,27 @@ void HttpIntake::Configure(httplib::Server& server, int threads,
   // Without it, Nagle's algorithm and the client's delayed ACK hold each
   // small response back for tens of milliseconds.
   server.set_tcp_nodelay(true);
-  server.set_error_handler([this](const httplib::Request& request,
-                                  httplib::Response& response) {
-    // Only errors no handler wrote a body for: unknown route, too large.
-    if (!response.body.empty()) return;
-    const bool too_large = response.status == 413;
-    Error(response, response.status, "",
-          too_large
-              ? absl::StrCat("the body is over the limit of ",
-                             options_.max_body_bytes, " bytes")
-              : absl::StrCat("no route ", request.method, " ", request.path),
-          too_large ? "too_large" : "no_route");
-  });
+  server.set_error_handler(
+      [this](const httplib::Request& request, httplib::Response& response) {
+        // Only errors no handler wrote a body for: unknown route, too large, a
+        // request that could not be read.
+        if (!response.body.empty()) return;
+        if (response.status == 413) {
+          return Error(response, 413, "",
+                       absl::StrCat("the body is over the limit of ",
+                                    options_.max_body_bytes, " bytes"),
+                       "too_large");
+        }
+        if (response.status == 400) {
+          return Error(response, 400, "",
+                       "the request could not be read: malformed, or a read "
+                       "waited longer than the read timeout",
+                       "unreadable_request");
+        }
+        Error(response, response.status, "",
+              absl::StrCat("no route ", request.method, " ", request.path),
+              "no_route");
+      });
   server.set_exception_handler([this](const httplib::Request&,
                                       httplib::Response& response,
                                       std::exception_ptr) {
