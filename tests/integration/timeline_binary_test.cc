@@ -255,7 +255,7 @@ int HubExitOrServing(const RedisServer& redis, std::vector<std::string> flags,
   flags.insert(flags.end(),
                {"--listen=" + address,
                 absl::StrCat("--metrics_listen=127.0.0.1:", *metrics_port),
-                "--redis_address=" + redis.address()});
+                "--redis_address=" + redis.address(), "--shutdown_grace=1s"});
   auto hub = ChildProcess::Start(OMNIHUB_TIMELINE_BINARY, flags, env, log);
   if (!hub.ok()) return -2;
   if (expect_stop) return (*hub)->Wait(absl::Seconds(10)).value_or(-2);
