@@ -192,6 +192,7 @@ web_events=10
 for fsync in false true; do
   web_port=$(free_port)
   $build/services/web_adapter/omnihub-web-adapter --listen=127.0.0.1:$web_port \
+    --admin_listen=127.0.0.1:0 \
     --hub_address=127.0.0.1:$hub_port --spool_dir="$work/spool-$fsync" \
     --spool_fsync=$fsync --write_keys=bench-key=bench --log_level=warning &
   web_pid=$!

@@ -75,7 +75,8 @@ start_adapter() {
   local name=$1 port=$2
   shift 2
   start "$name" "$bin/${name}_adapter/omnihub-${name}-adapter" \
-    --listen="127.0.0.1:$port" --hub_address="127.0.0.1:$hub_port" \
+    --listen="127.0.0.1:$port" --admin_listen=intake \
+    --hub_address="127.0.0.1:$hub_port" \
     --spool_dir="$work/spool-$name" "$@"
 }
 start_phone() { start_adapter phone "$phone_port"; }

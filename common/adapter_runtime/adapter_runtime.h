@@ -1,7 +1,8 @@
 // What every channel adapter executable does around its own routes: flags
 // (with OMNIHUB_* environment equivalents), the durable spool, the publisher
 // to the hub, the HTTP intake, and a graceful stop on SIGTERM/SIGINT that
-// lets in-flight requests finish and tries to flush the spool.
+// lets in-flight requests finish and tries to flush the spool. SIGHUP
+// re-reads --api_keys_file.
 //
 //   int main(int argc, char** argv) {
 //     return RunAdapter(argc, argv, {.name = "phone", .default_port = 8081,
@@ -27,6 +28,9 @@ struct AdapterDescription {
   std::string name;   // "phone": names the spool folder and metrics labels
   int default_port;   // when --listen is not given
   std::string usage;  // first lines of --help
+  // Whether its routes require --api_keys_file's keys (phone, visit; the
+  // web adapter has write keys of its own).
+  bool takes_api_keys = false;
 };
 
 // Registers the adapter's routes from its flags; an error (a flag that

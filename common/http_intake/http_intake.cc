@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -35,6 +37,30 @@ nlohmann::json RejectedJson(const std::vector<RejectedRecord>& rejected) {
   return list;
 }
 
+// The API key a request carries in its headers, if any.
+std::optional<std::string> PresentedApiKey(const httplib::Request& request) {
+  if (request.has_header("X-Api-Key")) {
+    return request.get_header_value("X-Api-Key");
+  }
+  if (!request.has_header("Authorization")) return std::nullopt;
+  const std::string header = request.get_header_value("Authorization");
+  std::pair<absl::string_view, absl::string_view> scheme_value =
+      absl::StrSplit(header, absl::MaxSplits(' ', 1));
+  const absl::string_view value =
+      absl::StripAsciiWhitespace(scheme_value.second);
+  if (absl::EqualsIgnoreCase(scheme_value.first, "Bearer")) {
+    return std::string(value);
+  }
+  if (absl::EqualsIgnoreCase(scheme_value.first, "Basic")) {
+    std::string decoded;
+    if (!absl::Base64Unescape(value, &decoded)) return std::nullopt;
+    const size_t colon = decoded.find(':');
+    if (colon == std::string::npos) return std::nullopt;
+    return decoded.substr(colon + 1);  // the user name says nothing
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 HttpIntake::HttpIntake(HttpIntakeOptions options, spool::EventSpool* spool,
@@ -59,36 +85,98 @@ HttpIntake::HttpIntake(HttpIntakeOptions options, spool::EventSpool* spool,
                               .Help("Requests refused as invalid, by reason.")
                               .Register(*registry_);
 
+  auth_failures_ =
+      &prometheus::BuildCounter()
+           .Name("omnihub_http_auth_failures_total")
+           .Help(
+               "Requests refused because the sender could not be verified "
+               "(a missing or unknown API key, a bad signature), by route "
+               "and reason.")
+           .Register(*registry_);
+
+  Configure(server_, options_.threads, options_.max_queued_connections);
   server_.set_payload_max_length(options_.max_body_bytes);
-  server_.new_task_queue = [threads = options_.threads,
-                            queued = options_.max_queued_connections] {
+  httplib::Server* admin = &server_;
+  if (!options_.admin_listen.empty()) {
+    admin_server_ = std::make_unique<httplib::Server>();
+    // Scrapes and probes are few; they never wait behind the intake's load.
+    Configure(*admin_server_, /*threads=*/2, /*max_queued=*/16);
+    admin = admin_server_.get();
+  }
+  NameRoute("GET", "/healthz", "healthz");
+  admin->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"status":"ok"})", kJson);
+  });
+  NameRoute("GET", "/readyz", "readyz");
+  admin->Get("/readyz", [this](const httplib::Request&,
+                               httplib::Response& res) {
+    const bool ready = ready_ == nullptr || ready_();
+    res.status = ready ? 200 : 503;
+    res.set_content(nlohmann::json{{"status", ready ? "ready" : "not ready"},
+                                   {"spooled_records", spool_->Stats().records}}
+                        .dump(),
+                    kJson);
+  });
+  NameRoute("GET", "/metrics", "metrics");
+  admin->Get("/metrics",
+             [this](const httplib::Request&, httplib::Response& res) {
+               res.set_content(
+                   prometheus::TextSerializer().Serialize(registry_->Collect()),
+                   "text/plain; version=0.0.4");
+             });
+}
+
+HttpIntake::~HttpIntake() { Stop(); }
+
+void HttpIntake::Configure(httplib::Server& server, int threads,
+                           int max_queued) {
+  const auto seconds_and_micros = [](absl::Duration d) {
+    const int64_t micros = std::max<int64_t>(absl::ToInt64Microseconds(d), 1);
+    return std::pair<time_t, time_t>(micros / 1000000, micros % 1000000);
+  };
+  const auto read = seconds_and_micros(options_.read_timeout);
+  const auto write = seconds_and_micros(options_.write_timeout);
+  server.set_read_timeout(read.first, read.second);
+  server.set_write_timeout(write.first, write.second);
+  server.set_keep_alive_timeout(
+      std::max<time_t>(1, absl::ToInt64Seconds(options_.keep_alive_timeout)));
+  server.new_task_queue = [threads, queued = max_queued] {
     return new BoundedTaskQueue(static_cast<size_t>(std::max(threads, 1)),
                                 static_cast<size_t>(std::max(queued, 0)));
   };
   // Without it, Nagle's algorithm and the client's delayed ACK hold each
   // small response back for tens of milliseconds.
-  server_.set_tcp_nodelay(true);
-  server_.set_error_handler([this](const httplib::Request& request,
-                                   httplib::Response& response) {
-    // Only errors no handler wrote a body for: unknown route, too large.
-    if (!response.body.empty()) return;
-    const bool too_large = response.status == 413;
-    Error(response, response.status, "",
-          too_large
-              ? absl::StrCat("the body is over the limit of ",
-                             options_.max_body_bytes, " bytes")
-              : absl::StrCat("no route ", request.method, " ", request.path),
-          too_large ? "too_large" : "no_route");
-  });
-  server_.set_exception_handler([this](const httplib::Request&,
-                                       httplib::Response& response,
-                                       std::exception_ptr) {
+  server.set_tcp_nodelay(true);
+  server.set_error_handler(
+      [this](const httplib::Request& request, httplib::Response& response) {
+        // Only errors no handler wrote a body for: unknown route, too large, a
+        // request that could not be read.
+        if (!response.body.empty()) return;
+        if (response.status == 413) {
+          return Error(response, 413, "",
+                       absl::StrCat("the body is over the limit of ",
+                                    options_.max_body_bytes, " bytes"),
+                       "too_large");
+        }
+        if (response.status == 400) {
+          return Error(response, 400, "",
+                       "the request could not be read: malformed, or a read "
+                       "waited longer than the read timeout",
+                       "unreadable_request");
+        }
+        Error(response, response.status, "",
+              absl::StrCat("no route ", request.method, " ", request.path),
+              "no_route");
+      });
+  server.set_exception_handler([this](const httplib::Request&,
+                                      httplib::Response& response,
+                                      std::exception_ptr) {
     Error(response, 500, "", "internal error", "internal");
   });
   // Every answer passes here once, just before it is written, whoever made
   // it: a route, the error handler (404, 413, 400) or the exception handler.
-  server_.set_pre_routing_handler([this](const httplib::Request&,
-                                         httplib::Response& response) {
+  server.set_pre_routing_handler([this](const httplib::Request&,
+                                        httplib::Response& response) {
     request_started = absl::Now();
     if (!AnsweringOverload()) {
       return httplib::Server::HandlerResponse::Unhandled;
@@ -105,36 +193,14 @@ HttpIntake::HttpIntake(HttpIntakeOptions options, spool::EventSpool* spool,
           "overloaded");
     return httplib::Server::HandlerResponse::Handled;
   });
-  server_.set_post_routing_handler(
+  server.set_post_routing_handler(
       [this](const httplib::Request& request, httplib::Response& response) {
         std::optional<absl::Duration> elapsed;
         if (request_started) elapsed = absl::Now() - *request_started;
         request_started.reset();
         Record(RouteOf(request), response.status, elapsed);
       });
-  Get("/healthz", "healthz",
-      [](const httplib::Request&, httplib::Response& res) {
-        res.set_content(R"({"status":"ok"})", kJson);
-      });
-  Get("/readyz", "readyz",
-      [this](const httplib::Request&, httplib::Response& res) {
-        const bool ready = ready_ == nullptr || ready_();
-        res.status = ready ? 200 : 503;
-        res.set_content(
-            nlohmann::json{{"status", ready ? "ready" : "not ready"},
-                           {"spooled_records", spool_->Stats().records}}
-                .dump(),
-            kJson);
-      });
-  Get("/metrics", "metrics",
-      [this](const httplib::Request&, httplib::Response& res) {
-        res.set_content(
-            prometheus::TextSerializer().Serialize(registry_->Collect()),
-            "text/plain; version=0.0.4");
-      });
 }
-
-HttpIntake::~HttpIntake() { Stop(); }
 
 void HttpIntake::Post(const std::string& pattern, const std::string& route,
                       Handler handler) {
@@ -214,6 +280,52 @@ void HttpIntake::Record(const std::string& route, int status,
   }
   counter->Increment();
   if (elapsed) histogram->Observe(absl::ToDoubleSeconds(*elapsed));
+}
+
+void HttpIntake::SetApiKeys(std::shared_ptr<const ApiKeySet> keys) {
+  absl::MutexLock lock(&keys_mutex_);
+  api_keys_ = std::move(keys);
+}
+
+bool HttpIntake::RequiresApiKeys() const {
+  absl::MutexLock lock(&keys_mutex_);
+  return api_keys_ != nullptr;
+}
+
+std::optional<std::string> HttpIntake::Authenticate(
+    const httplib::Request& request, httplib::Response& response) {
+  std::shared_ptr<const ApiKeySet> keys;
+  {
+    absl::MutexLock lock(&keys_mutex_);
+    keys = api_keys_;
+  }
+  if (keys == nullptr) return "";
+  std::optional<std::string> presented = PresentedApiKey(request);
+  if (!presented.has_value() || presented->empty()) {
+    response.set_header("WWW-Authenticate", R"(Bearer realm="omnihub")");
+    RefuseSender(request, response, 401, "missing_api_key",
+                 "send an API key: Authorization: Bearer <key>, or X-Api-Key: "
+                 "<key>");
+    return std::nullopt;
+  }
+  std::optional<std::string> name = keys->NameOf(*presented);
+  if (!name.has_value()) {
+    response.set_header("WWW-Authenticate", R"(Bearer realm="omnihub")");
+    RefuseSender(request, response, 401, "unknown_api_key",
+                 "the API key is not one this adapter accepts");
+    return std::nullopt;
+  }
+  return name;
+}
+
+void HttpIntake::RefuseSender(const httplib::Request& request,
+                              httplib::Response& response, int status,
+                              absl::string_view reason,
+                              absl::string_view message) {
+  auth_failures_
+      ->Add({{"route", RouteOf(request)}, {"reason", std::string(reason)}})
+      .Increment();
+  Error(response, status, "", message, reason);
 }
 
 void HttpIntake::Error(httplib::Response& response, int status,
@@ -314,29 +426,60 @@ void HttpIntake::Spool(std::vector<v1::InteractionEvent> events, int ignored,
   response.set_content(body.dump(), kJson);
 }
 
-absl::Status HttpIntake::Start() {
+namespace {
+
+// Binds `server` to "host:port" (port 0: any free one); the port, or an
+// error naming the address.
+absl::StatusOr<int> Bind(httplib::Server& server, const std::string& listen) {
   std::pair<std::string, std::string> host_port =
-      absl::StrSplit(options_.listen, absl::MaxSplits(':', 1));
+      absl::StrSplit(listen, absl::MaxSplits(':', 1));
   int port = 0;
   if (!absl::SimpleAtoi(host_port.second, &port)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "listen address must be host:port, got ", options_.listen));
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address must be host:port, got ", listen));
   }
-  port_ = port == 0 ? server_.bind_to_any_port(host_port.first)
-                    : (server_.bind_to_port(host_port.first, port) ? port : -1);
-  if (port_ <= 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options_.listen));
+  const int bound =
+      port == 0 ? server.bind_to_any_port(host_port.first)
+                : (server.bind_to_port(host_port.first, port) ? port : -1);
+  if (bound <= 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen));
+  }
+  return bound;
+}
+
+}  // namespace
+
+absl::Status HttpIntake::Start() {
+  absl::StatusOr<int> port = Bind(server_, options_.listen);
+  if (!port.ok()) return port.status();
+  port_ = *port;
+  admin_port_ = port_;
+  if (admin_server_ != nullptr) {
+    absl::StatusOr<int> admin_port =
+        Bind(*admin_server_, options_.admin_listen);
+    if (!admin_port.ok()) {
+      server_.stop();
+      return absl::Status(
+          admin_port.status().code(),
+          absl::StrCat("admin address: ", admin_port.status().message()));
+    }
+    admin_port_ = *admin_port;
+    admin_thread_ = std::thread([this] { admin_server_->listen_after_bind(); });
   }
   thread_ = std::thread([this] { server_.listen_after_bind(); });
   return absl::OkStatus();
 }
 
 void HttpIntake::Stop() {
-  if (!thread_.joinable()) return;
-  // Stops accepting; requests being handled finish first.
-  server_.stop();
-  thread_.join();
+  if (thread_.joinable()) {
+    // Stops accepting; requests being handled finish first.
+    server_.stop();
+    thread_.join();
+  }
+  if (admin_thread_.joinable()) {
+    admin_server_->stop();
+    admin_thread_.join();
+  }
 }
 
 }  // namespace omnihub::http_intake

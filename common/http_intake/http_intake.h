@@ -1,6 +1,9 @@
 // The HTTP side every channel adapter shares: routes with per-route metrics,
 // JSON errors, body limits, /healthz, /readyz and /metrics, and Accept(),
 // which answers success only once the events are durable in the spool.
+// With an admin address, /healthz, /readyz and /metrics are served there
+// only, so an intake open to the internet does not expose them. With API
+// keys set, a route calls Authenticate() first.
 // Every request is counted once in omnihub_http_requests_total, whoever
 // answered it (a route, the 404 or 413 of the server itself); its route label
 // is the name the route was registered with, or "other" for any path that is
@@ -26,7 +29,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/event_validation/event_validator.h"
+#include "common/http_intake/api_keys.h"
 #include "common/spool/event_spool.h"
 #include "httplib.h"
 #include "omnihub/v1/event.pb.h"
@@ -53,6 +58,15 @@ struct HttpIntakeOptions {
   // request is answered 503 with Retry-After at once.
   int threads = 8;
   int max_queued_connections = 256;
+  // host:port of /healthz, /readyz and /metrics (port 0 picks one); empty:
+  // served on `listen` beside the routes.
+  std::string admin_listen;
+  // How long one read or write on a connection may wait (a sender that
+  // stops half-way through its headers or body is cut off), and how long an
+  // idle keep-alive connection keeps its thread.
+  absl::Duration read_timeout = absl::Seconds(10);
+  absl::Duration write_timeout = absl::Seconds(10);
+  absl::Duration keep_alive_timeout = absl::Seconds(5);
 };
 
 class HttpIntake {
@@ -104,6 +118,25 @@ class HttpIntake {
   std::optional<timeline::FieldViolation> Validate(
       v1::InteractionEvent& event, absl::string_view field_prefix) const;
 
+  // The keys Authenticate() accepts; null (the default): none is needed.
+  // May be replaced while serving (a key file re-read).
+  void SetApiKeys(std::shared_ptr<const ApiKeySet> keys);
+  bool RequiresApiKeys() const;
+
+  // The name of the request's API key, from "Authorization: Bearer <key>",
+  // "Authorization: Basic" (the key as the password, for senders that can
+  // only put credentials in a URL's user:password@) or "X-Api-Key: <key>";
+  // "" when no keys are required. A query string is never looked at: URLs
+  // end up in logs. std::nullopt once it has answered 401.
+  std::optional<std::string> Authenticate(const httplib::Request& request,
+                                          httplib::Response& response);
+
+  // Refuses a sender that could not be verified (401 or 403) with a JSON
+  // error, counted in omnihub_http_auth_failures_total by route and reason.
+  void RefuseSender(const httplib::Request& request,
+                    httplib::Response& response, int status,
+                    absl::string_view reason, absl::string_view message);
+
   // A JSON error body: {"error": {"status": 400, "field": ..., "message":
   // ...}}. `reason` labels omnihub_http_validation_failures_total for 4xx.
   void Error(httplib::Response& response, int status, absl::string_view field,
@@ -115,6 +148,8 @@ class HttpIntake {
   // Binds and serves in a background thread.
   absl::Status Start();
   int port() const { return port_; }
+  // Where /metrics is served: port() when there is no admin address.
+  int admin_port() const { return admin_port_; }
   void Stop();
 
  private:
@@ -136,13 +171,20 @@ class HttpIntake {
   const timeline::EventValidator* validator_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::function<bool()> ready_;
+  // Error handling, metrics and timeouts of either server.
+  void Configure(httplib::Server& server, int threads, int max_queued);
+
   httplib::Server server_;
   std::thread thread_;
   int port_ = 0;
+  std::unique_ptr<httplib::Server> admin_server_;  // with an admin address
+  std::thread admin_thread_;
+  int admin_port_ = 0;
 
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* durations_;
   prometheus::Family<prometheus::Counter>* validation_failures_;
+  prometheus::Family<prometheus::Counter>* auth_failures_;
   // "POST /v1/calls" -> "calls"; written only before Start().
   absl::flat_hash_map<std::string, std::string> route_names_;
   absl::Mutex mutex_;
@@ -150,6 +192,8 @@ class HttpIntake {
       ABSL_GUARDED_BY(mutex_);
   absl::flat_hash_map<std::string, prometheus::Histogram*> histograms_
       ABSL_GUARDED_BY(mutex_);
+  mutable absl::Mutex keys_mutex_;
+  std::shared_ptr<const ApiKeySet> api_keys_ ABSL_GUARDED_BY(keys_mutex_);
 };
 
 }  // namespace omnihub::http_intake

@@ -36,6 +36,48 @@ size_t BytesOf(const std::vector<std::string>& argv) {
 
 enum class SubmitResult { kQueued, kDown, kFull, kStopping };
 
+// AUTH and SELECT (and a PING when `ping`, which a Redis that wants a
+// password refuses with NOAUTH); an empty string when all went well. The
+// password never appears in what is returned.
+std::string Handshake(redisContext* context, const RedisClientOptions& options,
+                      bool ping = false) {
+  std::vector<std::vector<std::string>> commands;
+  if (!options.password.empty()) {
+    if (options.user.empty()) {
+      commands.push_back({"AUTH", options.password});
+    } else {
+      commands.push_back({"AUTH", options.user, options.password});
+    }
+  }
+  if (options.db != 0) {
+    commands.push_back({"SELECT", absl::StrCat(options.db)});
+  }
+  if (ping) commands.push_back({"PING"});
+  for (const auto& argv : commands) {
+    std::vector<const char*> pointers;
+    std::vector<size_t> lengths;
+    for (const auto& arg : argv) {
+      pointers.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    auto* reply = static_cast<redisReply*>(
+        redisCommandArgv(context, static_cast<int>(argv.size()),
+                         pointers.data(), lengths.data()));
+    if (reply == nullptr) return context->errstr;
+    const bool failed = reply->type == REDIS_REPLY_ERROR;
+    std::string message = failed ? std::string(reply->str, reply->len) : "";
+    freeReplyObject(reply);
+    if (failed) {
+      return absl::StrCat(argv[0],
+                          options.user.empty() || argv[0] != "AUTH"
+                              ? ""
+                              : absl::StrCat(" as user ", options.user),
+                          " refused: ", message);
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 // One connection and the thread that owns it. The hiredis context is touched
@@ -155,7 +197,7 @@ class PipelinedRedisClient::Connection {
       const struct timeval read_timeout =
           absl::ToTimeval(options_->command_timeout);
       redisSetTimeout(context, read_timeout);
-      error = Handshake(context);
+      error = Handshake(context, *options_);
     }
     if (!error.empty()) {
       if (context != nullptr) redisFree(context);
@@ -180,34 +222,6 @@ class PipelinedRedisClient::Connection {
       log::Info("Redis at %s is reachable again", address_);
     attempt_failed_logged_ = false;
     return true;
-  }
-
-  // AUTH and SELECT; an empty string when both went well.
-  std::string Handshake(redisContext* context) {
-    std::vector<std::vector<std::string>> commands;
-    if (!options_->password.empty()) {
-      commands.push_back({"AUTH", options_->password});
-    }
-    if (options_->db != 0) {
-      commands.push_back({"SELECT", absl::StrCat(options_->db)});
-    }
-    for (const auto& argv : commands) {
-      std::vector<const char*> pointers;
-      std::vector<size_t> lengths;
-      for (const auto& arg : argv) {
-        pointers.push_back(arg.data());
-        lengths.push_back(arg.size());
-      }
-      auto* reply = static_cast<redisReply*>(
-          redisCommandArgv(context, static_cast<int>(argv.size()),
-                           pointers.data(), lengths.data()));
-      if (reply == nullptr) return context->errstr;
-      const bool failed = reply->type == REDIS_REPLY_ERROR;
-      std::string message = failed ? std::string(reply->str, reply->len) : "";
-      freeReplyObject(reply);
-      if (failed) return absl::StrCat(argv[0], " refused: ", message);
-    }
-    return "";
   }
 
   void Disconnect() {
@@ -362,6 +376,34 @@ PipelinedRedisClient::Create(RedisClientOptions options,
   }
   return std::unique_ptr<PipelinedRedisClient>(
       new PipelinedRedisClient(std::move(options), metrics));
+}
+
+absl::Status PipelinedRedisClient::CheckHandshake(
+    const RedisClientOptions& options) {
+  const std::string address = absl::StrCat(options.host, ":", options.port);
+  redisContext* context =
+      redisConnectWithTimeout(options.host.c_str(), options.port,
+                              absl::ToTimeval(options.connect_timeout));
+  if (context == nullptr || context->err) {
+    absl::Status status = absl::UnavailableError(absl::StrCat(
+        "Redis at ", address, " is unreachable: ",
+        context == nullptr ? "cannot allocate a connection" : context->errstr));
+    if (context != nullptr) redisFree(context);
+    return status;
+  }
+  redisSetTimeout(context, absl::ToTimeval(options.command_timeout));
+  const std::string error = Handshake(context, options, /*ping=*/true);
+  // A reply that never came (a timeout) is the network's fault, not a
+  // refusal.
+  const bool refused = !error.empty() && context->err == 0;
+  redisFree(context);
+  if (error.empty()) return absl::OkStatus();
+  if (!refused) {
+    return absl::UnavailableError(
+        absl::StrCat("Redis at ", address, " did not answer: ", error));
+  }
+  return absl::PermissionDeniedError(
+      absl::StrCat("Redis at ", address, ": ", error));
 }
 
 PipelinedRedisClient::PipelinedRedisClient(RedisClientOptions options,

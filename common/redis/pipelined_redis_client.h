@@ -37,8 +37,11 @@ namespace omnihub::redis {
 struct RedisClientOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
-  std::string password;  // AUTH on every connect when set
-  int db = 0;            // SELECT on every connect when not 0
+  // AUTH on every connect when a password is set: "AUTH user password"
+  // (a Redis 6 ACL user) or, without a user, "AUTH password".
+  std::string user;
+  std::string password;
+  int db = 0;  // SELECT on every connect when not 0
   int connections = 2;
   absl::Duration connect_timeout = absl::Seconds(1);
   // A reply slower than this fails the command (DEADLINE_EXCEEDED) and the
@@ -64,6 +67,13 @@ class PipelinedRedisClient final : public RedisClient {
   // keeps trying. INVALID_ARGUMENT for unusable options.
   static absl::StatusOr<std::unique_ptr<PipelinedRedisClient>> Create(
       RedisClientOptions options, RedisMetrics* metrics);
+
+  // One connection, its handshake (AUTH, SELECT) and a PING, then closed: OK
+  // when Redis took it, PERMISSION_DENIED with Redis's answer when it refused
+  // (a wrong password or user: worth stopping for at start, as retrying
+  // cannot help), UNAVAILABLE when it cannot be reached (which the client
+  // rides out in the background).
+  static absl::Status CheckHandshake(const RedisClientOptions& options);
 
   ~PipelinedRedisClient() override;
 

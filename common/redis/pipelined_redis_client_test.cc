@@ -377,6 +377,53 @@ TEST_F(PipelinedRedisClientTest, WrongPasswordIsReported) {
       << reply.status();
 }
 
+// A Redis 6 ACL user: AUTH user password on the first connection and on
+// every one made again after Redis came back.
+TEST_F(PipelinedRedisClientTest, AclUserAuthenticatesOnEveryReconnection) {
+  StartServer({"--requirepass", "default-pw", "--user", "omnihub", "on",
+               ">omnihub-pw", "~*", "&*", "+@all"});
+  options_.user = "omnihub";
+  options_.password = "omnihub-pw";
+  EXPECT_TRUE(PipelinedRedisClient::CheckHandshake(options_).ok());
+  StartClient();
+  absl::StatusOr<Reply> who = Call(*client_, {"ACL", "WHOAMI"});
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ(who->str, "omnihub");
+  ASSERT_TRUE(server_->Kill().ok());
+  ASSERT_TRUE(server_->Restart().ok());
+  absl::StatusOr<Reply> again;
+  for (int i = 0; i < 100; ++i) {
+    again = Call(*client_, {"ACL", "WHOAMI"});
+    if (again.ok()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->str, "omnihub");
+}
+
+TEST_F(PipelinedRedisClientTest, CheckHandshakeTellsRefusedFromUnreachable) {
+  StartServer({"--requirepass", "default-pw", "--user", "omnihub", "on",
+               ">omnihub-pw", "~*", "&*", "+@all"});
+  options_.user = "omnihub";
+  options_.password = "not-it";
+  absl::Status refused = PipelinedRedisClient::CheckHandshake(options_);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied) << refused;
+  EXPECT_NE(refused.message().find("WRONGPASS"), std::string::npos) << refused;
+  EXPECT_EQ(refused.message().find("not-it"), std::string::npos)
+      << "the password must not be in the message";
+  options_.user = "";
+  options_.password = "";
+  // No AUTH where Redis wants one: NOAUTH at the first command.
+  refused = PipelinedRedisClient::CheckHandshake(options_);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kPermissionDenied) << refused;
+  EXPECT_NE(refused.message().find("NOAUTH"), std::string::npos) << refused;
+  options_.password = "default-pw";
+  EXPECT_TRUE(PipelinedRedisClient::CheckHandshake(options_).ok());
+  ASSERT_TRUE(server_->Stop().ok());
+  EXPECT_EQ(PipelinedRedisClient::CheckHandshake(options_).code(),
+            absl::StatusCode::kUnavailable);
+}
+
 TEST_F(PipelinedRedisClientTest, ScriptRunsBySha1AndSurvivesScriptFlush) {
   StartServer();
   StartClient();

@@ -1,13 +1,54 @@
 // omnihub-phone-adapter: call-center software pushes call records here.
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/adapter_runtime/adapter_runtime.h"
+#include "common/config/secret_file.h"
 #include "services/phone_adapter/phone_routes.h"
 
 ABSL_FLAG(std::string, cdr_time_zone, "UTC",
           "Time zone of Asterisk CDR times (e.g. Europe/London).");
 ABSL_FLAG(int, max_extension_digits, 6,
           "Numbers this short are internal extensions, not customers.");
+ABSL_FLAG(std::string, twilio_auth_token_file, "",
+          "A file holding the Twilio account's auth token: Twilio callbacks "
+          "must then carry a valid X-Twilio-Signature (403 otherwise) instead "
+          "of an API key. Needs --public_url.");
+ABSL_FLAG(std::string, public_url, "",
+          "The adapter's address as Twilio calls it (e.g. "
+          "https://hub.example.com, or with the path prefix a proxy adds): "
+          "Twilio signs the URL it called, which a proxy hides.");
+
+namespace {
+
+// --twilio_auth_token_file and --public_url; none when no token is given.
+absl::StatusOr<std::optional<omnihub::phone::TwilioVerification>>
+TwilioVerificationFromFlags() {
+  const std::string path = absl::GetFlag(FLAGS_twilio_auth_token_file);
+  const std::string public_url = absl::GetFlag(FLAGS_public_url);
+  if (path.empty()) {
+    if (!public_url.empty()) {
+      return absl::InvalidArgumentError(
+          "--public_url: only used to check Twilio's signatures; give "
+          "--twilio_auth_token_file too");
+    }
+    return std::nullopt;
+  }
+  if (!absl::StartsWith(public_url, "https://") &&
+      !absl::StartsWith(public_url, "http://")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--public_url: \"", public_url,
+        "\" is not an http(s) URL; Twilio signs the URL it called, which "
+        "the adapter cannot tell behind a proxy (e.g. "
+        "https://hub.example.com)"));
+  }
+  absl::StatusOr<std::string> token =
+      omnihub::config::ReadSecretFile("twilio_auth_token_file", path);
+  if (!token.ok()) return token.status();
+  return omnihub::phone::TwilioVerification{*std::move(token), public_url};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   return omnihub::adapter::RunAdapter(
@@ -16,7 +57,8 @@ int main(int argc, char** argv) {
        .default_port = 8081,
        .usage = "omnihub-phone-adapter: takes call records (JSON, Asterisk "
                 "CDR lines, Twilio status callbacks) over HTTP and delivers "
-                "them to the timeline service."},
+                "them to the timeline service.",
+       .takes_api_keys = true},
       [](omnihub::http_intake::HttpIntake& intake,
          const omnihub::identity::IdentityNormalizer& normalizer) {
         omnihub::phone::PhoneRouteOptions options;
@@ -39,6 +81,10 @@ int main(int argc, char** argv) {
         }
         options.events.max_extension_digits = extension_digits;
         options.parse.max_json_depth = omnihub::adapter::MaxJsonDepth();
+        absl::StatusOr<std::optional<omnihub::phone::TwilioVerification>>
+            twilio = TwilioVerificationFromFlags();
+        if (!twilio.ok()) return twilio.status();
+        options.twilio = *std::move(twilio);
         omnihub::phone::RegisterPhoneRoutes(intake, &normalizer, options);
         return absl::OkStatus();
       });

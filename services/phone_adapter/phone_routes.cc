@@ -1,7 +1,9 @@
 #include "services/phone_adapter/phone_routes.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "services/phone_adapter/twilio_signature.h"
 
 namespace omnihub::phone {
 namespace {
@@ -33,6 +35,40 @@ void AcceptCalls(http_intake::HttpIntake& intake,
   intake.Accept(std::move(events), ignored, response);
 }
 
+// The events' source names the API key that sent them
+// ("phone-adapter/<key>/json"); without keys it stays "phone-adapter/json".
+CallEventOptions WithSender(CallEventOptions options,
+                            const std::string& key_name) {
+  if (!key_name.empty()) absl::StrAppend(&options.source, "/", key_name);
+  return options;
+}
+
+// Whether the callback came from Twilio: its signature over the URL Twilio
+// called and the form it posted (the query's parameters are part of the
+// URL, not of the signed list). Answers 403 when not.
+bool FromTwilio(http_intake::HttpIntake& intake,
+                const TwilioVerification& twilio,
+                const httplib::Request& request, httplib::Response& response) {
+  if (!request.has_header("X-Twilio-Signature")) {
+    intake.RefuseSender(request, response, 403, "missing_signature",
+                        "X-Twilio-Signature is missing");
+    return false;
+  }
+  httplib::Params form;
+  httplib::detail::parse_query_text(request.body, form);
+  const std::string url =
+      absl::StrCat(absl::StripSuffix(twilio.public_url, "/"), request.target);
+  if (!TwilioSignatureMatches(twilio.auth_token, url, form,
+                              request.get_header_value("X-Twilio-Signature"))) {
+    intake.RefuseSender(request, response, 403, "bad_signature",
+                        absl::StrCat("X-Twilio-Signature does not match the "
+                                     "form and the URL ",
+                                     url));
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void RegisterPhoneRoutes(http_intake::HttpIntake& intake,
@@ -42,6 +78,9 @@ void RegisterPhoneRoutes(http_intake::HttpIntake& intake,
       "/v1/calls", "calls",
       [&intake, normalizer, options](const httplib::Request& request,
                                      httplib::Response& response) {
+        std::optional<std::string> sender =
+            intake.Authenticate(request, response);
+        if (!sender.has_value()) return;
         if (!intake.RequireContentType(request, response,
                                        {"application/json"})) {
           return;
@@ -51,11 +90,15 @@ void RegisterPhoneRoutes(http_intake::HttpIntake& intake,
         if (!calls.ok()) {
           return intake.BadRequest(response, calls.status(), "bad_json");
         }
-        AcceptCalls(intake, *normalizer, options.events, *calls, response);
+        AcceptCalls(intake, *normalizer, WithSender(options.events, *sender),
+                    *calls, response);
       });
   intake.Post("/v1/calls/asterisk-cdr", "asterisk_cdr",
               [&intake, normalizer, options](const httplib::Request& request,
                                              httplib::Response& response) {
+                std::optional<std::string> sender =
+                    intake.Authenticate(request, response);
+                if (!sender.has_value()) return;
                 if (!intake.RequireContentType(request, response,
                                                {"text/csv", "text/plain"})) {
                   return;
@@ -65,13 +108,23 @@ void RegisterPhoneRoutes(http_intake::HttpIntake& intake,
                 if (!calls.ok()) {
                   return intake.BadRequest(response, calls.status(), "bad_cdr");
                 }
-                AcceptCalls(intake, *normalizer, options.events, *calls,
+                AcceptCalls(intake, *normalizer,
+                            WithSender(options.events, *sender), *calls,
                             response);
               });
   intake.Post(
       "/v1/calls/twilio", "twilio",
       [&intake, normalizer, options](const httplib::Request& request,
                                      httplib::Response& response) {
+        std::string sender;
+        if (options.twilio.has_value()) {
+          if (!FromTwilio(intake, *options.twilio, request, response)) return;
+        } else {
+          std::optional<std::string> key =
+              intake.Authenticate(request, response);
+          if (!key.has_value()) return;
+          sender = *std::move(key);
+        }
         // The server decodes the form only when it is labelled as one.
         if (!intake.RequireContentType(request, response,
                                        {"application/x-www-form-urlencoded"})) {
@@ -82,7 +135,8 @@ void RegisterPhoneRoutes(http_intake::HttpIntake& intake,
         if (!call.ok()) {
           return intake.BadRequest(response, call.status(), "bad_twilio_form");
         }
-        AcceptCalls(intake, *normalizer, options.events, {*call}, response);
+        AcceptCalls(intake, *normalizer, WithSender(options.events, sender),
+                    {*call}, response);
       });
 }
 

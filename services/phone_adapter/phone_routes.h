@@ -3,8 +3,14 @@
 //   POST /v1/calls                JSON call record(s)
 //   POST /v1/calls/asterisk-cdr   Asterisk cdr_csv lines
 //   POST /v1/calls/twilio         Twilio-style status callback (form)
+//
+// Each requires one of the intake's API keys (when it has any), except the
+// Twilio callback when Twilio's signature is checked instead.
 #ifndef OMNIHUB_SERVICES_PHONE_ADAPTER_PHONE_ROUTES_H_
 #define OMNIHUB_SERVICES_PHONE_ADAPTER_PHONE_ROUTES_H_
+
+#include <optional>
+#include <string>
 
 #include "common/http_intake/http_intake.h"
 #include "common/identity/identity_normalizer.h"
@@ -12,9 +18,19 @@
 
 namespace omnihub::phone {
 
+struct TwilioVerification {
+  std::string auth_token;  // the account's, which Twilio signs with
+  // The adapter as Twilio calls it ("https://hub.example.com"), which a
+  // proxy in between hides; the request's path and query are appended.
+  std::string public_url;
+};
+
 struct PhoneRouteOptions {
   CallParseOptions parse;
   CallEventOptions events;
+  // Set: Twilio callbacks must carry a valid X-Twilio-Signature (403
+  // otherwise) rather than an API key.
+  std::optional<TwilioVerification> twilio;
 };
 
 // `normalizer` must outlive the intake's server.

@@ -4,12 +4,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -26,6 +28,7 @@
 #include "common/metrics/grpc_server_metrics.h"
 #include "common/metrics/metrics_server.h"
 #include "common/redis/pipelined_redis_client.h"
+#include "common/redis/redis_credentials.h"
 #include "common/redis/redis_metrics.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -47,8 +50,13 @@ ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Address of the Prometheus /metrics endpoint (host:port).");
 ABSL_FLAG(std::string, redis_address, "127.0.0.1:6379",
           "Redis server (host:port).");
-ABSL_FLAG(std::string, redis_password, "",
-          "Redis password (AUTH); empty: none.");
+ABSL_FLAG(std::string, redis_user, "",
+          "Redis ACL user (AUTH user password; Redis 6 and later); empty: the "
+          "default user.");
+ABSL_FLAG(std::string, redis_password_file, "",
+          "A file holding the Redis password (AUTH on every connection); "
+          "without it, the environment variable OMNIHUB_REDIS_PASSWORD. "
+          "Never on the command line, where ps shows it. Empty: no AUTH.");
 ABSL_FLAG(int, redis_db, 0, "Redis database number (SELECT).");
 ABSL_FLAG(int, redis_connections, 2,
           "Connections to Redis; every call shares them, pipelined.");
@@ -197,7 +205,12 @@ absl::StatusOr<redis::RedisClientOptions> RedisOptionsFromFlags() {
         "--redis_address must be host:port, got \"" + address + "\"");
   }
   options.host = host_port.first;
-  options.password = absl::GetFlag(FLAGS_redis_password);
+  absl::StatusOr<redis::RedisCredentials> credentials =
+      redis::RedisCredentialsFrom(absl::GetFlag(FLAGS_redis_user),
+                                  absl::GetFlag(FLAGS_redis_password_file));
+  if (!credentials.ok()) return credentials.status();
+  options.user = credentials->user;
+  options.password = credentials->password;
   options.db = absl::GetFlag(FLAGS_redis_db);
   options.connections = absl::GetFlag(FLAGS_redis_connections);
   options.command_timeout = absl::GetFlag(FLAGS_redis_timeout);
@@ -339,6 +352,15 @@ int Run() {
         "--suppression_period must be positive and at most "
         "--max_suppression_period (%s)",
         absl::FormatDuration(absl::GetFlag(FLAGS_max_suppression_period)));
+    return 2;
+  }
+  // A wrong password or user is said once, at start, rather than retried
+  // for ever in the background; a Redis that is down is waited for.
+  if (absl::Status handshake =
+          redis::PipelinedRedisClient::CheckHandshake(*redis_options);
+      absl::IsPermissionDenied(handshake)) {
+    log::Error("%s (check --redis_user, --redis_password_file or %s)",
+               handshake.message(), redis::kRedisPasswordVariable);
     return 2;
   }
 
@@ -565,6 +587,20 @@ int Run() {
 }  // namespace omnihub::timeline
 
 int main(int argc, char** argv) {
+  // The password flag of old versions: `ps` shows command lines to every
+  // user of the machine.
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (absl::StartsWith(arg, "--redis_password=") ||
+        arg == "--redis_password" ||
+        absl::StartsWith(arg, "-redis_password=") || arg == "-redis_password") {
+      std::fprintf(stderr,
+                   "--redis_password is not taken on the command line, where "
+                   "ps shows it: use --redis_password_file or %s\n",
+                   omnihub::redis::kRedisPasswordVariable);
+      return 2;
+    }
+  }
   // Signals are taken by sigwait in main; every thread started later inherits
   // this mask, so none of them is interrupted by SIGINT/SIGTERM.
   sigset_t signals;

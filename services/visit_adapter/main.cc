@@ -104,7 +104,11 @@ absl::StatusOr<omnihub::visit::VisitParseOptions> OptionsFromFlags() {
 
 int main(int argc, char** argv) {
   return omnihub::adapter::RunAdapter(
-      argc, argv, {.name = "visit", .default_port = 8083, .usage = kUsage},
+      argc, argv,
+      {.name = "visit",
+       .default_port = 8083,
+       .usage = kUsage,
+       .takes_api_keys = true},
       [](omnihub::http_intake::HttpIntake& intake,
          const omnihub::identity::IdentityNormalizer& normalizer) {
         absl::StatusOr<omnihub::visit::VisitParseOptions> options =

@@ -20,9 +20,15 @@ namespace {
 absl::StatusOr<v1::InteractionEvent> CheckedEvent(
     const http_intake::HttpIntake& intake,
     const identity::IdentityNormalizer& normalizer, const VisitRecord& visit,
-    absl::Time now, absl::Duration max_future_skew) {
+    absl::Time now, absl::Duration max_future_skew, const std::string& sender) {
   absl::StatusOr<v1::InteractionEvent> event = VisitToEvent(visit, normalizer);
   if (!event.ok()) return event.status();
+  // The API key that sent it: "visit-adapter/<key>/json"; without keys the
+  // source stays "visit-adapter/json".
+  if (!sender.empty()) {
+    event->set_source(
+        absl::StrCat("visit-adapter/", sender, "/", visit.format));
+  }
   if (visit.updated_at && *visit.updated_at > now + max_future_skew) {
     return json_fields::FieldError(
         visit.path, "updated_at",
@@ -74,6 +80,9 @@ void RegisterVisitRoutes(http_intake::HttpIntake& intake,
       "/v1/visits", "visits",
       [&intake, normalizer, options](const httplib::Request& request,
                                      httplib::Response& response) {
+        std::optional<std::string> sender =
+            intake.Authenticate(request, response);
+        if (!sender.has_value()) return;
         if (!intake.RequireContentType(request, response,
                                        {"application/json"})) {
           return;
@@ -87,8 +96,9 @@ void RegisterVisitRoutes(http_intake::HttpIntake& intake,
         std::vector<v1::InteractionEvent> events;
         events.reserve(visits->size());
         for (const VisitRecord& visit : *visits) {
-          absl::StatusOr<v1::InteractionEvent> event = CheckedEvent(
-              intake, *normalizer, visit, now, options.max_future_skew);
+          absl::StatusOr<v1::InteractionEvent> event =
+              CheckedEvent(intake, *normalizer, visit, now,
+                           options.max_future_skew, *sender);
           if (!event.ok()) {
             return intake.BadRequest(response, event.status(), "invalid_visit");
           }
@@ -100,6 +110,9 @@ void RegisterVisitRoutes(http_intake::HttpIntake& intake,
       "/v1/visits/csv", "visits_csv",
       [&intake, normalizer, options](const httplib::Request& request,
                                      httplib::Response& response) {
+        std::optional<std::string> sender =
+            intake.Authenticate(request, response);
+        if (!sender.has_value()) return;
         if (!intake.RequireContentType(request, response,
                                        {"text/csv", "text/plain"})) {
           return;
@@ -125,8 +138,9 @@ void RegisterVisitRoutes(http_intake::HttpIntake& intake,
         std::vector<v1::InteractionEvent> events;
         events.reserve(visits->good.size());
         for (const VisitRecord& visit : visits->good) {
-          absl::StatusOr<v1::InteractionEvent> event = CheckedEvent(
-              intake, *normalizer, visit, now, options.max_future_skew);
+          absl::StatusOr<v1::InteractionEvent> event =
+              CheckedEvent(intake, *normalizer, visit, now,
+                           options.max_future_skew, *sender);
           if (!event.ok()) {
             const std::string message(event.status().message());
             rejected.push_back({visit.line, FieldOfMessage(message), message});

@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "common/config/env_flags.h"
 #include "common/redis/pipelined_redis_client.h"
+#include "common/redis/redis_credentials.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "omnihub/v1/insights.grpc.pb.h"
@@ -36,6 +37,9 @@ ABSL_FLAG(std::string, mode, "grpc",
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "The timeline service.");
 ABSL_FLAG(std::string, redis_address, "127.0.0.1:6379", "For --mode=redis.");
 ABSL_FLAG(int, redis_connections, 2, "For --mode=redis, as the service's.");
+ABSL_FLAG(std::string, redis_user, "", "For --mode=redis, as the service's.");
+ABSL_FLAG(std::string, redis_password_file, "",
+          "For --mode=redis, as the service's (or OMNIHUB_REDIS_PASSWORD).");
 ABSL_FLAG(std::string, workload, "ingest",
           "ingest, timeline, customer, insights (GetCustomerInsights), or "
           "purchases: every purchase of --customers customers drawn from a "
@@ -379,6 +383,16 @@ int Run() {
       return 2;
     }
     options.connections = absl::GetFlag(FLAGS_redis_connections);
+    absl::StatusOr<redis::RedisCredentials> credentials =
+        redis::RedisCredentialsFrom(absl::GetFlag(FLAGS_redis_user),
+                                    absl::GetFlag(FLAGS_redis_password_file));
+    if (!credentials.ok()) {
+      std::fprintf(stderr, "%s\n",
+                   std::string(credentials.status().message()).c_str());
+      return 2;
+    }
+    options.user = credentials->user;
+    options.password = credentials->password;
     auto client = redis::PipelinedRedisClient::Create(options, nullptr);
     if (!client.ok()) {
       std::fprintf(stderr, "%s\n",

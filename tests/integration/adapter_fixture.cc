@@ -64,9 +64,11 @@ void AdapterEndToEndTest::SetUp() {
   redis_ = *std::move(redis);
   auto hub_port = PickFreeLoopbackPort();
   auto adapter_port = PickFreeLoopbackPort();
-  ASSERT_TRUE(hub_port.ok() && adapter_port.ok());
+  auto admin_port = PickFreeLoopbackPort();
+  ASSERT_TRUE(hub_port.ok() && adapter_port.ok() && admin_port.ok());
   hub_port_ = *hub_port;
   adapter_port_ = *adapter_port;
+  admin_port_ = *admin_port;
   ASSERT_NO_FATAL_FAILURE(StartHub());
   ASSERT_NO_FATAL_FAILURE(StartAdapter());
   stub_ = v1::TimelineService::NewStub(HubChannel(hub_port_));
@@ -102,15 +104,17 @@ void AdapterEndToEndTest::StartHub() {
 void AdapterEndToEndTest::StartAdapter() {
   std::vector<std::string> flags = {
       absl::StrCat("--listen=127.0.0.1:", adapter_port_),
+      absl::StrCat("--admin_listen=127.0.0.1:", admin_port_),
       absl::StrCat("--hub_address=127.0.0.1:", hub_port_),
-      "--spool_dir=" + directory_ + "/spool", "--default_region=GB",
+      "--spool_dir=" + directory_ + "/spool",
+      "--default_region=GB",
       "--shutdown_grace=2s"};
   flags.insert(flags.end(), adapter_flags_.begin(), adapter_flags_.end());
   auto adapter = ChildProcess::Start(adapter_binary_, flags, {},
                                      directory_ + "/adapter.log");
   ASSERT_TRUE(adapter.ok()) << adapter.status();
   adapter_ = *std::move(adapter);
-  httplib::Client http("127.0.0.1", adapter_port_);
+  httplib::Client http("127.0.0.1", admin_port_);
   for (int i = 0; i < 100; ++i) {
     if (auto result = http.Get("/healthz"); result && result->status == 200) {
       return;
@@ -213,14 +217,14 @@ bool AdapterEndToEndTest::WaitUntil(const std::function<bool()>& condition,
 }
 
 int AdapterEndToEndTest::ReadyzStatus() {
-  httplib::Client http("127.0.0.1", adapter_port_);
+  httplib::Client http("127.0.0.1", admin_port_);
   http.set_read_timeout(5, 0);
   auto result = http.Get("/readyz");
   return result ? result->status : 0;
 }
 
 std::string AdapterEndToEndTest::FetchMetrics() {
-  httplib::Client http("127.0.0.1", adapter_port_);
+  httplib::Client http("127.0.0.1", admin_port_);
   http.set_read_timeout(5, 0);
   auto result = http.Get("/metrics");
   return result && result->status == 200 ? result->body : "";
@@ -295,7 +299,8 @@ void ExpectEachFlagStopsTheAdapter(
     const std::string log = absl::StrCat(directory, "/bad-flag-", i, ".log");
     auto adapter = ChildProcess::Start(
         adapter_binary,
-        {"--listen=127.0.0.1:0", "--hub_address=127.0.0.1:1",
+        {"--listen=127.0.0.1:0", "--admin_listen=127.0.0.1:0",
+         "--hub_address=127.0.0.1:1",
          absl::StrCat("--spool_dir=", directory, "/spool-", i), cases[i].first},
         {}, log);
     ASSERT_TRUE(adapter.ok()) << adapter.status();

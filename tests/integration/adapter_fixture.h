@@ -84,6 +84,7 @@ class AdapterEndToEndTest : public ::testing::Test {
   std::unique_ptr<RedisServer> redis_;
   int hub_port_ = 0;
   int adapter_port_ = 0;
+  int admin_port_ = 0;  // /healthz, /readyz and /metrics
   std::unique_ptr<ChildProcess> hub_;
   std::unique_ptr<ChildProcess> adapter_;
   std::unique_ptr<v1::TimelineService::Stub> stub_;

@@ -72,6 +72,8 @@ class CrossChannelTest : public ::testing::Test {
     *port = *free_port;
     flags.insert(flags.end(),
                  {absl::StrCat("--listen=127.0.0.1:", *port),
+                  // /healthz beside the routes, on the port known here.
+                  "--admin_listen=intake",
                   absl::StrCat("--hub_address=127.0.0.1:", hub_port_),
                   absl::StrCat("--spool_dir=", directory_, "/spool-", name),
                   "--default_region=GB"});

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,25 @@ class SilentConnection {
   }
   ~SilentConnection() { close(fd_); }
   bool connected() const { return connected_; }
+
+  bool Send(const std::string& text) {
+    return send(fd_, text.data(), text.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(text.size());
+  }
+  // Whether the server closes the connection within `timeout` (having
+  // written nothing, or an error answer, before).
+  bool ClosedWithin(absl::Duration timeout) {
+    const timeval wait = absl::ToTimeval(timeout);
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+    char buffer[4096];
+    const absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      const ssize_t got = recv(fd_, buffer, sizeof(buffer), 0);
+      if (got == 0 || (got < 0 && errno == ECONNRESET)) return true;
+      if (got < 0) return false;  // timed out
+    }
+    return false;
+  }
 
  private:
   int fd_ = -1;
@@ -78,6 +98,33 @@ TEST_F(HttpOverloadTest, ConnectionsBeyondTheQueueGet503WithRetryAfter) {
                            {{"route", "calls"}, {"code", "503"}}) == 1;
       },
       absl::Seconds(15)));
+}
+
+class HttpTimeoutTest : public AdapterEndToEndTest {
+ protected:
+  HttpTimeoutTest()
+      : AdapterEndToEndTest(OMNIHUB_PHONE_ADAPTER_BINARY,
+                            {"--http_threads=1", "--http_read_timeout=500ms",
+                             "--http_keep_alive_timeout=1s"}) {}
+};
+
+// A sender that stops half-way through its headers is answered 400 after
+// --http_read_timeout and its connection closed after
+// --http_keep_alive_timeout, giving its thread back (cpp-httplib's own
+// defaults would hold it for 5 + 5 s).
+TEST_F(HttpTimeoutTest, StalledSenderIsCutOffAfterTheReadTimeout) {
+  SilentConnection stalled(adapter_port_);
+  ASSERT_TRUE(stalled.connected());
+  ASSERT_TRUE(stalled.Send("POST /v1/calls HTTP/1.1\r\nHost: x\r\nContent-"));
+  const absl::Time started = absl::Now();
+  EXPECT_TRUE(stalled.ClosedWithin(absl::Seconds(3)));
+  EXPECT_LT(absl::Now() - started, absl::Milliseconds(2500));
+  // The one thread is free again.
+  httplib::Client client("127.0.0.1", adapter_port_);
+  client.set_read_timeout(5, 0);
+  auto answered = client.Post("/v1/calls", "[]", "application/json");
+  ASSERT_TRUE(answered);
+  EXPECT_NE(answered->status, 503) << answered->body;
 }
 
 }  // namespace

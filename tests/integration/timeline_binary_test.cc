@@ -1,8 +1,10 @@
 // The omnihub-timeline executable as a user runs it: a real process on real
 // ports, configured by flags and environment, with health, reflection,
 // Prometheus metrics and graceful shutdown.
+#include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <tuple>
@@ -319,6 +321,93 @@ TEST_F(TimelineBinaryTest, SigtermShutsDownCleanly) {
   ASSERT_TRUE(exit_status.ok()) << exit_status.status();
   EXPECT_EQ(*exit_status, 0) << Log();
   EXPECT_NE(Log().find("stopped cleanly"), std::string::npos) << Log();
+}
+
+// Starts the hub against `redis` with `flags` and `env`. Expecting it to
+// stop by itself: its exit code (-2 if it did not within 10 s). Otherwise
+// -1 once it serves (health SERVING: Redis took its password), when it is
+// stopped with SIGTERM, or -2 if it never does.
+int HubExitOrServing(const RedisServer& redis, std::vector<std::string> flags,
+                     std::vector<std::pair<std::string, std::string>> env,
+                     const std::string& log, bool expect_stop = false) {
+  auto grpc_port = PickFreeLoopbackPort();
+  auto metrics_port = PickFreeLoopbackPort();
+  if (!grpc_port.ok() || !metrics_port.ok()) return -2;
+  const std::string address = absl::StrCat("127.0.0.1:", *grpc_port);
+  flags.insert(flags.end(),
+               {"--listen=" + address,
+                absl::StrCat("--metrics_listen=127.0.0.1:", *metrics_port),
+                "--redis_address=" + redis.address(), "--shutdown_grace=1s"});
+  auto hub = ChildProcess::Start(OMNIHUB_TIMELINE_BINARY, flags, env, log);
+  if (!hub.ok()) return -2;
+  if (expect_stop) return (*hub)->Wait(absl::Seconds(10)).value_or(-2);
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  for (int i = 0; i < 200; ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(200));
+    HealthCheckResponse response;
+    if (stub->Check(&context, {}, &response).ok() &&
+        response.status() == HealthCheckResponse::SERVING) {
+      (void)(*hub)->Signal(SIGTERM);
+      (void)(*hub)->Wait(absl::Seconds(10));
+      return -1;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return -2;
+}
+
+// Redis with a password for its default user and an ACL user: the hub
+// authenticates from a file or the environment, never a command-line value,
+// and a wrong password stops it at start saying so.
+TEST(TimelineRedisAuthTest, PasswordFromFileOrEnvironmentWrongOneStops) {
+  auto redis =
+      RedisServer::Start({"--requirepass", "default-pw", "--user", "omnihub",
+                          "on", ">omnihub-pw", "~*", "&*", "+@all"});
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  const std::string dir =
+      absl::StrCat(::testing::TempDir(), "/redis-auth-", getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/good") << "omnihub-pw\n";
+  std::ofstream(dir + "/bad") << "guessed-pw\n";
+
+  const std::string wrong_log = dir + "/wrong.log";
+  EXPECT_EQ(HubExitOrServing(**redis,
+                             {"--redis_user=omnihub",
+                              "--redis_password_file=" + dir + "/bad"},
+                             {}, wrong_log, /*expect_stop=*/true),
+            2);
+  EXPECT_NE(FileText(wrong_log).find("WRONGPASS"), std::string::npos)
+      << FileText(wrong_log);
+  EXPECT_NE(FileText(wrong_log).find("--redis_password_file"),
+            std::string::npos);
+  EXPECT_EQ(FileText(wrong_log).find("guessed-pw"), std::string::npos);
+  // No password where Redis wants one.
+  const std::string none_log = dir + "/none.log";
+  EXPECT_EQ(HubExitOrServing(**redis, {}, {}, none_log, /*expect_stop=*/true),
+            2);
+  EXPECT_NE(FileText(none_log).find("NOAUTH"), std::string::npos)
+      << FileText(none_log);
+
+  EXPECT_EQ(HubExitOrServing(**redis,
+                             {"--redis_user=omnihub",
+                              "--redis_password_file=" + dir + "/good"},
+                             {}, dir + "/file.log"),
+            -1)
+      << FileText(dir + "/file.log");
+  EXPECT_EQ(
+      HubExitOrServing(**redis, {}, {{"OMNIHUB_REDIS_PASSWORD", "default-pw"}},
+                       dir + "/env.log"),
+      -1)
+      << FileText(dir + "/env.log");
+  const std::string flag_log = dir + "/flag.log";
+  EXPECT_EQ(HubExitOrServing(**redis, {"--redis_password=default-pw"}, {},
+                             flag_log, /*expect_stop=*/true),
+            2);
+  EXPECT_NE(FileText(flag_log).find("--redis_password_file"), std::string::npos)
+      << FileText(flag_log);
 }
 
 TEST(TimelineHelpTest, HelpListsTheFlags) {
