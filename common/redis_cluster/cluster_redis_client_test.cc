@@ -157,6 +157,22 @@ TEST_F(ClusterRedisClientTest, FollowsMovedAndAsk) {
   EXPECT_EQ(created->integer, 2);
   // The source still owns the slot: the map was not changed by ASK.
   EXPECT_EQ(*cluster_->MasterOfSlot(asked_slot), *source);
+
+  // TRYAGAIN: a multi-key command whose keys are split between source and
+  // target is resent with backoff until the migration ends.
+  absl::Status finished;
+  std::thread finish([&] {
+    absl::SleepFor(absl::Milliseconds(300));
+    finished = cluster_->MoveSlot(asked_slot, *source, *target);
+  });
+  absl::StatusOr<Reply> both =
+      CallAndWait(*client_, {"MGET", migrated, staying});
+  finish.join();
+  ASSERT_TRUE(finished.ok()) << finished;
+  ASSERT_TRUE(both.ok()) << both.status();
+  ASSERT_EQ(both->elements.size(), 2u) << both->str;
+  EXPECT_EQ(both->elements[0].str, "on target");
+  EXPECT_EQ(both->elements[1].str, "on source");
 }
 
 TEST_F(ClusterRedisClientTest,

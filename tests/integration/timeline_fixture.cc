@@ -1,6 +1,7 @@
 #include "tests/integration/timeline_fixture.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "absl/time/clock.h"
 #include "services/timeline/stored_event.h"
@@ -8,22 +9,39 @@
 namespace omnihub::testing {
 
 void TimelineFixture::SetUp() {
-  absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
-  ASSERT_TRUE(server.ok()) << server.status();
-  redis_server_ = *std::move(server);
-
   registry_ = std::make_shared<prometheus::Registry>();
   redis::RedisClientOptions options;
-  options.host = redis_server_->host();
-  options.port = redis_server_->port();
   options.command_timeout = absl::Seconds(5);
-  auto client = redis::PipelinedRedisClient::Create(options, nullptr);
-  ASSERT_TRUE(client.ok()) << client.status();
-  redis_ = *std::move(client);
-  for (int i = 0; i < 100 && !redis_->connected(); ++i) {
+  redis::RedisClient* client_in_use = nullptr;
+  const char* on_cluster = std::getenv("OMNIHUB_TEST_REDIS_CLUSTER");
+  if (on_cluster != nullptr && std::string(on_cluster) == "1") {
+    absl::StatusOr<std::unique_ptr<RedisCluster>> cluster =
+        RedisCluster::Start();
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    redis_cluster_ = *std::move(cluster);
+    redis_cluster::ClusterOptions cluster_options;
+    cluster_options.seeds = redis_cluster_->Seeds();
+    cluster_options.node = options;
+    auto client =
+        redis_cluster::ClusterRedisClient::Create(cluster_options, nullptr);
+    ASSERT_TRUE(client.ok()) << client.status();
+    cluster_client_ = *std::move(client);
+    client_in_use = cluster_client_.get();
+  } else {
+    absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    redis_server_ = *std::move(server);
+    options.host = redis_server_->host();
+    options.port = redis_server_->port();
+    auto client = redis::PipelinedRedisClient::Create(options, nullptr);
+    ASSERT_TRUE(client.ok()) << client.status();
+    redis_ = *std::move(client);
+    client_in_use = redis_.get();
+  }
+  for (int i = 0; i < 100 && !client_in_use->connected(); ++i) {
     absl::SleepFor(absl::Milliseconds(50));
   }
-  ASSERT_TRUE(redis_->connected());
+  ASSERT_TRUE(client_in_use->connected());
 
   normalizer_ = std::make_unique<identity::IdentityNormalizer>(
       identity::IdentityNormalizerOptions{.default_region = "GB"});
@@ -32,7 +50,7 @@ void TimelineFixture::SetUp() {
   metrics_ = std::make_unique<timeline::TimelineMetrics>(*registry_);
   identity_metrics_ = std::make_unique<timeline::IdentityMetrics>(*registry_);
   store_ = std::make_unique<timeline::TimelineStore>(
-      redis_.get(), store_options_, identity_metrics_.get());
+      client_in_use, store_options_, identity_metrics_.get());
   service_ = std::make_unique<timeline::TimelineService>(
       store_.get(), validator_.get(), normalizer_.get(), metrics_.get());
   customer_service_ = std::make_unique<timeline::CustomerService>(
@@ -69,6 +87,7 @@ void TimelineFixture::TearDown() {
   engine_.reset();
   store_.reset();
   if (redis_) redis_->Shutdown();
+  if (cluster_client_) cluster_client_->Shutdown();
 }
 
 v1::Identity TimelineFixture::Identity(v1::IdentityKind kind,
