@@ -547,10 +547,13 @@ int Run() {
   }
   log::Info(
       "omnihub-timeline %s listening on %s (gRPC) and %s (metrics); "
-      "Redis at %s:%d",
+      "%s at %s",
       OMNIHUB_VERSION, absl::GetFlag(FLAGS_listen),
-      absl::GetFlag(FLAGS_metrics_listen), redis_options->host,
-      redis_options->port);
+      absl::GetFlag(FLAGS_metrics_listen),
+      absl::GetFlag(FLAGS_redis_cluster) ? "Redis Cluster (seeds)" : "Redis",
+      absl::GetFlag(FLAGS_redis_cluster)
+          ? absl::GetFlag(FLAGS_redis_address)
+          : absl::StrCat(redis_options->host, ":", redis_options->port));
 
   // Each service by name from the start, not only once the watch runs.
   const bool serving = redis->client->connected();

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "absl/time/clock.h"
+#include "common/redis/blocking_calls.h"
 #include "services/timeline/stored_event.h"
 
 namespace omnihub::testing {
@@ -12,7 +13,6 @@ void TimelineFixture::SetUp() {
   registry_ = std::make_shared<prometheus::Registry>();
   redis::RedisClientOptions options;
   options.command_timeout = absl::Seconds(5);
-  redis::RedisClient* client_in_use = nullptr;
   const char* on_cluster = std::getenv("OMNIHUB_TEST_REDIS_CLUSTER");
   if (on_cluster != nullptr && std::string(on_cluster) == "1") {
     absl::StatusOr<std::unique_ptr<RedisCluster>> cluster =
@@ -26,7 +26,7 @@ void TimelineFixture::SetUp() {
         redis_cluster::ClusterRedisClient::Create(cluster_options, nullptr);
     ASSERT_TRUE(client.ok()) << client.status();
     cluster_client_ = *std::move(client);
-    client_in_use = cluster_client_.get();
+    store_redis_ = cluster_client_.get();
   } else {
     absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
     ASSERT_TRUE(server.ok()) << server.status();
@@ -36,12 +36,12 @@ void TimelineFixture::SetUp() {
     auto client = redis::PipelinedRedisClient::Create(options, nullptr);
     ASSERT_TRUE(client.ok()) << client.status();
     redis_ = *std::move(client);
-    client_in_use = redis_.get();
+    store_redis_ = redis_.get();
   }
-  for (int i = 0; i < 100 && !client_in_use->connected(); ++i) {
+  for (int i = 0; i < 100 && !store_redis_->connected(); ++i) {
     absl::SleepFor(absl::Milliseconds(50));
   }
-  ASSERT_TRUE(client_in_use->connected());
+  ASSERT_TRUE(store_redis_->connected());
 
   normalizer_ = std::make_unique<identity::IdentityNormalizer>(
       identity::IdentityNormalizerOptions{.default_region = "GB"});
@@ -50,7 +50,7 @@ void TimelineFixture::SetUp() {
   metrics_ = std::make_unique<timeline::TimelineMetrics>(*registry_);
   identity_metrics_ = std::make_unique<timeline::IdentityMetrics>(*registry_);
   store_ = std::make_unique<timeline::TimelineStore>(
-      client_in_use, store_options_, identity_metrics_.get());
+      store_redis_, store_options_, identity_metrics_.get());
   service_ = std::make_unique<timeline::TimelineService>(
       store_.get(), validator_.get(), normalizer_.get(), metrics_.get());
   customer_service_ = std::make_unique<timeline::CustomerService>(
@@ -175,14 +175,28 @@ std::vector<v1::InteractionEvent> TimelineFixture::WholeTimeline(
 }
 
 std::vector<std::string> TimelineFixture::AllKeys() {
-  absl::StatusOr<redis::Reply> reply = redis_server_->Command({"KEYS", "*"});
-  EXPECT_TRUE(reply.ok()) << reply.status();
+  std::vector<absl::StatusOr<redis::Reply>> replies;
+  if (cluster_client_) {
+    for (redis::RedisClient* master : cluster_client_->Masters()) {
+      replies.push_back(redis::CallAndWait(*master, {"KEYS", "*"}));
+    }
+  } else {
+    replies.push_back(redis_server_->Command({"KEYS", "*"}));
+  }
   std::vector<std::string> keys;
-  if (reply.ok()) {
+  for (const auto& reply : replies) {
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    if (!reply.ok()) continue;
     for (const auto& element : reply->elements) keys.push_back(element.str);
   }
   std::sort(keys.begin(), keys.end());
   return keys;
+}
+
+absl::StatusOr<redis::Reply> TimelineFixture::RedisCommand(
+    std::vector<std::string> argv) {
+  if (cluster_client_) return redis::CallAndWait(*cluster_client_, argv);
+  return redis_server_->Command(argv);
 }
 
 }  // namespace omnihub::testing

@@ -63,14 +63,19 @@ class TimelineFixture : public ::testing::Test {
   // Every page of the timeline, with `page_size`, newest first.
   std::vector<v1::InteractionEvent> WholeTimeline(
       v1::GetTimelineRequest request, int page_size);
-  // Keys currently in Redis (the test's own server), sorted.
+  // Keys currently in Redis (the test's own server, or every master of the
+  // cluster), sorted.
   std::vector<std::string> AllKeys();
+  // One command to the Redis the store uses, for checks reaching into it: on
+  // a cluster it goes to the master of its key's slot.
+  absl::StatusOr<redis::Reply> RedisCommand(std::vector<std::string> argv);
 
   std::unique_ptr<RedisServer> redis_server_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<redis::PipelinedRedisClient> redis_;
   std::unique_ptr<RedisCluster> redis_cluster_;
   std::unique_ptr<redis_cluster::ClusterRedisClient> cluster_client_;
+  redis::RedisClient* store_redis_ = nullptr;  // redis_ or cluster_client_
   std::unique_ptr<identity::IdentityNormalizer> normalizer_;
   std::unique_ptr<timeline::EventValidator> validator_;
   std::unique_ptr<timeline::TimelineMetrics> metrics_;
