@@ -94,21 +94,24 @@ class PipelinedRedisClient::Connection {
 
   bool up() const { return up_.load(std::memory_order_acquire); }
 
-  // Queues `command` unless the connection is down, full or stopping; only
-  // kQueued takes it. The state is read under the lock that Disconnect()
-  // holds, so nothing is queued on a connection already known to be lost
-  // (it would wait for the next failed connect attempt to be failed).
-  SubmitResult Submit(Command& command) {
+  // Queues all of `commands` unless the connection is down, full or
+  // stopping; only kQueued takes them. The state is read under the lock that
+  // Disconnect() holds, so nothing is queued on a connection already known to
+  // be lost (it would wait for the next failed connect attempt to be failed).
+  SubmitResult SubmitAll(std::vector<Command>& commands) {
     absl::MutexLock lock(&mutex_);
     if (stopping_) return SubmitResult::kStopping;
     if (!up_.load(std::memory_order_relaxed)) return SubmitResult::kDown;
-    if (queue_.size() >= options_->max_queued) return SubmitResult::kFull;
-    if (!queue_.empty() &&
-        queued_bytes_ + command.bytes > options_->max_queued_bytes) {
+    size_t bytes = 0;
+    for (const Command& command : commands) bytes += command.bytes;
+    if (queue_.size() + commands.size() > options_->max_queued) {
       return SubmitResult::kFull;
     }
-    queued_bytes_ += command.bytes;
-    queue_.push_back(std::move(command));
+    if (!queue_.empty() && queued_bytes_ + bytes > options_->max_queued_bytes) {
+      return SubmitResult::kFull;
+    }
+    queued_bytes_ += bytes;
+    for (Command& command : commands) queue_.push_back(std::move(command));
     return SubmitResult::kQueued;
   }
 
@@ -436,21 +439,46 @@ void PipelinedRedisClient::Execute(std::vector<std::string> argv,
     std::move(done)(absl::InvalidArgumentError("empty Redis command"));
     return;
   }
-  // A call already given up on sends nothing.
-  if (absl::Status wanted = CurrentCallStatus(); !wanted.ok()) {
-    std::move(done)(std::move(wanted));
-    return;
-  }
   // Round-robin over the connections that are up; none up fails at once.
   const size_t start = next_connection_.fetch_add(1, std::memory_order_relaxed);
-  const size_t bytes = BytesOf(argv);
-  Command command{std::move(argv), std::move(done), absl::Now(),
-                  CurrentCallScope().deadline, bytes};
+  std::vector<std::vector<std::string>> commands;
+  commands.push_back(std::move(argv));
+  std::vector<ReplyCallback> callbacks;
+  callbacks.push_back(std::move(done));
+  ExecuteInOrder(start, std::move(commands), std::move(callbacks));
+}
+
+void PipelinedRedisClient::ExecuteInOrder(
+    size_t affinity, std::vector<std::vector<std::string>> commands,
+    std::vector<ReplyCallback> done) {
+  for (const auto& argv : commands) {
+    if (argv.empty() || commands.size() != done.size()) {
+      for (ReplyCallback& callback : done) {
+        std::move(callback)(absl::InvalidArgumentError("empty Redis command"));
+      }
+      return;
+    }
+  }
+  // A call already given up on sends nothing.
+  if (absl::Status wanted = CurrentCallStatus(); !wanted.ok()) {
+    for (ReplyCallback& callback : done) std::move(callback)(wanted);
+    return;
+  }
+  const absl::Time now = absl::Now();
+  const absl::Time deadline = CurrentCallScope().deadline;
+  std::vector<Command> queued;
+  queued.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const size_t bytes = BytesOf(commands[i]);
+    queued.push_back(Command{std::move(commands[i]), std::move(done[i]), now,
+                             deadline, bytes});
+  }
   bool any_full = false;
   bool stopping = false;
   for (size_t i = 0; i < connections_.size(); ++i) {
-    Connection& connection = *connections_[(start + i) % connections_.size()];
-    switch (connection.Submit(command)) {
+    Connection& connection =
+        *connections_[(affinity + i) % connections_.size()];
+    switch (connection.SubmitAll(queued)) {
       case SubmitResult::kQueued:
         return;
       case SubmitResult::kFull:
@@ -479,7 +507,7 @@ void PipelinedRedisClient::Execute(std::vector<std::string> argv,
         "Redis at ", address_, " is unreachable: ",
         connections_[0]->last_error(), "; reconnecting in the background"));
   }
-  std::move(command.done)(std::move(status));
+  for (Command& command : queued) std::move(command.done)(status);
 }
 
 }  // namespace omnihub::redis

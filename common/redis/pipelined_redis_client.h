@@ -80,6 +80,17 @@ class PipelinedRedisClient final : public RedisClient {
   void Execute(std::vector<std::string> argv, ReplyCallback done) override;
   bool connected() const override;
 
+  // Queues `commands` back to back on the connection `affinity` picks
+  // (affinity modulo the connections; the next live one while it is down):
+  // nothing else is sent between them, and commands given the same affinity
+  // go out in the order they were queued while that connection stays up.
+  // Redis Cluster needs both: ASKING must immediately precede its command,
+  // and a slot's commands keep their order. `done[i]` answers `commands[i]`;
+  // all of them fail together when none can be queued.
+  void ExecuteInOrder(size_t affinity,
+                      std::vector<std::vector<std::string>> commands,
+                      std::vector<ReplyCallback> done);
+
   // Sends what is queued (while Redis answers), fails what cannot be sent,
   // and stops the connection threads. Later commands fail with UNAVAILABLE.
   void Shutdown();

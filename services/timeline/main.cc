@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -30,6 +32,7 @@
 #include "common/redis/pipelined_redis_client.h"
 #include "common/redis/redis_credentials.h"
 #include "common/redis/redis_metrics.h"
+#include "common/redis_cluster/cluster_redis_client.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/server_builder.h"
@@ -49,7 +52,11 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Address of the Prometheus /metrics endpoint (host:port).");
 ABSL_FLAG(std::string, redis_address, "127.0.0.1:6379",
-          "Redis server (host:port).");
+          "Redis server (host:port); with --redis_cluster, seed nodes of "
+          "the Redis Cluster (host:port,host:port,...).");
+ABSL_FLAG(bool, redis_cluster, false,
+          "Redis is a Redis Cluster: route each command to the master of "
+          "its key's slot (--redis_address lists seed nodes).");
 ABSL_FLAG(std::string, redis_user, "",
           "Redis ACL user (AUTH user password; Redis 6 and later); empty: the "
           "default user.");
@@ -196,7 +203,13 @@ namespace {
 
 absl::StatusOr<redis::RedisClientOptions> RedisOptionsFromFlags() {
   redis::RedisClientOptions options;
-  const std::string address = absl::GetFlag(FLAGS_redis_address);
+  std::string address = absl::GetFlag(FLAGS_redis_address);
+  // A cluster's seeds are checked by the cluster client; the first stands
+  // for them in the options (and the start-up log).
+  if (absl::GetFlag(FLAGS_redis_cluster)) {
+    address = std::string(absl::StripAsciiWhitespace(
+        std::vector<std::string>(absl::StrSplit(address, ','))[0]));
+  }
   std::pair<std::string, std::string> host_port =
       absl::StrSplit(address, absl::MaxSplits(':', 1));
   if (host_port.first.empty() ||
@@ -270,6 +283,39 @@ absl::StatusOr<insights::InsightsOptions> InsightsOptionsFromFlags() {
   return options;
 }
 
+// The hub's Redis client: one Redis, or a Redis Cluster (--redis_cluster);
+// the rest of the hub sees only the RedisClient.
+struct HubRedis {
+  std::unique_ptr<redis::RedisClient> client;
+  absl::AnyInvocable<void()> shutdown;
+};
+
+absl::StatusOr<HubRedis> MakeRedisClient(
+    const redis::RedisClientOptions& options, redis::RedisMetrics* metrics) {
+  if (!absl::GetFlag(FLAGS_redis_cluster)) {
+    auto single = redis::PipelinedRedisClient::Create(options, metrics);
+    if (!single.ok()) return single.status();
+    redis::PipelinedRedisClient* raw = single->get();
+    return HubRedis{*std::move(single), [raw] { raw->Shutdown(); }};
+  }
+  redis_cluster::ClusterOptions cluster_options;
+  for (absl::string_view seed : absl::StrSplit(
+           absl::GetFlag(FLAGS_redis_address), ',', absl::SkipWhitespace())) {
+    cluster_options.seeds.emplace_back(absl::StripAsciiWhitespace(seed));
+  }
+  cluster_options.node = options;
+  if (options.db != 0) {
+    return absl::InvalidArgumentError(
+        "--redis_db must be 0 with --redis_cluster: a cluster has one "
+        "database");
+  }
+  auto cluster =
+      redis_cluster::ClusterRedisClient::Create(cluster_options, metrics);
+  if (!cluster.ok()) return cluster.status();
+  redis_cluster::ClusterRedisClient* raw = cluster->get();
+  return HubRedis{*std::move(cluster), [raw] { raw->Shutdown(); }};
+}
+
 // Reports SERVING only while Redis is reachable, so load balancers and
 // orchestrators route around a replica that cannot store anything; the same
 // for the server as a whole and for each of its services by name. `last` is
@@ -306,7 +352,7 @@ void ResumeStaleMerges(TimelineStore* store, absl::Duration after,
 // refuse to start when Redis says it is configured otherwise. Redis not
 // reachable yet (or CONFIG refused, as some managed services do) cannot be
 // asked: a warning, and the operator's word for it.
-absl::Status CheckDurabilityAtStart(redis::PipelinedRedisClient& redis,
+absl::Status CheckDurabilityAtStart(redis::RedisClient& redis,
                                     Durability durability) {
   if (durability != Durability::kFsync) return absl::OkStatus();
   const absl::Time give_up = absl::Now() + absl::Seconds(3);
@@ -378,8 +424,8 @@ int Run() {
   metrics::GrpcServerMetrics grpc_metrics(*registry);
   TimelineMetrics timeline_metrics(*registry);
 
-  absl::StatusOr<std::unique_ptr<redis::PipelinedRedisClient>> redis =
-      redis::PipelinedRedisClient::Create(*redis_options, &redis_metrics);
+  absl::StatusOr<HubRedis> redis =
+      MakeRedisClient(*redis_options, &redis_metrics);
   if (!redis.ok()) {
     log::Error("%s", redis.status().message());
     return 1;
@@ -391,7 +437,8 @@ int Run() {
     log::Error("%s", durability.status().message());
     return 2;
   }
-  if (absl::Status checked = CheckDurabilityAtStart(**redis, *durability);
+  if (absl::Status checked =
+          CheckDurabilityAtStart(*redis->client, *durability);
       !checked.ok()) {
     log::Error("%s", checked.message());
     return 2;
@@ -400,6 +447,13 @@ int Run() {
   // own, so ingest's commands never queue behind it.
   std::unique_ptr<redis::PipelinedRedisClient> barrier_client;
   std::unique_ptr<ReplicaBarrier> replica_barrier;
+  if (*durability == Durability::kReplica &&
+      absl::GetFlag(FLAGS_redis_cluster)) {
+    // WAIT answers for the writes of its own connection's node only.
+    log::Error(
+        "--durability=replica is not supported with --redis_cluster yet");
+    return 2;
+  }
   if (*durability == Durability::kReplica) {
     redis::RedisClientOptions barrier_options = *redis_options;
     barrier_options.connections = 1;
@@ -476,7 +530,7 @@ int Run() {
         absl::FormatDuration(offset));
     store_options.clock = [offset] { return absl::Now() + offset; };
   }
-  TimelineStore store(redis->get(), std::move(store_options),
+  TimelineStore store(redis->client.get(), std::move(store_options),
                       &identity_metrics);
   absl::StatusOr<insights::InsightsOptions> insights_options =
       InsightsOptionsFromFlags();
@@ -538,18 +592,21 @@ int Run() {
   }
   log::Info(
       "omnihub-timeline %s listening on %s (gRPC) and %s (metrics); "
-      "Redis at %s:%d",
+      "%s at %s",
       OMNIHUB_VERSION, absl::GetFlag(FLAGS_listen),
-      absl::GetFlag(FLAGS_metrics_listen), redis_options->host,
-      redis_options->port);
+      absl::GetFlag(FLAGS_metrics_listen),
+      absl::GetFlag(FLAGS_redis_cluster) ? "Redis Cluster (seeds)" : "Redis",
+      absl::GetFlag(FLAGS_redis_cluster)
+          ? absl::GetFlag(FLAGS_redis_address)
+          : absl::StrCat(redis_options->host, ":", redis_options->port));
 
   // Each service by name from the start, not only once the watch runs.
-  const bool serving = (*redis)->connected();
+  const bool serving = redis->client->connected();
   grpc_util::SetServingStatus(*server, served.names(), serving);
   if (!serving) log::Info("health: NOT_SERVING (Redis unreachable)");
   absl::Notification stop_health;
-  std::thread health(WatchHealth, server.get(), served.names(), redis->get(),
-                     serving, &stop_health);
+  std::thread health(WatchHealth, server.get(), served.names(),
+                     redis->client.get(), serving, &stop_health);
   absl::Notification stop_merges;
   std::thread merges(ResumeStaleMerges, &store,
                      absl::GetFlag(FLAGS_merge_resume_after), &stop_merges);
@@ -578,7 +635,7 @@ int Run() {
   server->Wait();
   engine.Stop();
   if (barrier_client) barrier_client->Shutdown();
-  (*redis)->Shutdown();
+  redis->shutdown();
   log::Info("stopped cleanly");
   return 0;
 }

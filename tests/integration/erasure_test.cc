@@ -96,7 +96,7 @@ class ErasureTest : public TimelineFixture {
   }
 
   std::string OwnerOf(v1::IdentityKind kind, const std::string& value) {
-    absl::StatusOr<redis::Reply> owner = redis_server_->Command(
+    absl::StatusOr<redis::Reply> owner = RedisCommand(
         {"GET", store_->context().keys.ForIdentity(Identity(kind, value))});
     EXPECT_TRUE(owner.ok());
     return owner.ok() ? owner->str : "";
@@ -106,7 +106,7 @@ class ErasureTest : public TimelineFixture {
   std::string DumpRedis() {
     std::string dump;
     for (const std::string& key : AllKeys()) {
-      absl::StatusOr<redis::Reply> type = redis_server_->Command({"TYPE", key});
+      absl::StatusOr<redis::Reply> type = RedisCommand({"TYPE", key});
       EXPECT_TRUE(type.ok());
       std::vector<std::string> read;
       if (type->str == "string") read = {"GET", key};
@@ -115,7 +115,7 @@ class ErasureTest : public TimelineFixture {
       if (type->str == "zset") read = {"ZRANGE", key, "0", "-1"};
       absl::StrAppend(&dump, "\n", key, " =");
       if (read.empty()) continue;
-      absl::StatusOr<redis::Reply> value = redis_server_->Command(read);
+      absl::StatusOr<redis::Reply> value = RedisCommand(read);
       EXPECT_TRUE(value.ok());
       absl::StrAppend(&dump, " ", value->str);
       for (const redis::Reply& element : value->elements) {
@@ -137,8 +137,7 @@ class ErasureTest : public TimelineFixture {
     const std::string view =
         store_->context().keys.ForCustomer(customer_id).view;
     for (int i = 0; i < 100; ++i) {
-      absl::StatusOr<redis::Reply> exists =
-          redis_server_->Command({"EXISTS", view});
+      absl::StatusOr<redis::Reply> exists = RedisCommand({"EXISTS", view});
       ASSERT_TRUE(exists.ok());
       if (exists->integer == 0) return;
       absl::SleepFor(absl::Milliseconds(50));
@@ -191,8 +190,8 @@ TEST_F(ErasureTest, TheResentEventAttachesAnIdentityItsDeadClaimerLeft) {
   EXPECT_EQ(IngestOne(second).customer_id(), ann);
   EXPECT_EQ(
       CustomerByIdentity(v1::IDENTITY_KIND_PHONE, kPhone).identities_size(), 2);
-  absl::StatusOr<redis::Reply> claims = redis_server_->Command(
-      {"EXISTS", store_->context().keys.ForCustomer(ann).claims});
+  absl::StatusOr<redis::Reply> claims =
+      RedisCommand({"EXISTS", store_->context().keys.ForCustomer(ann).claims});
   ASSERT_TRUE(claims.ok());
   EXPECT_EQ(claims->integer, 0);
 }
@@ -255,8 +254,7 @@ TEST_F(ErasureTest, AClaimStillUnderWayWhenTheErasureRunsIsFenced) {
   // take the e-mail for the erased customer.
   const std::string key = store_->context().keys.ForIdentity(
       Identity(v1::IDENTITY_KIND_EMAIL, kEmail));
-  absl::StatusOr<redis::Reply> claimed =
-      redis_server_->Command({"SET", key, ann, "NX"});
+  absl::StatusOr<redis::Reply> claimed = RedisCommand({"SET", key, ann, "NX"});
   ASSERT_TRUE(claimed.ok());
   EXPECT_TRUE(claimed->is_nil());
   AwaitMarkLapsed(ann);
@@ -287,7 +285,7 @@ TEST_F(ErasureTest, ErasedEventIdsAreRefusedOnlyForTheErasedPerson) {
   for (const std::string& key : AllKeys()) {
     if (!absl::StartsWith(key, "omnihub:fg:")) continue;
     ++tombstones;
-    absl::StatusOr<redis::Reply> ttl = redis_server_->Command({"PTTL", key});
+    absl::StatusOr<redis::Reply> ttl = RedisCommand({"PTTL", key});
     ASSERT_TRUE(ttl.ok());
     EXPECT_GT(ttl->integer, 0);
     EXPECT_LE(ttl->integer, absl::ToInt64Milliseconds(absl::Hours(1)));

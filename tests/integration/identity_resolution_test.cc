@@ -88,15 +88,14 @@ class IdentityResolutionTest : public TimelineFixture {
   }
 
   std::string RedisGet(const std::string& key) {
-    absl::StatusOr<redis::Reply> reply = redis_server_->Command({"GET", key});
+    absl::StatusOr<redis::Reply> reply = RedisCommand({"GET", key});
     EXPECT_TRUE(reply.ok()) << reply.status();
     return reply.ok() ? reply->str : "";
   }
 
   // A hash's fields and values, flat.
   std::vector<std::string> HashOf(const std::string& key) {
-    absl::StatusOr<redis::Reply> hash =
-        redis_server_->Command({"HGETALL", key});
+    absl::StatusOr<redis::Reply> hash = RedisCommand({"HGETALL", key});
     EXPECT_TRUE(hash.ok());
     std::vector<std::string> flat;
     if (!hash.ok()) return flat;
@@ -112,7 +111,7 @@ class IdentityResolutionTest : public TimelineFixture {
     std::string dump;
     for (const std::string& key : AllKeys()) {
       if (!skip.empty() && absl::StrContains(key, skip)) continue;
-      absl::StatusOr<redis::Reply> type = redis_server_->Command({"TYPE", key});
+      absl::StatusOr<redis::Reply> type = RedisCommand({"TYPE", key});
       EXPECT_TRUE(type.ok());
       std::vector<std::string> read;
       if (type->str == "string") read = {"GET", key};
@@ -121,7 +120,7 @@ class IdentityResolutionTest : public TimelineFixture {
       if (type->str == "zset") read = {"ZRANGE", key, "0", "-1"};
       absl::StrAppend(&dump, "\n", key, " =");
       if (read.empty()) continue;
-      absl::StatusOr<redis::Reply> value = redis_server_->Command(read);
+      absl::StatusOr<redis::Reply> value = RedisCommand(read);
       EXPECT_TRUE(value.ok());
       absl::StrAppend(&dump, " ", value->str);
       for (const redis::Reply& element : value->elements) {
@@ -362,7 +361,7 @@ TEST_F(IdentityResolutionTest,
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0].outcome(), MergeRecord::OUTCOME_MERGED);
   absl::StatusOr<redis::Reply> pending =
-      redis_server_->Command({"ZCARD", "omnihub:{merges}:pending"});
+      RedisCommand({"ZCARD", "omnihub:{merges}:pending"});
   ASSERT_TRUE(pending.ok());
   EXPECT_EQ(pending->integer, 0);
 }
@@ -433,7 +432,7 @@ TEST_P(InterruptedMergeTest, IsResumedByAnotherReplicaAndEndsConsistent) {
                   kBase + 41 * kMinute, v1::CHANNEL_WEB));
 
   // Another replica finds the unfinished merge and finishes it.
-  timeline::TimelineStore other_replica(redis_.get(),
+  timeline::TimelineStore other_replica(store_redis_,
                                         timeline::TimelineStoreOptions{});
   absl::StatusOr<int> resumed =
       other_replica.ResumeStaleMerges(absl::ZeroDuration());
@@ -456,7 +455,7 @@ TEST_P(InterruptedMergeTest, IsResumedByAnotherReplicaAndEndsConsistent) {
   EXPECT_EQ(view.most_recent_interaction().event_id(), "b-late");
   ASSERT_EQ(view.merged_customer_ids_size(), 1);
   absl::StatusOr<redis::Reply> pending =
-      redis_server_->Command({"ZCARD", "omnihub:{merges}:pending"});
+      RedisCommand({"ZCARD", "omnihub:{merges}:pending"});
   ASSERT_TRUE(pending.ok());
   EXPECT_EQ(pending->integer, 0);
   // Of the merged-away customer, only the alias is left.
@@ -482,9 +481,9 @@ class SurvivorErasedMidMergeTest : public IdentityResolutionTest {
     store_options_.merge_step_hook = [this](absl::string_view step) {
       if (step == "marked" && !erasing_.exchange(true)) {
         // What ForgetCustomer's first step writes.
-        absl::StatusOr<redis::Reply> marked = redis_server_->Command(
-            {"HSET", absl::StrCat("omnihub:c:{", survivor_, "}:v"), "alias",
-             "-"});
+        absl::StatusOr<redis::Reply> marked =
+            RedisCommand({"HSET", absl::StrCat("omnihub:c:{", survivor_, "}:v"),
+                          "alias", "-"});
         EXPECT_TRUE(marked.ok());
       }
       return absl::OkStatus();
@@ -526,7 +525,7 @@ TEST_F(SurvivorErasedMidMergeTest, LeavesTheMergedCustomerWhole) {
   EXPECT_TRUE(EventIds(ById(b)).contains("b-1"));
   EXPECT_TRUE(EventIds(ById(b)).contains("b-2"));
   EXPECT_EQ(RedisGet("omnihub:id:{email:ann@example.com}"), b);
-  absl::StatusOr<redis::Reply> mark = redis_server_->Command(
+  absl::StatusOr<redis::Reply> mark = RedisCommand(
       {"HGET", absl::StrCat("omnihub:c:{", survivor_, "}:v"), "alias"});
   ASSERT_TRUE(mark.ok());
   EXPECT_EQ(mark->str, "-");
@@ -900,7 +899,7 @@ TEST_F(DataRightsTest, ForgetLeavesNothingOfThePersonAndReplaysDoNotComeBack) {
     if (absl::StrContains(key, ann.customer_id())) {
       EXPECT_EQ(key, absl::StrCat("omnihub:c:{", ann.customer_id(), "}:v"));
       EXPECT_EQ(HashOf(key), (std::vector<std::string>{"alias", "-"}));
-      absl::StatusOr<redis::Reply> ttl = redis_server_->Command({"TTL", key});
+      absl::StatusOr<redis::Reply> ttl = RedisCommand({"TTL", key});
       EXPECT_GT(ttl->integer, 0);
     }
   }

@@ -1,29 +1,47 @@
 #include "tests/integration/timeline_fixture.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "absl/time/clock.h"
+#include "common/redis/blocking_calls.h"
 #include "services/timeline/stored_event.h"
 
 namespace omnihub::testing {
 
 void TimelineFixture::SetUp() {
-  absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
-  ASSERT_TRUE(server.ok()) << server.status();
-  redis_server_ = *std::move(server);
-
   registry_ = std::make_shared<prometheus::Registry>();
   redis::RedisClientOptions options;
-  options.host = redis_server_->host();
-  options.port = redis_server_->port();
   options.command_timeout = absl::Seconds(5);
-  auto client = redis::PipelinedRedisClient::Create(options, nullptr);
-  ASSERT_TRUE(client.ok()) << client.status();
-  redis_ = *std::move(client);
-  for (int i = 0; i < 100 && !redis_->connected(); ++i) {
+  const char* on_cluster = std::getenv("OMNIHUB_TEST_REDIS_CLUSTER");
+  if (on_cluster != nullptr && std::string(on_cluster) == "1") {
+    absl::StatusOr<std::unique_ptr<RedisCluster>> cluster =
+        RedisCluster::Start();
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    redis_cluster_ = *std::move(cluster);
+    redis_cluster::ClusterOptions cluster_options;
+    cluster_options.seeds = redis_cluster_->Seeds();
+    cluster_options.node = options;
+    auto client =
+        redis_cluster::ClusterRedisClient::Create(cluster_options, nullptr);
+    ASSERT_TRUE(client.ok()) << client.status();
+    cluster_client_ = *std::move(client);
+    store_redis_ = cluster_client_.get();
+  } else {
+    absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    redis_server_ = *std::move(server);
+    options.host = redis_server_->host();
+    options.port = redis_server_->port();
+    auto client = redis::PipelinedRedisClient::Create(options, nullptr);
+    ASSERT_TRUE(client.ok()) << client.status();
+    redis_ = *std::move(client);
+    store_redis_ = redis_.get();
+  }
+  for (int i = 0; i < 100 && !store_redis_->connected(); ++i) {
     absl::SleepFor(absl::Milliseconds(50));
   }
-  ASSERT_TRUE(redis_->connected());
+  ASSERT_TRUE(store_redis_->connected());
 
   normalizer_ = std::make_unique<identity::IdentityNormalizer>(
       identity::IdentityNormalizerOptions{.default_region = "GB"});
@@ -32,7 +50,7 @@ void TimelineFixture::SetUp() {
   metrics_ = std::make_unique<timeline::TimelineMetrics>(*registry_);
   identity_metrics_ = std::make_unique<timeline::IdentityMetrics>(*registry_);
   store_ = std::make_unique<timeline::TimelineStore>(
-      redis_.get(), store_options_, identity_metrics_.get());
+      store_redis_, store_options_, identity_metrics_.get());
   service_ = std::make_unique<timeline::TimelineService>(
       store_.get(), validator_.get(), normalizer_.get(), metrics_.get(),
       /*replicas=*/nullptr, caller_may_verify_);
@@ -70,6 +88,7 @@ void TimelineFixture::TearDown() {
   engine_.reset();
   store_.reset();
   if (redis_) redis_->Shutdown();
+  if (cluster_client_) cluster_client_->Shutdown();
 }
 
 v1::Identity TimelineFixture::Identity(v1::IdentityKind kind,
@@ -157,14 +176,28 @@ std::vector<v1::InteractionEvent> TimelineFixture::WholeTimeline(
 }
 
 std::vector<std::string> TimelineFixture::AllKeys() {
-  absl::StatusOr<redis::Reply> reply = redis_server_->Command({"KEYS", "*"});
-  EXPECT_TRUE(reply.ok()) << reply.status();
+  std::vector<absl::StatusOr<redis::Reply>> replies;
+  if (cluster_client_) {
+    for (redis::RedisClient* master : cluster_client_->Masters()) {
+      replies.push_back(redis::CallAndWait(*master, {"KEYS", "*"}));
+    }
+  } else {
+    replies.push_back(redis_server_->Command({"KEYS", "*"}));
+  }
   std::vector<std::string> keys;
-  if (reply.ok()) {
+  for (const auto& reply : replies) {
+    EXPECT_TRUE(reply.ok()) << reply.status();
+    if (!reply.ok()) continue;
     for (const auto& element : reply->elements) keys.push_back(element.str);
   }
   std::sort(keys.begin(), keys.end());
   return keys;
+}
+
+absl::StatusOr<redis::Reply> TimelineFixture::RedisCommand(
+    std::vector<std::string> argv) {
+  if (cluster_client_) return redis::CallAndWait(*cluster_client_, argv);
+  return redis_server_->Command(argv);
 }
 
 }  // namespace omnihub::testing

@@ -2,6 +2,11 @@
 // real redis-server and served over a real gRPC socket on a free loopback
 // port, for integration tests. The insights engine's background thread is
 // not started: tests run its ticks themselves (engine_->Tick()).
+//
+// With OMNIHUB_TEST_REDIS_CLUSTER=1 in the environment the store talks to a
+// real 3-master, 3-replica Redis Cluster through ClusterRedisClient instead
+// (redis_server_ and redis_ are then null: tests that reach into the one
+// Redis cannot run so; tests/integration/CMakeLists.txt picks those that can).
 #ifndef OMNIHUB_TESTS_INTEGRATION_TIMELINE_FIXTURE_H_
 #define OMNIHUB_TESTS_INTEGRATION_TIMELINE_FIXTURE_H_
 
@@ -11,6 +16,7 @@
 #include "common/event_validation/event_validator.h"
 #include "common/identity/identity_normalizer.h"
 #include "common/redis/pipelined_redis_client.h"
+#include "common/redis_cluster/cluster_redis_client.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "omnihub/v1/customer.grpc.pb.h"
@@ -25,6 +31,7 @@
 #include "services/timeline/timeline_metrics.h"
 #include "services/timeline/timeline_service.h"
 #include "services/timeline/timeline_store.h"
+#include "tests/support/redis_cluster.h"
 #include "tests/support/redis_server.h"
 
 namespace omnihub::testing {
@@ -58,12 +65,19 @@ class TimelineFixture : public ::testing::Test {
   // Every page of the timeline, with `page_size`, newest first.
   std::vector<v1::InteractionEvent> WholeTimeline(
       v1::GetTimelineRequest request, int page_size);
-  // Keys currently in Redis (the test's own server), sorted.
+  // Keys currently in Redis (the test's own server, or every master of the
+  // cluster), sorted.
   std::vector<std::string> AllKeys();
+  // One command to the Redis the store uses, for checks reaching into it: on
+  // a cluster it goes to the master of its key's slot.
+  absl::StatusOr<redis::Reply> RedisCommand(std::vector<std::string> argv);
 
   std::unique_ptr<RedisServer> redis_server_;
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<redis::PipelinedRedisClient> redis_;
+  std::unique_ptr<RedisCluster> redis_cluster_;
+  std::unique_ptr<redis_cluster::ClusterRedisClient> cluster_client_;
+  redis::RedisClient* store_redis_ = nullptr;  // redis_ or cluster_client_
   std::unique_ptr<identity::IdentityNormalizer> normalizer_;
   std::unique_ptr<timeline::EventValidator> validator_;
   std::unique_ptr<timeline::TimelineMetrics> metrics_;
