@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/caller.h"
 #include "common/auth/pem_files.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
@@ -118,6 +119,7 @@ absl::StatusOr<ServerSecurity> MakeServerSecurity(
     if (!authenticator.ok()) return authenticator.status();
     security.authenticator = *std::move(authenticator);
     security.credentials->SetAuthMetadataProcessor(security.authenticator);
+    SetCallAuthenticator(security.authenticator);
   }
 
   const std::string transport =

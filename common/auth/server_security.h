@@ -39,7 +39,8 @@ struct ServerSecurityOptions {
 
 struct ServerSecurity {
   std::shared_ptr<grpc::ServerCredentials> credentials;
-  // Null when no token file is given; Reload() it on SIGHUP.
+  // Null when no token file is given; Reload() it on SIGHUP. Also what
+  // caller.h asks (installed for the process).
   std::shared_ptr<TokenAuthenticator> authenticator;
   // One line for the start-up log: what protects the port.
   std::string description = {};

@@ -14,6 +14,15 @@ namespace {
 
 constexpr absl::string_view kBearer = "bearer ";
 
+// The token of "Bearer <token>"; empty when the value is not of that form.
+absl::string_view BearerToken(absl::string_view header) {
+  if (header.size() <= kBearer.size() ||
+      !absl::StartsWithIgnoreCase(header, kBearer)) {
+    return {};
+  }
+  return absl::StripAsciiWhitespace(header.substr(kBearer.size()));
+}
+
 absl::string_view MetadataValue(
     const grpc::AuthMetadataProcessor::InputMetadata& metadata,
     absl::string_view key) {
@@ -56,6 +65,18 @@ size_t TokenAuthenticator::token_count() const {
   return table_->size();
 }
 
+std::optional<Principal> TokenAuthenticator::Identify(
+    absl::string_view authorization) const {
+  std::shared_ptr<const TokenTable> table;
+  {
+    absl::MutexLock lock(&mutex_);
+    table = table_;
+  }
+  const Principal* principal = table->Find(BearerToken(authorization));
+  if (principal == nullptr) return std::nullopt;
+  return *principal;
+}
+
 grpc::Status TokenAuthenticator::Refuse(grpc::StatusCode code,
                                         absl::string_view method_label,
                                         absl::string_view reason,
@@ -88,23 +109,15 @@ grpc::Status TokenAuthenticator::Process(const InputMetadata& auth_metadata,
                   "missing bearer token (metadata \"authorization: Bearer "
                   "<token>\")");
   }
-  // The header leaves the call here: no handler or log downstream sees it.
-  consumed_auth_metadata->emplace("authorization", std::string(header));
-  if (header.size() <= kBearer.size() ||
-      !absl::StartsWithIgnoreCase(header, kBearer)) {
+  if (BearerToken(header).empty()) {
     return Refuse(grpc::StatusCode::UNAUTHENTICATED, method, "unknown_token",
                   "the authorization metadata must be \"Bearer <token>\"");
   }
-  const absl::string_view token =
-      absl::StripAsciiWhitespace(header.substr(kBearer.size()));
-
-  std::shared_ptr<const TokenTable> table;
-  {
-    absl::MutexLock lock(&mutex_);
-    table = table_;
-  }
-  const Principal* principal = table->Find(token);
-  if (principal == nullptr) {
+  // The header stays on the call (not consumed): caller.h identifies the
+  // caller from it again, as the AuthContext is the connection's, not the
+  // call's. Nothing logs it.
+  const std::optional<Principal> principal = Identify(header);
+  if (!principal.has_value()) {
     return Refuse(grpc::StatusCode::UNAUTHENTICATED, method, "unknown_token",
                   "unknown bearer token");
   }
@@ -114,13 +127,6 @@ grpc::Status TokenAuthenticator::Process(const InputMetadata& auth_metadata,
     return Refuse(grpc::StatusCode::PERMISSION_DENIED, method, "missing_scope",
                   absl::StrCat("principal ", principal->name, " lacks scope ",
                                ScopeName(access->scope), " for ", method));
-  }
-  context->AddProperty(kPrincipalProperty, principal->name);
-  for (int i = 0; i < kScopeCount; ++i) {
-    const Scope scope = static_cast<Scope>(i);
-    if (principal->scopes.Has(scope)) {
-      context->AddProperty(kScopeProperty, std::string(ScopeName(scope)));
-    }
   }
   return grpc::Status::OK;
 }

@@ -8,8 +8,9 @@
 //   method not in the table → PERMISSION_DENIED
 //
 // Refusals are counted in omnihub_grpc_auth_refused_total{method,reason};
-// the token is never logged. An accepted call carries its principal and
-// scopes in its AuthContext (read them with caller.h).
+// the token is never logged. Handlers learn who called with caller.h, which
+// asks Identify(): gRPC shares one AuthContext among all the calls of a
+// connection, so the caller cannot be stored there.
 //
 //   auto authenticator = TokenAuthenticator::Create("tokens.txt", registry);
 //   credentials->SetAuthMetadataProcessor(*authenticator);
@@ -18,6 +19,7 @@
 #define OMNIHUB_COMMON_AUTH_TOKEN_AUTHENTICATOR_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -41,6 +43,10 @@ class TokenAuthenticator final : public grpc::AuthMetadataProcessor {
   // force (a half-edited file never locks every caller out).
   absl::Status Reload();
   size_t token_count() const;
+
+  // The principal of an "authorization" metadata value ("Bearer <token>");
+  // nullopt when it names no known token.
+  std::optional<Principal> Identify(absl::string_view authorization) const;
 
   // A table lookup and a hash: cheap enough to run on gRPC's own thread.
   bool IsBlocking() const override { return false; }

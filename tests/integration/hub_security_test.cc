@@ -79,6 +79,7 @@ signed client ca "extendedKeyUsage=clientAuth"
 constexpr char kIngestToken[] = "ingest-token-1";
 constexpr char kReadToken[] = "read-token-1";
 constexpr char kPrivacyToken[] = "privacy-token-1";
+constexpr char kAgentToken[] = "agent-token-1";
 
 std::string TokenLine(const std::string& token, const std::string& principal,
                       const std::string& scopes) {
@@ -106,7 +107,8 @@ class HubSecurityTest : public ::testing::Test {
     token_file_ = dir_ + "/tokens";
     WriteFile(token_file_, TokenLine(kIngestToken, "adapter", "ingest") +
                                TokenLine(kReadToken, "dashboard", "read") +
-                               TokenLine(kPrivacyToken, "dpo", "privacy,read"));
+                               TokenLine(kPrivacyToken, "dpo", "privacy,read") +
+                               TokenLine(kAgentToken, "agent-console", "link"));
   }
 
   // Starts the hub with `flags` on a free loopback port; false when it did
@@ -338,6 +340,52 @@ TEST_F(HubSecurityTest, ReadTokenCannotForgetExportOrLinkAndNothingChanges) {
   ASSERT_TRUE(
       privacy->ExportCustomer(Context().get(), export_request, &exported).ok());
   EXPECT_NE(exported.json().find("ann@example.com"), std::string::npos);
+}
+
+TEST_F(HubSecurityTest, AuditedCallsRecordThePrincipalBesideWhatTheCallerSays) {
+  ASSERT_TRUE(StartHub({"--auth_tokens_file=" + token_file_}));
+  std::shared_ptr<grpc::Channel> ingest = Channel(kIngestToken);
+  ASSERT_TRUE(WaitUntilServing(ingest)) << Log();
+  ASSERT_TRUE(Ingest(ingest, "audit-1", "cy@example.com").ok());
+  ASSERT_TRUE(Ingest(ingest, "audit-2", "di@example.com").ok());
+
+  v1::LinkIdentitiesRequest link;
+  *link.add_identities() = ByEmail("cy@example.com").identity();
+  *link.add_identities() = ByEmail("di@example.com").identity();
+  link.set_source("agent/maria");
+  link.set_reason("same person, confirmed by phone");
+  v1::LinkIdentitiesResponse linked;
+  ASSERT_TRUE(v1::CustomerService::NewStub(Channel(kAgentToken))
+                  ->LinkIdentities(Context().get(), link, &linked)
+                  .ok());
+  ASSERT_EQ(linked.merged_customer_ids_size(), 1);
+
+  auto privacy = v1::CustomerService::NewStub(Channel(kPrivacyToken));
+  v1::GetMergeLogRequest log_request;
+  *log_request.mutable_customer() = ByEmail("cy@example.com");
+  v1::GetMergeLogResponse merge_log;
+  ASSERT_TRUE(
+      privacy->GetMergeLog(Context().get(), log_request, &merge_log).ok());
+  ASSERT_EQ(merge_log.records_size(), 1);
+  EXPECT_EQ(merge_log.records(0).principal(), "agent-console");
+  EXPECT_EQ(merge_log.records(0).source(), "agent/maria");
+
+  v1::ForgetCustomerRequest forget;
+  *forget.mutable_customer() = ByEmail("cy@example.com");
+  forget.set_requested_by("ticket-42");
+  v1::ForgetCustomerResponse forgotten;
+  ASSERT_TRUE(
+      privacy->ForgetCustomer(Context().get(), forget, &forgotten).ok());
+  const std::string log = Log();
+  EXPECT_NE(log.find("by principal agent-console for agent/maria"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("erased by principal dpo at the request of ticket-42"),
+            std::string::npos)
+      << log;
+  for (const char* token : {kIngestToken, kAgentToken, kPrivacyToken}) {
+    EXPECT_EQ(log.find(token), std::string::npos) << token;
+  }
 }
 
 TEST_F(HubSecurityTest, TokenFileIsReadAgainOnSighup) {
