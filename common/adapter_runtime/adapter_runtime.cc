@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth/client_flags.h"
 #include "common/config/env_flags.h"
 #include "common/event_validation/event_validator.h"
 #include "common/event_validation/ingest_limit_flags.h"
@@ -147,6 +148,12 @@ int RunAdapter(int argc, char** argv, const AdapterDescription& description,
     log::Error("%s", limits.status().message());
     return 2;
   }
+  absl::StatusOr<auth::ClientSecurity> hub_security =
+      auth::ClientSecurityFromFlags();
+  if (!hub_security.ok()) {
+    log::Error("%s", hub_security.status().message());
+    return 2;
+  }
 
   std::string spool_dir = absl::GetFlag(FLAGS_spool_dir);
   if (spool_dir.empty()) spool_dir = ".omnihub/spool/" + description.name;
@@ -166,6 +173,7 @@ int RunAdapter(int argc, char** argv, const AdapterDescription& description,
       publisher::EventPublisher::Start(
           spool->get(),
           {.hub_address = absl::GetFlag(FLAGS_hub_address),
+           .security = *std::move(hub_security),
            .batch_records =
                static_cast<size_t>(absl::GetFlag(FLAGS_publish_batch)),
            .dead_letter_path = spool_dir + "/dead-letters.jsonl",

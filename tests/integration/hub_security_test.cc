@@ -7,6 +7,7 @@
 #include <fstream>
 #include <future>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -447,6 +448,53 @@ TEST_F(HubSecurityTest, TlsHandshakeWithTheRightCaOnly) {
   // A client that does not speak TLS gets nothing either.
   EXPECT_EQ(Health(Channel(kIngestToken)).error_code(),
             grpc::StatusCode::UNAVAILABLE);
+}
+
+// omnihub-cli as a user runs it against a hub with TLS and tokens: the token
+// and the CA from files.
+TEST_F(HubSecurityTest, CliSendsItsTokenOverTls) {
+  const Certificates tls = MakeCertificates();
+  ASSERT_TRUE(StartHub({"--auth_tokens_file=" + token_file_,
+                        "--tls_cert_file=" + tls.path("server.pem"),
+                        "--tls_key_file=" + tls.path("server.key")}));
+  absl::StatusOr<auth::ClientSecurity> trusted =
+      auth::ReadClientSecurity({.ca_file = tls.path("ca.pem")});
+  ASSERT_TRUE(trusted.ok()) << trusted.status();
+  trusted->token = kIngestToken;
+  ASSERT_TRUE(WaitUntilServing(Channel(*trusted))) << Log();
+  ASSERT_TRUE(Ingest(Channel(*trusted), "cli-1", "eve@example.com").ok());
+  const std::string read_token = dir_ + "/read.token";
+  WriteFile(read_token, std::string(kReadToken) + "\n");
+
+  auto run_cli = [&](std::vector<std::string> args) {
+    const std::string output = dir_ + "/cli.out";
+    std::filesystem::remove(output);
+    args.insert(args.begin(), "--hub_address=" + address_);
+    auto process =
+        ChildProcess::Start(OMNIHUB_CLI_BINARY, std::move(args), {}, output);
+    if (!process.ok()) return std::make_pair(-1, std::string());
+    absl::StatusOr<int> exit_code = (*process)->Wait(absl::Seconds(20));
+    return std::make_pair(exit_code.value_or(-1), FileText(output));
+  };
+  const std::string ca = "--tls_ca_file=" + tls.path("ca.pem");
+  auto [code, output] = run_cli({"--token_file=" + read_token, ca, "customer",
+                                 "--identity=email:eve@example.com"});
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("eve@example.com"), std::string::npos) << output;
+  std::tie(code, output) =
+      run_cli({ca, "customer", "--identity=email:eve@example.com"});
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find("missing bearer token"), std::string::npos) << output;
+  std::tie(code, output) =
+      run_cli({"--token_file=" + read_token, ca, "forget",
+               "--identity=email:eve@example.com", "--requested_by=t-1"});
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find("lacks scope privacy"), std::string::npos) << output;
+  std::tie(code, output) =
+      run_cli({"--token_file=" + dir_ + "/missing", ca, "customer",
+               "--identity=email:eve@example.com"});
+  EXPECT_EQ(code, 2) << output;
+  EXPECT_NE(output.find("--token_file"), std::string::npos) << output;
 }
 
 TEST_F(HubSecurityTest, MutualTlsRequiresAClientCertificate) {
