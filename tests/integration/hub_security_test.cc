@@ -45,7 +45,8 @@ int RunScript(const std::string& script, const std::string& log) {
 }
 
 // A CA, a server certificate for 127.0.0.1 and localhost, a client
-// certificate from the same CA, and a second CA that signed neither.
+// certificate from the same CA, and a second CA that signed neither of them
+// but a "renewed" server certificate.
 struct Certificates {
   std::string dir;
   std::string path(const std::string& name) const { return dir + "/" + name; }
@@ -70,6 +71,7 @@ ca ca
 ca other-ca
 signed server ca "subjectAltName=DNS:localhost,IP:127.0.0.1"
 signed client ca "extendedKeyUsage=clientAuth"
+signed renewed other-ca "subjectAltName=DNS:localhost,IP:127.0.0.1"
 )");
   const int exit_code = RunScript(script, certificates.path("openssl.log"));
   EXPECT_EQ(exit_code, 0) << FileText(certificates.path("openssl.log"));
@@ -495,6 +497,32 @@ TEST_F(HubSecurityTest, CliSendsItsTokenOverTls) {
                "--identity=email:eve@example.com"});
   EXPECT_EQ(code, 2) << output;
   EXPECT_NE(output.find("--token_file"), std::string::npos) << output;
+}
+
+TEST_F(HubSecurityTest, RenewedCertificateIsServedWithoutARestart) {
+  const Certificates tls = MakeCertificates();
+  const std::string cert = dir_ + "/hub.pem";
+  const std::string key = dir_ + "/hub.key";
+  std::filesystem::copy_file(tls.path("server.pem"), cert);
+  std::filesystem::copy_file(tls.path("server.key"), key);
+  ASSERT_TRUE(
+      StartHub({"--auth_tokens_file=" + token_file_, "--tls_cert_file=" + cert,
+                "--tls_key_file=" + key, "--tls_refresh_interval=1s"}));
+  auth::ClientSecurity old_ca{.ca_pem = FileText(tls.path("ca.pem"))};
+  auth::ClientSecurity new_ca{.ca_pem = FileText(tls.path("other-ca.pem"))};
+  ASSERT_TRUE(WaitUntilServing(Channel(old_ca))) << Log();
+  EXPECT_FALSE(Health(Channel(new_ca)).ok());
+
+  WriteFile(key, FileText(tls.path("renewed.key")));
+  WriteFile(cert, FileText(tls.path("renewed.pem")));
+  bool renewed = false;
+  for (int i = 0; i < 50 && !renewed; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    // A new channel each time: a fresh handshake, not a kept connection.
+    renewed = Health(Channel(new_ca)).ok();
+  }
+  EXPECT_TRUE(renewed) << Log();
+  EXPECT_FALSE(hub_->HasExited());
 }
 
 TEST_F(HubSecurityTest, MutualTlsRequiresAClientCertificate) {
