@@ -19,6 +19,7 @@ packages=(
   clang-format   # the test script checks formatting
   clang libclang-rt-dev   # scripts/fuzz.sh: libFuzzer targets
   curl           # scripts/chaos.sh reads the adapters' metrics
+  openssl        # scripts/run.sh makes development certificates and tokens
   e2fsprogs      # tests: a tiny ext2 on a loop device for the failing-disk test
   nodejs         # runs the web snippet against the real web adapter in tests
   wrk            # scripts/bench.sh: HTTP load on the web adapter

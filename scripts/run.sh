@@ -4,6 +4,11 @@
 # with its three channel adapters: phone on http://127.0.0.1:8081, web on
 # :8082, visits on :8083. Ctrl-C stops everything it started.
 #
+# The hub's gRPC port speaks TLS and checks bearer tokens: on the first run a
+# development CA, the hub's certificate and a token per process are made in
+# .omnihub/ (openssl), and every process is started with them. For
+# omnihub-cli: `source .omnihub/cli.env` (printed at start).
+#
 #   scripts/run.sh                              # local Redis on 127.0.0.1:6379
 #   OMNIHUB_REDIS_ADDRESS=redis:6379 scripts/run.sh   # use that Redis instead
 #   scripts/run.sh --listen=0.0.0.0:50051        # extra flags go to the hub
@@ -53,16 +58,84 @@ if [ -z "${OMNIHUB_REDIS_ADDRESS:-}" ]; then
   export OMNIHUB_REDIS_ADDRESS="127.0.0.1:$port"
 fi
 
+# Development credentials, made once and kept (delete .omnihub/tls and
+# .omnihub/tokens to make new ones). Only the tokens' SHA-256 goes into the
+# hub's token file; the tokens themselves are files readable by this user.
+make_credentials() {
+  local tls=.omnihub/tls tokens=.omnihub/tokens
+  mkdir -p "$tls" "$tokens"
+  chmod 700 "$tls" "$tokens"
+  if [ ! -s "$tls/hub.pem" ]; then
+    echo "making a development CA and the hub's certificate in $tls/"
+    (
+      umask 077
+      openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+        -out "$tls/ca.key"
+      openssl req -x509 -new -key "$tls/ca.key" -out "$tls/ca.pem" \
+        -days 825 -subj "/CN=omnihub development CA"
+      openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+        -out "$tls/hub.key"
+      openssl req -new -key "$tls/hub.key" -out "$tls/hub.csr" \
+        -subj "/CN=localhost"
+      printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n' \
+        > "$tls/hub.ext"
+      openssl x509 -req -in "$tls/hub.csr" -CA "$tls/ca.pem" \
+        -CAkey "$tls/ca.key" -CAcreateserial -days 825 \
+        -extfile "$tls/hub.ext" -out "$tls/hub.pem" 2>/dev/null
+    )
+  fi
+  if [ ! -s "$tokens/hub-tokens" ]; then
+    echo "making development tokens in $tokens/"
+    (
+      umask 077
+      # principal scopes
+      printf '%s\n' \
+        "phone-adapter ingest,ingest-verified" \
+        "web-adapter ingest,ingest-verified" \
+        "visit-adapter ingest,ingest-verified" \
+        "cli ingest,read,link,privacy,admin" |
+        while read -r principal scopes; do
+          openssl rand -hex 32 > "$tokens/$principal.token"
+          printf '%s %s %s\n' \
+            "$(tr -d '\n' < "$tokens/$principal.token" | sha256sum | cut -c1-64)" \
+            "$principal" "$scopes"
+        done > "$tokens/hub-tokens"
+    )
+  fi
+  cat > .omnihub/cli.env <<ENV
+export OMNIHUB_TOKEN_FILE=$PWD/$tokens/cli.token
+export OMNIHUB_TLS_CA_FILE=$PWD/$tls/ca.pem
+ENV
+}
+make_credentials
+tls=.omnihub/tls
+tokens=.omnihub/tokens
+to_hub=(--tls_ca_file="$tls/ca.pem")
+
 bin=build/release/services
-$bin/timeline/omnihub-timeline --durability="$durability" "$@" &
+$bin/timeline/omnihub-timeline --durability="$durability" \
+  --tls_cert_file="$tls/hub.pem" --tls_key_file="$tls/hub.key" \
+  --auth_tokens_file="$tokens/hub-tokens" "$@" &
 children+=($!)
-$bin/phone_adapter/omnihub-phone-adapter &
+$bin/phone_adapter/omnihub-phone-adapter "${to_hub[@]}" \
+  --token_file="$tokens/phone-adapter.token" &
 children+=($!)
-$bin/web_adapter/omnihub-web-adapter \
+$bin/web_adapter/omnihub-web-adapter "${to_hub[@]}" \
+  --token_file="$tokens/web-adapter.token" \
   --write_keys="${OMNIHUB_WRITE_KEYS:-demo-key=demo}" \
   --allowed_origins="${OMNIHUB_ALLOWED_ORIGINS:-http://localhost:8000}" &
 children+=($!)
-$bin/visit_adapter/omnihub-visit-adapter &
+$bin/visit_adapter/omnihub-visit-adapter "${to_hub[@]}" \
+  --token_file="$tokens/visit-adapter.token" &
 children+=($!)
+cat <<HELP
+
+omnihub is running; its gRPC port wants TLS and a token. For omnihub-cli:
+  source .omnihub/cli.env   # OMNIHUB_TOKEN_FILE and OMNIHUB_TLS_CA_FILE
+  build/release/services/cli/omnihub-cli customer --identity=email:ann@example.com
+(or pass --token_file=$tokens/cli.token --tls_ca_file=$tls/ca.pem). The hub
+re-reads $tokens/hub-tokens on SIGHUP.
+
+HELP
 # Whichever stops first (or Ctrl-C) stops the rest.
 wait -n "${children[@]}"

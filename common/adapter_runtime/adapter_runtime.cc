@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/auth/client_flags.h"
 #include "common/config/env_flags.h"
 #include "common/event_validation/event_validator.h"
 #include "common/event_validation/ingest_limit_flags.h"
@@ -267,6 +268,12 @@ int RunAdapter(int argc, char** argv, const AdapterDescription& description,
     log::Error("%s", limits.status().message());
     return 2;
   }
+  absl::StatusOr<auth::ClientSecurity> hub_security =
+      auth::ClientSecurityFromFlags();
+  if (!hub_security.ok()) {
+    log::Error("%s", hub_security.status().message());
+    return 2;
+  }
 
   std::string listen = absl::GetFlag(FLAGS_listen);
   if (listen.empty()) {
@@ -297,6 +304,7 @@ int RunAdapter(int argc, char** argv, const AdapterDescription& description,
       publisher::EventPublisher::Start(
           spool->get(),
           {.hub_address = absl::GetFlag(FLAGS_hub_address),
+           .security = *std::move(hub_security),
            .batch_records =
                static_cast<size_t>(absl::GetFlag(FLAGS_publish_batch)),
            .dead_letter_path = spool_dir + "/dead-letters.jsonl",

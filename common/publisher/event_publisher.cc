@@ -106,8 +106,8 @@ EventPublisher::EventPublisher(spool::EventSpool* spool,
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
                    static_cast<int>(absl::ToInt64Milliseconds(
                        options_.reconnect_backoff_max)));
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      options_.hub_address, grpc::InsecureChannelCredentials(), arguments);
+  std::shared_ptr<grpc::Channel> channel = auth::CreateHubChannel(
+      options_.hub_address, options_.security, arguments);
   stub_ = v1::TimelineService::NewStub(channel);
   health_stub_ = grpc::health::v1::Health::NewStub(channel);
 }

@@ -34,6 +34,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/auth/client_channel.h"
 #include "common/spool/event_spool.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
@@ -46,6 +47,8 @@ namespace omnihub::publisher {
 
 struct EventPublisherOptions {
   std::string hub_address = "127.0.0.1:50051";
+  // TLS and the bearer token for a secured hub (README "Security").
+  auth::ClientSecurity security = {};
   size_t batch_records = 500;
   size_t batch_bytes = 4 << 20;
   absl::Duration call_deadline = absl::Seconds(10);

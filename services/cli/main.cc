@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "common/auth/client_flags.h"
 #include "common/config/env_flags.h"
 #include "common/money/money.h"
 #include "google/protobuf/util/json_util.h"
@@ -94,7 +95,10 @@ namespace {
 constexpr char kUsage[] =
     "calls the omnihub timeline service.\n\n"
     "  --hub_address=host:port  the timeline service, 127.0.0.1:50051 unless\n"
-    "                           set (--target is its old name)\n\n"
+    "                           set (--target is its old name)\n"
+    "  --token_file=path        a secured hub: the bearer token's file\n"
+    "  --tls_ca_file=path       ... and its CA, for TLS (scripts/run.sh\n"
+    "                           writes both to .omnihub/)\n\n"
     "  omnihub-cli health [--service=omnihub.v1.TimelineService]\n"
     "      exit status 0 while the hub is SERVING (while Redis is reachable),\n"
     "      3 when it answers otherwise, 1 when it does not answer\n"
@@ -420,8 +424,13 @@ int main(int argc, char** argv) {
   const std::string command = args[1];
   const std::string hub_address = HubAddress();
   if (hub_address.empty()) return 2;
-  auto channel =
-      grpc::CreateChannel(hub_address, grpc::InsecureChannelCredentials());
+  absl::StatusOr<omnihub::auth::ClientSecurity> security =
+      omnihub::auth::ClientSecurityFromFlags();
+  if (!security.ok()) {
+    std::cerr << security.status().message() << "\n";
+    return 2;
+  }
+  auto channel = omnihub::auth::CreateHubChannel(hub_address, *security);
   auto stub = omnihub::v1::TimelineService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(

@@ -3,7 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "common/auth/caller.h"
 #include "common/grpc_util/status_conversion.h"
+#include "common/logging/log.h"
 #include "common/money/money.h"
 #include "services/insights/analysis/kpi_report.h"
 #include "services/insights/store/insights_queries.h"
@@ -221,6 +223,9 @@ grpc::ServerUnaryReactor* InsightsService::FitPurchaseModel(
                            start + holdout - DayOf(now), " day(s) too late")));
     }
   }
+  const std::string principal = auth::CallerPrincipal(*context);
+  log::Info("audit: purchase model fit requested by %s",
+            principal.empty() ? "an unauthenticated caller" : principal);
   return Answer<v1::PurchaseModel>(
       context, engine_, response, [this, as_of = *as_of, holdout] {
         return engine_->Fit(as_of, holdout, "request");

@@ -185,6 +185,7 @@ absl::StatusOr<MergeResult> CustomerMerger::MergeRound(
     record.set_event_id(trigger.event_id);
     record.set_source(trigger.source);
     record.set_reason(trigger.reason);
+    record.set_principal(trigger.principal);
     for (const v1::Identity& identity : trigger.linking_identities) {
       *record.add_linking_identities() = identity;
     }

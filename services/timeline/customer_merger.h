@@ -45,6 +45,7 @@ struct MergeTrigger {
   std::string event_id;
   std::string source;
   std::string reason;
+  std::string principal;  // LinkIdentities: the authenticated caller
   std::vector<v1::Identity> linking_identities;
   // LinkIdentities: when the limits forbid any part (a merge, or attaching
   // `linking_identities`), fail with FAILED_PRECONDITION before changing

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "common/auth/caller.h"
 #include "common/grpc_util/status_conversion.h"
 #include "common/logging/log.h"
 #include "google/protobuf/util/json_util.h"
@@ -27,6 +28,13 @@ absl::Status CheckText(const std::string& value, absl::string_view field,
         field, ": must be valid UTF-8 without control characters"));
   }
   return absl::OkStatus();
+}
+
+// The caller as audit lines name it.
+std::string AuditedCaller(const grpc::CallbackServerContext& context) {
+  std::string principal = auth::CallerPrincipal(context);
+  return principal.empty() ? "an unauthenticated caller (no --auth_tokens_file)"
+                           : absl::StrCat("principal ", principal);
 }
 
 grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context,
@@ -106,11 +114,13 @@ grpc::ServerUnaryReactor* CustomerService::LinkIdentities(
   LinkRequest link{.identities = std::vector<v1::Identity>(identities.begin(),
                                                            identities.end()),
                    .source = request->source(),
-                   .reason = request->reason()};
+                   .reason = request->reason(),
+                   .principal = auth::CallerPrincipal(*context)};
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const std::string source = request->source();
   redis::ScopedCall call(DeadlineOf(context));
-  store_->Link(std::move(link), [reactor, response, source](
+  store_->Link(std::move(link), [reactor, response, source,
+                                 caller = AuditedCaller(*context)](
                                     absl::StatusOr<IngestOutcome> outcome) {
     if (!outcome.ok()) return reactor->Finish(ToGrpcStatus(outcome.status()));
     response->set_customer_id(outcome->customer_id);
@@ -118,9 +128,11 @@ grpc::ServerUnaryReactor* CustomerService::LinkIdentities(
     for (const std::string& merged : outcome->merged_customer_ids) {
       response->add_merged_customer_ids(merged);
     }
-    log::Info("identities linked on customer %s by %s (%d customer(s) merged)",
-              outcome->customer_id, source,
-              static_cast<int>(outcome->merged_customer_ids.size()));
+    log::Info(
+        "audit: identities linked on customer %s by %s for %s (%d "
+        "customer(s) merged)",
+        outcome->customer_id, caller, source,
+        static_cast<int>(outcome->merged_customer_ids.size()));
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;
@@ -192,13 +204,14 @@ grpc::ServerUnaryReactor* CustomerService::ForgetCustomer(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   store_->Forget(
       *std::move(selector),
-      [reactor, response, requested_by = request->requested_by()](
+      [reactor, response, requested_by = request->requested_by(),
+       caller = AuditedCaller(*context)](
           absl::StatusOr<v1::ForgetCustomerResponse> erased) {
         if (!erased.ok()) return reactor->Finish(ToGrpcStatus(erased.status()));
         log::Info(
-            "audit: customer %s erased at the request of %s: %d event(s), "
-            "%d identity(ies), %d alias(es)%s",
-            erased->customer_id(), requested_by,
+            "audit: customer %s erased by %s at the request of %s: %d "
+            "event(s), %d identity(ies), %d alias(es)%s",
+            erased->customer_id(), caller, requested_by,
             static_cast<int>(erased->events_erased()),
             static_cast<int>(erased->identities_erased()),
             static_cast<int>(erased->aliases_erased()),
@@ -353,7 +366,7 @@ grpc::ServerUnaryReactor* CustomerService::ExportCustomer(
   store_->Export(
       *std::move(selector),
       [reactor, response, requested_by = request->requested_by(),
-       max_bytes = limits_.max_export_bytes](
+       caller = AuditedCaller(*context), max_bytes = limits_.max_export_bytes](
           absl::StatusOr<v1::CustomerExport> exported) {
         if (!exported.ok()) {
           return reactor->Finish(ToGrpcStatus(exported.status()));
@@ -375,9 +388,9 @@ grpc::ServerUnaryReactor* CustomerService::ExportCustomer(
                            " bytes; --max_export_bytes allows ", max_bytes))));
         }
         log::Info(
-            "audit: customer %s exported at the request of %s: %d "
+            "audit: customer %s exported by %s at the request of %s: %d "
             "event(s)",
-            exported->customer().customer_id(), requested_by,
+            exported->customer().customer_id(), caller, requested_by,
             exported->events_size());
         response->set_customer_id(exported->customer().customer_id());
         response->set_json(std::move(json));

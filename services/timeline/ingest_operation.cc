@@ -58,6 +58,7 @@ IngestOperation::IngestOperation(const StoreContext* context,
   trigger_.trigger = v1::MergeRecord::TRIGGER_LINK;
   trigger_.source = std::move(link.source);
   trigger_.reason = std::move(link.reason);
+  trigger_.principal = std::move(link.principal);
   trigger_.all_or_nothing = true;
   SetIdentities(std::move(link.identities));
 }

@@ -82,6 +82,7 @@ struct LinkRequest {
   std::vector<v1::Identity> identities;  // normalised
   std::string source;
   std::string reason;
+  std::string principal;  // the caller's token's, for the merge log
 };
 
 class IngestOperation : public std::enable_shared_from_this<IngestOperation> {

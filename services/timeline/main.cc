@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/auth/server_security.h"
 #include "common/config/env_flags.h"
 #include "common/event_validation/event_validator.h"
 #include "common/event_validation/ingest_limit_flags.h"
@@ -48,7 +49,30 @@
 #include "services/timeline/timeline_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
-          "Address the gRPC server listens on (host:port).");
+          "Address the gRPC server listens on (host:port). Without TLS and "
+          "--auth_tokens_file only a loopback address is accepted, unless "
+          "--insecure.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate (chain) of the gRPC port; with --tls_key_file the "
+          "port speaks TLS. Both files are re-read when they change.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file.");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA certificate(s): set, every client must present a "
+          "certificate signed by it (mutual TLS).");
+ABSL_FLAG(absl::Duration, tls_refresh_interval, absl::Minutes(1),
+          "How often the TLS files are checked for changes.");
+ABSL_FLAG(std::string, auth_tokens_file, "",
+          "File of accepted bearer tokens: per line the token's SHA-256 "
+          "(hex), a principal name and its scopes (ingest, ingest-verified, "
+          "read, link, privacy, admin). Re-read on SIGHUP. Empty: no tokens "
+          "checked (loopback only).");
+ABSL_FLAG(bool, insecure, false,
+          "Serve a non-loopback --listen address without TLS and tokens "
+          "(anyone who can reach it may read, export, erase and merge "
+          "customers); a warning is logged at start.");
+ABSL_FLAG(bool, reflection, true,
+          "Serve gRPC reflection (open to callers without a token, like "
+          "health checks): lists the services and their messages.");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Address of the Prometheus /metrics endpoint (host:port).");
 ABSL_FLAG(std::string, redis_address, "127.0.0.1:6379",
@@ -372,6 +396,22 @@ absl::Status CheckDurabilityAtStart(redis::RedisClient& redis,
   return absl::OkStatus();
 }
 
+// SIGHUP: the token file again (a token added or revoked takes effect for
+// the next call); a file that does not parse leaves the tokens as they were.
+void ReloadTokens(auth::TokenAuthenticator* authenticator) {
+  if (authenticator == nullptr) {
+    log::Info("SIGHUP: no --auth_tokens_file to re-read");
+    return;
+  }
+  if (absl::Status reloaded = authenticator->Reload(); !reloaded.ok()) {
+    log::Error("SIGHUP: tokens unchanged, the token file is refused: %s",
+               reloaded.message());
+    return;
+  }
+  log::Info("SIGHUP: token file re-read, %d tokens",
+            static_cast<int>(authenticator->token_count()));
+}
+
 int Run() {
   log::Level level;
   if (!log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
@@ -559,14 +599,35 @@ int Run() {
           .max_suppression = absl::GetFlag(FLAGS_max_suppression_period)});
   insights::InsightsService insights_service(&engine, &store, &validator);
 
+  absl::StatusOr<auth::ServerSecurity> security = auth::MakeServerSecurity(
+      {.listen = absl::GetFlag(FLAGS_listen),
+       .tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file),
+       .tls_key_file = absl::GetFlag(FLAGS_tls_key_file),
+       .tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file),
+       .tls_refresh_interval = absl::GetFlag(FLAGS_tls_refresh_interval),
+       .token_file = absl::GetFlag(FLAGS_auth_tokens_file),
+       .insecure = absl::GetFlag(FLAGS_insecure)},
+      *registry);
+  if (!security.ok()) {
+    log::Error("%s", security.status().message());
+    return 2;
+  }
+  if (security->warn) {
+    log::Warning("%s", security->description);
+  } else {
+    log::Info("%s", security->description);
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (absl::GetFlag(FLAGS_reflection)) {
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  }
   grpc::ServerBuilder builder;
   // Health by service name covers whatever is registered below.
   grpc_util::ServedServices served(builder);
   int bound_port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen),
-                           grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), security->credentials,
+                           &bound_port);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_request_bytes));
   builder.SetMaxSendMessageSize(absl::GetFlag(FLAGS_max_export_bytes) +
                                 (1 << 20));
@@ -616,8 +677,11 @@ int Run() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   int received = 0;
-  sigwait(&signals, &received);
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
+    ReloadTokens(security->authenticator.get());
+  }
   log::Info(
       "%s received: refusing new calls, finishing in-flight ones "
       "(up to %s)",
@@ -664,6 +728,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   omnihub::config::ParseFlags(
       argc, argv,

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/auth/client_flags.h"
 #include "common/config/env_flags.h"
 #include "common/redis/pipelined_redis_client.h"
 #include "common/redis/redis_credentials.h"
@@ -364,8 +365,17 @@ int Run() {
     // Several channels, as several client processes would open.
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-        target, grpc::InsecureChannelCredentials(), args);
+    // A secured hub: --token_file and --tls_ca_file, as every client.
+    absl::StatusOr<auth::ClientSecurity> security =
+        mode == "grpc" ? auth::ClientSecurityFromFlags()
+                       : auth::ClientSecurity{};
+    if (!security.ok()) {
+      std::fprintf(stderr, "%s\n",
+                   std::string(security.status().message()).c_str());
+      return 2;
+    }
+    std::shared_ptr<grpc::Channel> channel =
+        auth::CreateHubChannel(target, *security, args);
     stub = TimelineService::NewStub(channel);
     start = GrpcCall(stub.get(), channel, &mix, purchases.get(), workload,
                      batch, absl::GetFlag(FLAGS_page_size));
