@@ -336,7 +336,8 @@ grpc::ServerUnaryReactor* CustomerService::LiftSuppression(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   store_->LiftSuppression(
       *hash,
-      [reactor, response, hash = *hash, requested_by = request->requested_by()](
+      [reactor, response, hash = *hash, caller = AuditedCaller(*context),
+       requested_by = request->requested_by()](
           absl::StatusOr<std::optional<v1::Suppression>> lifted) {
         if (!lifted.ok()) return reactor->Finish(ToGrpcStatus(lifted.status()));
         if (!lifted->has_value()) {
@@ -345,9 +346,9 @@ grpc::ServerUnaryReactor* CustomerService::LiftSuppression(
         }
         log::Info(
             "audit: suppression of identity %s (%s, erased customer %s) "
-            "lifted at the request of %s",
+            "lifted by %s at the request of %s",
             hash, identity::IdentityKindName((*lifted)->kind()),
-            (*lifted)->erased_customer_id(), requested_by);
+            (*lifted)->erased_customer_id(), caller, requested_by);
         *response->mutable_suppression() = **std::move(lifted);
         reactor->Finish(grpc::Status::OK);
       },

@@ -583,12 +583,13 @@ int Run() {
                                   &insights_metrics);
   if (absl::GetFlag(FLAGS_insights)) store.SetObserver(&engine.keeper());
   EventValidator validator(*limits, &normalizer);
-  // Every caller may vouch for identities until callers are authenticated;
-  // then only those whose token has the scope ingest-verified may.
+  // Only callers whose token has the scope ingest-verified vouch for the
+  // identities they send (every caller does when tokens are off, on
+  // loopback); the others' identities are claims.
   TimelineService service(
       &store, &validator, &normalizer, &timeline_metrics, replica_barrier.get(),
-      /*caller_may_verify=*/[](const grpc::CallbackServerContext&) {
-        return true;
+      /*caller_may_verify=*/[](const grpc::CallbackServerContext& context) {
+        return auth::MayAssertVerified(context);
       });
   CustomerService customer_service(
       &store, &validator, &normalizer,
