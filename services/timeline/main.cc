@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/auth/caller.h"
 #include "common/auth/server_security.h"
 #include "common/config/env_flags.h"
 #include "common/event_validation/event_validator.h"
