@@ -710,6 +710,29 @@ TEST_F(InsightsTest, BadRequestsAndEdgeCases) {
 
 // Two replicas refitting at once leave one model, whole: the stored one is
 // exactly one of the two fits.
+// A base too small to fit is tried again when the lease lapses (an hour),
+// not on every tick: the replica that holds the lease must not take it back
+// at once (it did, and logged the failure every second).
+TEST_F(InsightsTest, AScheduledFitThatFailsWaitsForItsLeaseToLapse) {
+  Start();
+  auto registry = std::make_shared<prometheus::Registry>();
+  insights::InsightsMetrics metrics(*registry);
+  insights::InsightsOptions options = insights_options_;
+  options.refit_interval = absl::Hours(24);
+  options.replica = "scheduled-fit-test";
+  insights::InsightsEngine engine(&store_->context(), options, &metrics);
+  for (int tick = 0; tick < 5; ++tick) {
+    ASSERT_TRUE(engine.Tick().ok());
+    // Time for a scheduled fit of the empty base to end.
+    for (int wait = 0; wait < 50 && metrics.fits(false).Value() < 1; ++wait) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(metrics.fits(false).Value(), 1);
+  EXPECT_EQ(metrics.fits(true).Value(), 0);
+}
+
 TEST_F(InsightsTest, ConcurrentRefitsLeaveOneWholeModel) {
   Start();
   IngestCdnowSample();

@@ -217,6 +217,17 @@ absl::StatusOr<bool> InsightsEngine::TakeLease(const std::string& key,
   return true;
 }
 
+absl::StatusOr<bool> InsightsEngine::TakeFreeLease(const std::string& key,
+                                                   absl::Duration ttl) {
+  absl::StatusOr<Reply> taken = redis::ErrorReplyAsStatus(
+      redis::CallAndWait(*context_->redis,
+                         {"SET", key, options_.replica, "NX", "PX",
+                          absl::StrCat(absl::ToInt64Milliseconds(ttl))}),
+      "a lease");
+  if (!taken.ok()) return taken.status();
+  return taken->type == Reply::Type::kStatus;
+}
+
 absl::StatusOr<bool> InsightsEngine::Reevaluate(absl::Duration slice) {
   const std::shared_ptr<const CurrentModel> model = model_.Get();
   absl::StatusOr<Reply> state = timeline::Expect(
@@ -340,8 +351,9 @@ void InsightsEngine::MaybeStartScheduledFit() {
   }
   if (fitting_.exchange(true)) return;
   // The lease outlives a failed attempt, so a base too small to fit is
-  // tried again an hour (or an interval) later, not on every tick.
-  absl::StatusOr<bool> lease = TakeLease(
+  // tried again an hour (or an interval) later, not on every tick: not
+  // renewed by the replica that holds it, which would let it straight back.
+  absl::StatusOr<bool> lease = TakeFreeLease(
       keys_.FitLease(), std::min(options_.refit_interval, absl::Hours(1)));
   if (!lease.ok() || !*lease) {
     fitting_ = false;

@@ -121,6 +121,9 @@ class InsightsEngine {
                             RefreshTrigger trigger);
   // SET NX PX `lease` for this replica, or renew it when it holds it.
   absl::StatusOr<bool> TakeLease(const std::string& key, absl::Duration ttl);
+  // SET NX PX only: true when no replica, this one included, held it.
+  absl::StatusOr<bool> TakeFreeLease(const std::string& key,
+                                     absl::Duration ttl);
   void MaybeStartScheduledFit();
   void MaybeStartCensus();
   void PublishCensus();
