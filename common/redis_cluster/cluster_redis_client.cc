@@ -159,6 +159,21 @@ std::vector<redis::RedisClient*> ClusterRedisClient::Masters() {
   return masters;
 }
 
+std::vector<redis::KeyspaceNode> ClusterRedisClient::KeyspaceNodes() {
+  absl::MutexLock lock(&mutex_);
+  std::vector<redis::KeyspaceNode> nodes;
+  for (const std::string& master : map_.masters()) {
+    redis::RedisClient* client = NodeLocked(master);
+    if (client == nullptr) return {};
+    nodes.push_back({master, client});
+  }
+  std::sort(nodes.begin(), nodes.end(),
+            [](const redis::KeyspaceNode& a, const redis::KeyspaceNode& b) {
+              return a.name < b.name;
+            });
+  return nodes;
+}
+
 redis::PipelinedRedisClient* ClusterRedisClient::NodeLocked(
     const std::string& address) {
   auto it = nodes_.find(address);
