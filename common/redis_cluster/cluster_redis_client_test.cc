@@ -175,6 +175,27 @@ TEST_F(ClusterRedisClientTest, ScansTheKeysOfEveryMasterBehindOneCursor) {
   ASSERT_TRUE(stale.ok()) << stale.status();
   EXPECT_TRUE(stale->restarted);
   EXPECT_EQ(stale->keys, first->keys);
+
+  // A real failover between two steps: the master scanned next is gone,
+  // its replica serves its slots; the kept cursor starts the scan again and
+  // the scan still finds every key.
+  absl::StatusOr<int> master = cluster_->MasterOfSlot(0);
+  ASSERT_TRUE(master.ok()) << master.status();
+  absl::StatusOr<int> replica = cluster_->ReplicaOf(*master);
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  ASSERT_TRUE(cluster_->WaitForReplica(*replica).ok());
+  ASSERT_TRUE(cluster_->Kill(*master).ok());
+  ASSERT_TRUE(cluster_->Promote(*replica).ok());
+  ASSERT_TRUE(client_->RefreshSlotMap().ok());
+  ASSERT_EQ(client_->KeyspaceNodes().size(), 3u);
+  absl::StatusOr<redis::KeyspaceScanStep> after_failover =
+      redis::ScanKeyspace(*client_, first->cursor, options);
+  ASSERT_TRUE(after_failover.ok()) << after_failover.status();
+  EXPECT_TRUE(after_failover->restarted);
+  std::set<std::string> all(after_failover->keys.begin(),
+                            after_failover->keys.end());
+  ASSERT_TRUE(scan_from(after_failover->cursor, &all).ok());
+  EXPECT_EQ(all.size(), 300u);
 }
 
 TEST_F(ClusterRedisClientTest, FollowsMovedAndAsk) {
