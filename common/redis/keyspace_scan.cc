@@ -51,8 +51,8 @@ absl::StatusOr<KeyspaceScanStep> ScanKeyspace(
   const std::vector<KeyspaceNode> nodes = client.KeyspaceNodes();
   if (nodes.empty()) {
     return absl::UnavailableError(
-        "scanning the keys: no Redis node is known (the cluster's masters "
-        "cannot be reached)");
+        "scanning the keys: the Redis nodes are not known (some slot of "
+        "the cluster has no master, or a master cannot be reached)");
   }
   const std::string fingerprint = NodesFingerprint(nodes);
   KeyspaceScanStep step;

@@ -46,7 +46,8 @@ struct KeyspaceScanStep {
 
 // One SCAN call on one node (blocking, see blocking_calls.h). `cursor` "0"
 // begins a scan; `scan_options` follow the cursor in the SCAN command
-// (MATCH, COUNT, TYPE). UNAVAILABLE when no node is known.
+// (MATCH, COUNT, TYPE). UNAVAILABLE when the nodes are not known (on a
+// cluster: while some slot has no master).
 absl::StatusOr<KeyspaceScanStep> ScanKeyspace(
     RedisClient& client, absl::string_view cursor,
     const std::vector<std::string>& scan_options);

@@ -162,6 +162,9 @@ std::vector<redis::RedisClient*> ClusterRedisClient::Masters() {
 std::vector<redis::KeyspaceNode> ClusterRedisClient::KeyspaceNodes() {
   absl::MutexLock lock(&mutex_);
   std::vector<redis::KeyspaceNode> nodes;
+  // Keys of a slot with no master could be anywhere, or nowhere: a scan of
+  // the masters known would silently miss them.
+  if (!map_.complete()) return nodes;
   for (const std::string& master : map_.masters()) {
     redis::RedisClient* client = NodeLocked(master);
     if (client == nullptr) return {};

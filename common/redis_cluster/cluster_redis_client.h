@@ -84,7 +84,7 @@ class ClusterRedisClient final : public redis::RedisClient {
   // destroyed.
   std::vector<redis::RedisClient*> Masters();
   // The same masters, named "host:port" and ordered by name; empty while
-  // the map has none, or when one of them cannot be connected to.
+  // some slot has no master, or when a master cannot be connected to.
   std::vector<redis::KeyspaceNode> KeyspaceNodes() override;
 
   // Blocking: reads the slot map now.

@@ -196,6 +196,19 @@ TEST_F(ClusterRedisClientTest, ScansTheKeysOfEveryMasterBehindOneCursor) {
                             after_failover->keys.end());
   ASSERT_TRUE(scan_from(after_failover->cursor, &all).ok());
   EXPECT_EQ(all.size(), 300u);
+
+  // A slot no master serves: its keys cannot be scanned, so no scan is
+  // taken rather than one that misses them.
+  for (int i = 0; i < cluster_->size(); ++i) {
+    if (i == *master) continue;  // killed
+    ASSERT_TRUE(cluster_->node(i).Command({"CLUSTER", "DELSLOTS", "0"}).ok());
+  }
+  ASSERT_TRUE(client_->RefreshSlotMap().ok());
+  EXPECT_TRUE(client_->KeyspaceNodes().empty());
+  absl::StatusOr<redis::KeyspaceScanStep> uncovered =
+      redis::ScanKeyspace(*client_, "0", options);
+  EXPECT_EQ(uncovered.status().code(), absl::StatusCode::kUnavailable)
+      << uncovered.status();
 }
 
 TEST_F(ClusterRedisClientTest, FollowsMovedAndAsk) {
