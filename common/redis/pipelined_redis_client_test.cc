@@ -6,6 +6,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -13,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "common/redis/blocking_calls.h"
 #include "common/redis/call_scope.h"
+#include "common/redis/keyspace_scan.h"
 #include "common/redis/redis_script.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
@@ -118,6 +120,36 @@ TEST_F(PipelinedRedisClientTest, RepliesOfEveryType) {
   absl::StatusOr<Reply> error = Call(*client_, {"INCR", "k"});
   ASSERT_TRUE(error.ok());
   EXPECT_TRUE(error->is_error());
+}
+
+// One Redis is one node: the keyspace scan is SCAN there, behind a cursor
+// that names the node; a plain SCAN cursor (kept by an older build) starts
+// the scan again.
+TEST_F(PipelinedRedisClientTest, KeyspaceScanIsScanOnTheOneRedis) {
+  StartServer();
+  StartClient();
+  ASSERT_EQ(client_->KeyspaceNodes().size(), 1u);
+  EXPECT_EQ(client_->KeyspaceNodes()[0].client, client_.get());
+  std::vector<std::vector<std::string>> sets;
+  for (int i = 0; i < 50; ++i)
+    sets.push_back({"SET", absl::StrCat("s", i), "x"});
+  CallAllAndWait(*client_, sets);
+  std::set<std::string> keys;
+  std::string cursor = "0";
+  int steps = 0;
+  do {
+    absl::StatusOr<KeyspaceScanStep> step =
+        ScanKeyspace(*client_, cursor, {"MATCH", "s*", "COUNT", "5"});
+    ASSERT_TRUE(step.ok()) << step.status();
+    EXPECT_FALSE(step->restarted);
+    keys.insert(step->keys.begin(), step->keys.end());
+    cursor = step->cursor;
+  } while (cursor != "0" && ++steps < 1000);
+  EXPECT_EQ(keys.size(), 50u);
+
+  absl::StatusOr<KeyspaceScanStep> old = ScanKeyspace(*client_, "17", {});
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_TRUE(old->restarted);
 }
 
 TEST_F(PipelinedRedisClientTest, ManyConcurrentCallersShareFewConnections) {

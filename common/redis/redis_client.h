@@ -33,6 +33,13 @@ struct Reply {
   bool is_error() const { return type == Type::kError; }
 };
 
+// A node holding part of the keyspace, for the commands that must run node
+// by node (SCAN): `name` is the node's "host:port" ("" for one Redis).
+struct KeyspaceNode {
+  std::string name;
+  class RedisClient* client;
+};
+
 // Runs exactly once. A failed status means the command was not sent or its
 // outcome is unknown: UNAVAILABLE when Redis cannot be reached (the message
 // says so and names the address), DEADLINE_EXCEEDED when no reply came in
@@ -52,6 +59,11 @@ class RedisClient {
 
   // True while at least one connection to Redis is up.
   virtual bool connected() const = 0;
+
+  // The nodes that together hold every key, ordered by name, each with a
+  // client that sends commands to that node only. One Redis is one node
+  // (itself); a cluster client gives its masters. Empty while none is known.
+  virtual std::vector<KeyspaceNode> KeyspaceNodes() { return {{"", this}}; }
 };
 
 }  // namespace omnihub::redis

@@ -159,6 +159,24 @@ std::vector<redis::RedisClient*> ClusterRedisClient::Masters() {
   return masters;
 }
 
+std::vector<redis::KeyspaceNode> ClusterRedisClient::KeyspaceNodes() {
+  absl::MutexLock lock(&mutex_);
+  std::vector<redis::KeyspaceNode> nodes;
+  // Keys of a slot with no master could be anywhere, or nowhere: a scan of
+  // the masters known would silently miss them.
+  if (!map_.complete()) return nodes;
+  for (const std::string& master : map_.masters()) {
+    redis::RedisClient* client = NodeLocked(master);
+    if (client == nullptr) return {};
+    nodes.push_back({master, client});
+  }
+  std::sort(nodes.begin(), nodes.end(),
+            [](const redis::KeyspaceNode& a, const redis::KeyspaceNode& b) {
+              return a.name < b.name;
+            });
+  return nodes;
+}
+
 redis::PipelinedRedisClient* ClusterRedisClient::NodeLocked(
     const std::string& address) {
   auto it = nodes_.find(address);

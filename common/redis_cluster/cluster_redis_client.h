@@ -83,6 +83,9 @@ class ClusterRedisClient final : public redis::RedisClient {
   // commands that must run node by node (SCAN). Valid until the client is
   // destroyed.
   std::vector<redis::RedisClient*> Masters();
+  // The same masters, named "host:port" and ordered by name; empty while
+  // some slot has no master, or when a master cannot be connected to.
+  std::vector<redis::KeyspaceNode> KeyspaceNodes() override;
 
   // Blocking: reads the slot map now.
   absl::Status RefreshSlotMap();

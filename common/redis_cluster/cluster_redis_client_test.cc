@@ -2,11 +2,14 @@
 #include "common/redis_cluster/cluster_redis_client.h"
 
 #include <atomic>
+#include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/redis/blocking_calls.h"
+#include "common/redis/keyspace_scan.h"
 #include "common/redis/redis_script.h"
 #include "common/redis_cluster/key_slot.h"
 #include "gtest/gtest.h"
@@ -115,6 +118,97 @@ TEST_F(ClusterRedisClientTest, RoutesKeysOfEverySlotToTheirMaster) {
   absl::StatusOr<Reply> scan = CallAndWait(*client_, {"SCAN", "0"});
   EXPECT_EQ(scan.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(client_->Masters().size(), 3u);
+}
+
+TEST_F(ClusterRedisClientTest, ScansTheKeysOfEveryMasterBehindOneCursor) {
+  std::vector<std::vector<std::string>> sets;
+  for (int i = 0; i < 300; ++i) {
+    sets.push_back({"SET", absl::StrCat("{c:", i, "}:name"), "x"});
+    sets.push_back({"SET", absl::StrCat("{c:", i, "}:other"), "x"});
+  }
+  for (const auto& reply : redis::CallAllAndWait(*client_, sets)) {
+    ASSERT_TRUE(reply.ok()) << reply.status();
+  }
+  const std::vector<redis::KeyspaceNode> nodes = client_->KeyspaceNodes();
+  ASSERT_EQ(nodes.size(), 3u);
+  EXPECT_LT(nodes[0].name, nodes[1].name);
+
+  const std::vector<std::string> options = {"MATCH", "{c:*}:name", "COUNT",
+                                            "20"};
+  auto scan_from = [&](std::string cursor, std::set<std::string>* keys) {
+    int steps = 0;
+    do {
+      absl::StatusOr<redis::KeyspaceScanStep> step =
+          redis::ScanKeyspace(*client_, cursor, options);
+      if (!step.ok()) return step.status();
+      EXPECT_FALSE(step->restarted) << cursor;
+      keys->insert(step->keys.begin(), step->keys.end());
+      cursor = step->cursor;
+      ++steps;
+    } while (cursor != "0" && steps < 1000);
+    return absl::OkStatus();
+  };
+  std::set<std::string> keys;
+  ASSERT_TRUE(scan_from("0", &keys).ok());
+  // Each master holds about a third: one node's SCAN would find ~100.
+  ASSERT_EQ(keys.size(), 300u);
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_TRUE(keys.contains(absl::StrCat("{c:", i, "}:name"))) << i;
+  }
+
+  // The cursor of a later node, kept and continued (as the lifecycle pass
+  // does from Redis), goes on from that node.
+  absl::StatusOr<redis::KeyspaceScanStep> first = redis::ScanKeyspace(
+      *client_, "0", {"MATCH", "{c:*}:name", "COUNT", "100000"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_NE(first->cursor, "0");
+  ASSERT_TRUE(absl::EndsWith(first->cursor, "-1-0")) << first->cursor;
+  std::set<std::string> rest;
+  ASSERT_TRUE(scan_from(first->cursor, &rest).ok());
+  EXPECT_EQ(first->keys.size() + rest.size(), 300u);
+
+  // A cursor made when the masters were others (a failover since) starts
+  // the scan again from the first node.
+  absl::StatusOr<redis::KeyspaceScanStep> stale =
+      redis::ScanKeyspace(*client_, "0123456789abcdef-1-5",
+                          {"MATCH", "{c:*}:name", "COUNT", "100000"});
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_TRUE(stale->restarted);
+  EXPECT_EQ(stale->keys, first->keys);
+
+  // A real failover between two steps: the master scanned next is gone,
+  // its replica serves its slots; the kept cursor starts the scan again and
+  // the scan still finds every key.
+  absl::StatusOr<int> master = cluster_->MasterOfSlot(0);
+  ASSERT_TRUE(master.ok()) << master.status();
+  absl::StatusOr<int> replica = cluster_->ReplicaOf(*master);
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  ASSERT_TRUE(cluster_->WaitForReplica(*replica).ok());
+  ASSERT_TRUE(cluster_->Kill(*master).ok());
+  ASSERT_TRUE(cluster_->Promote(*replica).ok());
+  ASSERT_TRUE(client_->RefreshSlotMap().ok());
+  ASSERT_EQ(client_->KeyspaceNodes().size(), 3u);
+  absl::StatusOr<redis::KeyspaceScanStep> after_failover =
+      redis::ScanKeyspace(*client_, first->cursor, options);
+  ASSERT_TRUE(after_failover.ok()) << after_failover.status();
+  EXPECT_TRUE(after_failover->restarted);
+  std::set<std::string> all(after_failover->keys.begin(),
+                            after_failover->keys.end());
+  ASSERT_TRUE(scan_from(after_failover->cursor, &all).ok());
+  EXPECT_EQ(all.size(), 300u);
+
+  // A slot no master serves: its keys cannot be scanned, so no scan is
+  // taken rather than one that misses them.
+  for (int i = 0; i < cluster_->size(); ++i) {
+    if (i == *master) continue;  // killed
+    ASSERT_TRUE(cluster_->node(i).Command({"CLUSTER", "DELSLOTS", "0"}).ok());
+  }
+  ASSERT_TRUE(client_->RefreshSlotMap().ok());
+  EXPECT_TRUE(client_->KeyspaceNodes().empty());
+  absl::StatusOr<redis::KeyspaceScanStep> uncovered =
+      redis::ScanKeyspace(*client_, "0", options);
+  EXPECT_EQ(uncovered.status().code(), absl::StatusCode::kUnavailable)
+      << uncovered.status();
 }
 
 TEST_F(ClusterRedisClientTest, FollowsMovedAndAsk) {

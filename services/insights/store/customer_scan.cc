@@ -5,26 +5,30 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "common/redis/blocking_calls.h"
+#include "common/redis/keyspace_scan.h"
 
 namespace omnihub::insights {
 
-absl::StatusOr<std::string> ScanCustomerIds(
+absl::StatusOr<CustomerIdsStep> ScanCustomerIds(
     const timeline::StoreContext& context, const InsightsKeys& keys,
-    const std::string& cursor, int count, std::vector<std::string>* ids) {
-  absl::StatusOr<redis::Reply> reply = timeline::Expect(
-      redis::CallAndWait(*context.redis,
-                         {"SCAN", cursor, "MATCH", keys.ViewPattern(), "COUNT",
-                          absl::StrCat(count), "TYPE", "hash"}),
-      redis::Reply::Type::kArray, "scanning the customers");
-  if (!reply.ok()) return reply.status();
-  if (reply->elements.size() != 2) {
-    return absl::InternalError("scanning the customers: unexpected reply");
+    const std::string& cursor, int count) {
+  absl::StatusOr<redis::KeyspaceScanStep> scanned =
+      redis::ScanKeyspace(*context.redis, cursor,
+                          {"MATCH", keys.ViewPattern(), "COUNT",
+                           absl::StrCat(count), "TYPE", "hash"});
+  if (!scanned.ok()) {
+    return absl::Status(
+        scanned.status().code(),
+        absl::StrCat("scanning the customers: ", scanned.status().message()));
   }
-  for (const redis::Reply& key : reply->elements[1].elements) {
-    std::string id = keys.CustomerOfViewKey(key.str);
-    if (!id.empty()) ids->push_back(std::move(id));
+  CustomerIdsStep step;
+  step.cursor = std::move(scanned->cursor);
+  step.restarted = scanned->restarted;
+  for (const std::string& key : scanned->keys) {
+    std::string id = keys.CustomerOfViewKey(key);
+    if (!id.empty()) step.ids.push_back(std::move(id));
   }
-  return reply->elements[0].str;
+  return step;
 }
 
 namespace {
@@ -96,12 +100,16 @@ absl::StatusOr<ScanResult> ScanCustomers(const timeline::StoreContext& context,
   };
   std::string cursor = "0";
   do {
-    std::vector<std::string> ids;
-    absl::StatusOr<std::string> next =
-        ScanCustomerIds(context, keys, cursor, options.scan_count, &ids);
-    if (!next.ok()) return next.status();
-    cursor = *std::move(next);
-    for (std::string& id : ids) {
+    absl::StatusOr<CustomerIdsStep> step =
+        ScanCustomerIds(context, keys, cursor, options.scan_count);
+    if (!step.ok()) return step.status();
+    if (step->restarted) {
+      return absl::AbortedError(
+          "scanning the customers: the Redis Cluster's masters changed during "
+          "the scan (a failover?); scan again");
+    }
+    cursor = std::move(step->cursor);
+    for (std::string& id : step->ids) {
       ++seen;
       if (options.sample <= 0) {
         pending.push_back(std::move(id));

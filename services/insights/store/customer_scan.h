@@ -1,7 +1,7 @@
 // Reads every customer of the base, a batch at a time: SCAN over the view
-// keys (node by node on a cluster: this runs on one node's connection), then
-// the read script for each batch, pipelined. Nothing is read through a key
-// that every event writes. Blocking: run it on a worker thread.
+// keys (node by node on a Redis Cluster, redis/keyspace_scan.h), then the
+// read script for each batch, pipelined. Nothing is read through a key that
+// every event writes. Blocking: run it on a worker thread.
 //
 //   absl::Status status = ScanCustomers(context, keys, {},
 //       [](const std::string& id, const CustomerRecord& record) {
@@ -40,16 +40,26 @@ struct ScanResult {
   int64_t visited = 0;    // of them, given to the visitor
 };
 
+// ABORTED when the cluster's masters changed during the scan (a failover):
+// what was visited is incomplete, and the caller may scan again.
 absl::StatusOr<ScanResult> ScanCustomers(const timeline::StoreContext& context,
                                          const InsightsKeys& keys,
                                          const ScanOptions& options,
                                          const CustomerVisitor& visit);
 
-// The ids of the customers (view keys) from `cursor` on, one SCAN call:
-// returns the next cursor ("0": done).
-absl::StatusOr<std::string> ScanCustomerIds(
+struct CustomerIdsStep {
+  std::vector<std::string> ids;
+  std::string cursor;  // the next cursor; "0": every customer was scanned
+  // `cursor` could not be continued (the cluster's masters changed since
+  // the scan began): these are the first ids of a new scan.
+  bool restarted = false;
+};
+
+// The ids of the customers (view keys) from `cursor` on ("0": from the
+// start), one SCAN call on one node.
+absl::StatusOr<CustomerIdsStep> ScanCustomerIds(
     const timeline::StoreContext& context, const InsightsKeys& keys,
-    const std::string& cursor, int count, std::vector<std::string>* ids);
+    const std::string& cursor, int count);
 
 }  // namespace omnihub::insights
 

@@ -254,15 +254,22 @@ absl::StatusOr<bool> InsightsEngine::Reevaluate(absl::Duration slice) {
   }
   const absl::Time until = absl::Now() + slice;
   do {
-    std::vector<std::string> ids;
-    absl::StatusOr<std::string> next = ScanCustomerIds(
-        *context_, keys_, cursor, options_.scan.scan_count, &ids);
-    if (!next.ok()) return next.status();
-    if (absl::Status status = ReconcileAll(ids, RefreshTrigger::kReevaluation);
+    absl::StatusOr<CustomerIdsStep> step =
+        ScanCustomerIds(*context_, keys_, cursor, options_.scan.scan_count);
+    if (!step.ok()) return step.status();
+    if (step->restarted) {
+      // Each lifecycle is recomputed from the customer's own data, so
+      // evaluating some again costs time only.
+      log::Info(
+          "insights: the Redis nodes changed since the lifecycle pass began "
+          "(a failover?): it starts again from the first node");
+    }
+    if (absl::Status status =
+            ReconcileAll(step->ids, RefreshTrigger::kReevaluation);
         !status.ok()) {
       return status;
     }
-    cursor = *std::move(next);
+    cursor = std::move(step->cursor);
     std::vector<std::string> save = {"HSET", keys_.Pass(), "cursor", cursor};
     if (cursor == "0") {
       save = {"HSET",    keys_.Pass(), "rules",  model->fingerprint,
