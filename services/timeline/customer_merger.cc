@@ -483,8 +483,12 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
 
 absl::Status CustomerMerger::TellObserver(const std::string& survivor) const {
   if (context_->observer == nullptr) return absl::OkStatus();
-  return WaitForObserver([&](auto done) {
+  absl::Status told = WaitForObserver([&](auto done) {
     context_->observer->PurchasesChanged(survivor, std::move(done));
+  });
+  if (!told.ok()) return told;
+  return WaitForObserver([&](auto done) {
+    context_->observer->EventsChanged(survivor, std::move(done));
   });
 }
 

@@ -148,7 +148,7 @@ class CustomerMerger {
 
   absl::Status NoteRefusal(const v1::MergeRecord& record) const;
   // Tells the store's observer that `survivor` took in another customer's
-  // purchases; blocking.
+  // purchases and events; blocking.
   absl::Status TellObserver(const std::string& survivor) const;
   absl::Status ClearIntent(const std::string& member) const;
   absl::Status Step(absl::string_view name) const;

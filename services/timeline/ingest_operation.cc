@@ -645,14 +645,25 @@ void IngestOperation::Finish() {
       ++outcome_.conflicting_identities;
     }
   }
-  if (outcome_.purchase && context_->observer != nullptr) {
+  if (context_->observer == nullptr) {
+    return std::move(done_)(std::move(outcome_));
+  }
+  if (outcome_.purchase) {
     return context_->observer->PurchasesChanged(
         customer_id_, [self = shared_from_this()](absl::Status status) {
           if (!status.ok()) return self->Fail(std::move(status));
-          std::move(self->done_)(std::move(self->outcome_));
+          self->TellEventsChanged();
         });
   }
-  std::move(done_)(std::move(outcome_));
+  TellEventsChanged();
+}
+
+void IngestOperation::TellEventsChanged() {
+  context_->observer->EventsChanged(
+      customer_id_, [self = shared_from_this()](absl::Status status) {
+        if (!status.ok()) return self->Fail(std::move(status));
+        std::move(self->done_)(std::move(self->outcome_));
+      });
 }
 
 void IngestOperation::Fail(absl::Status status) {

@@ -152,6 +152,7 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   // customer has (on a worker thread), then Finish.
   void NoteUntrustedClaims();
   void Finish();
+  void TellEventsChanged();
   void Fail(absl::Status status);
 
   const StoreContext* context_;

@@ -582,7 +582,10 @@ int Run() {
   insights::InsightsMetrics insights_metrics(*registry);
   insights::InsightsEngine engine(&store.context(), *insights_options,
                                   &insights_metrics);
-  if (absl::GetFlag(FLAGS_insights)) store.SetObserver(&engine.keeper());
+  // What keeps state beside the single view hears of every change to it.
+  CustomerObserverList observers;
+  if (absl::GetFlag(FLAGS_insights)) observers.Add(&engine.keeper());
+  store.SetObserver(&observers);
   EventValidator validator(*limits, &normalizer);
   // Only callers whose token has the scope ingest-verified vouch for the
   // identities they send (every caller does when tokens are off, on

@@ -60,7 +60,8 @@ void TimelineFixture::SetUp() {
   insights_metrics_ = std::make_unique<insights::InsightsMetrics>(*registry_);
   engine_ = std::make_unique<insights::InsightsEngine>(
       &store_->context(), insights_options_, insights_metrics_.get());
-  store_->SetObserver(&engine_->keeper());
+  observers_.Add(&engine_->keeper());
+  store_->SetObserver(&observers_);
   insights_service_ = std::make_unique<insights::InsightsService>(
       engine_.get(), store_.get(), validator_.get());
 

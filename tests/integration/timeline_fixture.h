@@ -26,6 +26,7 @@
 #include "services/insights/insights_service.h"
 #include "services/insights/store/insights_engine.h"
 #include "services/insights/store/insights_metrics.h"
+#include "services/timeline/customer_observer.h"
 #include "services/timeline/customer_service.h"
 #include "services/timeline/identity_metrics.h"
 #include "services/timeline/timeline_metrics.h"
@@ -87,6 +88,7 @@ class TimelineFixture : public ::testing::Test {
   std::unique_ptr<timeline::CustomerService> customer_service_;
   std::unique_ptr<insights::InsightsMetrics> insights_metrics_;
   std::unique_ptr<insights::InsightsEngine> engine_;
+  timeline::CustomerObserverList observers_;
   std::unique_ptr<insights::InsightsService> insights_service_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
