@@ -70,17 +70,6 @@ void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
-std::string JsonCall(const std::string& id, const std::string& caller) {
-  return nlohmann::json{{"call_id", id},
-                        {"direction", "inbound"},
-                        {"caller", caller},
-                        {"callee", "200"},
-                        {"started_at", "2026-11-20T09:30:00Z"},
-                        {"disposition", "answered"},
-                        {"duration_seconds", 60}}
-      .dump();
-}
-
 class PhoneAdapterAuthTest : public AdapterEndToEndTest {
  protected:
   PhoneAdapterAuthTest()
@@ -101,7 +90,8 @@ class PhoneAdapterAuthTest : public AdapterEndToEndTest {
   int PostCall(const std::string& id, const std::string& caller,
                const httplib::Headers& headers,
                const std::string& path = "/v1/calls") {
-    auto result = Post(path, JsonCall(id, caller), "application/json", headers);
+    auto result = Post(path, PhoneCallRecord(id, caller).dump(),
+                       "application/json", headers);
     if (!result) return 0;
     last_body_ = result->body;
     return result->status;
@@ -279,8 +269,9 @@ TEST_F(PhoneAdapterAuthTest, MetricsAndHealthAreNotOnTheIntakesPort) {
   EXPECT_THAT(metrics->body,
               ::testing::HasSubstr("omnihub_http_requests_total"));
   // The admin port takes no records.
-  auto call = admin.Post("/v1/calls", JsonCall("m-1", "+442071830030"),
-                         "application/json");
+  auto call =
+      admin.Post("/v1/calls", PhoneCallRecord("m-1", "+442071830030").dump(),
+                 "application/json");
   ASSERT_TRUE(call);
   EXPECT_EQ(call->status, 404);
 }

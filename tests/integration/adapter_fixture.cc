@@ -21,6 +21,24 @@
 #include "tests/support/free_port.h"
 
 namespace omnihub::testing {
+
+nlohmann::json PhoneCallRecord(const std::string& call_id,
+                               const std::string& caller) {
+  return {{"call_id", call_id},
+          {"direction", "inbound"},
+          {"caller", caller},
+          {"callee", "200"},
+          {"started_at", "2026-11-20T09:30:00Z"},
+          {"disposition", "answered"},
+          {"duration_seconds", 60}};
+}
+
+std::set<std::string> EventIdsOf(
+    const std::vector<v1::InteractionEvent>& events) {
+  std::set<std::string> ids;
+  for (const v1::InteractionEvent& event : events) ids.insert(event.event_id());
+  return ids;
+}
 namespace {
 
 // A channel to the hub that, when the hub is down, tries again every 100 ms

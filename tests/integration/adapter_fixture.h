@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,11 +26,21 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "nlohmann/json.hpp"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "tests/support/child_process.h"
 #include "tests/support/redis_server.h"
 
 namespace omnihub::testing {
+
+// A call record in the phone adapter's JSON form: inbound to extension 200,
+// answered, one minute long, on 2026-11-20.
+nlohmann::json PhoneCallRecord(const std::string& call_id,
+                               const std::string& caller);
+
+// The event ids of `events`, to compare what arrived with what was sent.
+std::set<std::string> EventIdsOf(
+    const std::vector<v1::InteractionEvent>& events);
 
 class AdapterEndToEndTest : public ::testing::Test {
  protected:

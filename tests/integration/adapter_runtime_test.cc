@@ -26,23 +26,6 @@ namespace {
 
 using nlohmann::json;
 
-json Call(const std::string& id, const std::string& caller) {
-  return {{"call_id", id},
-          {"direction", "inbound"},
-          {"caller", caller},
-          {"callee", "200"},
-          {"started_at", "2026-11-20T09:30:00Z"},
-          {"disposition", "answered"},
-          {"duration_seconds", 60}};
-}
-
-std::set<std::string> EventIds(
-    const std::vector<v1::InteractionEvent>& events) {
-  std::set<std::string> ids;
-  for (const v1::InteractionEvent& event : events) ids.insert(event.event_id());
-  return ids;
-}
-
 class PhoneRuntimeTest : public AdapterEndToEndTest {
  protected:
   explicit PhoneRuntimeTest(std::vector<std::string> adapter_flags = {},
@@ -63,7 +46,7 @@ class PhoneRuntimeTest : public AdapterEndToEndTest {
   // adapter delivers in spool order, so everything accepted before it has
   // been delivered (or dead-lettered) too. Returns its customer id.
   std::string DeliverMarker(const std::string& phone) {
-    auto posted = PostCalls(Call("marker", phone));
+    auto posted = PostCalls(PhoneCallRecord("marker", phone));
     EXPECT_TRUE(posted && posted->status == 202)
         << (posted ? posted->body : "no answer");
     std::vector<v1::InteractionEvent> events =
@@ -167,7 +150,8 @@ TEST_F(HubOverloadTest, RecordsRefusedForOverloadAreRetriedNotDeadLettered) {
     json calls = json::array();
     for (int k = 0; k < kCallsEach; ++k) {
       const std::string id = absl::StrCat("o", c, "-", k);
-      calls.push_back(Call(id, absl::StrFormat("+4420718386%02d", c)));
+      calls.push_back(
+          PhoneCallRecord(id, absl::StrFormat("+4420718386%02d", c)));
       expected.insert(absl::StrCat("call:json:", id));
     }
     auto posted = PostCalls(calls);
@@ -184,7 +168,7 @@ TEST_F(HubOverloadTest, RecordsRefusedForOverloadAreRetriedNotDeadLettered) {
   std::set<std::string> delivered;
   size_t events = 0;
   for (int c = 0; c < kCustomers; ++c) {
-    for (const std::string& id : EventIds(ReadTimeline(
+    for (const std::string& id : EventIdsOf(ReadTimeline(
              v1::IDENTITY_KIND_PHONE, absl::StrFormat("+4420718386%02d", c)))) {
       delivered.insert(id);
       ++events;
@@ -209,7 +193,7 @@ TEST_F(SpoolFullTest, FullSpoolIs503WithRetryAfterAndAcceptedCallsArrive) {
   std::optional<httplib::Response> refused;
   for (int i = 0; i < 200 && !refused; ++i) {
     const std::string id = absl::StrCat("full-", i);
-    auto result = PostCalls(Call(id, "+442071838770"));
+    auto result = PostCalls(PhoneCallRecord(id, "+442071838770"));
     ASSERT_TRUE(result);
     if (result->status == 202) {
       accepted.insert("call:json:" + id);
@@ -230,22 +214,22 @@ TEST_F(SpoolFullTest, FullSpoolIs503WithRetryAfterAndAcceptedCallsArrive) {
   EXPECT_EQ(body["error"]["status"], 503);
   EXPECT_FALSE(body["error"].value("message", "").empty()) << refused->body;
   // Still full while the hub is away.
-  auto again = PostCalls(Call("full-again", "+442071838770"));
+  auto again = PostCalls(PhoneCallRecord("full-again", "+442071838770"));
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 503);
 
   ASSERT_NO_FATAL_FAILURE(StartHub());
   std::vector<v1::InteractionEvent> events = WaitForTimeline(
       v1::IDENTITY_KIND_PHONE, "+442071838770", accepted.size());
-  EXPECT_EQ(EventIds(events), accepted);
+  EXPECT_EQ(EventIdsOf(events), accepted);
   // Room again once delivered; and the refused calls were never kept.
   ASSERT_TRUE(WaitUntil([&] {
-    auto result = PostCalls(Call("after", "+442071838771"));
+    auto result = PostCalls(PhoneCallRecord("after", "+442071838771"));
     return result && result->status == 202;
   }));
   DeliverMarker("+442071838772");
   events = ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071838770");
-  EXPECT_EQ(EventIds(events), accepted);
+  EXPECT_EQ(EventIdsOf(events), accepted);
   EXPECT_EQ(DeadLetters(), "");
 }
 
@@ -263,21 +247,22 @@ TEST_F(HubLimitsTest, BatchesOverTheHubsLimitsAreSplitAndNothingBlocks) {
   json calls = json::array();
   std::set<std::string> expected;
   for (int i = 0; i < 5; ++i) {
-    calls.push_back(Call(absl::StrCat("split-", i), "+442071838780"));
+    calls.push_back(
+        PhoneCallRecord(absl::StrCat("split-", i), "+442071838780"));
     expected.insert(absl::StrCat("call:json:split-", i));
   }
   auto posted = PostCalls(calls);  // one spool append: one batch of 5
   ASSERT_TRUE(posted);
   ASSERT_EQ(posted->status, 202) << posted->body;
   // Over the hub's message size even on its own: a dead letter, not a block.
-  json huge = Call("huge", "+442071838781");
+  json huge = PhoneCallRecord("huge", "+442071838781");
   huge["recording_url"] = "https://pbx.example/" + std::string(2000, 'r');
   posted = PostCalls(huge);
   ASSERT_TRUE(posted);
   ASSERT_EQ(posted->status, 202) << posted->body;
   ASSERT_FALSE(DeliverMarker("+442071838782").empty());
 
-  EXPECT_EQ(EventIds(ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071838780")),
+  EXPECT_EQ(EventIdsOf(ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071838780")),
             expected);
   EXPECT_FALSE(Customer(v1::IDENTITY_KIND_PHONE, "+442071838781"));
   const std::string dead_letters = DeadLetters();

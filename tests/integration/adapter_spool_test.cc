@@ -32,28 +32,11 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-json Call(const std::string& id, const std::string& caller) {
-  return {{"call_id", id},
-          {"direction", "inbound"},
-          {"caller", caller},
-          {"callee", "200"},
-          {"started_at", "2026-11-20T09:30:00Z"},
-          {"disposition", "answered"},
-          {"duration_seconds", 60}};
-}
-
 // Over a hub's --max_request_bytes=2048 on its own: a dead letter there.
 json HugeCall(const std::string& id, const std::string& caller) {
-  json call = Call(id, caller);
+  json call = PhoneCallRecord(id, caller);
   call["recording_url"] = "https://pbx.example/" + std::string(2000, 'r');
   return call;
-}
-
-std::set<std::string> EventIds(
-    const std::vector<v1::InteractionEvent>& events) {
-  std::set<std::string> ids;
-  for (const v1::InteractionEvent& event : events) ids.insert(event.event_id());
-  return ids;
 }
 
 class AdapterSpoolTest : public AdapterEndToEndTest {
@@ -75,7 +58,7 @@ class AdapterSpoolTest : public AdapterEndToEndTest {
   // Posts a call and waits until it is on the timeline: everything the
   // adapter accepted before it has been delivered or dead-lettered.
   void DeliverMarker(const std::string& phone) {
-    auto posted = PostCalls(Call("marker", phone));
+    auto posted = PostCalls(PhoneCallRecord("marker", phone));
     ASSERT_TRUE(posted && posted->status == 202)
         << (posted ? posted->body : "no answer");
     ASSERT_EQ(WaitForTimeline(v1::IDENTITY_KIND_PHONE, phone, 1).size(), 1u)
@@ -153,7 +136,7 @@ TEST_F(FullDiskTest, FullDiskIs503WithRetryAfterAndRecoversWhenDelivered) {
     std::vector<std::string> ids;
     for (int k = 0; k < 10; ++k) {
       ids.push_back(absl::StrCat("disk-", i, "-", k));
-      calls.push_back(Call(ids.back(), "+442071838791"));
+      calls.push_back(PhoneCallRecord(ids.back(), "+442071838791"));
     }
     auto result = PostCalls(calls);
     ASSERT_TRUE(result);
@@ -176,15 +159,15 @@ TEST_F(FullDiskTest, FullDiskIs503WithRetryAfterAndRecoversWhenDelivered) {
   // The hub back: what was accepted arrives, what was refused never does,
   // and the delivered spool gives its space back.
   ASSERT_NO_FATAL_FAILURE(StartHub());
-  EXPECT_EQ(EventIds(WaitForTimeline(v1::IDENTITY_KIND_PHONE, "+442071838791",
-                                     accepted.size())),
+  EXPECT_EQ(EventIdsOf(WaitForTimeline(v1::IDENTITY_KIND_PHONE, "+442071838791",
+                                       accepted.size())),
             accepted);
   ASSERT_TRUE(WaitUntil([&] {
-    auto result = PostCalls(Call("after", "+442071838792"));
+    auto result = PostCalls(PhoneCallRecord("after", "+442071838792"));
     return result && result->status == 202;
   })) << "the adapter never took a request again";
   DeliverMarker("+442071838793");
-  EXPECT_EQ(EventIds(ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071838791")),
+  EXPECT_EQ(EventIdsOf(ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071838791")),
             accepted);
   EXPECT_EQ(FileText(MountPoint() + "/spool/dead-letters.jsonl"), "");
 }
@@ -227,7 +210,7 @@ TEST_F(DeadLetterReplayTest, ReplayAfterAFixDeliversOnceAndEmptiesTheFile) {
   EXPECT_THAT(output, HasSubstr("STATUS_ACCEPTED 1"));
   EXPECT_THAT(output, HasSubstr("removed 1"));
   EXPECT_EQ(DeadLetters(), "");
-  EXPECT_EQ(EventIds(ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071838794")),
+  EXPECT_EQ(EventIdsOf(ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071838794")),
             std::set<std::string>{"call:json:huge"});
 
   // The same dead letter again (a replay interrupted before it could remove

@@ -18,16 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-json Call(const std::string& id, const std::string& caller) {
-  return {{"call_id", id},
-          {"direction", "inbound"},
-          {"caller", caller},
-          {"callee", "200"},
-          {"started_at", "2026-11-20T09:30:00Z"},
-          {"disposition", "answered"},
-          {"duration_seconds", 60}};
-}
-
 class RedisFullTest : public AdapterEndToEndTest {
  protected:
   RedisFullTest()
@@ -48,8 +38,9 @@ class RedisFullTest : public AdapterEndToEndTest {
 };
 
 TEST_F(RedisFullTest, IngestIsRetryableAndTheAdapterKeepsTheRecords) {
-  auto first = Post("/v1/calls", Call("before", "+442071838701").dump(),
-                    "application/json");
+  auto first =
+      Post("/v1/calls", PhoneCallRecord("before", "+442071838701").dump(),
+           "application/json");
   ASSERT_TRUE(first && first->status == 202);
   ASSERT_EQ(WaitForTimeline(v1::IDENTITY_KIND_PHONE, "+442071838701", 1).size(),
             1u);
@@ -86,7 +77,7 @@ TEST_F(RedisFullTest, IngestIsRetryableAndTheAdapterKeepsTheRecords) {
   constexpr int kCalls = 12;
   json calls = json::array();
   for (int i = 0; i < kCalls; ++i) {
-    calls.push_back(Call(absl::StrCat("full-", i), "+442071838703"));
+    calls.push_back(PhoneCallRecord(absl::StrCat("full-", i), "+442071838703"));
   }
   auto posted = Post("/v1/calls", calls.dump(), "application/json");
   ASSERT_TRUE(posted);
