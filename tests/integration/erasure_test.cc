@@ -58,13 +58,6 @@ class ErasureTest : public TimelineFixture {
   }
 
   // The event's result; fails the test on a non-OK call.
-  IngestResult IngestOne(v1::InteractionEvent event) {
-    v1::IngestResponse response = IngestOk({std::move(event)});
-    EXPECT_EQ(response.results_size(), 1);
-    if (response.results_size() != 1) return IngestResult();
-    return response.results(0);
-  }
-
   // An ingest that dies at `step`.
   void IngestDyingAt(const std::string& step, v1::InteractionEvent event) {
     FailAt(step);
@@ -100,29 +93,6 @@ class ErasureTest : public TimelineFixture {
         {"GET", store_->context().keys.ForIdentity(Identity(kind, value))});
     EXPECT_TRUE(owner.ok());
     return owner.ok() ? owner->str : "";
-  }
-
-  // Every key and every value in Redis, as text.
-  std::string DumpRedis() {
-    std::string dump;
-    for (const std::string& key : AllKeys()) {
-      absl::StatusOr<redis::Reply> type = RedisCommand({"TYPE", key});
-      EXPECT_TRUE(type.ok());
-      std::vector<std::string> read;
-      if (type->str == "string") read = {"GET", key};
-      if (type->str == "hash") read = {"HGETALL", key};
-      if (type->str == "set") read = {"SMEMBERS", key};
-      if (type->str == "zset") read = {"ZRANGE", key, "0", "-1"};
-      absl::StrAppend(&dump, "\n", key, " =");
-      if (read.empty()) continue;
-      absl::StatusOr<redis::Reply> value = RedisCommand(read);
-      EXPECT_TRUE(value.ok());
-      absl::StrAppend(&dump, " ", value->str);
-      for (const redis::Reply& element : value->elements) {
-        absl::StrAppend(&dump, " ", element.str);
-      }
-    }
-    return dump;
   }
 
   void ExpectNoTraceOf(const std::vector<std::string>& traces) {

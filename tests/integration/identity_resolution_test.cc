@@ -105,31 +105,6 @@ class IdentityResolutionTest : public TimelineFixture {
     return flat;
   }
 
-  // Every key and everything every key holds, as text to search in; keys
-  // containing `skip` (when given) left out.
-  std::string DumpRedis(const std::string& skip = "") {
-    std::string dump;
-    for (const std::string& key : AllKeys()) {
-      if (!skip.empty() && absl::StrContains(key, skip)) continue;
-      absl::StatusOr<redis::Reply> type = RedisCommand({"TYPE", key});
-      EXPECT_TRUE(type.ok());
-      std::vector<std::string> read;
-      if (type->str == "string") read = {"GET", key};
-      if (type->str == "hash") read = {"HGETALL", key};
-      if (type->str == "set") read = {"SMEMBERS", key};
-      if (type->str == "zset") read = {"ZRANGE", key, "0", "-1"};
-      absl::StrAppend(&dump, "\n", key, " =");
-      if (read.empty()) continue;
-      absl::StatusOr<redis::Reply> value = RedisCommand(read);
-      EXPECT_TRUE(value.ok());
-      absl::StrAppend(&dump, " ", value->str);
-      for (const redis::Reply& element : value->elements) {
-        absl::StrAppend(&dump, " ", element.str);
-      }
-    }
-    return dump;
-  }
-
   // The sum of a counter family's series in the test's registry.
   double Counter(const std::string& name) {
     double sum = 0;

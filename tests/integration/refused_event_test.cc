@@ -70,12 +70,6 @@ class RefusedEventTest : public TimelineFixture {
     }
   }
 
-  IngestResult IngestOne(v1::InteractionEvent event) {
-    v1::IngestResponse response = IngestOk({std::move(event)});
-    EXPECT_EQ(response.results_size(), 1);
-    return response.results_size() == 1 ? response.results(0) : IngestResult();
-  }
-
   std::string Key(const std::string& suffix) const {
     return absl::StrCat("omnihub:c:{", customer_, "}:", suffix);
   }

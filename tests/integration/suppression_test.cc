@@ -40,13 +40,6 @@ class SuppressionTest : public TimelineFixture {
     return event;
   }
 
-  IngestResult IngestOne(v1::InteractionEvent event) {
-    v1::IngestResponse response = IngestOk({std::move(event)});
-    EXPECT_EQ(response.results_size(), 1);
-    if (response.results_size() != 1) return IngestResult();
-    return response.results(0);
-  }
-
   // Ann: a phone call, then an e-mail on the same call; her customer id.
   std::string IngestAnn() {
     IngestOne(Event("call-1", v1::IDENTITY_KIND_PHONE, kPhone, kBase));
@@ -99,29 +92,6 @@ class SuppressionTest : public TimelineFixture {
     request.set_page_token(page_token);
     grpc::ClientContext context;
     return customers_->ListSuppressions(&context, request, response);
-  }
-
-  // Every key and every value in Redis, as text.
-  std::string DumpRedis() {
-    std::string dump;
-    for (const std::string& key : AllKeys()) {
-      absl::StatusOr<redis::Reply> type = redis_server_->Command({"TYPE", key});
-      EXPECT_TRUE(type.ok());
-      std::vector<std::string> read;
-      if (type->str == "string") read = {"GET", key};
-      if (type->str == "hash") read = {"HGETALL", key};
-      if (type->str == "set") read = {"SMEMBERS", key};
-      if (type->str == "zset") read = {"ZRANGE", key, "0", "-1"};
-      absl::StrAppend(&dump, "\n", key, " =");
-      if (read.empty()) continue;
-      absl::StatusOr<redis::Reply> value = redis_server_->Command(read);
-      EXPECT_TRUE(value.ok());
-      absl::StrAppend(&dump, " ", value->str);
-      for (const redis::Reply& element : value->elements) {
-        absl::StrAppend(&dump, " ", element.str);
-      }
-    }
-    return dump;
   }
 
   double EventsCounted(const std::string& result) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/redis/blocking_calls.h"
 #include "services/timeline/stored_event.h"
@@ -136,6 +138,38 @@ grpc::Status TimelineFixture::Ingest(std::vector<v1::InteractionEvent> events,
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(20));
   return stub_->Ingest(&context, request, response);
+}
+
+v1::IngestResult TimelineFixture::IngestOne(v1::InteractionEvent event) {
+  v1::IngestResponse response = IngestOk({std::move(event)});
+  EXPECT_EQ(response.results_size(), 1);
+  return response.results_size() == 1 ? response.results(0)
+                                      : v1::IngestResult();
+}
+
+std::string TimelineFixture::DumpRedis(const std::string& skip) {
+  std::string dump;
+  for (const std::string& key : AllKeys()) {
+    if (!skip.empty() && absl::StrContains(key, skip)) continue;
+    absl::StatusOr<redis::Reply> type = RedisCommand({"TYPE", key});
+    EXPECT_TRUE(type.ok());
+    if (!type.ok()) continue;
+    std::vector<std::string> read;
+    if (type->str == "string") read = {"GET", key};
+    if (type->str == "hash") read = {"HGETALL", key};
+    if (type->str == "set") read = {"SMEMBERS", key};
+    if (type->str == "zset") read = {"ZRANGE", key, "0", "-1"};
+    absl::StrAppend(&dump, "\n", key, " =");
+    if (read.empty()) continue;
+    absl::StatusOr<redis::Reply> value = RedisCommand(read);
+    EXPECT_TRUE(value.ok());
+    if (!value.ok()) continue;
+    absl::StrAppend(&dump, " ", value->str);
+    for (const redis::Reply& element : value->elements) {
+      absl::StrAppend(&dump, " ", element.str);
+    }
+  }
+  return dump;
 }
 
 v1::IngestResponse TimelineFixture::IngestOk(

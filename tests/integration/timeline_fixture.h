@@ -59,6 +59,8 @@ class TimelineFixture : public ::testing::Test {
 
   // Sends the events in one Ingest call; fails the test on a non-OK status.
   v1::IngestResponse IngestOk(std::vector<v1::InteractionEvent> events);
+  // One event's result; fails the test on a non-OK call.
+  v1::IngestResult IngestOne(v1::InteractionEvent event);
   grpc::Status Ingest(std::vector<v1::InteractionEvent> events,
                       v1::IngestResponse* response);
   v1::CustomerView CustomerByIdentity(v1::IdentityKind kind,
@@ -69,6 +71,9 @@ class TimelineFixture : public ::testing::Test {
   // Keys currently in Redis (the test's own server, or every master of the
   // cluster), sorted.
   std::vector<std::string> AllKeys();
+  // Every key and everything every key holds, as text to search in or
+  // compare; keys containing `skip` (when given) left out.
+  std::string DumpRedis(const std::string& skip = "");
   // One command to the Redis the store uses, for checks reaching into it: on
   // a cluster it goes to the master of its key's slot.
   absl::StatusOr<redis::Reply> RedisCommand(std::vector<std::string> argv);
