@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -458,13 +459,6 @@ class ClusterLoad {
   std::vector<std::thread> threads_;
 };
 
-// What the cluster holds of the acknowledged events.
-struct StoredCheck {
-  int missing = 0;         // acknowledged, not in the customer's events
-  int count_mismatch = 0;  // customers whose events, timeline and view
-                           // counts differ from the events acknowledged
-};
-
 class ClusterHubTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -491,6 +485,7 @@ class ClusterHubTest : public ::testing::Test {
 
   std::unique_ptr<Hub> StartHub(std::vector<std::string> flags) {
     flags.push_back("--redis_cluster");
+    flags.push_back("--shutdown_grace=1s");
     std::unique_ptr<Hub> hub =
         Hub::Start(absl::StrJoin(cluster_->Seeds(), ","), std::move(flags));
     if (hub == nullptr || !hub->WaitServing()) {
@@ -500,33 +495,54 @@ class ClusterHubTest : public ::testing::Test {
     return hub;
   }
 
-  int64_t Integer(std::vector<std::string> argv) {
-    absl::StatusOr<redis::Reply> reply =
-        redis::CallAndWait(*client_, std::move(argv));
-    return reply.ok() && !reply->is_error() ? reply->integer : -1;
+  // The integer replies to `commands`, sent all at once (-1 for a failure).
+  std::vector<int64_t> Integers(
+      std::vector<std::vector<std::string>> commands) {
+    std::vector<int64_t> integers(commands.size(), -1);
+    absl::BlockingCounter left(static_cast<int>(commands.size()));
+    for (size_t i = 0; i < commands.size(); ++i) {
+      client_->Execute(std::move(commands[i]),
+                       [&, i](absl::StatusOr<redis::Reply> reply) {
+                         if (reply.ok() && !reply->is_error()) {
+                           integers[i] = reply->integer;
+                         }
+                         left.DecrementCount();
+                       });
+    }
+    left.Wait();
+    return integers;
   }
 
   // Every acknowledged event stored once: in its customer's events hash,
   // and as many events, timeline entries and view interactions (asked of
   // the hub, for the hot customers and a sample of the others) as events
-  // acknowledged for that customer.
-  StoredCheck Check(Hub& hub, const std::vector<ClusterLoad::Ack>& acks) {
-    StoredCheck check;
+  // acknowledged for that customer. Answers the events missing.
+  std::set<std::string> Check(Hub& hub,
+                              const std::vector<ClusterLoad::Ack>& acks) {
+    std::vector<std::vector<std::string>> exists;
     std::map<std::string, std::set<std::string>> by_customer;
     for (const ClusterLoad::Ack& ack : acks) {
       by_customer[ack.customer].insert(ack.event_id);
-      if (Integer({"HEXISTS", absl::StrCat("omnihub:c:{", ack.customer, "}:ev"),
-                   ack.event_id}) != 1) {
-        ++check.missing;
-      }
+      exists.push_back({"HEXISTS",
+                        absl::StrCat("omnihub:c:{", ack.customer, "}:ev"),
+                        ack.event_id});
     }
+    std::set<std::string> missing;
+    const std::vector<int64_t> present = Integers(std::move(exists));
+    for (size_t i = 0; i < acks.size(); ++i) {
+      if (present[i] != 1) missing.insert(acks[i].event_id);
+    }
+    std::vector<std::vector<std::string>> counts;
+    for (const auto& [customer, events] : by_customer) {
+      counts.push_back({"HLEN", absl::StrCat("omnihub:c:{", customer, "}:ev")});
+      counts.push_back(
+          {"ZCARD", absl::StrCat("omnihub:c:{", customer, "}:tl")});
+    }
+    const std::vector<int64_t> stored = Integers(std::move(counts));
     int asked = 0;
+    size_t index = 0;
     for (const auto& [customer, events] : by_customer) {
       const int64_t wanted = static_cast<int64_t>(events.size());
-      const int64_t stored =
-          Integer({"HLEN", absl::StrCat("omnihub:c:{", customer, "}:ev")});
-      const int64_t timeline =
-          Integer({"ZCARD", absl::StrCat("omnihub:c:{", customer, "}:tl")});
       int64_t view = wanted;
       if (wanted > 1 || asked++ < 20) {
         grpc::ClientContext context;
@@ -539,11 +555,12 @@ class ClusterHubTest : public ::testing::Test {
             hub.stub().GetCustomer(&context, request, &response);
         view = status.ok() ? response.customer().total_interactions() : -1;
       }
-      if (stored != wanted || timeline != wanted || view != wanted) {
-        ++check.count_mismatch;
-      }
+      EXPECT_EQ(stored[index], wanted) << "events of " << customer;
+      EXPECT_EQ(stored[index + 1], wanted) << "timeline of " << customer;
+      EXPECT_EQ(view, wanted) << "view of " << customer;
+      index += 2;
     }
-    return check;
+    return missing;
   }
 
   // Kills the master of the hot customer's slot under load; its replica is
@@ -575,30 +592,47 @@ class ClusterHubTest : public ::testing::Test {
     ASSERT_TRUE(cluster_->Restart(*victim).ok());
     const absl::Time recovered = absl::Now();
     const absl::Time give_up = recovered + absl::Seconds(15);
-    while (load.acknowledged_since(recovered) < 200 && absl::Now() < give_up) {
+    while (load.acknowledged_since(recovered) < 100 && absl::Now() < give_up) {
       absl::SleepFor(absl::Milliseconds(50));
     }
     load.Stop();
-    EXPECT_GE(load.acknowledged_since(recovered), 200u)
+    EXPECT_GE(load.acknowledged_since(recovered), 100u)
         << "the hub did not recover without a restart\n"
         << hub->Log();
     EXPECT_EQ(load.given_up(), 0);
 
     const std::vector<ClusterLoad::Ack> acks = load.acknowledged();
-    const StoredCheck lost_before_kill = Check(*hub, before_kill);
-    const StoredCheck all = Check(*hub, acks);
+    std::set<std::string> missing;
+    if (durable) {
+      missing = Check(*hub, acks);
+      EXPECT_TRUE(missing.empty()) << missing.size() << " acknowledged lost";
+    } else {
+      // What asynchronous replication lost is measured, not asserted: the
+      // counts of the customers who lost events cannot agree.
+      ::testing::ScopedTrace measuring(__FILE__, __LINE__, "no durability");
+      std::vector<std::vector<std::string>> exists;
+      for (const ClusterLoad::Ack& ack : acks) {
+        exists.push_back({"HEXISTS",
+                          absl::StrCat("omnihub:c:{", ack.customer, "}:ev"),
+                          ack.event_id});
+      }
+      const std::vector<int64_t> present = Integers(std::move(exists));
+      for (size_t i = 0; i < acks.size(); ++i) {
+        if (present[i] != 1) missing.insert(acks[i].event_id);
+      }
+    }
+    int lost_before_kill = 0;
+    for (const ClusterLoad::Ack& ack : before_kill) {
+      lost_before_kill += missing.contains(ack.event_id);
+    }
     std::cout << "[ measured ] " << (durable ? "--durability=replica" : "none")
               << ": failover took " << absl::FormatDuration(failover) << "; "
-              << lost_before_kill.missing << " of " << before_kill.size()
-              << " events acknowledged before the kill lost, " << all.missing
+              << lost_before_kill << " of " << before_kill.size()
+              << " events acknowledged before the kill lost, " << missing.size()
               << " of " << acks.size() << " in all; " << load.resent()
               << " batches sent again" << std::endl;
     RecordProperty("acknowledged", static_cast<int>(acks.size()));
-    RecordProperty("lost", all.missing);
-    if (durable) {
-      EXPECT_EQ(all.missing, 0) << "acknowledged events lost";
-      EXPECT_EQ(all.count_mismatch, 0) << "events not stored exactly once";
-    }
+    RecordProperty("lost", static_cast<int>(missing.size()));
     // The promoted master had none of the hub's scripts: they were loaded
     // on it (EVAL after NOSCRIPT) without a restart.
     absl::StatusOr<redis::Reply> errors =
