@@ -31,8 +31,9 @@ command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit
 # measure with the development build when a Release build is too long).
 build=${BENCH_BUILD_DIR:-build/bench}
 cmake -S . -B $build -DCMAKE_BUILD_TYPE="${BENCH_BUILD_TYPE:-Release}" >/dev/null
-cmake --build $build -j"$(nproc)" --target omnihub-timeline omnihub-loadgen \
-  omnihub-web-adapter omnihub-cli
+targets=(omnihub-timeline omnihub-loadgen)
+[ "${BENCH_ONLY:-}" = cluster ] || targets+=(omnihub-web-adapter omnihub-cli)
+cmake --build $build -j"$(nproc)" --target "${targets[@]}"
 
 work=$(mktemp -d)
 children=()
