@@ -75,8 +75,9 @@ void ReplicaBarrier::Wait(absl::AnyInvocable<void(absl::Status) &&> done) {
 }
 
 std::string ReplicaBarrier::MarkerKey(const redis::KeyspaceNode& node) {
-  if (node.slot < 0)
+  if (node.slot < 0) {
     return absl::StrCat(options_.key_prefix, "{durability}:wait");
+  }
   absl::MutexLock lock(&mutex_);
   auto [it, added] = markers_.try_emplace(node.slot);
   if (added) {
