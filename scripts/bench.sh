@@ -10,6 +10,9 @@
 #   BENCH_SYNTHETIC_CUSTOMERS=100000 scripts/bench.sh   # a smaller base
 #   scripts/bench.sh --smoke      # one second each, to see that it runs
 #   BENCH_ONLY=durability scripts/bench.sh   # only what durability costs
+#   scripts/bench.sh --cluster    # one Redis, then Redis Cluster of 1 and 3
+#                                 # masters: throughput, Redis CPU per event
+#                                 # per node, spread of keys and commands
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +23,7 @@ synthetic_customers=${BENCH_SYNTHETIC_CUSTOMERS:-1000000}
 if [ "${1:-}" = "--smoke" ]; then
   seconds=1 memory_events=2000 memory_customers=200 synthetic_customers=2000
 fi
+[ "${1:-}" = "--cluster" ] && BENCH_ONLY=cluster
 
 scripts/install-deps.sh
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit 1; }
@@ -27,8 +31,9 @@ command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit
 # measure with the development build when a Release build is too long).
 build=${BENCH_BUILD_DIR:-build/bench}
 cmake -S . -B $build -DCMAKE_BUILD_TYPE="${BENCH_BUILD_TYPE:-Release}" >/dev/null
-cmake --build $build -j"$(nproc)" --target omnihub-timeline omnihub-loadgen \
-  omnihub-web-adapter omnihub-cli
+targets=(omnihub-timeline omnihub-loadgen)
+[ "${BENCH_ONLY:-}" = cluster ] || targets+=(omnihub-web-adapter omnihub-cli)
+cmake --build $build -j"$(nproc)" --target "${targets[@]}"
 
 work=$(mktemp -d)
 children=()
@@ -167,6 +172,128 @@ durability_runs() {
   start_hub
   wait_for_reevaluation
 }
+# Redis Cluster: the same ingest and reads on one Redis (the plain client),
+# on a cluster of one master and on one of three (the cluster client),
+# insights off (their scans are not what is measured). On two cores three
+# masters share the cores, so throughput cannot show scaling: each node's
+# Redis CPU per event (INFO cpu before and after) does, and the busiest
+# node's gives the Redis-bound ceiling when every master has a core.
+# "cpu commands keys" of the Redis on port $1.
+node_stats() {
+  redis-cli -p "$1" INFO all | tr -d '\r' | awk -F: '
+    /^used_cpu_(sys|user):/ {cpu += $2}
+    /^total_commands_processed:/ {commands = $2}
+    /^db0:/ {split($2, kv, /[=,]/); keys = kv[2]}
+    END {printf "%.4f %d %d\n", cpu, commands, keys + 0}'
+}
+# Runs loadgen (its arguments) and prints, per node of the ports in
+# $measured_ports, Redis CPU microseconds per event or read and the node's
+# share of the commands and of the keys.
+measure() {
+  local name=$1 port before after events
+  shift
+  declare -A start
+  for port in $measured_ports; do start[$port]=$(node_stats "$port"); done
+  loadgen --name="$name" "$@"
+  events=$(tail -1 "$results" | awk -F'"calls":' '{split($2, a, ","); print a[1]}')
+  local batch
+  batch=$(tail -1 "$results" | awk -F'"batch":' '{split($2, a, ","); print a[1]}')
+  case "$*" in *--workload=*) batch=1 ;; esac
+  events=$((events * batch))
+  local total_cpu=0 total_commands=0 total_keys=0 lines=()
+  for port in $measured_ports; do
+    read -r c0 n0 k0 <<<"${start[$port]}"
+    read -r c1 n1 k1 <<<"$(node_stats "$port")"
+    lines+=("$port $(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}') $((n1 - n0)) $k1")
+  done
+  for line in "${lines[@]}"; do
+    read -r port cpu commands keys <<<"$line"
+    total_cpu=$(awk -v a="$total_cpu" -v b="$cpu" 'BEGIN {print a + b}')
+    total_commands=$((total_commands + commands))
+    total_keys=$((total_keys + keys))
+  done
+  local busiest=0
+  for line in "${lines[@]}"; do
+    read -r port cpu commands keys <<<"$line"
+    figure "$(awk -v n="$name" -v p="$port" -v c="$cpu" -v e="$events" \
+      -v cm="$commands" -v tc="$total_commands" -v k="$keys" -v tk="$total_keys" \
+      'BEGIN {printf "%-28s node %-5s %7.1f us Redis CPU per event, %5.1f%% of commands, %5.1f%% of keys", n, p, c / e * 1e6, 100 * cm / (tc ? tc : 1), 100 * k / (tk ? tk : 1)}')"
+    busiest=$(awk -v a="$busiest" -v b="$cpu" 'BEGIN {print (b > a) ? b : a}')
+  done
+  figure "$(awk -v n="$name" -v c="$total_cpu" -v b="$busiest" -v e="$events" \
+    'BEGIN {printf "%-28s all nodes %.1f us Redis CPU per event; busiest node %.1f us: Redis-bound ceiling %.0f events/s with a core per master", n, c / e * 1e6, b / e * 1e6, e / b}')"
+}
+start_cluster() {  # $1 masters, no replicas; sets cluster_ports, cluster_pids
+  local masters=$1 i port
+  cluster_ports="" cluster_pids=()
+  for i in $(seq "$masters"); do
+    port=$(free_port)
+    while [ "$port" -gt 55000 ]; do port=$(free_port); done  # bus port + 10000
+    mkdir -p "$work/cluster-$port"
+    redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
+      --dir "$work/cluster-$port" --logfile "$work/cluster-$port/redis.log" \
+      --hash-max-listpack-value 1024 --cluster-enabled yes \
+      --cluster-config-file nodes.conf &
+    cluster_pids+=($!)
+    children+=($!)
+    wait_for_port "$port"
+    cluster_ports="$cluster_ports $port"
+  done
+  if [ "$masters" = 1 ]; then
+    # redis-cli --cluster create wants three masters; one takes every slot.
+    redis-cli -p "$port" CLUSTER ADDSLOTSRANGE 0 16383 >/dev/null
+  else
+    local seeds=()
+    for port in $cluster_ports; do seeds+=("127.0.0.1:$port"); done
+    redis-cli --cluster create "${seeds[@]}" --cluster-replicas 0 \
+      --cluster-yes >/dev/null
+  fi
+  for port in $cluster_ports; do
+    until redis-cli -p "$port" CLUSTER INFO | grep -q '^cluster_state:ok'; do
+      sleep 0.2
+    done
+  done
+}
+stop_cluster() {
+  local pid
+  for pid in "${cluster_pids[@]}"; do kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; done
+}
+cluster_runs() {
+  local main_port=$redis_port masters seeds
+  stop_hub
+  redis FLUSHALL >/dev/null
+  echo "== one Redis, the plain client (insights off)"
+  start_hub --insights=false
+  measured_ports=$redis_port
+  measure ingest_batch100_one_redis --batch=100 --inflight=32
+  measure timeline_5000_one_redis --workload=timeline --rate=5000 --inflight=256
+  stop_hub
+  local ceiling=one_redis
+  for masters in 1 3; do
+    echo "== Redis Cluster of $masters master(s), the cluster client"
+    start_cluster "$masters"
+    seeds=$(for p in $cluster_ports; do printf '127.0.0.1:%s,' "$p"; done)
+    start_hub --insights=false --redis_cluster --redis_address="${seeds%,}"
+    measured_ports=$cluster_ports
+    measure ingest_batch100_cluster$masters --ceiling=ingest_batch100_$ceiling \
+      --batch=100 --inflight=32
+    measure timeline_5000_cluster$masters --ceiling=timeline_5000_$ceiling \
+      --workload=timeline --rate=5000 --inflight=256
+    stop_hub
+    stop_cluster
+    ceiling=cluster$masters
+  done
+  redis_port=$main_port
+}
+if [ "${BENCH_ONLY:-}" = cluster ]; then
+  cluster_runs
+  echo
+  $build/tests/bench/omnihub-loadgen --report="$results"
+  echo
+  cat "$figures"
+  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+  exit 0
+fi
 if [ "${BENCH_ONLY:-}" = durability ]; then
   durability_runs
   echo

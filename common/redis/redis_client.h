@@ -38,6 +38,9 @@ struct Reply {
 struct KeyspaceNode {
   std::string name;
   class RedisClient* client;
+  // A hash slot this node serves, for a key that must live on it (a
+  // cluster's node); -1 for one Redis, which holds every key.
+  int slot = -1;
 };
 
 // Runs exactly once. A failed status means the command was not sent or its
@@ -64,6 +67,11 @@ class RedisClient {
   // client that sends commands to that node only. One Redis is one node
   // (itself); a cluster client gives its masters. Empty while none is known.
   virtual std::vector<KeyspaceNode> KeyspaceNodes() { return {{"", this}}; }
+
+  // A command sent to a node KeyspaceNodes gave failed in a way that may
+  // mean the nodes changed (a failover, a slot moved): a cluster client
+  // reads its slot map again soon. Nothing to do for one Redis.
+  virtual void NodesMayHaveChanged() {}
 };
 
 }  // namespace omnihub::redis

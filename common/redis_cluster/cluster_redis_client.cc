@@ -165,10 +165,12 @@ std::vector<redis::KeyspaceNode> ClusterRedisClient::KeyspaceNodes() {
   // Keys of a slot with no master could be anywhere, or nowhere: a scan of
   // the masters known would silently miss them.
   if (!map_.complete()) return nodes;
-  for (const std::string& master : map_.masters()) {
+  const std::vector<int> first_slots = map_.FirstSlots();
+  for (size_t i = 0; i < map_.masters().size(); ++i) {
+    const std::string& master = map_.masters()[i];
     redis::RedisClient* client = NodeLocked(master);
     if (client == nullptr) return {};
-    nodes.push_back({master, client});
+    nodes.push_back({master, client, first_slots[i]});
   }
   std::sort(nodes.begin(), nodes.end(),
             [](const redis::KeyspaceNode& a, const redis::KeyspaceNode& b) {

@@ -83,9 +83,12 @@ class ClusterRedisClient final : public redis::RedisClient {
   // commands that must run node by node (SCAN). Valid until the client is
   // destroyed.
   std::vector<redis::RedisClient*> Masters();
-  // The same masters, named "host:port" and ordered by name; empty while
-  // some slot has no master, or when a master cannot be connected to.
+  // The same masters, named "host:port" and ordered by name, each with the
+  // first slot it serves; empty while some slot has no master, or when a
+  // master cannot be connected to.
   std::vector<redis::KeyspaceNode> KeyspaceNodes() override;
+  // Reads the slot map again (soon, in the background).
+  void NodesMayHaveChanged() override { RequestRefresh(); }
 
   // Blocking: reads the slot map now.
   absl::Status RefreshSlotMap();

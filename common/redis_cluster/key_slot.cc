@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "absl/strings/str_cat.h"
+
 namespace omnihub::redis_cluster {
 namespace {
 
@@ -43,6 +45,16 @@ absl::string_view HashedPart(absl::string_view key) {
 
 int KeySlot(absl::string_view key) {
   return Crc16(HashedPart(key)) & (kSlotCount - 1);
+}
+
+std::string HashTagInSlot(absl::string_view stem, int slot) {
+  // CRC16 spreads consecutive numbers evenly: about kSlotCount tries.
+  for (uint64_t n = 0;; ++n) {
+    std::string tag = absl::StrCat(stem, "-", n);
+    if ((Crc16(tag) & (kSlotCount - 1)) == (slot & (kSlotCount - 1))) {
+      return tag;
+    }
+  }
 }
 
 }  // namespace omnihub::redis_cluster

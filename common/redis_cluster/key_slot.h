@@ -8,6 +8,7 @@
 #define OMNIHUB_COMMON_REDIS_CLUSTER_KEY_SLOT_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -23,6 +24,11 @@ uint16_t Crc16(absl::string_view bytes);
 absl::string_view HashedPart(absl::string_view key);
 
 int KeySlot(absl::string_view key);
+
+// A hash tag (without its braces) that puts keys in `slot`: `stem`, "-" and
+// the smallest number that does, e.g. for a key on a node chosen by the slot
+// it serves (the durability marker written to each master).
+std::string HashTagInSlot(absl::string_view stem, int slot);
 
 }  // namespace omnihub::redis_cluster
 

@@ -41,5 +41,12 @@ TEST(KeySlotTest, EverySlotIsInRange) {
   }
 }
 
+TEST(KeySlotTest, HashTagInSlotPutsKeysInThatSlot) {
+  for (int slot : {0, 1, 5061, 12182, kSlotCount - 1}) {
+    const std::string tag = HashTagInSlot("durability", slot);
+    EXPECT_EQ(KeySlot("omnihub:{" + tag + "}:wait"), slot) << tag;
+  }
+}
+
 }  // namespace
 }  // namespace omnihub::redis_cluster

@@ -72,6 +72,14 @@ bool SlotMap::complete() const {
                       [](int index) { return index < 0; });
 }
 
+std::vector<int> SlotMap::FirstSlots() const {
+  std::vector<int> first(masters_.size(), -1);
+  for (int slot = kSlotCount - 1; slot >= 0; --slot) {
+    if (owner_[slot] >= 0) first[owner_[slot]] = slot;
+  }
+  return first;
+}
+
 int SlotMap::IndexOf(const std::string& master) {
   for (size_t i = 0; i < masters_.size(); ++i) {
     if (masters_[i] == master) return static_cast<int>(i);

@@ -30,6 +30,9 @@ class SlotMap {
 
   // Every master serving at least one slot, each once.
   const std::vector<std::string>& masters() const { return masters_; }
+  // Per master (as indexed in masters()), the first slot it serves; -1 for
+  // one that serves none any more.
+  std::vector<int> FirstSlots() const;
   // True when every slot has a master.
   bool complete() const;
 

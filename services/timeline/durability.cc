@@ -1,11 +1,13 @@
 #include "services/timeline/durability.h"
 
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/redis/blocking_calls.h"
+#include "common/redis_cluster/key_slot.h"
 
 namespace omnihub::timeline {
 namespace {
@@ -72,53 +74,108 @@ void ReplicaBarrier::Wait(absl::AnyInvocable<void(absl::Status) &&> done) {
   SendRound(std::move(round));
 }
 
+std::string ReplicaBarrier::MarkerKey(const redis::KeyspaceNode& node) {
+  if (node.slot < 0) {
+    return absl::StrCat(options_.key_prefix, "{durability}:wait");
+  }
+  absl::MutexLock lock(&mutex_);
+  auto [it, added] = markers_.try_emplace(node.slot);
+  if (added) {
+    it->second = absl::StrCat(
+        options_.key_prefix, "{",
+        redis_cluster::HashTagInSlot("durability", node.slot), "}:wait");
+  }
+  return it->second;
+}
+
 void ReplicaBarrier::SendRound(std::vector<Waiter> round) {
+  std::vector<redis::KeyspaceNode> nodes = client_->KeyspaceNodes();
+  // A cluster master that serves no slot (any more) holds none of the
+  // writes: nothing to wait for there.
+  std::erase_if(nodes, [](const redis::KeyspaceNode& node) {
+    return !node.name.empty() && node.slot < 0;
+  });
+  if (nodes.empty()) {
+    client_->NodesMayHaveChanged();
+    return FinishRound(
+        std::move(round),
+        absl::UnavailableError(
+            "no Redis master known to serve every slot, so no replica can "
+            "confirm the writes; not acknowledged, send again"));
+  }
   struct Round {
+    absl::Mutex mutex;
     std::vector<Waiter> waiters;
-    absl::Status marker;
+    size_t left = 0;
+    absl::Status status;  // the first failure
   };
   auto state = std::make_shared<Round>();
   state->waiters = std::move(round);
-  // One connection: the WAIT follows the marker, so it covers every write
-  // Redis answered before the marker, whichever connection carried it.
-  client_->Execute({"INCR", options_.marker_key},
-                   [state](absl::StatusOr<redis::Reply> reply) {
-                     reply = redis::ErrorReplyAsStatus(std::move(reply),
-                                                       "the durability marker");
-                     if (!reply.ok()) state->marker = reply.status();
-                   });
-  client_->Execute(
-      {"WAIT", absl::StrCat(options_.replicas),
-       absl::StrCat(absl::ToInt64Milliseconds(options_.timeout))},
-      [this, state](absl::StatusOr<redis::Reply> reply) {
-        reply = redis::ErrorReplyAsStatus(std::move(reply), "WAIT");
-        absl::Status status = state->marker;
-        if (status.ok() && !reply.ok()) status = reply.status();
-        if (status.ok() && reply->integer < options_.replicas) {
-          status = absl::UnavailableError(absl::StrCat(
-              "only ", reply->integer, " of the ", options_.replicas,
-              " Redis replicas asked for (--durability_replicas) confirmed "
-              "the writes within ",
-              absl::FormatDuration(options_.timeout),
-              "; not acknowledged, send again"));
-        }
-        if (!status.ok() && !absl::IsUnavailable(status)) {
-          // Whatever went wrong, the writes are not known to be replicated:
-          // the sender must send again.
-          status = absl::UnavailableError(status.message());
-        }
-        for (Waiter& waiter : state->waiters) std::move(waiter)(status);
-        std::vector<Waiter> next;
-        {
-          absl::MutexLock lock(&mutex_);
-          if (waiting_.empty()) {
-            in_flight_ = false;
-            return;
+  state->left = nodes.size();
+  for (const redis::KeyspaceNode& node : nodes) {
+    auto marker = std::make_shared<absl::Status>();
+    // One connection per node: the WAIT follows the marker, so it covers
+    // every write the node answered before the marker, whichever
+    // connection carried it.
+    node.client->Execute({"INCR", MarkerKey(node)},
+                         [marker](absl::StatusOr<redis::Reply> reply) {
+                           reply = redis::ErrorReplyAsStatus(
+                               std::move(reply), "the durability marker");
+                           if (!reply.ok()) *marker = reply.status();
+                         });
+    node.client->Execute(
+        {"WAIT", absl::StrCat(options_.replicas),
+         absl::StrCat(absl::ToInt64Milliseconds(options_.timeout))},
+        [this, state, marker,
+         name = node.name](absl::StatusOr<redis::Reply> reply) {
+          reply = redis::ErrorReplyAsStatus(std::move(reply), "WAIT");
+          absl::Status status = *marker;
+          if (status.ok() && !reply.ok()) status = reply.status();
+          if (status.ok() && reply->integer < options_.replicas) {
+            status = absl::UnavailableError(absl::StrCat(
+                "only ", reply->integer, " of the ", options_.replicas,
+                " Redis replicas asked for (--durability_replicas) ",
+                name.empty() ? "" : absl::StrCat("of master ", name, " "),
+                "confirmed the writes within ",
+                absl::FormatDuration(options_.timeout),
+                "; not acknowledged, send again"));
           }
-          next.swap(waiting_);
-        }
-        SendRound(std::move(next));
-      });
+          std::vector<Waiter> waiters;
+          absl::Status first_failure;
+          {
+            absl::MutexLock lock(&state->mutex);
+            if (!status.ok() && state->status.ok()) state->status = status;
+            if (--state->left > 0) return;
+            waiters.swap(state->waiters);
+            first_failure = state->status;
+          }
+          // A node that moved its slots or went away (a failover) is not
+          // one to wait on next time.
+          if (!first_failure.ok()) client_->NodesMayHaveChanged();
+          FinishRound(std::move(waiters), first_failure);
+        });
+  }
+}
+
+void ReplicaBarrier::FinishRound(std::vector<Waiter> round,
+                                 const absl::Status& status) {
+  absl::Status answer = status;
+  if (!answer.ok() && !absl::IsUnavailable(answer)) {
+    // Whatever went wrong, the writes are not known to be replicated: the
+    // sender must send again.
+    answer = absl::UnavailableError(answer.message());
+  }
+  for (Waiter& waiter : round) std::move(waiter)(answer);
+  std::vector<Waiter> next;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (waiting_.empty()) {
+      in_flight_ = false;
+      return;
+    }
+    next.swap(waiting_);
+  }
+  SendRound(std::move(next));
 }
 
 }  // namespace omnihub::timeline

@@ -11,7 +11,9 @@
 //            replicas have them, and answers the batch UNAVAILABLE (send
 //            again; ingest is idempotent) when they do not within `timeout`:
 //            a replica promoted after the master dies has every acknowledged
-//            event.
+//            event. On a Redis Cluster a batch's customers live on several
+//            masters: the wait is on every master, each after a write of
+//            its own (a marker key whose hash tag puts it on that master).
 //
 //   ReplicaBarrier barrier(own_client.get(), {.replicas = 1, ...});
 //   barrier.Wait([](absl::Status replicated) { ... });
@@ -21,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -46,33 +49,42 @@ absl::Status CheckRedisDurability(redis::RedisClient& client,
 struct ReplicaBarrierOptions {
   int replicas = 1;
   absl::Duration timeout = absl::Seconds(1);
-  // Written (INCR) before each WAIT, so the WAIT covers every write Redis
-  // answered before it, on whichever connection.
-  std::string marker_key = "omnihub:{durability}:wait";
+  // The marker, written (INCR) before each WAIT so that the WAIT covers
+  // every write Redis answered before it, on whichever connection, is
+  // key_prefix + "{durability}:wait" on one Redis, and on a cluster's
+  // master key_prefix + "{durability-N}:wait" with N chosen so the key
+  // lives on that master.
+  std::string key_prefix = "omnihub:";
 };
 
 // Waits until enough replicas have every write answered so far. Rounds are
 // shared: callers arriving while one WAIT is out share the next.
 class ReplicaBarrier {
  public:
-  // `client` is the barrier's own (one connection): WAIT holds its
+  // `client` is the barrier's own (one connection per node): WAIT holds its
   // connection until the replicas answer, and must follow the marker on it.
+  // Its KeyspaceNodes() are the nodes waited on: one Redis, or every master
+  // of a cluster.
   ReplicaBarrier(redis::RedisClient* client, ReplicaBarrierOptions options);
 
   // `done` gets OK, or UNAVAILABLE when fewer replicas than asked answered
-  // in time (or Redis could not be asked). Runs on a Redis client thread,
-  // or inline when Redis is known to be down.
+  // in time on some node (or it could not be asked). Runs on a Redis client
+  // thread, or inline when Redis is known to be down.
   void Wait(absl::AnyInvocable<void(absl::Status) &&> done);
 
  private:
   using Waiter = absl::AnyInvocable<void(absl::Status) &&>;
   void SendRound(std::vector<Waiter> round);
+  void FinishRound(std::vector<Waiter> round, const absl::Status& status);
+  std::string MarkerKey(const redis::KeyspaceNode& node);
 
   redis::RedisClient* client_;
   const ReplicaBarrierOptions options_;
   absl::Mutex mutex_;
   std::vector<Waiter> waiting_ ABSL_GUARDED_BY(mutex_);
   bool in_flight_ ABSL_GUARDED_BY(mutex_) = false;
+  // Per slot, the marker key living in it.
+  absl::flat_hash_map<int, std::string> markers_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace omnihub::timeline

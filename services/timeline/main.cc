@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -106,9 +107,11 @@ ABSL_FLAG(std::string, durability, "none",
           "of them); fsync: Redis must have appendonly yes and appendfsync "
           "always (checked at start, the hub refuses to start otherwise); "
           "replica: acknowledge a batch only once --durability_replicas "
-          "replicas have its writes (Redis WAIT), else answer UNAVAILABLE.");
+          "replicas have its writes (Redis WAIT; on a Redis Cluster, on "
+          "every master), else answer UNAVAILABLE.");
 ABSL_FLAG(int, durability_replicas, 1,
-          "--durability=replica: replicas that must have a batch's writes.");
+          "--durability=replica: replicas that must have a batch's writes "
+          "(of each master, on a Redis Cluster).");
 ABSL_FLAG(absl::Duration, durability_timeout, absl::Seconds(1),
           "--durability=replica: how long to wait for them before answering "
           "UNAVAILABLE (the sender sends again; ingest is idempotent).");
@@ -485,23 +488,17 @@ int Run() {
     return 2;
   }
   // WAIT holds its connection until the replicas answer: a client of its
-  // own, so ingest's commands never queue behind it.
-  std::unique_ptr<redis::PipelinedRedisClient> barrier_client;
+  // own (on a cluster, one connection per master), so ingest's commands
+  // never queue behind it.
+  std::optional<HubRedis> barrier_client;
   std::unique_ptr<ReplicaBarrier> replica_barrier;
-  if (*durability == Durability::kReplica &&
-      absl::GetFlag(FLAGS_redis_cluster)) {
-    // WAIT answers for the writes of its own connection's node only.
-    log::Error(
-        "--durability=replica is not supported with --redis_cluster yet");
-    return 2;
-  }
   if (*durability == Durability::kReplica) {
     redis::RedisClientOptions barrier_options = *redis_options;
     barrier_options.connections = 1;
     barrier_options.command_timeout = absl::GetFlag(FLAGS_durability_timeout) +
                                       redis_options->command_timeout;
-    absl::StatusOr<std::unique_ptr<redis::PipelinedRedisClient>> client =
-        redis::PipelinedRedisClient::Create(barrier_options, &redis_metrics);
+    absl::StatusOr<HubRedis> client =
+        MakeRedisClient(barrier_options, &redis_metrics);
     if (!client.ok()) {
       log::Error("%s", client.status().message());
       return 1;
@@ -513,12 +510,11 @@ int Run() {
       return 2;
     }
     replica_barrier = std::make_unique<ReplicaBarrier>(
-        barrier_client.get(),
+        barrier_client->client.get(),
         ReplicaBarrierOptions{
             .replicas = replicas,
             .timeout = absl::GetFlag(FLAGS_durability_timeout),
-            .marker_key = absl::StrCat(absl::GetFlag(FLAGS_key_prefix),
-                                       "{durability}:wait")});
+            .key_prefix = absl::GetFlag(FLAGS_key_prefix)});
     log::Info(
         "durability: a batch is acknowledged once %d replica(s) have it "
         "(WAIT, up to %s)",
@@ -703,7 +699,7 @@ int Run() {
       absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_shutdown_grace)));
   server->Wait();
   engine.Stop();
-  if (barrier_client) barrier_client->Shutdown();
+  if (barrier_client) barrier_client->shutdown();
   redis->shutdown();
   log::Info("stopped cleanly");
   return 0;

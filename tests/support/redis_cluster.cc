@@ -304,6 +304,14 @@ absl::Status RedisCluster::Kill(int index) {
   return nodes_[index]->Kill();
 }
 
+absl::Status RedisCluster::Restart(int index) {
+  if (absl::Status started = nodes_[index]->Restart(); !started.ok()) {
+    return started;
+  }
+  alive_[index] = true;
+  return absl::OkStatus();
+}
+
 absl::Status RedisCluster::Promote(int replica) {
   absl::StatusOr<redis::Reply> takeover =
       nodes_[replica]->Command({"CLUSTER", "FAILOVER", "TAKEOVER"});

@@ -52,6 +52,9 @@ class RedisCluster {
 
   // SIGKILL; the node is left out of the checks below from now on.
   absl::Status Kill(int index);
+  // Starts a killed node again on its port, with its nodes.conf: it rejoins
+  // the cluster (as a replica, when its slots were failed over meanwhile).
+  absl::Status Restart(int index);
 
   // CLUSTER FAILOVER TAKEOVER on a replica, then waits until it is master
   // and every live node agrees on cluster_state:ok.
