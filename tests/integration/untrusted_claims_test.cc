@@ -518,5 +518,60 @@ TEST_F(UntrustedClaimsTest, AVerifiedEventVouchingForTheClaimerConfirmsIt) {
   EXPECT_TRUE(MergeLog(visitor).empty());
 }
 
+class UntrustedRecordCapTest : public UntrustedClaimsTest {
+ protected:
+  UntrustedRecordCapTest() { store_options_.max_untrusted_records = 2; }
+
+  double Dropped() {
+    for (const prometheus::MetricFamily& family : registry_->Collect()) {
+      if (family.name == "omnihub_untrusted_records_dropped_total") {
+        return family.metric.at(0).counter.value;
+      }
+    }
+    return -1;
+  }
+};
+
+TEST_F(UntrustedRecordCapTest, RecordsPastTheCapAreOnlyCounted) {
+  // Four customers, each known by an e-mail.
+  std::vector<std::string> owners;
+  for (int n = 0; n < 4; ++n) {
+    const std::string email = absl::StrCat("owner", n, "@example.com");
+    owners.push_back(
+        IngestOne(WebEvent(absl::StrCat("owner-", n),
+                           {Identity(v1::IDENTITY_KIND_EMAIL, email)},
+                           kBase + n))
+            .customer_id());
+  }
+  // One visitor claims each of them, one event apiece.
+  std::string visitor;
+  for (int n = 0; n < 4; ++n) {
+    visitor =
+        IngestOne(
+            WebEvent(absl::StrCat("claim-", n),
+                     {Identity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-v"),
+                      Claim(v1::IDENTITY_KIND_EMAIL,
+                            absl::StrCat("owner", n, "@example.com"))},
+                     kBase + 10 + n))
+            .customer_id();
+  }
+  // The visitor's log stops at two; the owners each have theirs (both
+  // sides of a refusal are written, each within its own log's cap).
+  const std::vector<MergeRecord> log = MergeLog(visitor);
+  EXPECT_EQ(log.size(), 2u);
+  for (int n = 0; n < 4; ++n) {
+    EXPECT_EQ(MergeLog(owners[n]).size(), 1u) << n;
+  }
+  EXPECT_EQ(Dropped(), 2);
+  // A refusal already written is still counted when it happens again.
+  IngestOne(WebEvent("claim-again",
+                     {Identity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-v"),
+                      Claim(v1::IDENTITY_KIND_EMAIL, "owner0@example.com")},
+                     kBase + 20));
+  EXPECT_EQ(MergeLog(visitor).size(), 2u);
+  EXPECT_EQ(MergeLog(owners[0])[0].times(), 2);
+  EXPECT_EQ(Dropped(), 2);
+}
+
 }  // namespace
 }  // namespace omnihub::testing
