@@ -4,12 +4,21 @@
 //      SUPPRESSED, a link FAILED_PRECONDITION), and, for an event, whether
 //      it was erased (its id among the erased events kept under one of its
 //      identities);
+//   1b. for an event, whether each owner found holds the identity only by
+//      an unverified claim (its view's field is "u"): a verified identity
+//      held so by a customer the event does not vouch for (none of the
+//      event's verified identities is verified there) is taken from it —
+//      its key freed (compare-and-set), the claim dropped from the holder's
+//      view — and counts as unknown from then on (the merge logs get a
+//      record after the event is stored);
 //   2. decide: two or more customers reached through identities that may
 //      merge are merged (on a worker thread, see CustomerMerger); the event
 //      goes to the owner of its most trustworthy known identity (preferring
 //      identities that may merge); none known: a new customer claims the
-//      most trustworthy identity. An event's unverified identities (claims,
-//      see v1::Identity.unverified) never merge and never choose the
+//      most trustworthy identity. An event of claims only goes to a
+//      customer found through a claim only if it holds that identity by a
+//      claim too; else to a new customer. An event's unverified identities
+//      (claims, see v1::Identity.unverified) never merge and never choose the
 //      customer while the event has a verified identity; one that another
 //      customer has stays there, and the conflict is written to both merge
 //      logs as refused ("untrusted source") after the event is stored;
