@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <functional>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
@@ -238,6 +240,21 @@ absl::Status CheckRuntimeFlags() {
 
 }  // namespace
 
+namespace {
+
+// Registered by the registrar and run by the signal loop, both on the main
+// thread.
+std::vector<std::function<void()>>& Reloads() {
+  static auto* reloads = new std::vector<std::function<void()>>();
+  return *reloads;
+}
+
+}  // namespace
+
+void OnReload(std::function<void()> reload) {
+  Reloads().push_back(std::move(reload));
+}
+
 size_t MaxJsonDepth() {
   return static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_max_json_depth)));
 }
@@ -359,6 +376,7 @@ int RunAdapter(int argc, char** argv, const AdapterDescription& description,
     sigwait(&signals, &received);
     if (received != SIGHUP) break;
     ReloadApiKeys(intake);
+    for (const std::function<void()>& reload : Reloads()) reload();
   }
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
   log::Info(

@@ -2,7 +2,8 @@
 // (with OMNIHUB_* environment equivalents), the durable spool, the publisher
 // to the hub, the HTTP intake, and a graceful stop on SIGTERM/SIGINT that
 // lets in-flight requests finish and tries to flush the spool. SIGHUP
-// re-reads --api_keys_file.
+// re-reads --api_keys_file, then runs what the routes registered with
+// OnReload (their own secret files).
 //
 //   int main(int argc, char** argv) {
 //     return RunAdapter(argc, argv, {.name = "phone", .default_port = 8081,
@@ -41,6 +42,11 @@ using RouteRegistrar = std::function<absl::Status(
 // --max_json_depth, for the routes' JSON parsers; read it in the registrar
 // (the flags are parsed by then).
 size_t MaxJsonDepth();
+
+// Runs `reload` on every SIGHUP, after the API keys are re-read; call it from
+// the registrar. `reload` keeps what is in use when a file no longer reads
+// (and logs why).
+void OnReload(std::function<void()> reload);
 
 // Parses flags, runs until SIGTERM/SIGINT, returns the exit code.
 int RunAdapter(int argc, char** argv, const AdapterDescription& description,

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/adapter_runtime/adapter_runtime.h"
 #include "common/config/secret_file.h"
+#include "common/logging/log.h"
 #include "services/phone_adapter/phone_routes.h"
 
 ABSL_FLAG(std::string, cdr_time_zone, "UTC",
@@ -13,7 +14,7 @@ ABSL_FLAG(int, max_extension_digits, 6,
 ABSL_FLAG(std::string, twilio_auth_token_file, "",
           "A file holding the Twilio account's auth token: Twilio callbacks "
           "must then carry a valid X-Twilio-Signature (403 otherwise) instead "
-          "of an API key. Needs --public_url.");
+          "of an API key. Needs --public_url. Re-read on SIGHUP.");
 ABSL_FLAG(std::string, public_url, "",
           "The adapter's address as Twilio calls it (e.g. "
           "https://hub.example.com, or with the path prefix a proxy adds): "
@@ -84,7 +85,28 @@ int main(int argc, char** argv) {
         absl::StatusOr<std::optional<omnihub::phone::TwilioVerification>>
             twilio = TwilioVerificationFromFlags();
         if (!twilio.ok()) return twilio.status();
-        options.twilio = *std::move(twilio);
+        if (twilio->has_value()) {
+          auto verifier = std::make_shared<omnihub::phone::TwilioVerifier>(
+              **std::move(twilio));
+          options.twilio = verifier;
+          // A rotated auth token: the file again, the URL as it was.
+          omnihub::adapter::OnReload([verifier] {
+            const std::string path =
+                absl::GetFlag(FLAGS_twilio_auth_token_file);
+            absl::StatusOr<std::string> token =
+                omnihub::config::ReadSecretFile("twilio_auth_token_file", path);
+            if (!token.ok()) {
+              omnihub::log::Error(
+                  "SIGHUP: keeping the Twilio auth token in use: %s",
+                  token.status().message());
+              return;
+            }
+            verifier->Replace(
+                {*std::move(token), verifier->Current().public_url});
+            omnihub::log::Info("SIGHUP: Twilio auth token re-read from %s",
+                               path);
+          });
+        }
         omnihub::phone::RegisterPhoneRoutes(intake, &normalizer, options);
         return absl::OkStatus();
       });

@@ -117,8 +117,11 @@ void RegisterPhoneRoutes(http_intake::HttpIntake& intake,
       [&intake, normalizer, options](const httplib::Request& request,
                                      httplib::Response& response) {
         std::string sender;
-        if (options.twilio.has_value()) {
-          if (!FromTwilio(intake, *options.twilio, request, response)) return;
+        if (options.twilio != nullptr) {
+          if (!FromTwilio(intake, options.twilio->Current(), request,
+                          response)) {
+            return;
+          }
         } else {
           std::optional<std::string> key =
               intake.Authenticate(request, response);

@@ -9,9 +9,12 @@
 #ifndef OMNIHUB_SERVICES_PHONE_ADAPTER_PHONE_ROUTES_H_
 #define OMNIHUB_SERVICES_PHONE_ADAPTER_PHONE_ROUTES_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/http_intake/http_intake.h"
 #include "common/identity/identity_normalizer.h"
 #include "services/phone_adapter/call_record.h"
@@ -25,12 +28,32 @@ struct TwilioVerification {
   std::string public_url;
 };
 
+// The Twilio check in force, replaced while the adapter runs when the auth
+// token file is re-read (SIGHUP): a rotated token needs no restart.
+class TwilioVerifier {
+ public:
+  explicit TwilioVerifier(TwilioVerification verification)
+      : verification_(std::move(verification)) {}
+  void Replace(TwilioVerification verification) {
+    absl::MutexLock lock(&mutex_);
+    verification_ = std::move(verification);
+  }
+  TwilioVerification Current() const {
+    absl::MutexLock lock(&mutex_);
+    return verification_;
+  }
+
+ private:
+  mutable absl::Mutex mutex_;
+  TwilioVerification verification_ ABSL_GUARDED_BY(mutex_);
+};
+
 struct PhoneRouteOptions {
   CallParseOptions parse;
   CallEventOptions events;
   // Set: Twilio callbacks must carry a valid X-Twilio-Signature (403
   // otherwise) rather than an API key.
-  std::optional<TwilioVerification> twilio;
+  std::shared_ptr<const TwilioVerifier> twilio;
 };
 
 // `normalizer` must outlive the intake's server.

@@ -372,11 +372,13 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
   if (!copied.ok()) return copied;
 
   redis::Replies profile =
-      redis::CallAllAndWait(redis, {{"HKEYS", from.view},
+      redis::CallAllAndWait(redis, {{"HGETALL", from.view},
                                     {"HGETALL", from.merge_log},
                                     {"SMEMBERS", from.aliases},
                                     {"SMEMBERS", from.claims}});
   std::vector<std::string> identities, log_entries, aliases, claimed;
+  // Identities L held only by an unverified claim stay claims on S.
+  std::vector<std::string> only_claimed;
   for (int i = 0; i < 4; ++i) {
     absl::StatusOr<Reply> part = Expect(
         std::move(profile[i]), Reply::Type::kArray, "the merged profile");
@@ -385,7 +387,16 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
         i == 0 ? identities
                : (i == 1 ? log_entries : (i == 2 ? aliases : claimed));
     if (i == 0) {
-      into = IdentityMembersOf(part->elements);
+      std::vector<Reply> fields;
+      for (size_t f = 0; f + 1 < part->elements.size(); f += 2) {
+        fields.push_back(std::move(part->elements[f]));
+        if (part->elements[f + 1].str == kClaimedIdentityValue &&
+            absl::StartsWith(fields.back().str, kIdentityFieldPrefix)) {
+          only_claimed.push_back(
+              fields.back().str.substr(kIdentityFieldPrefix.size()));
+        }
+      }
+      into = IdentityMembersOf(fields);
       continue;
     }
     for (Reply& element : part->elements) {
@@ -414,6 +425,8 @@ absl::StatusOr<std::optional<std::string>> CustomerMerger::Carry(
   args.insert(args.end(), identities.begin(), identities.end());
   args.push_back(absl::StrCat(log_entries.size() / 2));
   args.insert(args.end(), log_entries.begin(), log_entries.end());
+  args.push_back(absl::StrCat(only_claimed.size()));
+  args.insert(args.end(), only_claimed.begin(), only_claimed.end());
   args.insert(args.end(), aliases.begin(), aliases.end());
   auto absorbed = RunOnSurvivor(context_->scripts.absorb_profile, target,
                                 &ProfileKeysOf, args);
@@ -522,11 +535,40 @@ absl::Status CustomerMerger::NoteRefusal(const v1::MergeRecord& record) const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<bool> CustomerMerger::NoteUntrusted(
+    const v1::MergeRecord& record, bool take_over) const {
+  const std::string bytes = record.SerializeAsString();
+  const std::string cap = absl::StrCat(
+      std::max<int64_t>(context_->options.max_untrusted_records, 0));
+  std::vector<redis::ScriptCall> calls;
+  for (const auto& [owner, other] :
+       {std::make_pair(record.survivor_id(), record.merged_id()),
+        std::make_pair(record.merged_id(), record.survivor_id())}) {
+    calls.push_back({.keys = {context_->keys.ForCustomer(owner).merge_log},
+                     .args = {absl::StrCat(kMergeLogRefusedField, other), bytes,
+                              take_over ? "set" : "nx", cap}});
+  }
+  bool written = false;
+  for (absl::StatusOr<Reply>& reply :
+       redis::RunAllAndWait(*context_->redis, context_->scripts.note_untrusted,
+                            std::move(calls))) {
+    absl::StatusOr<Reply> checked = Expect(
+        std::move(reply), Reply::Type::kInteger, "writing the merge log");
+    if (!checked.ok()) return checked.status();
+    if (checked->integer == 1) {
+      written = true;
+    } else if (context_->metrics) {
+      context_->metrics->untrusted_records_dropped().Increment();
+    }
+  }
+  return written;
+}
+
 absl::StatusOr<int> CustomerMerger::NoteUntrustedClaims(
     const std::string& customer_id,
     const absl::flat_hash_map<std::string, std::vector<v1::Identity>>&
         claimed_from,
-    const MergeTrigger& trigger) const {
+    const MergeTrigger& trigger, bool taken_over) const {
   absl::StatusOr<std::optional<LiveCustomer>> here = Resolve(customer_id);
   if (!here.ok()) return here.status();
   if (!here->has_value()) return 0;
@@ -554,19 +596,29 @@ absl::StatusOr<int> CustomerMerger::NoteUntrustedClaims(
     record.set_merged_id(merged);
     record.set_event_id(trigger.event_id);
     record.set_source(trigger.source);
-    record.set_reason(std::string(kUntrustedSourceReason));
+    record.set_reason(std::string(taken_over ? kClaimTakenOverReason
+                                             : kUntrustedSourceReason));
     for (const v1::Identity& identity : identities) {
       *record.add_linking_identities() = identity;
     }
     *record.mutable_survivor() = std::move(survivor_snapshot->snapshot);
     *record.mutable_merged() = std::move(merged_snapshot->snapshot);
-    if (absl::Status status = NoteRefusal(record); !status.ok()) return status;
-    log::Info(
-        "event %s from %s: unverified identities of customer %s left there, "
-        "the event stays on %s (untrusted source)",
-        trigger.event_id, trigger.source, (*there)->customer_id,
-        (*here)->customer_id);
-    ++noted;
+    absl::StatusOr<bool> written = NoteUntrusted(record, taken_over);
+    if (!written.ok()) return written.status();
+    if (taken_over) {
+      log::Info(
+          "event %s from %s: identities customer %s held only by an "
+          "unverified claim were taken over by %s (verified source)",
+          trigger.event_id, trigger.source, (*there)->customer_id,
+          (*here)->customer_id);
+    } else {
+      log::Info(
+          "event %s from %s: unverified identities of customer %s left "
+          "there, the event stays on %s (untrusted source)",
+          trigger.event_id, trigger.source, (*there)->customer_id,
+          (*here)->customer_id);
+    }
+    if (*written) ++noted;
   }
   return noted;
 }

@@ -63,6 +63,10 @@ inline constexpr absl::string_view kMergeLogTimesSuffix = ":n";
 // unverified identities (claims, see v1::Identity.unverified) belong to
 // another customer than the one the event landed on.
 inline constexpr absl::string_view kUntrustedSourceReason = "untrusted source";
+// The reason of the record written when a verified event took identities
+// from a customer that held them only by an unverified claim.
+inline constexpr absl::string_view kClaimTakenOverReason =
+    "verified source took over an unverified claim";
 
 // Where a customer id stands now.
 struct LiveCustomer {
@@ -94,12 +98,16 @@ class CustomerMerger {
   // other customer (the map's values), which were left where they are. An
   // agent who knows better confirms it with LinkIdentities. Customers that
   // are one with `customer_id` by now, or are gone, are skipped. Returns how
-  // many refusals it wrote.
+  // many refusals it wrote. `taken_over`: instead, the event's verified
+  // identities (the map's values) were held by the other customer only by an
+  // unverified claim and were taken from it (kClaimTakenOverReason). Past
+  // TimelineStoreOptions::max_untrusted_records such records of a customer,
+  // new ones are only counted.
   absl::StatusOr<int> NoteUntrustedClaims(
       const std::string& customer_id,
       const absl::flat_hash_map<std::string, std::vector<v1::Identity>>&
           claimed_from,
-      const MergeTrigger& trigger) const;
+      const MergeTrigger& trigger, bool taken_over = false) const;
 
   // Finishes merges that were started more than `older_than` ago and not
   // finished (their replica died). Returns how many it finished.
@@ -147,6 +155,11 @@ class CustomerMerger {
                 const std::vector<std::string>& args) const;
 
   absl::Status NoteRefusal(const v1::MergeRecord& record) const;
+  // Writes a record of an untrusted source to both customers' merge logs
+  // (over an existing record of the pair when `take_over`, else counted on
+  // it), within the cap; whether either was written or counted.
+  absl::StatusOr<bool> NoteUntrusted(const v1::MergeRecord& record,
+                                     bool take_over) const;
   // Tells the store's observer that `survivor` took in another customer's
   // purchases and events; blocking.
   absl::Status TellObserver(const std::string& survivor) const;

@@ -48,6 +48,15 @@ IdentityMetrics::IdentityMetrics(prometheus::Registry& registry) {
   identities_blocked_ = &refused.Add({{"rule", "blocked"}});
   identities_over_limit_ = &refused.Add({{"rule", "limit"}});
   identities_unverified_ = &refused.Add({{"rule", "unverified"}});
+  claims_taken_over_ = Counter(
+      registry, "omnihub_claims_taken_over_total",
+      "Identities a verified event took from a customer that held them only "
+      "by an unverified claim (see the merge log, reason \"verified source "
+      "took over an unverified claim\").");
+  untrusted_records_dropped_ =
+      Counter(registry, "omnihub_untrusted_records_dropped_total",
+              "Merge-log records of untrusted sources not written because the "
+              "customer had --max_untrusted_records of them already.");
   customers_forgotten_ =
       Counter(registry, "omnihub_customers_forgotten_total",
               "Customers erased on request (ForgetCustomer).");

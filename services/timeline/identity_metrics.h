@@ -28,6 +28,14 @@ class IdentityMetrics {
   prometheus::Counter& identities_unverified() {
     return *identities_unverified_;
   }
+  // Identities a verified event took from a customer that held them only by
+  // an unverified claim.
+  prometheus::Counter& claims_taken_over() { return *claims_taken_over_; }
+  // Merge-log records of untrusted sources not written: the customer had
+  // max_untrusted_records of them.
+  prometheus::Counter& untrusted_records_dropped() {
+    return *untrusted_records_dropped_;
+  }
   prometheus::Counter& customers_forgotten() { return *customers_forgotten_; }
   prometheus::Counter& customers_exported() { return *customers_exported_; }
   prometheus::Counter& identities_suppressed() {
@@ -45,6 +53,8 @@ class IdentityMetrics {
   prometheus::Counter* identities_blocked_;
   prometheus::Counter* identities_over_limit_;
   prometheus::Counter* identities_unverified_;
+  prometheus::Counter* claims_taken_over_;
+  prometheus::Counter* untrusted_records_dropped_;
   prometheus::Counter* customers_forgotten_;
   prometheus::Counter* customers_exported_;
   prometheus::Counter* identities_suppressed_;

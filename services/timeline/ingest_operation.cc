@@ -81,6 +81,8 @@ void IngestOperation::SetIdentities(std::vector<v1::Identity> identities) {
     verified_.push_back(linking() || !identity.unverified());
   }
   owners_.resize(identities_.size());
+  held_by_claim_.resize(identities_.size());
+  taken_from_.resize(identities_.size());
   claimed_.resize(identities_.size());
   recorded_on_.resize(identities_.size());
 }
@@ -208,7 +210,115 @@ void IngestOperation::OnLookedUp(Replies replies) {
     if (!owner.ok()) return Fail(owner.status());
     owners_[i] = owner->type == Reply::Type::kString ? owner->str : "";
   }
-  Decide();
+  CheckHolds();
+}
+
+void IngestOperation::CheckHolds() {
+  std::fill(held_by_claim_.begin(), held_by_claim_.end(), false);
+  std::vector<size_t> which;
+  if (!linking()) {
+    for (size_t i = 0; i < identities_.size(); ++i) {
+      if (!owners_[i].empty()) which.push_back(i);
+    }
+  }
+  if (which.empty()) return Decide();
+  auto gatherer = ReplyGatherer::Create(
+      which.size(), [self = shared_from_this(), which](Replies replies) {
+        self->OnHoldsChecked(std::move(replies), which);
+      });
+  for (size_t k = 0; k < which.size(); ++k) {
+    const size_t i = which[k];
+    context_->redis->Execute(
+        {"HGET", context_->keys.ForCustomer(owners_[i]).view,
+         absl::StrCat(kIdentityFieldPrefix, IdentityMember(identities_[i]))},
+        gatherer->Slot(k));
+  }
+}
+
+void IngestOperation::OnHoldsChecked(Replies replies,
+                                     const std::vector<size_t>& which) {
+  for (size_t k = 0; k < which.size(); ++k) {
+    absl::StatusOr<Reply> reply = redis::ErrorReplyAsStatus(
+        std::move(replies[k]), "an identity's standing");
+    if (!reply.ok()) return Fail(reply.status());
+    held_by_claim_[which[k]] = reply->type == Reply::Type::kString &&
+                               reply->str == kClaimedIdentityValue;
+  }
+  // A customer that has one of the event's verified identities verified is
+  // vouched for by the event: what it holds of them by a claim is confirmed
+  // (attached as verified when the event is stored there). Anyone else's
+  // mere claim of a verified identity is not trusted: the identity is taken
+  // from it.
+  std::vector<std::string> vouched_for;
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (verified_[i] && !owners_[i].empty() && !held_by_claim_[i]) {
+      vouched_for.push_back(owners_[i]);
+    }
+  }
+  std::vector<size_t> take;
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (verified_[i] && held_by_claim_[i] &&
+        !Contains(vouched_for, owners_[i])) {
+      take.push_back(i);
+    }
+  }
+  if (take.empty()) return Decide();
+  TakeOver(std::move(take));
+}
+
+void IngestOperation::TakeOver(std::vector<size_t> which) {
+  // The key first, compare-and-set, so an identity that changed owner
+  // meanwhile is left alone; then the claim goes from the holder's view. A
+  // process that dies in between leaves the holder a stale claim in its view
+  // that no key points to any more: shown, but never resolving anything.
+  auto gatherer = ReplyGatherer::Create(which.size(), [self =
+                                                           shared_from_this(),
+                                                       which](Replies replies) {
+    std::vector<redis::ScriptCall> drops;
+    bool changed_meanwhile = false;
+    for (size_t k = 0; k < which.size(); ++k) {
+      const size_t i = which[k];
+      absl::StatusOr<Reply> reply = Expect(
+          std::move(replies[k]), Reply::Type::kInteger, "an identity move");
+      if (!reply.ok()) return self->Fail(reply.status());
+      if (reply->integer != 1) {
+        changed_meanwhile = true;
+        continue;
+      }
+      drops.push_back(
+          {.keys = {self->context_->keys.ForCustomer(self->owners_[i]).view},
+           .args = {IdentityMember(self->identities_[i])}});
+      self->taken_from_[i] = self->owners_[i];
+      self->owners_[i].clear();
+      self->held_by_claim_[i] = false;
+    }
+    if (self->context_->metrics && !drops.empty()) {
+      self->context_->metrics->claims_taken_over().Increment(
+          static_cast<double>(drops.size()));
+    }
+    auto dropped = ReplyGatherer::Create(
+        drops.size(), [self, changed_meanwhile](Replies replies) {
+          for (absl::StatusOr<Reply>& reply : replies) {
+            absl::StatusOr<Reply> checked =
+                Expect(std::move(reply), Reply::Type::kInteger,
+                       "dropping an identity claim");
+            if (!checked.ok()) return self->Fail(checked.status());
+          }
+          if (changed_meanwhile) return self->ResolveAfresh();
+          self->Decide();
+        });
+    for (size_t k = 0; k < drops.size(); ++k) {
+      self->context_->scripts.drop_claim.Run(
+          *self->context_->redis, std::move(drops[k].keys),
+          std::move(drops[k].args), dropped->Slot(k));
+    }
+    dropped->StartIfEmpty();
+  });
+  for (size_t k = 0; k < which.size(); ++k) {
+    const size_t i = which[k];
+    context_->scripts.compare_and_set.Run(*context_->redis, {identity_keys_[i]},
+                                          {owners_[i], ""}, gatherer->Slot(k));
+  }
 }
 
 void IngestOperation::Decide() {
@@ -280,9 +390,13 @@ void IngestOperation::ChooseCustomer() {
   // The most trustworthy known identity that may merge decides; then any
   // known verified identity; else the customer is new. Claims (unverified
   // identities) never take an event away from the customer its verified
-  // identities stand for, however new: only an event with no verified
-  // identity at all goes where its most trustworthy known claim points,
-  // and then nothing is attached to that customer.
+  // identities stand for, however new. An event with no verified identity
+  // at all (a caller not allowed to vouch for any) goes where its most
+  // trustworthy claim points only if that customer holds it by a claim too
+  // (a visitor the same kind of caller made); then nothing is attached to
+  // it. Otherwise it starts a customer of its own, which gets only the
+  // claims nobody has: a claims-only event never lands on a customer whose
+  // identity was verified.
   found_by_claim_ = false;
   const bool any_verified =
       std::find(verified_.begin(), verified_.end(), true) != verified_.end();
@@ -291,7 +405,8 @@ void IngestOperation::ChooseCustomer() {
     if (!owners_[i].empty() && Merges(i)) chosen = static_cast<int>(i);
   }
   for (size_t i = 0; i < identities_.size() && chosen < 0; ++i) {
-    if (!owners_[i].empty() && (verified_[i] || !any_verified)) {
+    if (!owners_[i].empty() &&
+        (verified_[i] || (!any_verified && held_by_claim_[i]))) {
       chosen = static_cast<int>(i);
     }
   }
@@ -303,41 +418,51 @@ void IngestOperation::ChooseCustomer() {
 
 void IngestOperation::CreateCustomer() {
   // Every unknown identity is recorded on the new customer at once (the
-  // record expires unless the customer comes to exist). The first identity
-  // is unknown here, and verified when any is.
+  // record expires unless the customer comes to exist). The first unknown
+  // identity is verified when any of the event's is (a verified identity
+  // someone has would have chosen the customer).
   customer_id_ = NewCustomerId(context_->options.clock());
+  found_by_claim_ = false;
   std::vector<size_t> unknown;
   for (size_t i = 0; i < identities_.size(); ++i) {
     if (owners_[i].empty()) unknown.push_back(i);
   }
+  if (unknown.empty()) {
+    // Claims only, each of another customer that has it verified: the event
+    // is that caller's own customer's, which has no identity to be found by.
+    outcome_.created_customer = true;
+    return Store();
+  }
+  const size_t first = unknown[0];
   RecordClaims(std::move(unknown),
-               [self = shared_from_this()] { self->ClaimFirst(); });
+               [self = shared_from_this(), first] { self->ClaimFirst(first); });
 }
 
-void IngestOperation::ClaimFirst() {
+void IngestOperation::ClaimFirst(size_t first) {
   // Claimed with SET NX: of two concurrent first events of one person, one
   // creates the customer and the other finds it.
   const std::string candidate = customer_id_;
   context_->redis->Execute(
-      {"SET", identity_keys_[0], candidate, "NX", "GET"},
-      [self = shared_from_this(), candidate](absl::StatusOr<Reply> reply) {
+      {"SET", identity_keys_[first], candidate, "NX", "GET"},
+      [self = shared_from_this(), candidate,
+       first](absl::StatusOr<Reply> reply) {
         reply = redis::ErrorReplyAsStatus(std::move(reply),
                                           "the new customer's identity");
         if (!reply.ok()) return self->Fail(reply.status());
         if (reply->type == Reply::Type::kString) {
-          self->owners_[0] = reply->str;
-          self->found_by_claim_ = !self->verified_[0];
+          self->owners_[first] = reply->str;
+          self->found_by_claim_ = !self->verified_[first];
           // Nobody else knows the candidate: its record can go now (else it
           // expires).
           self->context_->redis->Execute(
               {"DEL", self->context_->keys.ForCustomer(candidate).claims},
               [](absl::StatusOr<Reply>) {});
         } else {
-          self->owners_[0] = candidate;
-          self->claimed_[0] = true;
+          self->owners_[first] = candidate;
+          self->claimed_[first] = true;
           self->outcome_.created_customer = true;
         }
-        self->customer_id_ = self->owners_[0];
+        self->customer_id_ = self->owners_[first];
         self->ClaimUnknown();
       });
 }
@@ -411,7 +536,7 @@ void IngestOperation::OnClaimed(Replies replies, std::vector<size_t> which) {
       claimed_[i] = true;
     }
   }
-  if (resolve_again) return Decide();
+  if (resolve_again) return CheckHolds();
   Store();
 }
 
@@ -443,10 +568,14 @@ void IngestOperation::Store() {
             context_->options.keep_purchases ? "1" : "0"};
   }
   // Not only the identities claimed now: one whose claimer died before it
-  // was attached is attached here.
+  // was attached is attached here. For an event, which of them it only
+  // claims (see ingest_event.lua).
+  const size_t flags_at = args.size();
+  if (!linking()) args.emplace_back();
   for (size_t i = 0; i < identities_.size(); ++i) {
     if (owners_[i] == customer_id_) {
       args.push_back(IdentityMember(identities_[i]));
+      if (!linking()) args[flags_at].push_back(verified_[i] ? '1' : 'u');
     }
   }
   script->Run(*context_->redis, std::move(script_keys), std::move(args),
@@ -613,6 +742,12 @@ void IngestOperation::ResolveAfresh() {
 
 void IngestOperation::NoteUntrustedClaims() {
   absl::flat_hash_map<std::string, std::vector<v1::Identity>> claimed_from;
+  absl::flat_hash_map<std::string, std::vector<v1::Identity>> taken_from;
+  for (size_t i = 0; i < identities_.size(); ++i) {
+    if (!taken_from_[i].empty() && taken_from_[i] != customer_id_) {
+      taken_from[taken_from_[i]].push_back(identities_[i]);
+    }
+  }
   for (size_t i = 0; i < identities_.size(); ++i) {
     if (verified_[i] || owners_[i].empty() || owners_[i] == customer_id_) {
       continue;
@@ -620,18 +755,21 @@ void IngestOperation::NoteUntrustedClaims() {
     claimed_from[owners_[i]].push_back(identities_[i]);
     ++outcome_.unverified_conflicts;
   }
-  if (claimed_from.empty()) return Finish();
-  if (context_->metrics) {
+  if (claimed_from.empty() && taken_from.empty()) return Finish();
+  if (context_->metrics && outcome_.unverified_conflicts > 0) {
     context_->metrics->identities_unverified().Increment(
         outcome_.unverified_conflicts);
   }
   WorkerJob note;
-  note.run = [self = shared_from_this(),
-              claimed_from = std::move(claimed_from)] {
+  note.run = [self = shared_from_this(), claimed_from = std::move(claimed_from),
+              taken_from = std::move(taken_from)] {
     absl::StatusOr<int> noted = self->merger_->NoteUntrustedClaims(
         self->customer_id_, claimed_from, self->trigger_);
     if (!noted.ok()) return self->Fail(noted.status());
     self->outcome_.refused_merges += *noted;
+    absl::StatusOr<int> taken = self->merger_->NoteUntrustedClaims(
+        self->customer_id_, taken_from, self->trigger_, /*taken_over=*/true);
+    if (!taken.ok()) return self->Fail(taken.status());
     self->Finish();
   };
   absl::Status queued = workers_->Schedule(WorkKind::kMerge, std::move(note));

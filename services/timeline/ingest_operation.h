@@ -4,12 +4,21 @@
 //      SUPPRESSED, a link FAILED_PRECONDITION), and, for an event, whether
 //      it was erased (its id among the erased events kept under one of its
 //      identities);
+//   1b. for an event, whether each owner found holds the identity only by
+//      an unverified claim (its view's field is "u"): a verified identity
+//      held so by a customer the event does not vouch for (none of the
+//      event's verified identities is verified there) is taken from it —
+//      its key freed (compare-and-set), the claim dropped from the holder's
+//      view — and counts as unknown from then on (the merge logs get a
+//      record after the event is stored);
 //   2. decide: two or more customers reached through identities that may
 //      merge are merged (on a worker thread, see CustomerMerger); the event
 //      goes to the owner of its most trustworthy known identity (preferring
 //      identities that may merge); none known: a new customer claims the
-//      most trustworthy identity. An event's unverified identities (claims,
-//      see v1::Identity.unverified) never merge and never choose the
+//      most trustworthy identity. An event of claims only goes to a
+//      customer found through a claim only if it holds that identity by a
+//      claim too; else to a new customer. An event's unverified identities
+//      (claims, see v1::Identity.unverified) never merge and never choose the
 //      customer while the event has a verified identity; one that another
 //      customer has stays there, and the conflict is written to both merge
 //      logs as refused ("untrusted source") after the event is stored;
@@ -109,6 +118,12 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
 
   void LookUp();
   void OnLookedUp(redis::Replies replies);
+  // For an event: whether the owners found hold the identities only by a
+  // claim; verified identities held so by a customer the event does not
+  // vouch for are taken from it (TakeOver); then Decide.
+  void CheckHolds();
+  void OnHoldsChecked(redis::Replies replies, const std::vector<size_t>& which);
+  void TakeOver(std::vector<size_t> which);
   // Whether a reply of the lookup says identity i is suppressed; then the
   // operation is finished (nothing written).
   bool RefuseSuppressed(redis::Replies& replies, size_t first);
@@ -116,7 +131,7 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   void OnMerged(absl::StatusOr<MergeResult> result);
   void ChooseCustomer();
   void CreateCustomer();
-  void ClaimFirst();
+  void ClaimFirst(size_t first);
   void ClaimUnknown();
   // Records identities `which` as being claimed for customer_id_, then
   // `next`.
@@ -149,7 +164,8 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   // Forgets every owner found so far and looks the identities up again.
   void ResolveAfresh();
   // Writes the merge log's refusals for unverified identities another
-  // customer has (on a worker thread), then Finish.
+  // customer has, and the claims taken over (on a worker thread), then
+  // Finish.
   void NoteUntrustedClaims();
   void Finish();
   void TellEventsChanged();
@@ -173,6 +189,11 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   std::vector<std::string> identity_hashes_;
   std::string event_hash_;
   std::vector<std::string> owners_;
+  // held_by_claim_[i]: owners_[i] holds identity i only by an unverified
+  // claim. taken_from_[i]: the customer identity i (verified here) was taken
+  // from because it held it so (for the merge log).
+  std::vector<bool> held_by_claim_;
+  std::vector<std::string> taken_from_;
   std::vector<bool> claimed_;
   // verified_[i]: identities_[i] is not a mere claim (always, for a link).
   // Verified identities come first, so that a new customer is created

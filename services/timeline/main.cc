@@ -128,6 +128,11 @@ ABSL_FLAG(std::string, key_prefix, "omnihub:", "Prefix of every Redis key.");
 ABSL_FLAG(int64_t, retention_max_events, 10000,
           "Most events kept per customer's timeline (0: no limit). Older "
           "events are trimmed; the single view still counts them.");
+ABSL_FLAG(int64_t, max_untrusted_records, 100,
+          "Most merge-log records of untrusted sources (claims refused, "
+          "claims a verified event took over) one customer keeps (0: no "
+          "limit); past it they are only counted, in "
+          "omnihub_untrusted_records_dropped_total.");
 ABSL_FLAG(absl::Duration, retention_max_age, absl::ZeroDuration(),
           "Events that occurred longer ago are trimmed (0: keep all), e.g. "
           "\"8760h\".");
@@ -554,6 +559,12 @@ int Run() {
       absl::GetFlag(FLAGS_retention_max_events);
   store_options.retention.max_age = absl::GetFlag(FLAGS_retention_max_age);
   store_options.keep_purchases = absl::GetFlag(FLAGS_insights);
+  store_options.max_untrusted_records =
+      absl::GetFlag(FLAGS_max_untrusted_records);
+  if (store_options.max_untrusted_records < 0) {
+    log::Error("--max_untrusted_records must not be negative");
+    return 2;
+  }
   store_options.erased_event_window = absl::GetFlag(FLAGS_erased_event_window);
   if (store_options.erased_event_window <= absl::ZeroDuration()) {
     log::Error("--erased_event_window must be positive");

@@ -32,7 +32,9 @@ StoreScripts::StoreScripts()
       read_customer(Script(kReadCustomerLua)),
       record_claims(Script(kRecordClaimsLua)),
       free_identity(Script(kFreeIdentityLua)),
-      suppress_identity(Script(kSuppressIdentityLua)) {}
+      suppress_identity(Script(kSuppressIdentityLua)),
+      drop_claim(Script(kDropClaimLua)),
+      note_untrusted(Script(kNoteUntrustedLua)) {}
 
 std::string StoreContext::MaxEventsArgument() const {
   return absl::StrCat(options.retention.max_events_per_customer);
@@ -60,11 +62,10 @@ int64_t IntegerOrZero(const std::string& text) {
 
 std::vector<std::string> IdentityMembersOf(
     const std::vector<redis::Reply>& fields) {
-  constexpr absl::string_view kPrefix = "i:";
   std::vector<std::string> members;
   for (const redis::Reply& field : fields) {
-    if (absl::StartsWith(field.str, kPrefix)) {
-      members.push_back(field.str.substr(kPrefix.size()));
+    if (absl::StartsWith(field.str, kIdentityFieldPrefix)) {
+      members.push_back(field.str.substr(kIdentityFieldPrefix.size()));
     }
   }
   return members;

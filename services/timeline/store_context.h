@@ -57,6 +57,10 @@ struct TimelineStoreOptions {
   // Keep each customer's purchase days for the insights (off only to
   // measure what they cost).
   bool keep_purchases = true;
+  // Most merge-log records of untrusted sources (claims refused, claims
+  // taken over) one customer keeps; past it they are only counted
+  // (omnihub_untrusted_records_dropped_total). 0: no limit.
+  int64_t max_untrusted_records = 100;
   // Tests only: called between the steps of a merge with the step's name; a
   // non-OK status stops the merge right there, as if the process had died.
   std::function<absl::Status(absl::string_view step)> merge_step_hook;
@@ -87,6 +91,8 @@ struct StoreScripts {
   redis::RedisScript record_claims;
   redis::RedisScript free_identity;
   redis::RedisScript suppress_identity;
+  redis::RedisScript drop_claim;
+  redis::RedisScript note_untrusted;
 };
 
 struct StoreContext {
@@ -119,6 +125,12 @@ absl::Status CustomerNotFound(absl::string_view customer_id);
 
 // A decimal the scripts wrote; 0 when absent or not a number.
 int64_t IntegerOrZero(const std::string& text);
+
+// A customer's identities are its view's fields "i:<kind>:<value>"; the value
+// is kClaimedIdentityValue while the customer holds the identity only by an
+// unverified claim (see v1::Identity.unverified), else "1".
+inline constexpr absl::string_view kIdentityFieldPrefix = "i:";
+inline constexpr absl::string_view kClaimedIdentityValue = "u";
 
 // The identities ("kind:value") among the field names of a customer's view
 // hash (an HKEYS reply), where each is the field "i:kind:value".

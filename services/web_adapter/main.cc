@@ -1,5 +1,6 @@
 // omnihub-web-adapter: the company website sends visit events here.
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -19,8 +20,8 @@ ABSL_FLAG(std::string, write_keys, "",
 ABSL_FLAG(std::string, server_write_keys_file, "",
           "File of server write keys: secret, for the company's own "
           "backends, key=site entries one or more a line (# comments). Their "
-          "identities are verified and their timestamps taken as given. Read "
-          "at start.");
+          "identities are verified and their timestamps taken as given. "
+          "Re-read on SIGHUP.");
 ABSL_FLAG(std::string, allowed_origins, "",
           "Origins browsers may send from, comma-separated "
           "(https://shop.example), or * for any.");
@@ -45,6 +46,32 @@ absl::Status FlagError(absl::string_view flag, const absl::Status& status) {
       absl::StrCat("--", flag, ": ", status.message()));
 }
 
+// The server write keys file, none of them also a client key.
+absl::StatusOr<std::map<std::string, std::string>> ReadServerWriteKeys(
+    const std::string& path,
+    const std::map<std::string, std::string>& client_keys) {
+  std::ifstream file(path);
+  std::stringstream contents;
+  contents << file.rdbuf();
+  if (!file) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " cannot be read"));
+  }
+  auto server_keys = omnihub::web::ParseServerWriteKeysFile(contents.str());
+  if (!server_keys.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", server_keys.status().message()));
+  }
+  for (const auto& [key, site] : *server_keys) {
+    if (client_keys.contains(key)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a key of site ", site,
+          " is also in --write_keys; a key is either public (client) or "
+          "secret (server), never both"));
+    }
+  }
+  return server_keys;
+}
+
 // Flags are read after RunAdapter parsed them; a bad one stops the adapter.
 absl::StatusOr<omnihub::web::WebRouteOptions> OptionsFromFlags() {
   omnihub::web::WebRouteOptions options;
@@ -54,29 +81,9 @@ absl::StatusOr<omnihub::web::WebRouteOptions> OptionsFromFlags() {
   options.write_keys = *std::move(keys);
   if (const std::string path = absl::GetFlag(FLAGS_server_write_keys_file);
       !path.empty()) {
-    std::ifstream file(path);
-    std::stringstream contents;
-    contents << file.rdbuf();
-    if (!file) {
-      return FlagError(
-          "server_write_keys_file",
-          absl::InvalidArgumentError(absl::StrCat(path, " cannot be read")));
-    }
-    auto server_keys = omnihub::web::ParseServerWriteKeysFile(contents.str());
+    auto server_keys = ReadServerWriteKeys(path, options.write_keys);
     if (!server_keys.ok()) {
-      return FlagError("server_write_keys_file",
-                       absl::InvalidArgumentError(absl::StrCat(
-                           path, ": ", server_keys.status().message())));
-    }
-    for (const auto& [key, site] : *server_keys) {
-      if (options.write_keys.contains(key)) {
-        return FlagError(
-            "server_write_keys_file",
-            absl::InvalidArgumentError(absl::StrCat(
-                "a key of site ", site,
-                " is also in --write_keys; a key is either public (client) "
-                "or secret (server), never both")));
-      }
+      return FlagError("server_write_keys_file", server_keys.status());
     }
     options.server_write_keys = *std::move(server_keys);
   }
@@ -124,8 +131,28 @@ int main(int argc, char** argv) {
         absl::StatusOr<omnihub::web::WebRouteOptions> options =
             OptionsFromFlags();
         if (!options.ok()) return options.status();
-        omnihub::web::RegisterWebRoutes(intake, &normalizer,
-                                        *std::move(options));
+        const std::map<std::string, std::string> client_keys =
+            options->write_keys;
+        omnihub::web::ServerWriteKeysReplacer replace =
+            omnihub::web::RegisterWebRoutes(intake, &normalizer,
+                                            *std::move(options));
+        const std::string path = absl::GetFlag(FLAGS_server_write_keys_file);
+        if (!path.empty()) {
+          // Rotated secret keys: the file again; one that no longer reads
+          // keeps the keys in use.
+          omnihub::adapter::OnReload([replace, path, client_keys] {
+            auto keys = ReadServerWriteKeys(path, client_keys);
+            if (!keys.ok()) {
+              omnihub::log::Error(
+                  "SIGHUP: keeping the server write keys in use: %s",
+                  keys.status().message());
+              return;
+            }
+            omnihub::log::Info("SIGHUP: %u server write keys re-read from %s",
+                               keys->size(), path);
+            replace(*std::move(keys));
+          });
+        }
         return absl::OkStatus();
       });
 }

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "openssl/sha.h"
 #include "services/web_adapter/web_snippet.h"
@@ -27,9 +28,15 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
       : intake_(intake),
         normalizer_(*normalizer),
         options_(std::move(options)) {
-    for (const auto& [key, site] : options_.server_write_keys) {
-      server_keys_[Digest(key)] = site;
-    }
+    ReplaceServerKeys(options_.server_write_keys);
+  }
+
+  void ReplaceServerKeys(const std::map<std::string, std::string>& keys) {
+    auto by_digest =
+        std::make_shared<absl::flat_hash_map<std::string, std::string>>();
+    for (const auto& [key, site] : keys) (*by_digest)[Digest(key)] = site;
+    absl::MutexLock lock(&server_keys_mutex_);
+    server_keys_ = std::move(by_digest);
   }
 
   void Register() {
@@ -119,7 +126,13 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
   // Server keys are compared through their SHA-256 digests, so how long a
   // lookup takes says nothing about a secret key's characters.
   std::optional<KnownKey> Find(const std::string& key) const {
-    if (auto it = server_keys_.find(Digest(key)); it != server_keys_.end()) {
+    std::shared_ptr<const absl::flat_hash_map<std::string, std::string>>
+        server_keys;
+    {
+      absl::MutexLock lock(&server_keys_mutex_);
+      server_keys = server_keys_;
+    }
+    if (auto it = server_keys->find(Digest(key)); it != server_keys->end()) {
       return KnownKey{.site = it->second, .server = true};
     }
     if (auto it = options_.write_keys.find(key);
@@ -162,13 +175,15 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
     std::optional<KnownKey> site = Find(key);
     // A secret in a URL ends up in logs and browser histories: a server key
     // there is refused (and should be replaced).
-    if (site.has_value() && site->server && in_query) site.reset();
+    const bool server_key_in_query =
+        site.has_value() && site->server && in_query;
+    if (server_key_in_query) site.reset();
     if (!site.has_value()) {
       response.set_header("WWW-Authenticate", "Basic realm=\"omnihub\"");
       return intake_.Error(
           response, 401, "writeKey",
           key.empty() ? "a write key is required"
-          : in_query && server_keys_.contains(Digest(key))
+          : server_key_in_query
               ? "a server write key is not accepted in the URL; send it in "
                 "the Authorization or X-Write-Key header"
               : "the write key is not known",
@@ -211,8 +226,10 @@ class WebRoutes : public std::enable_shared_from_this<WebRoutes> {
   http_intake::HttpIntake& intake_;
   const identity::IdentityNormalizer& normalizer_;
   const WebRouteOptions options_;
-  // SHA-256 of each server key -> its site.
-  absl::flat_hash_map<std::string, std::string> server_keys_;
+  // SHA-256 of each server key -> its site; replaced whole on a reload.
+  mutable absl::Mutex server_keys_mutex_;
+  std::shared_ptr<const absl::flat_hash_map<std::string, std::string>>
+      server_keys_ ABSL_GUARDED_BY(server_keys_mutex_);
 };
 
 }  // namespace
@@ -262,11 +279,15 @@ absl::StatusOr<std::map<std::string, std::string>> ParseServerWriteKeysFile(
   return keys;
 }
 
-void RegisterWebRoutes(http_intake::HttpIntake& intake,
-                       const identity::IdentityNormalizer* normalizer,
-                       WebRouteOptions options) {
-  std::make_shared<WebRoutes>(intake, normalizer, std::move(options))
-      ->Register();
+ServerWriteKeysReplacer RegisterWebRoutes(
+    http_intake::HttpIntake& intake,
+    const identity::IdentityNormalizer* normalizer, WebRouteOptions options) {
+  auto routes =
+      std::make_shared<WebRoutes>(intake, normalizer, std::move(options));
+  routes->Register();
+  return [routes](std::map<std::string, std::string> server_write_keys) {
+    routes->ReplaceServerKeys(server_write_keys);
+  };
 }
 
 }  // namespace omnihub::web

@@ -17,6 +17,7 @@
 #ifndef OMNIHUB_SERVICES_WEB_ADAPTER_WEB_ROUTES_H_
 #define OMNIHUB_SERVICES_WEB_ADAPTER_WEB_ROUTES_H_
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -53,10 +54,15 @@ absl::StatusOr<std::map<std::string, std::string>> ParseWriteKeys(
 absl::StatusOr<std::map<std::string, std::string>> ParseServerWriteKeysFile(
     absl::string_view contents);
 
+// Replaces the server write keys the routes accept (a file re-read on
+// SIGHUP); requests under way keep the keys they were checked with.
+using ServerWriteKeysReplacer =
+    std::function<void(std::map<std::string, std::string> server_write_keys)>;
+
 // `normalizer` must outlive the intake's server.
-void RegisterWebRoutes(http_intake::HttpIntake& intake,
-                       const identity::IdentityNormalizer* normalizer,
-                       WebRouteOptions options);
+ServerWriteKeysReplacer RegisterWebRoutes(
+    http_intake::HttpIntake& intake,
+    const identity::IdentityNormalizer* normalizer, WebRouteOptions options);
 
 }  // namespace omnihub::web
 

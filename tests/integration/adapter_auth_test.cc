@@ -45,12 +45,13 @@ std::string Sha256Hex(const std::string& text) {
 // sorted), HMAC-SHA1 with the auth token, base64.
 std::string TwilioSignatureByHand(
     const std::string& url,
-    const std::vector<std::pair<std::string, std::string>>& sorted) {
+    const std::vector<std::pair<std::string, std::string>>& sorted,
+    const std::string& token = kTwilioToken) {
   std::string text = url;
   for (const auto& [name, value] : sorted) text += name + value;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  HMAC(EVP_sha1(), kTwilioToken, static_cast<int>(strlen(kTwilioToken)),
+  HMAC(EVP_sha1(), token.data(), static_cast<int>(token.size()),
        reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest,
        &length);
   return absl::Base64Escape(
@@ -253,6 +254,47 @@ TEST_F(PhoneAdapterAuthTest, TwilioCallbacksNeedTwilioSignature) {
   EXPECT_EQ(events[0].event_id(), "call:twilio:CA77");
   EXPECT_EQ(events[0].source(), "phone-adapter/twilio");
   EXPECT_TRUE(ReadTimeline(v1::IDENTITY_KIND_PHONE, "+442071830099").empty());
+}
+
+TEST_F(PhoneAdapterAuthTest, TwilioAuthTokenIsReReadOnSighup) {
+  const std::string path = "/v1/calls/twilio";
+  const std::string url = absl::StrCat(kPublicUrl, path);
+  auto post = [&](const std::string& sid, const std::string& token) {
+    std::vector<std::pair<std::string, std::string>> form = {
+        {"CallSid", sid},
+        {"CallStatus", "completed"},
+        {"Direction", "inbound"},
+        {"From", "+442071830021"},
+        {"Timestamp", "Fri, 20 Nov 2026 11:00:00 +0000"},
+        {"To", "+442079460000"}};
+    httplib::Params params(form.begin(), form.end());
+    httplib::Client http("127.0.0.1", adapter_port_);
+    auto result = http.Post(
+        path.c_str(),
+        {{"X-Twilio-Signature", TwilioSignatureByHand(url, form, token)}},
+        params);
+    return result ? result->status : 0;
+  };
+  constexpr char kRotatedToken[] = "twilio-auth-token-rotated-81d0";
+  EXPECT_EQ(post("CA80", kTwilioToken), 202);
+  EXPECT_EQ(post("CA81", kRotatedToken), 403);
+  WriteFile(secrets_ + "/twilio-token", absl::StrCat(kRotatedToken, "\n"));
+  ASSERT_TRUE(adapter_->Signal(SIGHUP).ok());
+  ASSERT_TRUE(WaitUntil([&] { return post("CA82", kTwilioToken) == 403; },
+                        absl::Seconds(10)))
+      << "the old auth token was still taken after SIGHUP";
+  EXPECT_EQ(post("CA83", kRotatedToken), 202);
+  // A token file that no longer reads keeps the token in use.
+  std::filesystem::remove(secrets_ + "/twilio-token");
+  ASSERT_TRUE(adapter_->Signal(SIGHUP).ok());
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return FileText(directory_ + "/adapter.log")
+                   .find("keeping the Twilio auth token in use") !=
+               std::string::npos;
+      },
+      absl::Seconds(10)));
+  EXPECT_EQ(post("CA84", kRotatedToken), 202);
 }
 
 TEST_F(PhoneAdapterAuthTest, MetricsAndHealthAreNotOnTheIntakesPort) {

@@ -3,8 +3,11 @@
 // takes an identity another customer has, never moves an event off the
 // customer its verified identities stand for, and every conflict is a
 // refused merge in the merge log ("untrusted source") that an agent can
-// confirm with LinkIdentities. A caller not allowed to vouch for identities
-// gets all of its identities taken as claims.
+// confirm with LinkIdentities. A claim of an identity nobody had is no
+// ownership a verified event trusts: the verified event takes it over
+// (pre-claiming). A caller not allowed to vouch for identities gets all of
+// its identities taken as claims, and its events never land on a customer
+// whose identities were verified.
 #include <set>
 #include <string>
 #include <vector>
@@ -112,6 +115,30 @@ class UntrustedClaimsTest : public TimelineFixture {
     EXPECT_EQ(IdentitiesOf(bob), std::set<std::string>{"+447700900123"});
     EXPECT_EQ(ann.total_interactions(), 1);
     EXPECT_EQ(bob.total_interactions(), 1);
+  }
+
+  // The customer's events, newest first.
+  std::set<std::string> EventIdsOf(const std::string& customer_id) {
+    v1::GetTimelineRequest request;
+    request.mutable_customer()->set_customer_id(customer_id);
+    std::set<std::string> ids;
+    for (const v1::InteractionEvent& event : WholeTimeline(request, 50)) {
+      ids.insert(event.event_id());
+    }
+    return ids;
+  }
+
+  // A purchase the shop's backend reports (a server key: verified).
+  static v1::InteractionEvent Purchase(const std::string& event_id,
+                                       std::vector<v1::Identity> identities,
+                                       int64_t occurred_micros) {
+    v1::InteractionEvent event =
+        WebEvent(event_id, std::move(identities), occurred_micros);
+    event.set_kind(v1::INTERACTION_KIND_PURCHASE);
+    event.set_source("web-adapter/shop-backend");
+    event.mutable_value()->set_amount_micros(59'900'000);
+    event.mutable_value()->set_currency("EUR");
+    return event;
   }
 
   std::string ann_, bob_;
@@ -257,32 +284,50 @@ TEST_F(UntrustedClaimsTest, AKnownVisitorKeepsItsEventWhateverItClaims) {
   EXPECT_EQ(MergeLog(visitor).size(), 1u);
 }
 
-TEST_F(UntrustedClaimsTest, AnEventOfClaimsOnlyFindsButAttachesNothing) {
+TEST_F(UntrustedClaimsTest, AnEventOfClaimsOnlyNeverLandsOnAVerifiedOwner) {
   ASSERT_NO_FATAL_FAILURE(TwoCustomers());
+  // Ann's and Bob's identities were verified: a claims-only event naming
+  // them is not theirs. It starts a customer of its own, which gets the
+  // claim nobody had.
   const IngestResult result =
       IngestOne(WebEvent("claims-only",
                          {Claim(v1::IDENTITY_KIND_EMAIL, "ann@example.com"),
                           Claim(v1::IDENTITY_KIND_LOGIN_ID, "user-x"),
                           Claim(v1::IDENTITY_KIND_PHONE, "+447700900123")},
                          kBase + 2));
-  EXPECT_EQ(result.customer_id(), ann_);
+  const std::string claimer = result.customer_id();
+  EXPECT_NE(claimer, ann_);
+  EXPECT_NE(claimer, bob_);
   EXPECT_EQ(result.merged_customer_ids_size(), 0);
-  const v1::CustomerView ann =
-      CustomerByIdentity(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
-  EXPECT_EQ(IdentitiesOf(ann), std::set<std::string>{"ann@example.com"});
-  EXPECT_EQ(ann.total_interactions(), 2);
-  EXPECT_EQ(CustomerByIdentity(v1::IDENTITY_KIND_PHONE, "+447700900123")
-                .customer_id(),
-            bob_);
-  v1::GetCustomerRequest request;
-  *request.mutable_customer()->mutable_identity() =
-      Identity(v1::IDENTITY_KIND_LOGIN_ID, "user-x");
-  v1::GetCustomerResponse response;
-  grpc::ClientContext context;
-  EXPECT_EQ(stub_->GetCustomer(&context, request, &response).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  ASSERT_NO_FATAL_FAILURE(ExpectApart());
+  EXPECT_EQ(EventIdsOf(ann_), std::set<std::string>{"ann-1"});
+  const v1::CustomerView claimed =
+      CustomerByIdentity(v1::IDENTITY_KIND_LOGIN_ID, "user-x");
+  EXPECT_EQ(claimed.customer_id(), claimer);
+  EXPECT_EQ(IdentitiesOf(claimed), std::set<std::string>{"user-x"});
   ASSERT_EQ(MergeLog(bob_).size(), 1u);
   EXPECT_EQ(MergeLog(bob_)[0].reason(), "untrusted source");
+
+  // The next claims-only event follows the claim its own customer holds.
+  const IngestResult again =
+      IngestOne(WebEvent("claims-only-2",
+                         {Claim(v1::IDENTITY_KIND_EMAIL, "ann@example.com"),
+                          Claim(v1::IDENTITY_KIND_LOGIN_ID, "user-x")},
+                         kBase + 3));
+  EXPECT_EQ(again.customer_id(), claimer);
+  EXPECT_EQ(EventIdsOf(claimer),
+            (std::set<std::string>{"claims-only", "claims-only-2"}));
+
+  // Claims only, all of them verified elsewhere: a customer with no
+  // identity to be found by, never Ann's.
+  const IngestResult orphan = IngestOne(
+      WebEvent("claims-only-3",
+               {Claim(v1::IDENTITY_KIND_EMAIL, "ann@example.com")}, kBase + 4));
+  EXPECT_NE(orphan.customer_id(), ann_);
+  EXPECT_NE(orphan.customer_id(), claimer);
+  EXPECT_EQ(EventIdsOf(ann_), std::set<std::string>{"ann-1"});
+  EXPECT_EQ(EventIdsOf(orphan.customer_id()),
+            std::set<std::string>{"claims-only-3"});
 }
 
 TEST_F(UntrustedClaimsTest, ACallerNotAllowedToVerifyOnlyClaims) {
@@ -297,8 +342,10 @@ TEST_F(UntrustedClaimsTest, ACallerNotAllowedToVerifyOnlyClaims) {
       /*may_verify=*/false);
   EXPECT_EQ(result.status(), IngestResult::STATUS_ACCEPTED);
   EXPECT_EQ(result.merged_customer_ids_size(), 0);
-  // Only claims: the most trustworthy one someone has finds the customer.
-  EXPECT_EQ(result.customer_id(), ann_);
+  // Only claims, Ann's and Bob's verified: neither of theirs.
+  EXPECT_NE(result.customer_id(), ann_);
+  EXPECT_NE(result.customer_id(), bob_);
+  EXPECT_EQ(EventIdsOf(ann_), std::set<std::string>{"ann-1"});
   EXPECT_EQ(IdentitiesOf(
                 CustomerByIdentity(v1::IDENTITY_KIND_EMAIL, "ann@example.com")),
             std::set<std::string>{"ann@example.com"});
@@ -328,6 +375,202 @@ TEST_F(UntrustedClaimsTest, ACallerNotAllowedToVerifyOnlyClaims) {
   EXPECT_NE(CustomerByIdentity(v1::IDENTITY_KIND_PHONE, "+447700900123")
                 .customer_id(),
             ann_);
+}
+
+TEST_F(UntrustedClaimsTest, AVerifiedEventTakesOverAPreClaimedIdentity) {
+  // The attacker's browser claims Alice's e-mail before Alice ever shows up.
+  const IngestResult pre_claim = IngestOne(
+      WebEvent("evil-identify",
+               {Identity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-evil"),
+                Claim(v1::IDENTITY_KIND_EMAIL, "alice@example.com")}));
+  const std::string attacker = pre_claim.customer_id();
+  ASSERT_FALSE(attacker.empty());
+  ASSERT_EQ(IdentitiesOf(CustomerByIdentity(v1::IDENTITY_KIND_EMAIL,
+                                            "alice@example.com")),
+            (std::set<std::string>{"anon-evil", "alice@example.com"}));
+
+  // Alice's purchase, reported by the shop's backend.
+  const IngestResult purchase = IngestOne(Purchase(
+      "alice-order-1", {Identity(v1::IDENTITY_KIND_EMAIL, "alice@example.com")},
+      kBase + 1));
+  EXPECT_EQ(purchase.status(), IngestResult::STATUS_ACCEPTED);
+  const std::string alice = purchase.customer_id();
+  EXPECT_NE(alice, attacker);
+  EXPECT_EQ(purchase.merged_customer_ids_size(), 0);
+
+  // Alice's history is hers alone; the attacker keeps its own event and
+  // holds nothing of Alice's.
+  const v1::CustomerView alice_view =
+      CustomerByIdentity(v1::IDENTITY_KIND_EMAIL, "alice@example.com");
+  EXPECT_EQ(alice_view.customer_id(), alice);
+  EXPECT_EQ(IdentitiesOf(alice_view),
+            std::set<std::string>{"alice@example.com"});
+  EXPECT_EQ(EventIdsOf(alice), std::set<std::string>{"alice-order-1"});
+  const v1::CustomerView evil_view =
+      CustomerByIdentity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-evil");
+  EXPECT_EQ(evil_view.customer_id(), attacker);
+  EXPECT_EQ(IdentitiesOf(evil_view), std::set<std::string>{"anon-evil"});
+  EXPECT_EQ(evil_view.total_value_size(), 0);
+  EXPECT_EQ(EventIdsOf(attacker), std::set<std::string>{"evil-identify"});
+
+  // The move is in both merge logs.
+  for (const std::string& customer : {attacker, alice}) {
+    const std::vector<MergeRecord> log = MergeLog(customer);
+    ASSERT_EQ(log.size(), 1u) << customer;
+    EXPECT_EQ(log[0].outcome(), MergeRecord::OUTCOME_REFUSED);
+    EXPECT_EQ(log[0].reason(), "verified source took over an unverified claim");
+    EXPECT_EQ(log[0].event_id(), "alice-order-1");
+    EXPECT_EQ(log[0].survivor_id(), attacker);  // the older
+    EXPECT_EQ(log[0].merged_id(), alice);
+    ASSERT_EQ(log[0].linking_identities_size(), 1);
+    EXPECT_EQ(log[0].linking_identities(0).value(), "alice@example.com");
+  }
+
+  // Verified for good: the attacker's claim is refused now, and Alice's
+  // next order finds her.
+  const IngestResult again = IngestOne(
+      WebEvent("evil-identify-2",
+               {Identity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-evil"),
+                Claim(v1::IDENTITY_KIND_EMAIL, "alice@example.com")},
+               kBase + 2));
+  EXPECT_EQ(again.customer_id(), attacker);
+  ASSERT_EQ(MergeLog(attacker).size(), 1u);
+  EXPECT_EQ(MergeLog(attacker)[0].times(), 2);
+  EXPECT_EQ(IdentitiesOf(CustomerByIdentity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID,
+                                            "anon-evil")),
+            std::set<std::string>{"anon-evil"});
+  EXPECT_EQ(IngestOne(Purchase("alice-order-2",
+                               {Identity(v1::IDENTITY_KIND_EMAIL,
+                                         "alice@example.com")},
+                               kBase + 3))
+                .customer_id(),
+            alice);
+  EXPECT_EQ(EventIdsOf(alice),
+            (std::set<std::string>{"alice-order-1", "alice-order-2"}));
+  EXPECT_EQ(EventIdsOf(attacker),
+            (std::set<std::string>{"evil-identify", "evil-identify-2"}));
+}
+
+TEST_F(UntrustedClaimsTest, APreClaimedIdentityNeverMergesIntoItsOwner) {
+  // Alice is known by her CRM id; the attacker claims her e-mail, which
+  // nobody had yet.
+  const std::string alice =
+      IngestOne(Purchase("alice-order-1",
+                         {Identity(v1::IDENTITY_KIND_CRM_ID, "crm-42")}, kBase))
+          .customer_id();
+  const std::string attacker =
+      IngestOne(
+          WebEvent("evil-identify",
+                   {Identity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-evil"),
+                    Claim(v1::IDENTITY_KIND_EMAIL, "alice@example.com")},
+                   kBase + 1))
+          .customer_id();
+  ASSERT_NE(alice, attacker);
+  // The backend names both: the e-mail goes to Alice, and the attacker's
+  // customer is not merged into hers.
+  const IngestResult result = IngestOne(
+      Purchase("alice-order-2",
+               {Identity(v1::IDENTITY_KIND_CRM_ID, "crm-42"),
+                Identity(v1::IDENTITY_KIND_EMAIL, "alice@example.com")},
+               kBase + 2));
+  EXPECT_EQ(result.customer_id(), alice);
+  EXPECT_EQ(result.merged_customer_ids_size(), 0);
+  EXPECT_EQ(IdentitiesOf(CustomerByIdentity(v1::IDENTITY_KIND_EMAIL,
+                                            "alice@example.com")),
+            (std::set<std::string>{"crm-42", "alice@example.com"}));
+  EXPECT_EQ(EventIdsOf(alice),
+            (std::set<std::string>{"alice-order-1", "alice-order-2"}));
+  EXPECT_EQ(IdentitiesOf(CustomerByIdentity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID,
+                                            "anon-evil")),
+            std::set<std::string>{"anon-evil"});
+  EXPECT_EQ(EventIdsOf(attacker), std::set<std::string>{"evil-identify"});
+  ASSERT_EQ(MergeLog(alice).size(), 1u);
+  EXPECT_EQ(MergeLog(alice)[0].reason(),
+            "verified source took over an unverified claim");
+}
+
+TEST_F(UntrustedClaimsTest, AVerifiedEventVouchingForTheClaimerConfirmsIt) {
+  // A visitor identifies itself in the browser (a claim); the backend then
+  // reports its order with the same anonymous id and e-mail: it is her.
+  const std::string visitor =
+      IngestOne(
+          WebEvent("identify",
+                   {Identity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-1"),
+                    Claim(v1::IDENTITY_KIND_EMAIL, "carol@example.com")}))
+          .customer_id();
+  const IngestResult order = IngestOne(
+      Purchase("carol-order-1",
+               {Identity(v1::IDENTITY_KIND_EMAIL, "carol@example.com"),
+                Identity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-1")},
+               kBase + 1));
+  EXPECT_EQ(order.customer_id(), visitor);
+  EXPECT_TRUE(MergeLog(visitor).empty());
+  // Verified now: an event naming only the e-mail finds her, takes nothing.
+  EXPECT_EQ(IngestOne(Purchase("carol-order-2",
+                               {Identity(v1::IDENTITY_KIND_EMAIL,
+                                         "carol@example.com")},
+                               kBase + 2))
+                .customer_id(),
+            visitor);
+  EXPECT_EQ(IdentitiesOf(CustomerByIdentity(v1::IDENTITY_KIND_EMAIL,
+                                            "carol@example.com")),
+            (std::set<std::string>{"anon-1", "carol@example.com"}));
+  EXPECT_TRUE(MergeLog(visitor).empty());
+}
+
+class UntrustedRecordCapTest : public UntrustedClaimsTest {
+ protected:
+  UntrustedRecordCapTest() { store_options_.max_untrusted_records = 2; }
+
+  double Dropped() {
+    for (const prometheus::MetricFamily& family : registry_->Collect()) {
+      if (family.name == "omnihub_untrusted_records_dropped_total") {
+        return family.metric.at(0).counter.value;
+      }
+    }
+    return -1;
+  }
+};
+
+TEST_F(UntrustedRecordCapTest, RecordsPastTheCapAreOnlyCounted) {
+  // Four customers, each known by an e-mail.
+  std::vector<std::string> owners;
+  for (int n = 0; n < 4; ++n) {
+    const std::string email = absl::StrCat("owner", n, "@example.com");
+    owners.push_back(
+        IngestOne(WebEvent(absl::StrCat("owner-", n),
+                           {Identity(v1::IDENTITY_KIND_EMAIL, email)},
+                           kBase + n))
+            .customer_id());
+  }
+  // One visitor claims each of them, one event apiece.
+  std::string visitor;
+  for (int n = 0; n < 4; ++n) {
+    visitor =
+        IngestOne(
+            WebEvent(absl::StrCat("claim-", n),
+                     {Identity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-v"),
+                      Claim(v1::IDENTITY_KIND_EMAIL,
+                            absl::StrCat("owner", n, "@example.com"))},
+                     kBase + 10 + n))
+            .customer_id();
+  }
+  // The visitor's log stops at two; the owners each have theirs (both
+  // sides of a refusal are written, each within its own log's cap).
+  const std::vector<MergeRecord> log = MergeLog(visitor);
+  EXPECT_EQ(log.size(), 2u);
+  for (int n = 0; n < 4; ++n) {
+    EXPECT_EQ(MergeLog(owners[n]).size(), 1u) << n;
+  }
+  EXPECT_EQ(Dropped(), 2);
+  // A refusal already written is still counted when it happens again.
+  IngestOne(WebEvent("claim-again",
+                     {Identity(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-v"),
+                      Claim(v1::IDENTITY_KIND_EMAIL, "owner0@example.com")},
+                     kBase + 20));
+  EXPECT_EQ(MergeLog(visitor).size(), 2u);
+  EXPECT_EQ(MergeLog(owners[0])[0].times(), 2);
+  EXPECT_EQ(Dropped(), 2);
 }
 
 }  // namespace

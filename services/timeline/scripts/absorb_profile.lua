@@ -14,8 +14,9 @@
 -- ARGV[3] this merge's merge-log field   ARGV[4] its record
 -- ARGV[5] per-kind identity limits, "kind=n,..."
 -- ARGV[6] n, the number of identities, then the n identities,
--- then m, then m merge-log field/record pairs, then the merged-away
--- customer's own aliases.
+-- then m, then m merge-log field/record pairs, then u, then the u of the n
+-- identities the merged-away customer held only by a claim (they stay
+-- claims), then the merged-away customer's own aliases.
 --
 -- Returns {'moved', customer} as absorb_events does, else {'ok', identities
 -- the limits kept off the survivor...}.
@@ -32,11 +33,14 @@ local members = {}
 for j = i + 1, i + n do members[#members + 1] = ARGV[j] end
 i = i + n + 1
 local m = tonumber(ARGV[i])
-local refused = attach(k, members, ARGV[5])
+local u = tonumber(ARGV[i + 2 * m + 1])
+local claims = {}
+for j = i + 2 * m + 2, i + 2 * m + 1 + u do claims[ARGV[j]] = true end
+local refused = attach(k, members, ARGV[5], claims, false)
 for j = i + 1, i + 2 * m, 2 do
   redis.call('HSETNX', KEYS[2], ARGV[j], ARGV[j + 1])
 end
-i = i + 2 * m + 1
+i = i + 2 * m + 2 + u
 redis.call('HSETNX', KEYS[2], ARGV[3], ARGV[4])
 redis.call('SADD', KEYS[3], ARGV[2])
 if i <= #ARGV then redis.call('SADD', KEYS[3], unpack(ARGV, i, #ARGV)) end

@@ -13,7 +13,8 @@ local alias = moved_to(KEYS[1])
 if alias then return {'moved', alias} end
 local members = {}
 for i = 3, #ARGV do members[#members + 1] = ARGV[i] end
-local refused = attach(k, members, ARGV[2])
+-- A link is a trusted statement: identities held by a claim become verified.
+local refused = attach(k, members, ARGV[2], nil, true)
 ensure_created(k, ARGV[1])
 confirm_claims(KEYS[2], members, refused)
 local reply = {'ok'}

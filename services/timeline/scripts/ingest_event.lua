@@ -9,7 +9,9 @@
 -- ARGV[5] drop events that occurred before this (us; '0': keep all)
 -- ARGV[6] per-kind identity limits, "kind=n,..."
 -- ARGV[7] '1': keep purchase days for the insights; '0': not (benchmarks)
--- ARGV[8..] identities ("kind:value") to attach to the customer: those
+-- ARGV[8] one character per identity that follows: 'u' when the event only
+--          claims it (v1::Identity.unverified), else '1'
+-- ARGV[9..] identities ("kind:value") to attach to the customer: those
 --          claimed for it and every other one whose key names it
 --
 -- Returns {'moved', customer} when this customer was merged into another
@@ -26,16 +28,19 @@
 local k = {events = KEYS[1], timeline = KEYS[2], view = KEYS[3]}
 local id, stored, now = ARGV[1], ARGV[2], ARGV[3]
 check_retention(ARGV[4], ARGV[5])
-local members = {}
-for i = 8, #ARGV do members[#members + 1] = ARGV[i] end
+local members, claims = {}, {}
+for i = 9, #ARGV do
+  members[#members + 1] = ARGV[i]
+  if string.sub(ARGV[8], i - 8, i - 8) == 'u' then claims[ARGV[i]] = true end
+end
 local result, refused, purchase =
-    put_event(k, id, stored, now, members, ARGV[6], ARGV[7] == '1')
+    put_event(k, id, stored, now, members, ARGV[6], ARGV[7] == '1', claims)
 if result == 'moved' then return {'moved', refused} end
 -- Rejected: the other two results are the field at fault and why.
 if result == 'rejected' then return {'rejected', refused, purchase} end
 if not refused then
   refused = {}
-  if #members > 0 then refused = attach(k, members, ARGV[6]) end
+  if #members > 0 then refused = attach(k, members, ARGV[6], claims, true) end
 end
 confirm_claims(KEYS[4], members, refused)
 local trimmed = 0

@@ -20,7 +20,9 @@
 -- val:<currency> (micros, exact), sat_sum (thousandths), sat_n, first, last,
 -- fch (the channel of the first interaction), created, recent_id and
 -- recent_at (the most recent event), and the customer's identities as fields
--- i:<kind>:<value> (value '1'); once the customer is merged away or being
+-- i:<kind>:<value> (value '1', or 'u' while the customer holds it only by
+-- an unverified claim: a verified event naming it does not trust that, see
+-- ingest_operation.h); once the customer is merged away or being
 -- erased, only the field 'alias' (the survivor, or '-'). Identities and alias
 -- in the view rather than keys of their own: the view is read once per event
 -- and there are fewer keys to create and keep.
@@ -119,9 +121,11 @@ end
 -- Of identities ("kind:value") the customer lacks (`present[i]` is false),
 -- picks those its limits let it take; `limits` is "kind=n,kind=n" (kinds not
 -- named have none). `new_customer`: the view has no identities yet, so none
--- need counting. Returns the view fields to set (flat, field and '1') and the
--- identities that did not fit.
-local function choose_identities(k, members, present, limits, new_customer)
+-- need counting. `claims` (may be nil): the identities (member -> true) that
+-- are only claimed, set to 'u' rather than '1'. Returns the view fields to
+-- set (flat, field and value) and the identities that did not fit.
+local function choose_identities(k, members, present, limits, new_customer,
+                                 claims)
   local limit = {}
   for kind, n in string.gmatch(limits, '([%w_]+)=(%d+)') do
     limit[kind] = tonumber(n)
@@ -149,23 +153,49 @@ local function choose_identities(k, members, present, limits, new_customer)
       else
         if limit[kind] then counts[kind] = count_of(kind) + 1 end
         added[#added + 1] = 'i:' .. member
-        added[#added + 1] = '1'
+        if claims and claims[member] then
+          added[#added + 1] = 'u'
+        else
+          added[#added + 1] = '1'
+        end
       end
     end
   end
   return added, refused
 end
 
+-- The view fields (flat, field and '1') of identities the customer holds
+-- only by a claim ('u' in `present`) that are named now without being
+-- claims: verified for good.
+local function upgrades(members, present, claims)
+  local fields = {}
+  for i, member in ipairs(members) do
+    if present[i] == 'u' and not (claims and claims[member]) then
+      fields[#fields + 1] = 'i:' .. member
+      fields[#fields + 1] = '1'
+    end
+  end
+  return fields
+end
+
 -- Adds identities to the customer as far as its limits allow (see
--- choose_identities). Returns the identities that did not fit.
-local function attach(k, members, limits)
+-- choose_identities), those in `claims` (may be nil) as claims. `upgrade`:
+-- identities it holds by a claim that are not claims here become verified.
+-- Returns the identities that did not fit.
+local function attach(k, members, limits, claims, upgrade)
   -- A link of identities all known already has none to attach, and HMGET
   -- of no fields is an error.
   if #members == 0 then return {} end
   local fields = {}
   for i, member in ipairs(members) do fields[i] = 'i:' .. member end
   local present = redis.call('HMGET', k.view, unpack(fields))
-  local added, refused = choose_identities(k, members, present, limits)
+  local added, refused =
+      choose_identities(k, members, present, limits, false, claims)
+  if upgrade then
+    for _, item in ipairs(upgrades(members, present, claims)) do
+      added[#added + 1] = item
+    end
+  end
   if #added > 0 then redis.call('HSET', k.view, unpack(added)) end
   return refused
 end
@@ -181,7 +211,9 @@ end
 -- keys are `k` (events, timeline, view), and folds it into the view in the
 -- same step. The same or a lower revision than the one stored changes
 -- nothing. Identities (`members`, may be empty) are attached as attach()
--- does, with the same read and write of the view. Returns 'accepted',
+-- does, with the same read and write of the view (`claims`, may be nil: the
+-- members only claimed; the others, held by a claim so far, become
+-- verified). Returns 'accepted',
 -- 'updated' or 'duplicate', the identities that did not fit (nil for a
 -- duplicate: nothing was attached), and whether the event is or was a
 -- purchase; or 'moved' and the customer this one was merged into ('-': it is
@@ -189,7 +221,8 @@ end
 -- at fault and why (a total that would leave 64 bits), having written
 -- nothing. `keep_purchases` false leaves the purchase days alone (a hub run
 -- without insights, to measure them).
-local function put_event(k, id, stored, now, members, limits, keep_purchases)
+local function put_event(k, id, stored, now, members, limits, keep_purchases,
+                         claims)
   local revision, occurred, channel, kind, currency, amount, satisfaction =
       string.match(stored, HEADER_FIELDS)
   if not revision or (currency ~= '' and not is_int64(amount)) or
@@ -404,11 +437,14 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases)
   -- event is going to be stored.
   local refused = {}
   if #members > 0 then
+    local present = {unpack(values, fixed + 1)}
     local added
-    added, refused = choose_identities(k, members,
-                                       {unpack(values, fixed + 1)}, limits,
-                                       not current.created)
+    added, refused = choose_identities(k, members, present, limits,
+                                       not current.created, claims)
     for _, item in ipairs(added) do updates[#updates + 1] = item end
+    for _, item in ipairs(upgrades(members, present, claims)) do
+      updates[#updates + 1] = item
+    end
   end
 
   -- Every check passed: the writes. The timeline is the one key not read
