@@ -444,7 +444,8 @@ bool ReadSegmentFile(omnihub::v1::Segment* segment) {
   }
   std::stringstream text;
   text << in.rdbuf();
-  auto parsed = google::protobuf::util::JsonStringToMessage(text.str(), segment);
+  auto parsed =
+      google::protobuf::util::JsonStringToMessage(text.str(), segment);
   if (!parsed.ok()) {
     std::cerr << path << ": not a Segment: " << parsed.message() << "\n";
     return false;
@@ -497,8 +498,7 @@ int SegmentCommand(const std::string& command,
     request.set_page_size(absl::GetFlag(FLAGS_page_size));
     request.set_page_token(absl::GetFlag(FLAGS_page_token));
     omnihub::v1::ListSegmentMembersResponse response;
-    return call(request, &SegmentService::Stub::ListSegmentMembers,
-                &response);
+    return call(request, &SegmentService::Stub::ListSegmentMembers, &response);
   }
   if (command == "segment-sizes") {
     omnihub::v1::GetSegmentSizesRequest request;
@@ -511,8 +511,7 @@ int SegmentCommand(const std::string& command,
     omnihub::v1::GetCustomerSegmentsRequest request;
     if (!Selector(request.mutable_customer())) return 2;
     omnihub::v1::GetCustomerSegmentsResponse response;
-    return call(request, &SegmentService::Stub::GetCustomerSegments,
-                &response);
+    return call(request, &SegmentService::Stub::GetCustomerSegments, &response);
   }
   return -1;
 }

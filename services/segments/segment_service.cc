@@ -36,15 +36,15 @@ grpc::ServerUnaryReactor* SegmentService::Answer(
       timeline::WorkKind::kRead,
       {.run =
            [reactor, response, shared] {
-             absl::StatusOr<Response> answer = std::move (*shared)();
+             absl::StatusOr<Response> answer = std::move(*shared)();
              if (!answer.ok()) {
                return reactor->Finish(ToGrpcStatus(answer.status()));
              }
              *response = *std::move(answer);
              reactor->Finish(grpc::Status::OK);
            },
-       .drop =
-           [reactor](absl::Status why) { reactor->Finish(ToGrpcStatus(why)); }});
+       .drop = [reactor](
+                   absl::Status why) { reactor->Finish(ToGrpcStatus(why)); }});
   if (!queued.ok()) reactor->Finish(ToGrpcStatus(queued));
   return reactor;
 }

@@ -717,8 +717,7 @@ int Run() {
   if (absl::GetFlag(FLAGS_insights)) engine.Start();
   if (segments_on) {
     if (absl::Status loaded = segment_engine.LoadDefinitions(); !loaded.ok()) {
-      log::Warning("segments: %s (loaded on the next tick)",
-                   loaded.ToString());
+      log::Warning("segments: %s (loaded on the next tick)", loaded.ToString());
     }
     segment_engine.Start();
   }

@@ -54,8 +54,7 @@ class SegmentsTest : public TimelineFixture {
 
   static v1::SegmentCondition Condition(const std::string& text) {
     v1::SegmentCondition condition;
-    EXPECT_TRUE(
-        google::protobuf::TextFormat::ParseFromString(text, &condition))
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &condition))
         << text;
     return condition;
   }
@@ -67,7 +66,8 @@ class SegmentsTest : public TimelineFixture {
     *request.mutable_segment()->mutable_condition() = Condition(condition);
     v1::Segment response;
     grpc::ClientContext context;
-    grpc::Status status = segments_->CreateSegment(&context, request, &response);
+    grpc::Status status =
+        segments_->CreateSegment(&context, request, &response);
     if (created != nullptr) *created = response;
     return status;
   }
@@ -147,11 +147,11 @@ class SegmentsTest : public TimelineFixture {
       cursor = step->cursor;
     } while (cursor != "0");
     for (const std::string& id : ids) {
-      absl::StatusOr<redis::Reply> view =
-          RedisCommand({"HGETALL", store_->context().keys.ForCustomer(id).view});
+      absl::StatusOr<redis::Reply> view = RedisCommand(
+          {"HGETALL", store_->context().keys.ForCustomer(id).view});
       EXPECT_TRUE(view.ok());
-      absl::StatusOr<segments::ViewFacts> facts = segments::FactsOfView(
-          *view, engine_->model().Get()->rules, Now());
+      absl::StatusOr<segments::ViewFacts> facts =
+          segments::FactsOfView(*view, engine_->model().Get()->rules, Now());
       EXPECT_TRUE(facts.ok());
       if (facts->gone) continue;
       if (live != nullptr) live->insert(id);
@@ -204,20 +204,21 @@ class SegmentsTest : public TimelineFixture {
 };
 
 TEST_F(SegmentsTest, TimeRelativeSegmentsEnterAndLeaveWithTheClockAlone) {
-  ASSERT_TRUE(Create("web-quiet-30", R"pb(
-                all {
-                  conditions { channel_count { channel: CHANNEL_WEB at_least: 1 } }
-                  conditions {
-                    last_interaction { channel: CHANNEL_WEB not_within_days: 30 }
-                  }
-                })pb")
-                  .ok());
   ASSERT_TRUE(
-      Create("recent-7", "last_interaction { within_days: 7 }").ok());
+      Create("web-quiet-30", R"pb(
+        all {
+          conditions { channel_count { channel: CHANNEL_WEB at_least: 1 } }
+          conditions {
+            last_interaction { channel: CHANNEL_WEB not_within_days: 30 }
+          }
+        })pb")
+          .ok());
+  ASSERT_TRUE(Create("recent-7", "last_interaction { within_days: 7 }").ok());
   const int64_t visit = NowMicros();
   IngestOk({Event("w1", v1::IDENTITY_KIND_EMAIL, "ann@example.com", visit,
                   v1::CHANNEL_WEB)});
-  const std::string ann = CustomerOf(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
+  const std::string ann =
+      CustomerOf(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
   EXPECT_EQ(Members("web-quiet-30"), std::vector<std::string>{});
   EXPECT_EQ(Members("recent-7"), std::vector<std::string>{ann});
 
@@ -250,8 +251,8 @@ TEST_F(SegmentsTest, TimeRelativeSegmentsEnterAndLeaveWithTheClockAlone) {
             visit + 7 * kMicrosPerDay);
 
   // A visit brings it back into recent-7 and out of web-quiet-30 at once.
-  IngestOk({Event("w2", v1::IDENTITY_KIND_EMAIL, "ann@example.com",
-                  NowMicros(), v1::CHANNEL_WEB)});
+  IngestOk({Event("w2", v1::IDENTITY_KIND_EMAIL, "ann@example.com", NowMicros(),
+                  v1::CHANNEL_WEB)});
   EXPECT_EQ(Members("web-quiet-30"), std::vector<std::string>{});
   EXPECT_EQ(Members("recent-7"), std::vector<std::string>{ann});
   ExpectMembershipIsFromScratch();
@@ -261,26 +262,20 @@ TEST_F(SegmentsTest, MembershipThroughUpsertsMergesAndErasureIsFromScratch) {
   ASSERT_TRUE(Create("phone-twice",
                      "channel_count { channel: CHANNEL_PHONE at_least: 2 }")
                   .ok());
-  ASSERT_TRUE(Create("eur-spender", R"pb(total_value {
-                                           at_least {
-                                             amount_micros: 10000000
-                                             currency: "EUR"
-                                           }
-                                         })pb")
+  ASSERT_TRUE(Create("eur-spender",
+                     R"pb(total_value {
+                            at_least { amount_micros: 10000000 currency: "EUR" }
+                          })pb")
                   .ok());
-  ASSERT_TRUE(Create("no-email", R"pb(all {
-                                        conditions {
-                                          negated {
-                                            identity_kind {
-                                              kind: IDENTITY_KIND_EMAIL
-                                            }
-                                          }
-                                        }
-                                        conditions {
-                                          last_interaction { within_days: 3 }
-                                        }
-                                      })pb")
-                  .ok());
+  ASSERT_TRUE(
+      Create("no-email",
+             R"pb(all {
+                    conditions {
+                      negated { identity_kind { kind: IDENTITY_KIND_EMAIL } }
+                    }
+                    conditions { last_interaction { within_days: 3 } }
+                  })pb")
+          .ok());
   const int64_t t = NowMicros() - 3600LL * 1000000;
   std::vector<v1::InteractionEvent> events;
   for (int i = 0; i < 12; ++i) {
@@ -320,11 +315,11 @@ TEST_F(SegmentsTest, MembershipThroughUpsertsMergesAndErasureIsFromScratch) {
   // too.
   const std::string merged_away =
       CustomerOf(v1::IDENTITY_KIND_EMAIL, "p4@example.com");
-  v1::InteractionEvent link = Event("link-1", v1::IDENTITY_KIND_PHONE,
-                                    "+442071838721", t + 5);
+  v1::InteractionEvent link =
+      Event("link-1", v1::IDENTITY_KIND_PHONE, "+442071838721", t + 5);
   *link.add_identities() = Identity(v1::IDENTITY_KIND_EMAIL, "p4@example.com");
-  v1::InteractionEvent link2 = Event("link-2", v1::IDENTITY_KIND_PHONE,
-                                     "+442071838715", t + 6);
+  v1::InteractionEvent link2 =
+      Event("link-2", v1::IDENTITY_KIND_PHONE, "+442071838715", t + 6);
   *link2.add_identities() = Identity(v1::IDENTITY_KIND_PHONE, "+442071838718");
   IngestOk({link});
   IngestOk({link2});
@@ -339,7 +334,8 @@ TEST_F(SegmentsTest, MembershipThroughUpsertsMergesAndErasureIsFromScratch) {
   forget.set_requested_by("dpo@example.com");
   v1::ForgetCustomerResponse forgotten;
   grpc::ClientContext context;
-  grpc::Status erased = customers_->ForgetCustomer(&context, forget, &forgotten);
+  grpc::Status erased =
+      customers_->ForgetCustomer(&context, forget, &forgotten);
   ASSERT_TRUE(erased.ok()) << erased.error_message();
   ExpectMembershipIsFromScratch();
   (void)merged_away;
@@ -447,7 +443,8 @@ TEST_F(SegmentsTest, PaginationStaysCorrectWhileMembersComeAndGo) {
     request.set_page_token(token);
     v1::ListSegmentMembersResponse response;
     grpc::ClientContext context;
-    ASSERT_TRUE(segments_->ListSegmentMembers(&context, request, &response).ok());
+    ASSERT_TRUE(
+        segments_->ListSegmentMembers(&context, request, &response).ok());
     listed.insert(listed.end(), response.customer_ids().begin(),
                   response.customer_ids().end());
     token = response.next_page_token();
@@ -462,10 +459,9 @@ TEST_F(SegmentsTest, PaginationStaysCorrectWhileMembersComeAndGo) {
       moved.set_revision(2 + round);
       changes.push_back(moved);
       leaving.insert(absl::StrCat("+44207183", 1000 + i));
-      changes.push_back(Event(absl::StrCat("new", round, "-", k),
-                              v1::IDENTITY_KIND_PHONE,
-                              absl::StrCat("+44207184", round * 5 + k + 100),
-                              t));
+      changes.push_back(
+          Event(absl::StrCat("new", round, "-", k), v1::IDENTITY_KIND_PHONE,
+                absl::StrCat("+44207184", round * 5 + k + 100), t));
     }
     IngestOk(changes);
     ++round;
@@ -490,15 +486,16 @@ TEST_F(SegmentsTest, PaginationStaysCorrectWhileMembersComeAndGo) {
 TEST_F(SegmentsTest, BadDefinitionsAreRefusedNamingTheField) {
   v1::Segment created;
   grpc::Status status = Create("big-spenders", R"pb(
-      any {
-        conditions { identity_kind { kind: IDENTITY_KIND_EMAIL } }
-        conditions { total_value { at_least { amount_micros: 5000000 } } }
-      })pb");
+    any {
+      conditions { identity_kind { kind: IDENTITY_KIND_EMAIL } }
+      conditions { total_value { at_least { amount_micros: 5000000 } } }
+    })pb");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(),
             "segment.condition.any.conditions[1].total_value.at_least."
             "currency: an amount needs its currency (ISO 4217, e.g. \"EUR\")");
-  status = Create("Big Spenders", "identity_kind { kind: IDENTITY_KIND_EMAIL }");
+  status =
+      Create("Big Spenders", "identity_kind { kind: IDENTITY_KIND_EMAIL }");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_TRUE(absl::StartsWith(status.error_message(), "segment.name: "))
       << status.error_message();
@@ -517,23 +514,26 @@ TEST_F(SegmentsTest, BadDefinitionsAreRefusedNamingTheField) {
             "segment.condition.identity_kind: has a field this server does "
             "not know (number 9)");
   // Nothing was defined; a good one is, once.
-  EXPECT_EQ(Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }",
-                   &created)
-                .error_code(),
-            grpc::StatusCode::OK);
-  EXPECT_EQ(created.version(), 1);
   EXPECT_EQ(
-      Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }").error_code(),
-      grpc::StatusCode::ALREADY_EXISTS);
+      Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }", &created)
+          .error_code(),
+      grpc::StatusCode::OK);
+  EXPECT_EQ(created.version(), 1);
+  EXPECT_EQ(Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }")
+                .error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
 }
 
 TEST_F(SegmentsTest, SizesNowAndByDayAndAsAGauge) {
-  ASSERT_TRUE(Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
-  IngestOk({Event("e1", v1::IDENTITY_KIND_EMAIL, "a@example.com", NowMicros()),
-            Event("e2", v1::IDENTITY_KIND_EMAIL, "b@example.com", NowMicros())});
+  ASSERT_TRUE(
+      Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
+  IngestOk(
+      {Event("e1", v1::IDENTITY_KIND_EMAIL, "a@example.com", NowMicros()),
+       Event("e2", v1::IDENTITY_KIND_EMAIL, "b@example.com", NowMicros())});
   ASSERT_TRUE(segment_engine_->CountSizes().ok());
   Advance(absl::Hours(24));
-  IngestOk({Event("e3", v1::IDENTITY_KIND_EMAIL, "c@example.com", NowMicros())});
+  IngestOk(
+      {Event("e3", v1::IDENTITY_KIND_EMAIL, "c@example.com", NowMicros())});
   ASSERT_TRUE(segment_engine_->CountSizes().ok());
   v1::GetSegmentSizesRequest request;
   request.set_name("emails");

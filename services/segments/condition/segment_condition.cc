@@ -88,8 +88,7 @@ class Validator {
       case v1::SegmentCondition::kAny:
         return CheckList(node.any(), absl::StrCat(path, ".any"), depth);
       case v1::SegmentCondition::kNegated:
-        return Check(node.negated(), absl::StrCat(path, ".negated"),
-                     depth + 1);
+        return Check(node.negated(), absl::StrCat(path, ".negated"), depth + 1);
       case v1::SegmentCondition::kLifecycleStage:
         return CheckStage(node.lifecycle_stage(),
                           absl::StrCat(path, ".lifecycle_stage"));

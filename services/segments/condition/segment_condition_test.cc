@@ -22,32 +22,33 @@ std::string ErrorOf(const v1::SegmentCondition& condition,
 }
 
 TEST(ValidateConditionTest, AcceptsAWellFormedTree) {
-  EXPECT_TRUE(ValidateCondition(Parse(R"pb(
-                all {
-                  conditions { lifecycle_stage { stages: LIFECYCLE_STAGE_ACTIVE } }
-                  conditions {
-                    negated {
-                      last_interaction { channel: CHANNEL_WEB within_days: 30 }
-                    }
-                  }
-                  conditions {
-                    total_value { at_least { amount_micros: 1 currency: "EUR" } }
-                  }
-                })pb"),
-                                {}, "condition")
-                  .ok());
+  EXPECT_TRUE(
+      ValidateCondition(
+          Parse(R"pb(
+            all {
+              conditions { lifecycle_stage { stages: LIFECYCLE_STAGE_ACTIVE } }
+              conditions {
+                negated {
+                  last_interaction { channel: CHANNEL_WEB within_days: 30 }
+                }
+              }
+              conditions {
+                total_value { at_least { amount_micros: 1 currency: "EUR" } }
+              }
+            })pb"),
+          {}, "condition")
+          .ok());
 }
 
 TEST(ValidateConditionTest, NamesTheFieldAtFault) {
-  EXPECT_EQ(ErrorOf(Parse(R"pb(
-              all {
-                conditions { identity_kind { kind: IDENTITY_KIND_EMAIL } }
-                conditions {
-                  total_value { at_least { amount_micros: 5000000 } }
-                }
-              })pb")),
-            "condition.all.conditions[1].total_value.at_least.currency: an "
-            "amount needs its currency (ISO 4217, e.g. \"EUR\")");
+  EXPECT_EQ(
+      ErrorOf(Parse(R"pb(
+        all {
+          conditions { identity_kind { kind: IDENTITY_KIND_EMAIL } }
+          conditions { total_value { at_least { amount_micros: 5000000 } } }
+        })pb")),
+      "condition.all.conditions[1].total_value.at_least.currency: an "
+      "amount needs its currency (ISO 4217, e.g. \"EUR\")");
   EXPECT_EQ(ErrorOf(Parse("any { conditions {} }")),
             "condition.any.conditions[0]: sets none of the conditions");
   EXPECT_EQ(ErrorOf(Parse("last_interaction { channel: CHANNEL_WEB }")),
@@ -69,16 +70,17 @@ TEST(ValidateConditionTest, NamesTheFieldAtFault) {
 }
 
 TEST(ValidateConditionTest, RefusesFieldsItDoesNotKnow) {
-  v1::SegmentCondition condition =
-      Parse("all { conditions { identity_kind { kind: IDENTITY_KIND_PHONE } } }");
+  v1::SegmentCondition condition = Parse(
+      "all { conditions { identity_kind { kind: IDENTITY_KIND_PHONE } } }");
   // A field number this server has never defined, as a newer client would
   // send it.
   condition.mutable_all()
       ->mutable_conditions(0)
       ->mutable_identity_kind()
       ->GetReflection()
-      ->MutableUnknownFields(
-          condition.mutable_all()->mutable_conditions(0)->mutable_identity_kind())
+      ->MutableUnknownFields(condition.mutable_all()
+                                 ->mutable_conditions(0)
+                                 ->mutable_identity_kind())
       ->AddVarint(77, 1);
   EXPECT_EQ(ErrorOf(condition),
             "condition.all.conditions[0].identity_kind: has a field this "
@@ -86,7 +88,8 @@ TEST(ValidateConditionTest, RefusesFieldsItDoesNotKnow) {
 }
 
 TEST(ValidateConditionTest, LimitsDepthAndSize) {
-  v1::SegmentCondition deep = Parse("identity_kind { kind: IDENTITY_KIND_PHONE }");
+  v1::SegmentCondition deep =
+      Parse("identity_kind { kind: IDENTITY_KIND_PHONE }");
   for (int i = 0; i < 3; ++i) {
     v1::SegmentCondition wrapped;
     *wrapped.mutable_negated() = deep;
@@ -139,7 +142,9 @@ TEST(EvaluateTest, CombinesNodesAndKeepsEveryDeadline) {
   facts.lifecycle_next_change = now + absl::Hours(24 * 60);
   const v1::SegmentCondition condition = Parse(R"pb(
     all {
-      conditions { channel_count { channel: CHANNEL_PHONE at_least: 2 at_most: 3 } }
+      conditions {
+        channel_count { channel: CHANNEL_PHONE at_least: 2 at_most: 3 }
+      }
       conditions { identity_kind { kind: IDENTITY_KIND_EMAIL } }
       conditions {
         total_value {

@@ -93,16 +93,17 @@ void MembershipKeeper::EventsChanged(
   auto shared_done =
       std::make_shared<absl::AnyInvocable<void(absl::Status) &&>>(
           std::move(done));
-  absl::Status queued = workers_.Schedule(
-      timeline::WorkKind::kOther,
-      {.run =
-           [this, customer_id, shared_done] {
-             std::move (*shared_done)(
-                 Evaluate(customer_id, EvaluationTrigger::kEvent));
-           },
-       .drop = [shared_done](absl::Status why) {
-         std::move (*shared_done)(std::move(why));
-       }});
+  absl::Status queued =
+      workers_.Schedule(timeline::WorkKind::kOther,
+                        {.run =
+                             [this, customer_id, shared_done] {
+                               std::move (*shared_done)(Evaluate(
+                                   customer_id, EvaluationTrigger::kEvent));
+                             },
+                         .drop =
+                             [shared_done](absl::Status why) {
+                               std::move (*shared_done)(std::move(why));
+                             }});
   if (!queued.ok()) {
     std::move (*shared_done)(absl::UnavailableError(
         absl::StrCat("segment evaluations are backed up: ", queued.message())));
@@ -130,29 +131,28 @@ absl::Status MembershipKeeper::Forget(const std::string& customer_id) const {
   if (!recorded.ok()) return recorded.status();
   std::vector<std::vector<std::string>> commands;
   for (size_t i = 0; i + 1 < recorded->elements.size(); i += 2) {
-    std::optional<Recorded> entry = ParseRecorded(recorded->elements[i + 1].str);
+    std::optional<Recorded> entry =
+        ParseRecorded(recorded->elements[i + 1].str);
     if (!entry.has_value()) continue;
-    commands.push_back(
-        {"ZREM",
-         keys_->MembersOf(customer_id, recorded->elements[i].str,
-                          entry->version),
-         customer_id});
+    commands.push_back({"ZREM",
+                        keys_->MembersOf(customer_id, recorded->elements[i].str,
+                                         entry->version),
+                        customer_id});
   }
   // The index entries first: a failure after them leaves the customer's
   // own keys, and the next try finds them again.
-  if (absl::Status status = CheckAll(
-          redis::CallAllAndWait(*context_->redis, std::move(commands)),
-          "a segment's members");
+  if (absl::Status status =
+          CheckAll(redis::CallAllAndWait(*context_->redis, std::move(commands)),
+                   "a segment's members");
       !status.ok()) {
     return status;
   }
-  return CheckAll(
-      redis::CallAllAndWait(
-          *context_->redis,
-          {{"DEL", keys_->CustomerSegments(customer_id),
-            keys_->CustomerLog(customer_id)},
-           {"ZREM", keys_->DeadlinesOf(customer_id), customer_id}}),
-      "forgetting a customer's segments");
+  return CheckAll(redis::CallAllAndWait(
+                      *context_->redis,
+                      {{"DEL", keys_->CustomerSegments(customer_id),
+                        keys_->CustomerLog(customer_id)},
+                       {"ZREM", keys_->DeadlinesOf(customer_id), customer_id}}),
+                  "forgetting a customer's segments");
 }
 
 absl::Status MembershipKeeper::Evaluate(const std::string& customer_id,

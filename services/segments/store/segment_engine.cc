@@ -161,15 +161,13 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
   }
   std::map<std::string, std::string> done;
   for (size_t i = 0; i + 1 < state[0]->elements.size(); i += 2) {
-    done[state[0]->elements[i].str] =
-        std::string(absl::StrSplit(state[0]->elements[i + 1].str, '|')
-                        .begin()
-                        .operator*());
+    done[state[0]->elements[i].str] = std::string(
+        absl::StrSplit(state[0]->elements[i + 1].str, '|').begin().operator*());
   }
   bool all_done = true;
   for (const v1::Segment& segment : definitions->segments) {
-    all_done = all_done &&
-               done[segment.name()] == absl::StrCat(segment.version());
+    all_done =
+        all_done && done[segment.name()] == absl::StrCat(segment.version());
   }
   if (all_done) return true;
   absl::StatusOr<bool> lease = TakeLease(keys_.PassLease(), kPassLease);
@@ -179,8 +177,7 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
   const std::vector<Reply>& pass = state[1]->elements;
   std::string cursor = "0";
   int64_t evaluated = 0;
-  if (TextOf(pass[0]) == definitions->fingerprint &&
-      !TextOf(pass[1]).empty()) {
+  if (TextOf(pass[0]) == definitions->fingerprint && !TextOf(pass[1]).empty()) {
     cursor = TextOf(pass[1]);
     evaluated = timeline::IntegerOrZero(TextOf(pass[2]));
   } else {
@@ -190,8 +187,8 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
   const insights::InsightsKeys customer_keys(context_->keys.prefix());
   const absl::Time until = absl::Now() + slice;
   do {
-    absl::StatusOr<insights::CustomerIdsStep> step = insights::ScanCustomerIds(
-        *context_, customer_keys, cursor, kScanCount);
+    absl::StatusOr<insights::CustomerIdsStep> step =
+        insights::ScanCustomerIds(*context_, customer_keys, cursor, kScanCount);
     if (!step.ok()) return step.status();
     if (absl::Status status = EvaluateAll(step->ids, EvaluationTrigger::kPass);
         !status.ok()) {
@@ -200,10 +197,10 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
     cursor = step->cursor;
     evaluated += static_cast<int64_t>(step->ids.size());
     absl::StatusOr<Reply> saved = redis::ErrorReplyAsStatus(
-        redis::CallAndWait(*context_->redis,
-                           {"HSET", keys_.Pass(), "fingerprint",
-                            definitions->fingerprint, "cursor", cursor,
-                            "evaluated", absl::StrCat(evaluated)}),
+        redis::CallAndWait(
+            *context_->redis,
+            {"HSET", keys_.Pass(), "fingerprint", definitions->fingerprint,
+             "cursor", cursor, "evaluated", absl::StrCat(evaluated)}),
         "the segments' evaluation");
     if (!saved.ok()) return saved.status();
   } while (cursor != "0" && absl::Now() < until);
@@ -306,9 +303,9 @@ absl::Status SegmentEngine::CountSizes() {
     if (!size.ok()) return size.status();
     sizes[segment.name()] = *size;
     absl::StatusOr<Reply> recorded = redis::ErrorReplyAsStatus(
-        redis::CallAndWait(*context_->redis,
-                           {"HSET", keys_.Sizes(segment.name()), today,
-                            absl::StrCat(*size)}),
+        redis::CallAndWait(
+            *context_->redis,
+            {"HSET", keys_.Sizes(segment.name()), today, absl::StrCat(*size)}),
         "a segment's size history");
     if (!recorded.ok()) return recorded.status();
   }
@@ -413,8 +410,8 @@ absl::StatusOr<v1::Segment> SegmentEngine::Update(const v1::Segment& request,
       definitions_.Put(segment.name(), *current, segment);
   if (!stored.ok()) return stored.status();
   if (!*stored) {
-    return absl::AbortedError(absl::StrCat(
-        "segment \"", segment.name(), "\" changed meanwhile; try again"));
+    return absl::AbortedError(absl::StrCat("segment \"", segment.name(),
+                                           "\" changed meanwhile; try again"));
   }
   if (absl::Status status = AddProgress(segment); !status.ok()) return status;
   return segment;
@@ -425,8 +422,7 @@ absl::Status SegmentEngine::Delete(const std::string& name) {
   absl::StatusOr<std::optional<v1::Segment>> current = definitions_.Read(name);
   if (!current.ok()) return current.status();
   if (!current->has_value()) return NotFound(name);
-  absl::StatusOr<bool> deleted =
-      definitions_.Put(name, *current, std::nullopt);
+  absl::StatusOr<bool> deleted = definitions_.Put(name, *current, std::nullopt);
   if (!deleted.ok()) return deleted.status();
   if (!*deleted) {
     return absl::AbortedError(
@@ -473,8 +469,7 @@ absl::StatusOr<MembersPage> SegmentEngine::Members(
   }
   if (page_size == 0) page_size = 100;
   if (!page_token.empty() && !timeline::IsWellFormedCustomerId(page_token)) {
-    return Invalid("page_token",
-                   "is not a token ListSegmentMembers gave");
+    return Invalid("page_token", "is not a token ListSegmentMembers gave");
   }
   absl::StatusOr<v1::Segment> segment = Get(name);
   if (!segment.ok()) return segment.status();
@@ -485,8 +480,8 @@ absl::StatusOr<MembersPage> SegmentEngine::Members(
   std::vector<std::vector<std::string>> reads;
   for (int shard = 0; shard < kSegmentShards; ++shard) {
     reads.push_back({"ZRANGEBYLEX",
-                     keys_.Members(shard, name, segment->version()), from,
-                     "+", "LIMIT", "0", absl::StrCat(page_size)});
+                     keys_.Members(shard, name, segment->version()), from, "+",
+                     "LIMIT", "0", absl::StrCat(page_size)});
   }
   std::vector<std::string> ids;
   bool more = false;
@@ -583,9 +578,9 @@ absl::StatusOr<v1::GetSegmentSizesResponse> SegmentEngine::Sizes(
   for (int64_t day = today - days + 1; day <= today; ++day) {
     read.push_back(absl::StrCat(day));
   }
-  absl::StatusOr<Reply> history = timeline::Expect(
-      redis::CallAndWait(*context_->redis, std::move(read)),
-      Reply::Type::kArray, "a segment's size history");
+  absl::StatusOr<Reply> history =
+      timeline::Expect(redis::CallAndWait(*context_->redis, std::move(read)),
+                       Reply::Type::kArray, "a segment's size history");
   if (!history.ok()) return history.status();
   v1::GetSegmentSizesResponse response;
   response.set_size(*size);

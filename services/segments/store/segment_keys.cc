@@ -29,8 +29,7 @@ std::string SegmentKeys::Deadlines(int shard) const {
   return absl::StrFormat("%ssgdl:{%02x}", prefix_, shard);
 }
 
-std::string SegmentKeys::CustomerSegments(
-    absl::string_view customer_id) const {
+std::string SegmentKeys::CustomerSegments(absl::string_view customer_id) const {
   return absl::StrCat(prefix_, "c:{", customer_id, "}:sg");
 }
 
