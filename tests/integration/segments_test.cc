@@ -524,6 +524,33 @@ TEST_F(SegmentsTest, BadDefinitionsAreRefusedNamingTheField) {
             grpc::StatusCode::ALREADY_EXISTS);
 }
 
+TEST_F(SegmentsTest, ASegmentDeletedAndDefinedAgainStartsAfresh) {
+  ASSERT_TRUE(
+      Create("picked", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
+  IngestOk(
+      {Event("e1", v1::IDENTITY_KIND_EMAIL, "a@example.com", NowMicros()),
+       Event("p1", v1::IDENTITY_KIND_PHONE, "+442071838750", NowMicros())});
+  const std::string ann = CustomerOf(v1::IDENTITY_KIND_EMAIL, "a@example.com");
+  const std::string bob = CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071838750");
+  EXPECT_EQ(Members("picked"), std::vector<std::string>{ann});
+  {
+    v1::DeleteSegmentRequest request;
+    request.set_name("picked");
+    v1::DeleteSegmentResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(segments_->DeleteSegment(&context, request, &response).ok());
+  }
+  v1::Segment again;
+  ASSERT_TRUE(
+      Create("picked", "identity_kind { kind: IDENTITY_KIND_PHONE }", &again)
+          .ok());
+  EXPECT_EQ(again.version(), 2);
+  EvaluateEveryone();
+  EXPECT_EQ(Members("picked"), std::vector<std::string>{bob});
+  EXPECT_TRUE(SegmentsOf(ann).memberships().empty());
+  ExpectMembershipIsFromScratch();
+}
+
 TEST_F(SegmentsTest, SizesNowAndByDayAndAsAGauge) {
   ASSERT_TRUE(
       Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());

@@ -9,7 +9,10 @@
 -- (nothing written), else a flat list of index changes: '+' or '-', name,
 -- version. A verdict under an older version than the one recorded (a
 -- replica that has not loaded the new definition yet) is not recorded.
--- Segments no longer defined are dropped without an exit in the history.
+-- Segments the caller did not name are left as they are: the caller may be
+-- a replica that has not loaded a segment created a moment ago. (A deleted
+-- segment's entries stay until the customer is erased; its member indexes
+-- are dropped with it.)
 if redis.call('HGET', KEYS[3], 'alias') or
     redis.call('EXISTS', KEYS[3]) == 0 then
   return {'gone'}
@@ -25,10 +28,8 @@ end
 local changes = {}
 local history = {}
 local writes = {}
-local defined = {}
 for i = 3, #ARGV, 3 do
   local name, version, member = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
-  defined[name] = true
   local old = recorded[name]
   if not (old and old.version > version) then
     if member == '1' then
@@ -57,14 +58,6 @@ for i = 3, #ARGV, 3 do
       history[#history + 1] = now .. '|-|' .. name .. '|' .. version
       redis.call('HDEL', KEYS[1], name)
     end
-  end
-end
-for name, old in pairs(recorded) do
-  if not defined[name] then
-    redis.call('HDEL', KEYS[1], name)
-    changes[#changes + 1] = '-'
-    changes[#changes + 1] = name
-    changes[#changes + 1] = tostring(old.version)
   end
 end
 if #writes > 0 then redis.call('HSET', KEYS[1], unpack(writes)) end

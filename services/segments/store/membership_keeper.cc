@@ -85,8 +85,7 @@ void MembershipKeeper::PurchasesChanged(
 void MembershipKeeper::EventsChanged(
     const std::string& customer_id,
     absl::AnyInvocable<void(absl::Status) &&> done) {
-  // With no segment defined there is nothing to keep (what a deleted
-  // segment left on a customer goes with its next evaluation).
+  // With no segment defined there is nothing to keep.
   if (definitions_->Get()->segments.empty()) {
     return std::move(done)(absl::OkStatus());
   }

@@ -72,14 +72,26 @@ absl::StatusOr<bool> SegmentDefinitions::Put(
     return text;
   };
   absl::StatusOr<Reply> reply = timeline::Expect(
-      redis::RunAndWait(*redis_, scripts_->put_segment,
-                        {keys_->Definitions(), keys_->Done()},
-                        {name, bytes(expected), bytes(segment)}),
+      redis::RunAndWait(
+          *redis_, scripts_->put_segment,
+          {keys_->Definitions(), keys_->Done(), keys_->Versions()},
+          {name, bytes(expected), bytes(segment),
+           absl::StrCat(segment.has_value() ? segment->version() : 0)}),
       Reply::Type::kInteger, "storing a segment definition");
   if (!reply.ok()) return reply.status();
   if (reply->integer == 0) return false;
   if (absl::Status loaded = Load(); !loaded.ok()) return loaded;
   return true;
+}
+
+absl::StatusOr<int64_t> SegmentDefinitions::LastVersion(
+    const std::string& name) {
+  absl::StatusOr<Reply> reply = redis::ErrorReplyAsStatus(
+      redis::CallAndWait(*redis_, {"HGET", keys_->Versions(), name}),
+      "a segment's versions");
+  if (!reply.ok()) return reply.status();
+  return timeline::IntegerOrZero(
+      reply->type == Reply::Type::kString ? reply->str : std::string());
 }
 
 absl::StatusOr<std::optional<v1::Segment>> SegmentDefinitions::Read(

@@ -54,6 +54,8 @@ class SegmentDefinitions {
   absl::StatusOr<bool> Put(const std::string& name,
                            const std::optional<v1::Segment>& expected,
                            const std::optional<v1::Segment>& segment);
+  // Blocking: the last version a segment of this name had (0: none).
+  absl::StatusOr<int64_t> LastVersion(const std::string& name);
   // Blocking: the stored definition of one segment.
   absl::StatusOr<std::optional<v1::Segment>> Read(const std::string& name);
 

@@ -370,11 +370,13 @@ absl::StatusOr<v1::Segment> SegmentEngine::Create(const v1::Segment& request) {
         absl::StrCat("at most ", options_.max_segments,
                      " segments (--segments_max); delete one first"));
   }
+  absl::StatusOr<int64_t> last = definitions_.LastVersion(request.name());
+  if (!last.ok()) return last.status();
   v1::Segment segment;
   segment.set_name(request.name());
   segment.set_description(request.description());
   *segment.mutable_condition() = request.condition();
-  segment.set_version(1);
+  segment.set_version(*last + 1);
   *segment.mutable_created_at() = TimestampOf(Now());
   *segment.mutable_updated_at() = segment.created_at();
   absl::StatusOr<bool> stored =
@@ -432,7 +434,7 @@ absl::Status SegmentEngine::Delete(const std::string& name) {
       redis::CallAndWait(*context_->redis, {"UNLINK", keys_.Sizes(name)}),
       "a segment's sizes");
   if (!sizes.ok()) return sizes.status();
-  // Each customer's own entry goes with its next evaluation.
+  // Each customer's own record of it stays (see write_memberships.lua).
   DropIndexes(name,
               std::max<int64_t>(1, (*current)->version() - kVersionsDropped),
               (*current)->version());

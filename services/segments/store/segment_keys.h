@@ -7,6 +7,8 @@
 //   omnihub:{segments}:pass_lease    the replica running it
 //   omnihub:{segments}:done          name -> "version|customers|micros": the
 //                                    last version fully evaluated
+//   omnihub:{segments}:versions      name -> its last version, kept after
+//                                    a delete
 //   omnihub:{segments}:sizes:<name>  day -> size as last counted that day
 //   omnihub:sg:{2a}:m:<name>:<ver>   members (64 shards by customer id),
 //                                    a sorted set of ids, all of score 0, so
@@ -42,6 +44,7 @@ class SegmentKeys {
   std::string Pass() const { return prefix_ + "{segments}:pass"; }
   std::string PassLease() const { return prefix_ + "{segments}:pass_lease"; }
   std::string Done() const { return prefix_ + "{segments}:done"; }
+  std::string Versions() const { return prefix_ + "{segments}:versions"; }
   std::string Sizes(absl::string_view name) const;
   std::string Members(int shard, absl::string_view name, int64_t version) const;
   std::string MembersOf(absl::string_view customer_id, absl::string_view name,
