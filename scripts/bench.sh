@@ -13,6 +13,7 @@
 #   scripts/bench.sh --cluster    # one Redis, then Redis Cluster of 1 and 3
 #                                 # masters: throughput, Redis CPU per event
 #                                 # per node, spread of keys and commands
+#   BENCH_ONLY=segments scripts/bench.sh     # only what 20 segments cost
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -294,6 +295,53 @@ if [ "${BENCH_ONLY:-}" = cluster ]; then
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
   exit 0
 fi
+# What user-defined segments cost: batched ingest with none defined against
+# with 20 (every event evaluates all 20 for its customer), three pairs,
+# interleaved, each from an empty store. The issue's floor: 0.8.
+segment_definitions() {
+  local i channel days
+  for i in $(seq 1 20); do
+    channel=$(( (i % 3) + 1 ))
+    days=$(( 7 * i ))
+    cat >"$work/segment-$i.json" <<JSON
+{"name": "bench-$i", "condition": {"any": {"conditions": [
+  {"all": {"conditions": [
+    {"channelCount": {"channel": $channel, "atLeast": $(( i % 4 + 1 ))}},
+    {"lastInteraction": {"channel": $channel, "notWithinDays": $days}}]}},
+  {"totalValue": {"atLeast": {"amountMicros": $(( i * 10000000 )), "currency": "EUR"}}},
+  {"negated": {"identityKind": {"kind": $(( i % 6 + 1 ))}}},
+  {"lifecycleStage": {"stages": [$(( i % 5 + 1 ))]}}]}}}
+JSON
+    cli segment-create --file="$work/segment-$i.json" >/dev/null
+  done
+}
+segments_runs() {
+  echo "== segments: batched ingest with none defined and with 20, three pairs"
+  stop_hub
+  for pair in 1 2 3; do
+    redis FLUSHALL >/dev/null
+    start_hub
+    wait_for_reevaluation
+    loadgen --name=ingest_batch100_no_segments_$pair --batch=100 --inflight=32
+    stop_hub
+    redis FLUSHALL >/dev/null
+    start_hub
+    wait_for_reevaluation
+    segment_definitions
+    loadgen --name=ingest_batch100_segments20_$pair \
+      --ceiling=ingest_batch100_no_segments_$pair --batch=100 --inflight=32
+    stop_hub
+  done
+  redis FLUSHALL >/dev/null
+  start_hub
+  wait_for_reevaluation
+}
+if [ "${BENCH_ONLY:-}" = segments ]; then
+  segments_runs
+  echo
+  $build/tests/bench/omnihub-loadgen --report="$results"
+  exit 0
+fi
 if [ "${BENCH_ONLY:-}" = durability ]; then
   durability_runs
   echo
@@ -374,6 +422,8 @@ for pair in 1 2 3; do
     --ceiling=ingest_batch100_no_insights_$pair --batch=100 --inflight=32
   [ $pair = 3 ] || stop_hub
 done
+
+segments_runs
 
 echo "== purchase model fit: CDNOW master through Ingest, fitted as of 1997-10-01"
 redis FLUSHALL >/dev/null

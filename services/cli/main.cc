@@ -6,6 +6,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -25,6 +26,7 @@
 #include "grpcpp/grpcpp.h"
 #include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/insights.grpc.pb.h"
+#include "omnihub/v1/segments.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "services/cli/dead_letter_commands.h"
 
@@ -88,6 +90,12 @@ ABSL_FLAG(int, batch, 500,
 ABSL_FLAG(std::string, default_region, "US",
           "erase-dead-letters: region (ISO 3166) for phone numbers written "
           "without +country, as the adapter's own flag.");
+ABSL_FLAG(std::string, name, "",
+          "segment, segment-members, segment-sizes, segment-delete: the "
+          "segment's name.");
+ABSL_FLAG(int, days, 0, "segment-sizes: days of history (default 30).");
+ABSL_FLAG(int64_t, expected_version, 0,
+          "segment-update: change only if the segment is at this version.");
 
 namespace {
 
@@ -127,6 +135,14 @@ constexpr char kUsage[] =
     "  omnihub-cli fit [--as_of=YYYY-MM-DD --holdout_days=N]\n"
     "  omnihub-cli kpis --start=YYYY-MM-DD --end=YYYY-MM-DD [--channel=web]\n"
     "  omnihub-cli cohorts --start=YYYY-MM --end=YYYY-MM [--channel=web]\n"
+    "  omnihub-cli segment-create --file=segment.json   a Segment as JSON\n"
+    "      (name, description, condition); see the README's Segments\n"
+    "  omnihub-cli segment-update --file=segment.json [--expected_version=N]\n"
+    "  omnihub-cli segments | segment --name=... | segment-delete --name=...\n"
+    "  omnihub-cli segment-members --name=... [--page_size=N --page_token=]\n"
+    "  omnihub-cli segment-sizes --name=... [--days=30]\n"
+    "  omnihub-cli customer-segments --identity=...   its segments, since\n"
+    "      when, and its recent entries and exits\n"
     "  omnihub-cli replay-dead-letters --file=<spool>/dead-letters.jsonl\n"
     "      sends an adapter's dead letters again; what the hub takes (or\n"
     "      already has) leaves the file\n"
@@ -413,6 +429,93 @@ int InsightsCommand(const std::string& command,
   return -1;
 }
 
+// A Segment from the JSON file --file (protobuf's JSON mapping; a field it
+// does not know is an error).
+bool ReadSegmentFile(omnihub::v1::Segment* segment) {
+  const std::string path = absl::GetFlag(FLAGS_file);
+  if (path.empty()) {
+    std::cerr << "needs --file=segment.json\n";
+    return false;
+  }
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "--file: cannot read " << path << "\n";
+    return false;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed =
+      google::protobuf::util::JsonStringToMessage(text.str(), segment);
+  if (!parsed.ok()) {
+    std::cerr << path << ": not a Segment: " << parsed.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
+// The SegmentService commands; -1 when `command` is none of them, else the
+// exit status.
+int SegmentCommand(const std::string& command,
+                   const std::shared_ptr<grpc::Channel>& channel,
+                   grpc::ClientContext& context) {
+  using omnihub::v1::SegmentService;
+  auto stub = SegmentService::NewStub(channel);
+  auto call = [&](const auto& request, auto method, auto* response) {
+    grpc::Status status = ((*stub).*method)(&context, request, response);
+    return status.ok() ? Print(*response) : Fail(status);
+  };
+  omnihub::v1::Segment segment;
+  if (command == "segment-create") {
+    omnihub::v1::CreateSegmentRequest request;
+    if (!ReadSegmentFile(request.mutable_segment())) return 2;
+    return call(request, &SegmentService::Stub::CreateSegment, &segment);
+  }
+  if (command == "segment-update") {
+    omnihub::v1::UpdateSegmentRequest request;
+    if (!ReadSegmentFile(request.mutable_segment())) return 2;
+    request.set_expected_version(absl::GetFlag(FLAGS_expected_version));
+    return call(request, &SegmentService::Stub::UpdateSegment, &segment);
+  }
+  if (command == "segments") {
+    omnihub::v1::ListSegmentsResponse response;
+    return call(omnihub::v1::ListSegmentsRequest(),
+                &SegmentService::Stub::ListSegments, &response);
+  }
+  if (command == "segment") {
+    omnihub::v1::GetSegmentRequest request;
+    request.set_name(absl::GetFlag(FLAGS_name));
+    return call(request, &SegmentService::Stub::GetSegment, &segment);
+  }
+  if (command == "segment-delete") {
+    omnihub::v1::DeleteSegmentRequest request;
+    request.set_name(absl::GetFlag(FLAGS_name));
+    omnihub::v1::DeleteSegmentResponse response;
+    return call(request, &SegmentService::Stub::DeleteSegment, &response);
+  }
+  if (command == "segment-members") {
+    omnihub::v1::ListSegmentMembersRequest request;
+    request.set_name(absl::GetFlag(FLAGS_name));
+    request.set_page_size(absl::GetFlag(FLAGS_page_size));
+    request.set_page_token(absl::GetFlag(FLAGS_page_token));
+    omnihub::v1::ListSegmentMembersResponse response;
+    return call(request, &SegmentService::Stub::ListSegmentMembers, &response);
+  }
+  if (command == "segment-sizes") {
+    omnihub::v1::GetSegmentSizesRequest request;
+    request.set_name(absl::GetFlag(FLAGS_name));
+    request.set_days(absl::GetFlag(FLAGS_days));
+    omnihub::v1::GetSegmentSizesResponse response;
+    return call(request, &SegmentService::Stub::GetSegmentSizes, &response);
+  }
+  if (command == "customer-segments") {
+    omnihub::v1::GetCustomerSegmentsRequest request;
+    if (!Selector(request.mutable_customer())) return 2;
+    omnihub::v1::GetCustomerSegmentsResponse response;
+    return call(request, &SegmentService::Stub::GetCustomerSegments, &response);
+  }
+  return -1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -591,6 +694,10 @@ int main(int argc, char** argv) {
                                           absl::GetFlag(FLAGS_default_region));
   }
   if (const int status = InsightsCommand(command, channel, context);
+      status >= 0) {
+    return status;
+  }
+  if (const int status = SegmentCommand(command, channel, context);
       status >= 0) {
     return status;
   }

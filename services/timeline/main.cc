@@ -42,6 +42,9 @@
 #include "services/insights/insights_service.h"
 #include "services/insights/store/insights_engine.h"
 #include "services/insights/store/insights_metrics.h"
+#include "services/segments/segment_service.h"
+#include "services/segments/store/segment_engine.h"
+#include "services/segments/store/segment_metrics.h"
 #include "services/timeline/customer_service.h"
 #include "services/timeline/durability.h"
 #include "services/timeline/identity_metrics.h"
@@ -227,6 +230,21 @@ ABSL_FLAG(absl::Duration, clock_offset, absl::ZeroDuration(),
           "Benchmarks and drills only: the store's and the insights' clock "
           "runs this far ahead of the machine's (e.g. \"4320h\" makes 180 "
           "days of lifecycle deadlines fall due at once).");
+ABSL_FLAG(bool, segments, true,
+          "Keep user-defined segment memberships (SegmentService; needs "
+          "--insights). Off only to measure what they cost.");
+ABSL_FLAG(int, segments_max, 100, "Most segments defined at once.");
+ABSL_FLAG(int, segment_condition_max_depth, 8,
+          "Deepest nesting of a segment's condition tree.");
+ABSL_FLAG(int, segment_condition_max_nodes, 64,
+          "Most nodes in a segment's condition tree.");
+ABSL_FLAG(int, segment_threads, 4,
+          "Threads evaluating customers' segments after their events.");
+ABSL_FLAG(int, segment_history_limit, 50,
+          "Segment entries and exits kept per customer (the oldest go).");
+ABSL_FLAG(absl::Duration, segment_size_interval, absl::Minutes(1),
+          "How often each replica counts every segment's members (the "
+          "omnihub_segment_members gauge and the day's size history).");
 ABSL_FLAG(std::string, replica_name, "",
           "This replica's name in leases and in the model's fitted_by "
           "(default: host name and process id).");
@@ -590,8 +608,26 @@ int Run() {
   insights::InsightsEngine engine(&store.context(), *insights_options,
                                   &insights_metrics);
   // What keeps state beside the single view hears of every change to it.
+  const bool segments_on =
+      absl::GetFlag(FLAGS_insights) && absl::GetFlag(FLAGS_segments);
+  segments::SegmentOptions segment_options;
+  segment_options.max_segments = std::max(absl::GetFlag(FLAGS_segments_max), 1);
+  segment_options.condition.max_depth =
+      std::max(absl::GetFlag(FLAGS_segment_condition_max_depth), 1);
+  segment_options.condition.max_nodes =
+      std::max(absl::GetFlag(FLAGS_segment_condition_max_nodes), 1);
+  segment_options.keeper.threads =
+      std::max(absl::GetFlag(FLAGS_segment_threads), 1);
+  segment_options.keeper.history_limit =
+      std::max(absl::GetFlag(FLAGS_segment_history_limit), 1);
+  segment_options.size_interval = absl::GetFlag(FLAGS_segment_size_interval);
+  segment_options.replica = insights_options->replica;
+  segments::SegmentMetrics segment_metrics(*registry);
+  segments::SegmentEngine segment_engine(&store.context(), &engine.model(),
+                                         segment_options, &segment_metrics);
   CustomerObserverList observers;
   if (absl::GetFlag(FLAGS_insights)) observers.Add(&engine.keeper());
+  if (segments_on) observers.Add(&segment_engine.keeper());
   store.SetObserver(&observers);
   EventValidator validator(*limits, &normalizer);
   // Only callers whose token has the scope ingest-verified vouch for the
@@ -610,6 +646,7 @@ int Run() {
           .default_suppression = absl::GetFlag(FLAGS_suppression_period),
           .max_suppression = absl::GetFlag(FLAGS_max_suppression_period)});
   insights::InsightsService insights_service(&engine, &store, &validator);
+  segments::SegmentService segment_service(&segment_engine, &store, &validator);
 
   absl::StatusOr<auth::ServerSecurity> security = auth::MakeServerSecurity(
       {.listen = absl::GetFlag(FLAGS_listen),
@@ -646,6 +683,7 @@ int Run() {
   builder.RegisterService(&service);
   builder.RegisterService(&customer_service);
   if (absl::GetFlag(FLAGS_insights)) builder.RegisterService(&insights_service);
+  if (segments_on) builder.RegisterService(&segment_service);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
@@ -684,6 +722,12 @@ int Run() {
   std::thread merges(ResumeStaleMerges, &store,
                      absl::GetFlag(FLAGS_merge_resume_after), &stop_merges);
   if (absl::GetFlag(FLAGS_insights)) engine.Start();
+  if (segments_on) {
+    if (absl::Status loaded = segment_engine.LoadDefinitions(); !loaded.ok()) {
+      log::Warning("segments: %s (loaded on the next tick)", loaded.ToString());
+    }
+    segment_engine.Start();
+  }
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -709,6 +753,7 @@ int Run() {
       std::chrono::system_clock::now() +
       absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_shutdown_grace)));
   server->Wait();
+  segment_engine.Stop();
   engine.Stop();
   if (barrier_client) barrier_client->shutdown();
   redis->shutdown();

@@ -63,9 +63,16 @@ void TimelineFixture::SetUp() {
   engine_ = std::make_unique<insights::InsightsEngine>(
       &store_->context(), insights_options_, insights_metrics_.get());
   observers_.Add(&engine_->keeper());
+  segment_metrics_ = std::make_unique<segments::SegmentMetrics>(*registry_);
+  segment_engine_ = std::make_unique<segments::SegmentEngine>(
+      &store_->context(), &engine_->model(), segment_options_,
+      segment_metrics_.get());
+  observers_.Add(&segment_engine_->keeper());
   store_->SetObserver(&observers_);
   insights_service_ = std::make_unique<insights::InsightsService>(
       engine_.get(), store_.get(), validator_.get());
+  segment_service_ = std::make_unique<segments::SegmentService>(
+      segment_engine_.get(), store_.get(), validator_.get());
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -74,6 +81,7 @@ void TimelineFixture::SetUp() {
   builder.RegisterService(service_.get());
   builder.RegisterService(customer_service_.get());
   builder.RegisterService(insights_service_.get());
+  builder.RegisterService(segment_service_.get());
   server_ = builder.BuildAndStart();
   ASSERT_NE(server_, nullptr);
   ASSERT_NE(port, 0);
@@ -82,12 +90,15 @@ void TimelineFixture::SetUp() {
   stub_ = v1::TimelineService::NewStub(channel_);
   customers_ = v1::CustomerService::NewStub(channel_);
   insights_ = v1::InsightsService::NewStub(channel_);
+  segments_ = v1::SegmentService::NewStub(channel_);
 }
 
 void TimelineFixture::TearDown() {
   if (server_) server_->Shutdown();
   // The engine's and the store's worker threads finish before the client
   // they use goes.
+  segment_service_.reset();
+  segment_engine_.reset();
   engine_.reset();
   store_.reset();
   if (redis_) redis_->Shutdown();

@@ -21,11 +21,15 @@
 #include "gtest/gtest.h"
 #include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/insights.grpc.pb.h"
+#include "omnihub/v1/segments.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "prometheus/registry.h"
 #include "services/insights/insights_service.h"
 #include "services/insights/store/insights_engine.h"
 #include "services/insights/store/insights_metrics.h"
+#include "services/segments/segment_service.h"
+#include "services/segments/store/segment_engine.h"
+#include "services/segments/store/segment_metrics.h"
 #include "services/timeline/customer_observer.h"
 #include "services/timeline/customer_service.h"
 #include "services/timeline/identity_metrics.h"
@@ -46,6 +50,7 @@ class TimelineFixture : public ::testing::Test {
   timeline::TimelineStoreOptions store_options_;
   timeline::IngestLimits limits_;
   insights::InsightsOptions insights_options_;
+  segments::SegmentOptions segment_options_;
   // Null: every caller may vouch for identities.
   timeline::CallerMayVerify caller_may_verify_;
 
@@ -93,13 +98,17 @@ class TimelineFixture : public ::testing::Test {
   std::unique_ptr<timeline::CustomerService> customer_service_;
   std::unique_ptr<insights::InsightsMetrics> insights_metrics_;
   std::unique_ptr<insights::InsightsEngine> engine_;
+  std::unique_ptr<segments::SegmentMetrics> segment_metrics_;
+  std::unique_ptr<segments::SegmentEngine> segment_engine_;
   timeline::CustomerObserverList observers_;
   std::unique_ptr<insights::InsightsService> insights_service_;
+  std::unique_ptr<segments::SegmentService> segment_service_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::TimelineService::Stub> stub_;
   std::unique_ptr<v1::CustomerService::Stub> customers_;
   std::unique_ptr<v1::InsightsService::Stub> insights_;
+  std::unique_ptr<v1::SegmentService::Stub> segments_;
 };
 
 }  // namespace omnihub::testing

@@ -1,0 +1,340 @@
+#include "services/segments/condition/segment_condition.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/money/money.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
+#include "google/protobuf/unknown_field_set.h"
+#include "omnihub/v1/event.pb.h"
+#include "omnihub/v1/insights.pb.h"
+
+namespace omnihub::segments {
+namespace {
+
+absl::Status Invalid(absl::string_view path, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", why));
+}
+
+// Fields a newer client sent that this server does not know: refused rather
+// than ignored, since a condition silently narrowed is a wrong segment.
+absl::Status NoUnknownFields(const google::protobuf::Message& message,
+                             absl::string_view path) {
+  const google::protobuf::UnknownFieldSet& unknown =
+      message.GetReflection()->GetUnknownFields(message);
+  if (unknown.empty()) return absl::OkStatus();
+  return Invalid(path, absl::StrCat("has a field this server does not know "
+                                    "(number ",
+                                    unknown.field(0).number(), ")"));
+}
+
+absl::Status CheckChannel(int channel, absl::string_view path) {
+  if (!v1::Channel_IsValid(channel)) {
+    return Invalid(path, absl::StrCat(channel, " is not a known channel"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDays(int days, const ConditionLimits& limits,
+                       absl::string_view path) {
+  if (days < 1 || days > limits.max_days) {
+    return Invalid(path, absl::StrCat("must be 1 to ", limits.max_days,
+                                      " days, not ", days));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckMoney(const v1::Money& money, absl::string_view path) {
+  if (absl::Status unknown = NoUnknownFields(money, path); !unknown.ok()) {
+    return unknown;
+  }
+  if (money.currency().empty()) {
+    return Invalid(absl::StrCat(path, ".currency"),
+                   "an amount needs its currency (ISO 4217, e.g. \"EUR\")");
+  }
+  if (!money::IsCurrencyCode(money.currency())) {
+    return Invalid(absl::StrCat(path, ".currency"),
+                   absl::StrCat("\"", money.currency(),
+                                "\" is not an ISO 4217 code (three upper-case "
+                                "letters)"));
+  }
+  return absl::OkStatus();
+}
+
+class Validator {
+ public:
+  explicit Validator(const ConditionLimits& limits) : limits_(limits) {}
+
+  absl::Status Check(const v1::SegmentCondition& node, std::string path,
+                     int depth) {
+    if (depth > limits_.max_depth) {
+      return Invalid(path, absl::StrCat("the condition is nested deeper than ",
+                                        limits_.max_depth, " levels"));
+    }
+    if (++nodes_ > limits_.max_nodes) {
+      return Invalid(path, absl::StrCat("the condition has more than ",
+                                        limits_.max_nodes, " nodes"));
+    }
+    if (absl::Status unknown = NoUnknownFields(node, path); !unknown.ok()) {
+      return unknown;
+    }
+    switch (node.condition_case()) {
+      case v1::SegmentCondition::CONDITION_NOT_SET:
+        return Invalid(path, "sets none of the conditions");
+      case v1::SegmentCondition::kAll:
+        return CheckList(node.all(), absl::StrCat(path, ".all"), depth);
+      case v1::SegmentCondition::kAny:
+        return CheckList(node.any(), absl::StrCat(path, ".any"), depth);
+      case v1::SegmentCondition::kNegated:
+        return Check(node.negated(), absl::StrCat(path, ".negated"), depth + 1);
+      case v1::SegmentCondition::kLifecycleStage:
+        return CheckStage(node.lifecycle_stage(),
+                          absl::StrCat(path, ".lifecycle_stage"));
+      case v1::SegmentCondition::kChannelCount:
+        return CheckCount(node.channel_count(),
+                          absl::StrCat(path, ".channel_count"));
+      case v1::SegmentCondition::kLastInteraction:
+        return CheckLast(node.last_interaction(),
+                         absl::StrCat(path, ".last_interaction"));
+      case v1::SegmentCondition::kTotalValue:
+        return CheckValue(node.total_value(),
+                          absl::StrCat(path, ".total_value"));
+      case v1::SegmentCondition::kIdentityKind:
+        return CheckIdentity(node.identity_kind(),
+                             absl::StrCat(path, ".identity_kind"));
+    }
+    return Invalid(path, "sets a condition this server does not know");
+  }
+
+ private:
+  absl::Status CheckList(const v1::SegmentConditionList& list,
+                         const std::string& path, int depth) {
+    if (absl::Status unknown = NoUnknownFields(list, path); !unknown.ok()) {
+      return unknown;
+    }
+    for (int i = 0; i < list.conditions_size(); ++i) {
+      if (absl::Status status =
+              Check(list.conditions(i),
+                    absl::StrCat(path, ".conditions[", i, "]"), depth + 1);
+          !status.ok()) {
+        return status;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status CheckStage(const v1::LifecycleStageCondition& leaf,
+                                 const std::string& path) {
+    if (absl::Status unknown = NoUnknownFields(leaf, path); !unknown.ok()) {
+      return unknown;
+    }
+    if (leaf.stages_size() == 0) {
+      return Invalid(absl::StrCat(path, ".stages"), "names no stage");
+    }
+    for (int i = 0; i < leaf.stages_size(); ++i) {
+      const int stage = leaf.stages(i);
+      if (!v1::LifecycleStage_IsValid(stage) ||
+          stage == v1::LIFECYCLE_STAGE_UNSPECIFIED) {
+        return Invalid(absl::StrCat(path, ".stages[", i, "]"),
+                       absl::StrCat(stage, " is not a lifecycle stage"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status CheckCount(const v1::ChannelCountCondition& leaf,
+                                 const std::string& path) {
+    if (absl::Status unknown = NoUnknownFields(leaf, path); !unknown.ok()) {
+      return unknown;
+    }
+    if (absl::Status channel =
+            CheckChannel(leaf.channel(), absl::StrCat(path, ".channel"));
+        !channel.ok()) {
+      return channel;
+    }
+    if (leaf.at_least() < 0) {
+      return Invalid(absl::StrCat(path, ".at_least"), "must not be negative");
+    }
+    if (leaf.has_at_most() && leaf.at_most() < leaf.at_least()) {
+      return Invalid(absl::StrCat(path, ".at_most"),
+                     "must not be less than at_least");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckLast(const v1::LastInteractionCondition& leaf,
+                         const std::string& path) const {
+    if (absl::Status unknown = NoUnknownFields(leaf, path); !unknown.ok()) {
+      return unknown;
+    }
+    if (absl::Status channel =
+            CheckChannel(leaf.channel(), absl::StrCat(path, ".channel"));
+        !channel.ok()) {
+      return channel;
+    }
+    switch (leaf.window_case()) {
+      case v1::LastInteractionCondition::kWithinDays:
+        return CheckDays(leaf.within_days(), limits_,
+                         absl::StrCat(path, ".within_days"));
+      case v1::LastInteractionCondition::kNotWithinDays:
+        return CheckDays(leaf.not_within_days(), limits_,
+                         absl::StrCat(path, ".not_within_days"));
+      case v1::LastInteractionCondition::WINDOW_NOT_SET:
+        break;
+    }
+    return Invalid(path, "sets neither within_days nor not_within_days");
+  }
+
+  static absl::Status CheckValue(const v1::TotalValueCondition& leaf,
+                                 const std::string& path) {
+    if (absl::Status unknown = NoUnknownFields(leaf, path); !unknown.ok()) {
+      return unknown;
+    }
+    if (!leaf.has_at_least() && !leaf.has_below()) {
+      return Invalid(path, "sets neither at_least nor below");
+    }
+    if (leaf.has_at_least()) {
+      if (absl::Status money =
+              CheckMoney(leaf.at_least(), absl::StrCat(path, ".at_least"));
+          !money.ok()) {
+        return money;
+      }
+    }
+    if (leaf.has_below()) {
+      if (absl::Status money =
+              CheckMoney(leaf.below(), absl::StrCat(path, ".below"));
+          !money.ok()) {
+        return money;
+      }
+      if (leaf.has_at_least() &&
+          leaf.below().currency() != leaf.at_least().currency()) {
+        return Invalid(absl::StrCat(path, ".below.currency"),
+                       "must be at_least's currency (one currency per "
+                       "condition)");
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status CheckIdentity(const v1::IdentityKindCondition& leaf,
+                                    const std::string& path) {
+    if (absl::Status unknown = NoUnknownFields(leaf, path); !unknown.ok()) {
+      return unknown;
+    }
+    if (!v1::IdentityKind_IsValid(leaf.kind()) ||
+        leaf.kind() == v1::IDENTITY_KIND_UNSPECIFIED) {
+      return Invalid(absl::StrCat(path, ".kind"),
+                     absl::StrCat(leaf.kind(), " is not an identity kind"));
+    }
+    return absl::OkStatus();
+  }
+
+  const ConditionLimits& limits_;
+  int nodes_ = 0;
+};
+
+void Earliest(std::optional<absl::Time>& next, absl::Time candidate,
+              absl::Time now) {
+  if (candidate <= now) return;
+  if (!next.has_value() || candidate < *next) next = candidate;
+}
+
+bool EvaluateInto(const v1::SegmentCondition& node, const CustomerFacts& facts,
+                  absl::Time now, std::optional<absl::Time>& next) {
+  switch (node.condition_case()) {
+    case v1::SegmentCondition::kAll: {
+      // Every node is evaluated, not only up to the first false one: a
+      // later node's time-relative part may be what changes the verdict.
+      bool all = true;
+      for (const v1::SegmentCondition& child : node.all().conditions()) {
+        all = EvaluateInto(child, facts, now, next) && all;
+      }
+      return all;
+    }
+    case v1::SegmentCondition::kAny: {
+      bool any = false;
+      for (const v1::SegmentCondition& child : node.any().conditions()) {
+        any = EvaluateInto(child, facts, now, next) || any;
+      }
+      return any;
+    }
+    case v1::SegmentCondition::kNegated:
+      return !EvaluateInto(node.negated(), facts, now, next);
+    case v1::SegmentCondition::kLifecycleStage: {
+      if (facts.lifecycle_next_change.has_value()) {
+        Earliest(next, *facts.lifecycle_next_change, now);
+      }
+      const auto& stages = node.lifecycle_stage().stages();
+      return std::find(stages.begin(), stages.end(), facts.lifecycle_stage) !=
+             stages.end();
+    }
+    case v1::SegmentCondition::kChannelCount: {
+      const v1::ChannelCountCondition& leaf = node.channel_count();
+      int64_t count = facts.total_interactions;
+      if (leaf.channel() != v1::CHANNEL_UNSPECIFIED) {
+        auto found = facts.channel_counts.find(leaf.channel());
+        count = found == facts.channel_counts.end() ? 0 : found->second;
+      }
+      return count >= leaf.at_least() &&
+             (!leaf.has_at_most() || count <= leaf.at_most());
+    }
+    case v1::SegmentCondition::kLastInteraction: {
+      const v1::LastInteractionCondition& leaf = node.last_interaction();
+      std::optional<absl::Time> last = facts.last_interaction;
+      if (leaf.channel() != v1::CHANNEL_UNSPECIFIED) {
+        auto found = facts.channel_last.find(leaf.channel());
+        last = found == facts.channel_last.end()
+                   ? std::nullopt
+                   : std::optional<absl::Time>(found->second);
+      }
+      const bool within_asked =
+          leaf.window_case() == v1::LastInteractionCondition::kWithinDays;
+      const int days =
+          within_asked ? leaf.within_days() : leaf.not_within_days();
+      if (!last.has_value()) return !within_asked;
+      // Within the window while now < last + days; from then on, not.
+      const absl::Time ends = *last + absl::Hours(24) * days;
+      Earliest(next, ends, now);
+      const bool within = now < ends;
+      return within == within_asked;
+    }
+    case v1::SegmentCondition::kTotalValue: {
+      const v1::TotalValueCondition& leaf = node.total_value();
+      const std::string& currency = leaf.has_at_least()
+                                        ? leaf.at_least().currency()
+                                        : leaf.below().currency();
+      auto found = facts.value_micros.find(currency);
+      const int64_t total =
+          found == facts.value_micros.end() ? 0 : found->second;
+      if (leaf.has_at_least() && total < leaf.at_least().amount_micros()) {
+        return false;
+      }
+      return !leaf.has_below() || total < leaf.below().amount_micros();
+    }
+    case v1::SegmentCondition::kIdentityKind:
+      return facts.identity_kinds.contains(node.identity_kind().kind());
+    case v1::SegmentCondition::CONDITION_NOT_SET:
+      break;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::Status ValidateCondition(const v1::SegmentCondition& condition,
+                               const ConditionLimits& limits,
+                               absl::string_view path) {
+  Validator validator(limits);
+  return validator.Check(condition, std::string(path), 1);
+}
+
+Verdict Evaluate(const v1::SegmentCondition& condition,
+                 const CustomerFacts& facts, absl::Time now) {
+  Verdict verdict;
+  verdict.member = EvaluateInto(condition, facts, now, verdict.next_change);
+  return verdict;
+}
+
+}  // namespace omnihub::segments

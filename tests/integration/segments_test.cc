@@ -1,0 +1,588 @@
+// User-defined segments against a real redis-server through the real gRPC
+// service: time-relative segments entering and leaving by the clock alone,
+// membership through upserts, merges and erasure compared with a
+// from-scratch evaluation of every customer, a definition changed while
+// events keep arriving, pagination stable while members come and go, and
+// validation errors naming the field.
+#include <atomic>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "services/insights/store/customer_scan.h"
+#include "services/segments/store/customer_facts.h"
+#include "services/timeline/store_context.h"
+#include "services/timeline/stored_event.h"
+#include "tests/integration/timeline_fixture.h"
+
+namespace omnihub::testing {
+namespace {
+
+constexpr int64_t kMicrosPerDay = 86400LL * 1000000;
+
+class SegmentsTest : public TimelineFixture {
+ protected:
+  void SetUp() override {
+    {
+      absl::MutexLock lock(&clock_mutex_);
+      now_ = absl::FromUnixSeconds(1767268800);  // 2026-01-01 12:00 UTC
+    }
+    store_options_.clock = [this] {
+      absl::MutexLock lock(&clock_mutex_);
+      return now_;
+    };
+    segment_options_.size_interval = absl::ZeroDuration();
+    TimelineFixture::SetUp();
+  }
+
+  absl::Time Now() {
+    absl::MutexLock lock(&clock_mutex_);
+    return now_;
+  }
+  void Advance(absl::Duration by) {
+    absl::MutexLock lock(&clock_mutex_);
+    now_ += by;
+  }
+  int64_t NowMicros() { return absl::ToUnixMicros(Now()); }
+
+  static v1::SegmentCondition Condition(const std::string& text) {
+    v1::SegmentCondition condition;
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &condition))
+        << text;
+    return condition;
+  }
+
+  grpc::Status Create(const std::string& name, const std::string& condition,
+                      v1::Segment* created = nullptr) {
+    v1::CreateSegmentRequest request;
+    request.mutable_segment()->set_name(name);
+    *request.mutable_segment()->mutable_condition() = Condition(condition);
+    v1::Segment response;
+    grpc::ClientContext context;
+    grpc::Status status =
+        segments_->CreateSegment(&context, request, &response);
+    if (created != nullptr) *created = response;
+    return status;
+  }
+
+  // Ticks until every customer has been evaluated under the definitions.
+  void EvaluateEveryone() {
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_TRUE(segment_engine_->LoadDefinitions().ok());
+      absl::StatusOr<bool> done = segment_engine_->Reevaluate(absl::Seconds(5));
+      ASSERT_TRUE(done.ok()) << done.status();
+      if (*done) return;
+    }
+    FAIL() << "the evaluation did not finish";
+  }
+
+  std::vector<std::string> Members(const std::string& name,
+                                   int page_size = 1000) {
+    std::vector<std::string> ids;
+    std::string token;
+    do {
+      v1::ListSegmentMembersRequest request;
+      request.set_name(name);
+      request.set_page_size(page_size);
+      request.set_page_token(token);
+      v1::ListSegmentMembersResponse response;
+      grpc::ClientContext context;
+      grpc::Status status =
+          segments_->ListSegmentMembers(&context, request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) break;
+      ids.insert(ids.end(), response.customer_ids().begin(),
+                 response.customer_ids().end());
+      token = response.next_page_token();
+    } while (!token.empty());
+    return ids;
+  }
+
+  v1::GetCustomerSegmentsResponse SegmentsOf(const std::string& customer_id) {
+    v1::GetCustomerSegmentsRequest request;
+    request.mutable_customer()->set_customer_id(customer_id);
+    v1::GetCustomerSegmentsResponse response;
+    grpc::ClientContext context;
+    grpc::Status status =
+        segments_->GetCustomerSegments(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  std::string CustomerOf(v1::IdentityKind kind, const std::string& value) {
+    return CustomerByIdentity(kind, value).customer_id();
+  }
+
+  // Every live customer, and for every segment the customers its condition
+  // holds for now, evaluated from scratch from their views.
+  std::map<std::string, std::set<std::string>> FromScratch(
+      std::set<std::string>* live = nullptr) {
+    std::map<std::string, std::set<std::string>> expected;
+    std::vector<v1::Segment> segments;
+    {
+      grpc::ClientContext context;
+      v1::ListSegmentsResponse listed;
+      EXPECT_TRUE(
+          segments_->ListSegments(&context, v1::ListSegmentsRequest(), &listed)
+              .ok());
+      segments.assign(listed.segments().begin(), listed.segments().end());
+    }
+    for (const v1::Segment& segment : segments) expected[segment.name()];
+    std::vector<std::string> ids;
+    std::string cursor = "0";
+    do {
+      absl::StatusOr<insights::CustomerIdsStep> step =
+          insights::ScanCustomerIds(store_->context(), engine_->keys(), cursor,
+                                    1000);
+      EXPECT_TRUE(step.ok());
+      if (!step.ok()) break;
+      ids.insert(ids.end(), step->ids.begin(), step->ids.end());
+      cursor = step->cursor;
+    } while (cursor != "0");
+    for (const std::string& id : ids) {
+      absl::StatusOr<redis::Reply> view = RedisCommand(
+          {"HGETALL", store_->context().keys.ForCustomer(id).view});
+      EXPECT_TRUE(view.ok());
+      absl::StatusOr<segments::ViewFacts> facts =
+          segments::FactsOfView(*view, engine_->model().Get()->rules, Now());
+      EXPECT_TRUE(facts.ok());
+      if (facts->gone) continue;
+      if (live != nullptr) live->insert(id);
+      for (const v1::Segment& segment : segments) {
+        if (segments::Evaluate(segment.condition(), facts->facts, Now())
+                .member) {
+          expected[segment.name()].insert(id);
+        }
+      }
+    }
+    return expected;
+  }
+
+  // The member indexes, and each customer's own record of its segments,
+  // agree with the from-scratch evaluation.
+  void ExpectMembershipIsFromScratch() {
+    std::set<std::string> live;
+    const std::map<std::string, std::set<std::string>> expected =
+        FromScratch(&live);
+    std::map<std::string, std::set<std::string>> recorded;
+    for (const auto& [name, members] : expected) {
+      std::vector<std::string> listed = Members(name, 7);
+      EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()), members)
+          << name;
+      EXPECT_EQ(listed.size(), members.size()) << name << ": listed twice";
+      for (const std::string& id : members) recorded[id].insert(name);
+    }
+    // Nothing of the segments stays on a customer that is gone.
+    for (const std::string& key : AllKeys()) {
+      if (!absl::EndsWith(key, "}:sg")) continue;
+      const std::string id =
+          key.substr(key.find('{') + 1, key.find('}') - key.find('{') - 1);
+      EXPECT_TRUE(live.contains(id)) << key << " of a customer gone";
+      absl::StatusOr<redis::Reply> fields = RedisCommand({"HKEYS", key});
+      ASSERT_TRUE(fields.ok());
+      std::set<std::string> names;
+      for (const redis::Reply& field : fields->elements) {
+        names.insert(field.str);
+      }
+      EXPECT_EQ(names, recorded[id]) << id;
+      recorded.erase(id);
+    }
+    for (const auto& [id, names] : recorded) {
+      EXPECT_TRUE(names.empty()) << id << " has no record of its segments";
+    }
+  }
+
+  absl::Mutex clock_mutex_;
+  absl::Time now_ ABSL_GUARDED_BY(clock_mutex_);
+};
+
+TEST_F(SegmentsTest, TimeRelativeSegmentsEnterAndLeaveWithTheClockAlone) {
+  ASSERT_TRUE(
+      Create("web-quiet-30", R"pb(
+        all {
+          conditions { channel_count { channel: CHANNEL_WEB at_least: 1 } }
+          conditions {
+            last_interaction { channel: CHANNEL_WEB not_within_days: 30 }
+          }
+        })pb")
+          .ok());
+  ASSERT_TRUE(Create("recent-7", "last_interaction { within_days: 7 }").ok());
+  const int64_t visit = NowMicros();
+  IngestOk({Event("w1", v1::IDENTITY_KIND_EMAIL, "ann@example.com", visit,
+                  v1::CHANNEL_WEB)});
+  const std::string ann =
+      CustomerOf(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
+  EXPECT_EQ(Members("web-quiet-30"), std::vector<std::string>{});
+  EXPECT_EQ(Members("recent-7"), std::vector<std::string>{ann});
+
+  // Seven days to the microsecond: out of recent-7, with no event.
+  Advance(absl::Hours(24 * 7) - absl::Microseconds(1));
+  ASSERT_TRUE(segment_engine_->Tick().ok());
+  EXPECT_EQ(Members("recent-7"), std::vector<std::string>{ann});
+  Advance(absl::Microseconds(1));
+  ASSERT_TRUE(segment_engine_->Tick().ok());
+  EXPECT_EQ(Members("recent-7"), std::vector<std::string>{});
+
+  // Thirty days: into web-quiet-30, recorded at that moment.
+  Advance(absl::Hours(24 * 23) - absl::Seconds(1));
+  ASSERT_TRUE(segment_engine_->Tick().ok());
+  EXPECT_EQ(Members("web-quiet-30"), std::vector<std::string>{});
+  Advance(absl::Seconds(1));
+  ASSERT_TRUE(segment_engine_->Tick().ok());
+  EXPECT_EQ(Members("web-quiet-30"), std::vector<std::string>{ann});
+  v1::GetCustomerSegmentsResponse segments = SegmentsOf(ann);
+  ASSERT_EQ(segments.memberships_size(), 1);
+  EXPECT_EQ(segments.memberships(0).segment(), "web-quiet-30");
+  EXPECT_EQ(timeline::ToMicros(segments.memberships(0).since()),
+            visit + 30 * kMicrosPerDay);
+  ASSERT_GE(segments.changes_size(), 3);
+  EXPECT_EQ(segments.changes(0).segment(), "web-quiet-30");
+  EXPECT_TRUE(segments.changes(0).entered());
+  EXPECT_EQ(segments.changes(1).segment(), "recent-7");
+  EXPECT_FALSE(segments.changes(1).entered());
+  EXPECT_EQ(timeline::ToMicros(segments.changes(1).at()),
+            visit + 7 * kMicrosPerDay);
+
+  // A visit brings it back into recent-7 and out of web-quiet-30 at once.
+  IngestOk({Event("w2", v1::IDENTITY_KIND_EMAIL, "ann@example.com", NowMicros(),
+                  v1::CHANNEL_WEB)});
+  EXPECT_EQ(Members("web-quiet-30"), std::vector<std::string>{});
+  EXPECT_EQ(Members("recent-7"), std::vector<std::string>{ann});
+  ExpectMembershipIsFromScratch();
+}
+
+TEST_F(SegmentsTest, MembershipThroughUpsertsMergesAndErasureIsFromScratch) {
+  ASSERT_TRUE(Create("phone-twice",
+                     "channel_count { channel: CHANNEL_PHONE at_least: 2 }")
+                  .ok());
+  ASSERT_TRUE(Create("eur-spender",
+                     R"pb(total_value {
+                            at_least { amount_micros: 10000000 currency: "EUR" }
+                          })pb")
+                  .ok());
+  ASSERT_TRUE(
+      Create("no-email",
+             R"pb(all {
+                    conditions {
+                      negated { identity_kind { kind: IDENTITY_KIND_EMAIL } }
+                    }
+                    conditions { last_interaction { within_days: 3 } }
+                  })pb")
+          .ok());
+  const int64_t t = NowMicros() - 3600LL * 1000000;
+  std::vector<v1::InteractionEvent> events;
+  for (int i = 0; i < 12; ++i) {
+    const std::string phone = absl::StrCat("+4420718387", 10 + i);
+    for (int n = 0; n <= i % 3; ++n) {
+      events.push_back(Event(absl::StrCat("call-", i, "-", n),
+                             v1::IDENTITY_KIND_PHONE, phone, t + n));
+    }
+    if (i % 2 == 0) {
+      v1::InteractionEvent purchase =
+          Event(absl::StrCat("buy-", i), v1::IDENTITY_KIND_EMAIL,
+                absl::StrCat("p", i, "@example.com"), t, v1::CHANNEL_WEB);
+      purchase.set_kind(v1::INTERACTION_KIND_PURCHASE);
+      purchase.mutable_value()->set_amount_micros(6000000 * (1 + i % 3));
+      purchase.mutable_value()->set_currency("EUR");
+      events.push_back(purchase);
+    }
+  }
+  IngestOk(events);
+  ExpectMembershipIsFromScratch();
+
+  // Upserts: a call becomes a web visit (out of phone-twice), a purchase
+  // grows (into eur-spender).
+  v1::InteractionEvent moved = Event("call-2-1", v1::IDENTITY_KIND_PHONE,
+                                     "+442071838712", t + 1, v1::CHANNEL_WEB);
+  moved.set_revision(2);
+  v1::InteractionEvent grown = Event("buy-0", v1::IDENTITY_KIND_EMAIL,
+                                     "p0@example.com", t, v1::CHANNEL_WEB);
+  grown.set_kind(v1::INTERACTION_KIND_PURCHASE);
+  grown.mutable_value()->set_amount_micros(20000000);
+  grown.mutable_value()->set_currency("EUR");
+  grown.set_revision(2);
+  IngestOk({moved, grown});
+  ExpectMembershipIsFromScratch();
+
+  // Merges: phone 11 and e-mail p4 prove one person; phone 5 and phone 8
+  // too.
+  const std::string merged_away =
+      CustomerOf(v1::IDENTITY_KIND_EMAIL, "p4@example.com");
+  v1::InteractionEvent link =
+      Event("link-1", v1::IDENTITY_KIND_PHONE, "+442071838721", t + 5);
+  *link.add_identities() = Identity(v1::IDENTITY_KIND_EMAIL, "p4@example.com");
+  v1::InteractionEvent link2 =
+      Event("link-2", v1::IDENTITY_KIND_PHONE, "+442071838715", t + 6);
+  *link2.add_identities() = Identity(v1::IDENTITY_KIND_PHONE, "+442071838718");
+  IngestOk({link});
+  IngestOk({link2});
+  EXPECT_NE(CustomerOf(v1::IDENTITY_KIND_EMAIL, "p4@example.com"),
+            CustomerOf(v1::IDENTITY_KIND_EMAIL, "p2@example.com"));
+  ExpectMembershipIsFromScratch();
+
+  // Erasure.
+  v1::ForgetCustomerRequest forget;
+  *forget.mutable_customer()->mutable_identity() =
+      Identity(v1::IDENTITY_KIND_PHONE, "+442071838711");
+  forget.set_requested_by("dpo@example.com");
+  v1::ForgetCustomerResponse forgotten;
+  grpc::ClientContext context;
+  grpc::Status erased =
+      customers_->ForgetCustomer(&context, forget, &forgotten);
+  ASSERT_TRUE(erased.ok()) << erased.error_message();
+  ExpectMembershipIsFromScratch();
+  (void)merged_away;
+
+  // Time moves on: no-email empties by the deadlines alone.
+  EXPECT_FALSE(Members("no-email").empty());
+  Advance(absl::Hours(24 * 3));
+  ASSERT_TRUE(segment_engine_->Tick().ok());
+  EXPECT_TRUE(Members("no-email").empty());
+  ExpectMembershipIsFromScratch();
+}
+
+TEST_F(SegmentsTest, DefinitionChangedWhileEventsArrive) {
+  const int64_t t = NowMicros() - 1000000;
+  std::vector<v1::InteractionEvent> events;
+  for (int i = 0; i < 60; ++i) {
+    for (int n = 0; n <= i % 4; ++n) {
+      events.push_back(Event(absl::StrCat("c", i, "-", n),
+                             v1::IDENTITY_KIND_PHONE,
+                             absl::StrCat("+4420718380", 10 + i), t + n));
+    }
+  }
+  IngestOk(events);
+  ASSERT_TRUE(Create("calls", "channel_count { at_least: 2 }").ok());
+  EvaluateEveryone();
+  ExpectMembershipIsFromScratch();
+
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    for (int round = 0; !stop; ++round) {
+      IngestOk({Event(absl::StrCat("more-", round), v1::IDENTITY_KIND_PHONE,
+                      absl::StrCat("+4420718380", 10 + round % 60),
+                      t + 100 + round)});
+    }
+  });
+  v1::UpdateSegmentRequest update;
+  update.mutable_segment()->set_name("calls");
+  *update.mutable_segment()->mutable_condition() =
+      Condition("channel_count { at_least: 4 }");
+  update.set_expected_version(1);
+  v1::Segment updated;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(segments_->UpdateSegment(&context, update, &updated).ok());
+  }
+  EXPECT_EQ(updated.version(), 2);
+  EXPECT_FALSE(updated.reevaluation().complete());
+  // Before and while the evaluation runs, no answer is the old version's.
+  for (int i = 0; i < 60; i += 7) {
+    const std::string id = CustomerOf(v1::IDENTITY_KIND_PHONE,
+                                      absl::StrCat("+4420718380", 10 + i));
+    const v1::GetCustomerSegmentsResponse segments = SegmentsOf(id);
+    for (const auto& membership : segments.memberships()) {
+      EXPECT_EQ(membership.version(), 2);
+    }
+  }
+  v1::ListSegmentMembersRequest request;
+  request.set_name("calls");
+  v1::ListSegmentMembersResponse page;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(segments_->ListSegmentMembers(&context, request, &page).ok());
+  }
+  EXPECT_EQ(page.version(), 2);
+  EvaluateEveryone();
+  stop = true;
+  sender.join();
+  {
+    grpc::ClientContext context;
+    v1::GetSegmentRequest get;
+    get.set_name("calls");
+    v1::Segment segment;
+    ASSERT_TRUE(segments_->GetSegment(&context, get, &segment).ok());
+    EXPECT_TRUE(segment.reevaluation().complete());
+    EXPECT_GE(segment.reevaluation().customers_evaluated(), 60);
+  }
+  ExpectMembershipIsFromScratch();
+  // The old version's index is gone.
+  for (const std::string& key : AllKeys()) {
+    EXPECT_FALSE(absl::EndsWith(key, ":m:calls:1")) << key;
+  }
+}
+
+TEST_F(SegmentsTest, PaginationStaysCorrectWhileMembersComeAndGo) {
+  ASSERT_TRUE(
+      Create("callers", "channel_count { channel: CHANNEL_PHONE at_least: 1 }")
+          .ok());
+  const int64_t t = NowMicros() - 1000000;
+  std::vector<v1::InteractionEvent> events;
+  for (int i = 0; i < 200; ++i) {
+    events.push_back(Event(absl::StrCat("p", i), v1::IDENTITY_KIND_PHONE,
+                           absl::StrCat("+44207183", 1000 + i), t));
+  }
+  IngestOk(events);
+  std::vector<std::string> before = Members("callers");
+  ASSERT_EQ(before.size(), 200u);
+  std::set<std::string> leaving;
+  std::vector<std::string> listed;
+  std::string token;
+  int round = 0;
+  do {
+    v1::ListSegmentMembersRequest request;
+    request.set_name("callers");
+    request.set_page_size(23);
+    request.set_page_token(token);
+    v1::ListSegmentMembersResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(
+        segments_->ListSegmentMembers(&context, request, &response).ok());
+    listed.insert(listed.end(), response.customer_ids().begin(),
+                  response.customer_ids().end());
+    token = response.next_page_token();
+    // Between pages: five customers leave (their call becomes a web visit)
+    // and five new ones come.
+    std::vector<v1::InteractionEvent> changes;
+    for (int k = 0; k < 5; ++k) {
+      const int i = (round * 37 + k * 11) % 200;
+      v1::InteractionEvent moved =
+          Event(absl::StrCat("p", i), v1::IDENTITY_KIND_PHONE,
+                absl::StrCat("+44207183", 1000 + i), t, v1::CHANNEL_WEB);
+      moved.set_revision(2 + round);
+      changes.push_back(moved);
+      leaving.insert(absl::StrCat("+44207183", 1000 + i));
+      changes.push_back(
+          Event(absl::StrCat("new", round, "-", k), v1::IDENTITY_KIND_PHONE,
+                absl::StrCat("+44207184", round * 5 + k + 100), t));
+    }
+    IngestOk(changes);
+    ++round;
+  } while (!token.empty());
+  std::set<std::string> left;
+  for (const std::string& phone : leaving) {
+    left.insert(CustomerOf(v1::IDENTITY_KIND_PHONE, phone));
+  }
+  // Ascending, no one twice, and everyone who stayed throughout listed.
+  EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
+  EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()).size(),
+            listed.size());
+  const std::set<std::string> seen(listed.begin(), listed.end());
+  for (const std::string& id : before) {
+    if (!left.contains(id)) {
+      EXPECT_TRUE(seen.contains(id)) << id;
+    }
+  }
+  ExpectMembershipIsFromScratch();
+}
+
+TEST_F(SegmentsTest, BadDefinitionsAreRefusedNamingTheField) {
+  v1::Segment created;
+  grpc::Status status = Create("big-spenders", R"pb(
+    any {
+      conditions { identity_kind { kind: IDENTITY_KIND_EMAIL } }
+      conditions { total_value { at_least { amount_micros: 5000000 } } }
+    })pb");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "segment.condition.any.conditions[1].total_value.at_least."
+            "currency: an amount needs its currency (ISO 4217, e.g. \"EUR\")");
+  status =
+      Create("Big Spenders", "identity_kind { kind: IDENTITY_KIND_EMAIL }");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(status.error_message(), "segment.name: "))
+      << status.error_message();
+  // A field this server does not know, as a newer client would send it.
+  v1::CreateSegmentRequest request;
+  request.mutable_segment()->set_name("future");
+  v1::IdentityKindCondition* leaf =
+      request.mutable_segment()->mutable_condition()->mutable_identity_kind();
+  leaf->set_kind(v1::IDENTITY_KIND_EMAIL);
+  leaf->GetReflection()->MutableUnknownFields(leaf)->AddVarint(9, 1);
+  v1::Segment response;
+  grpc::ClientContext context;
+  status = segments_->CreateSegment(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "segment.condition.identity_kind: has a field this server does "
+            "not know (number 9)");
+  // Nothing was defined; a good one is, once.
+  EXPECT_EQ(
+      Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }", &created)
+          .error_code(),
+      grpc::StatusCode::OK);
+  EXPECT_EQ(created.version(), 1);
+  EXPECT_EQ(Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }")
+                .error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+}
+
+TEST_F(SegmentsTest, ASegmentDeletedAndDefinedAgainStartsAfresh) {
+  ASSERT_TRUE(
+      Create("picked", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
+  IngestOk(
+      {Event("e1", v1::IDENTITY_KIND_EMAIL, "a@example.com", NowMicros()),
+       Event("p1", v1::IDENTITY_KIND_PHONE, "+442071838750", NowMicros())});
+  const std::string ann = CustomerOf(v1::IDENTITY_KIND_EMAIL, "a@example.com");
+  const std::string bob = CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071838750");
+  EXPECT_EQ(Members("picked"), std::vector<std::string>{ann});
+  {
+    v1::DeleteSegmentRequest request;
+    request.set_name("picked");
+    v1::DeleteSegmentResponse response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(segments_->DeleteSegment(&context, request, &response).ok());
+  }
+  v1::Segment again;
+  ASSERT_TRUE(
+      Create("picked", "identity_kind { kind: IDENTITY_KIND_PHONE }", &again)
+          .ok());
+  EXPECT_EQ(again.version(), 2);
+  EvaluateEveryone();
+  EXPECT_EQ(Members("picked"), std::vector<std::string>{bob});
+  EXPECT_TRUE(SegmentsOf(ann).memberships().empty());
+  ExpectMembershipIsFromScratch();
+}
+
+TEST_F(SegmentsTest, SizesNowAndByDayAndAsAGauge) {
+  ASSERT_TRUE(
+      Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
+  IngestOk(
+      {Event("e1", v1::IDENTITY_KIND_EMAIL, "a@example.com", NowMicros()),
+       Event("e2", v1::IDENTITY_KIND_EMAIL, "b@example.com", NowMicros())});
+  ASSERT_TRUE(segment_engine_->CountSizes().ok());
+  Advance(absl::Hours(24));
+  IngestOk(
+      {Event("e3", v1::IDENTITY_KIND_EMAIL, "c@example.com", NowMicros())});
+  ASSERT_TRUE(segment_engine_->CountSizes().ok());
+  v1::GetSegmentSizesRequest request;
+  request.set_name("emails");
+  request.set_days(7);
+  v1::GetSegmentSizesResponse sizes;
+  grpc::ClientContext context;
+  ASSERT_TRUE(segments_->GetSegmentSizes(&context, request, &sizes).ok());
+  EXPECT_EQ(sizes.size(), 3);
+  ASSERT_EQ(sizes.history_size(), 2);
+  EXPECT_EQ(sizes.history(0).size(), 2);
+  EXPECT_EQ(sizes.history(1).size(), 3);
+  double gauge = -1;
+  for (const prometheus::MetricFamily& family : registry_->Collect()) {
+    if (family.name != "omnihub_segment_members") continue;
+    for (const prometheus::ClientMetric& metric : family.metric) {
+      if (metric.label.size() == 1 && metric.label[0].value == "emails") {
+        gauge = metric.gauge.value;
+      }
+    }
+  }
+  EXPECT_EQ(gauge, 3);
+}
+
+}  // namespace
+}  // namespace omnihub::testing
