@@ -10,6 +10,7 @@
 #   BENCH_SYNTHETIC_CUSTOMERS=100000 scripts/bench.sh   # a smaller base
 #   scripts/bench.sh --smoke      # one second each, to see that it runs
 #   BENCH_ONLY=durability scripts/bench.sh   # only what durability costs
+#   BENCH_ONLY=rankings scripts/bench.sh     # only the top-customer rankings
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +18,10 @@ seconds=${BENCH_SECONDS:-10}
 memory_events=${BENCH_MEMORY_EVENTS:-200000}
 memory_customers=${BENCH_MEMORY_CUSTOMERS:-20000}
 synthetic_customers=${BENCH_SYNTHETIC_CUSTOMERS:-1000000}
+ranking_customers=${BENCH_RANKING_CUSTOMERS:-1000000}
 if [ "${1:-}" = "--smoke" ]; then
   seconds=1 memory_events=2000 memory_customers=200 synthetic_customers=2000
+  ranking_customers=2000
 fi
 
 scripts/install-deps.sh
@@ -28,7 +31,7 @@ command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit
 build=${BENCH_BUILD_DIR:-build/bench}
 cmake -S . -B $build -DCMAKE_BUILD_TYPE="${BENCH_BUILD_TYPE:-Release}" >/dev/null
 cmake --build $build -j"$(nproc)" --target omnihub-timeline omnihub-loadgen \
-  omnihub-web-adapter omnihub-cli
+  omnihub-web-adapter omnihub-cli ranking_bench
 
 work=$(mktemp -d)
 children=()
@@ -167,6 +170,18 @@ durability_runs() {
   start_hub
   wait_for_reevaluation
 }
+# The top-customer rankings (tests/bench/ranking_bench.cc, its own Redis):
+# purchase ingest with and without their upkeep, ListTopCustomers paced at
+# 1,000/s over a base of $ranking_customers customers, the population pass.
+ranking_runs() {
+  echo "== the top-customer rankings"
+  $build/tests/bench/ranking_bench --customers="$ranking_customers" \
+    --rate=1000 --seconds="$seconds" | tee -a "$figures"
+}
+if [ "${BENCH_ONLY:-}" = rankings ]; then
+  ranking_runs
+  exit 0
+fi
 if [ "${BENCH_ONLY:-}" = durability ]; then
   durability_runs
   echo
@@ -300,6 +315,7 @@ due_after=$(due)
 figure "sweeper at the default --lifecycle_refresh_rate=2000: of $due_before deadlines due at once, $((due_before - due_after)) recorded during the ${seconds} s of ingest beside it (ingest_batch100_during_sweep above)"
 
 durability_runs
+ranking_runs
 
 echo
 $build/tests/bench/omnihub-loadgen --report="$results"

@@ -61,6 +61,7 @@ void TimelineFixture::SetUp() {
   engine_ = std::make_unique<insights::InsightsEngine>(
       &store_->context(), insights_options_, insights_metrics_.get());
   observers_.Add(&engine_->keeper());
+  observers_.Add(&engine_->ranking());
   store_->SetObserver(&observers_);
   insights_service_ = std::make_unique<insights::InsightsService>(
       engine_.get(), store_.get(), validator_.get());
