@@ -40,6 +40,7 @@ ABSL_FLAG(int, inflight, 32, "Ingest batches of 100 in flight.");
 namespace omnihub {
 namespace {
 
+using bench::LatencyHistogram;
 using insights::InsightsEngine;
 
 v1::InteractionEvent PurchaseOf(int64_t customer, int64_t serial,
@@ -175,7 +176,8 @@ void MeasureTop(InsightsEngine& engine, int rate, absl::Duration duration,
     const absl::Time due = start + absl::Seconds(1) * i / rate;
     const absl::Time now = absl::Now();
     if (due > now) absl::SleepFor(due - now);
-    insights::TopCustomersQuery query{.currency = "EUR", .limit = 100};
+    insights::TopCustomersQuery query{
+        .currency = "EUR", .limit = 100, .after = std::nullopt};
     if (deep && !cursors.empty()) query.after = cursors[i % cursors.size()];
     ++in_flight;
     // Latency from when the request was due, so a stall is not hidden.
@@ -261,5 +263,6 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   return omnihub::Run();
 }

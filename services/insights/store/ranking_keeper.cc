@@ -97,16 +97,9 @@ class RankingRefresh : public std::enable_shared_from_this<RankingRefresh> {
     std::vector<std::vector<std::string>> last;
     if (after.size() > 2) last.push_back(std::move(after));
     const std::vector<Reply>& aliases = reply->elements[2].elements;
+    std::vector<std::string> merged;
     if (static_cast<int64_t>(aliases.size()) != aliases_handled) {
-      std::set<std::string> fields = ranked;
-      fields.insert(wanted.begin(), wanted.end());
-      for (const Reply& alias : aliases) {
-        for (const std::string& field : fields) {
-          writes.push_back(
-              {"ZREM", keys.RankingShardOfField(field, alias.str), alias.str});
-        }
-        writes.push_back({"DEL", keys.RankedIn(alias.str)});
-      }
+      for (const Reply& alias : aliases) merged.push_back(alias.str);
       last.push_back({"HSET", rk_key, "na", absl::StrCat(aliases.size())});
     }
     std::vector<std::vector<std::string>> first;
@@ -114,15 +107,29 @@ class RankingRefresh : public std::enable_shared_from_this<RankingRefresh> {
     redis::RedisClient& redis = *keeper_->context().redis;
     // The rankings named in "rk" first: a refresh that stops half way
     // leaves the customer listed where it may be, never the reverse.
+    ExecuteAll(redis, std::move(first),
+               [self = shared_from_this(), writes = std::move(writes),
+                merged = std::move(merged), last = std::move(last),
+                version = read->record->purchase_version()](
+                   absl::Status status) mutable {
+                 if (!status.ok()) return self->Finish(std::move(status));
+                 self->Write(std::move(writes), std::move(merged),
+                             std::move(last), std::move(version));
+               });
+  }
+
+  void Write(std::vector<std::vector<std::string>> writes,
+             std::vector<std::string> merged,
+             std::vector<std::vector<std::string>> last, std::string version) {
     ExecuteAll(
-        redis, std::move(first),
-        [self = shared_from_this(), writes = std::move(writes),
-         last = std::move(last), version = read->record->purchase_version()](
-            absl::Status status) mutable {
+        *keeper_->context().redis, std::move(writes),
+        [self = shared_from_this(), merged = std::move(merged),
+         last = std::move(last),
+         version = std::move(version)](absl::Status status) mutable {
           if (!status.ok()) return self->Finish(std::move(status));
-          redis::RedisClient& redis = *self->keeper_->context().redis;
-          ExecuteAll(
-              redis, std::move(writes),
+          RemoveFromRankings(
+              self->keeper_->context(), self->keeper_->keys(),
+              std::move(merged),
               [self, last = std::move(last),
                version = std::move(version)](absl::Status status) mutable {
                 if (!status.ok()) return self->Finish(std::move(status));
@@ -186,6 +193,55 @@ class RankingRefresh : public std::enable_shared_from_this<RankingRefresh> {
 };
 
 }  // namespace
+
+void RemoveFromRankings(const timeline::StoreContext& context,
+                        const InsightsKeys& keys,
+                        std::vector<std::string> customers,
+                        absl::AnyInvocable<void(absl::Status) &&> done) {
+  if (customers.empty()) return std::move(done)(absl::OkStatus());
+  struct Pending {
+    absl::Mutex mutex;
+    size_t left;
+    absl::Status first_error;
+    std::vector<std::vector<std::string>> removals;
+    absl::AnyInvocable<void(absl::Status) &&> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = customers.size();
+  pending->done = std::move(done);
+  for (const std::string& customer : customers) {
+    context.redis->Execute(
+        {"HKEYS", keys.RankedIn(customer)},
+        [&context, &keys, pending,
+         customer](absl::StatusOr<Reply> reply) mutable {
+          reply = redis::ErrorReplyAsStatus(std::move(reply), "the rankings");
+          bool last = false;
+          {
+            absl::MutexLock lock(&pending->mutex);
+            if (!reply.ok()) {
+              if (pending->first_error.ok()) {
+                pending->first_error = reply.status();
+              }
+            } else {
+              for (const Reply& field : reply->elements) {
+                if (field.str == "na") continue;
+                pending->removals.push_back(
+                    {"ZREM", keys.RankingShardOfField(field.str, customer),
+                     customer});
+              }
+              pending->removals.push_back({"DEL", keys.RankedIn(customer)});
+            }
+            last = --pending->left == 0;
+          }
+          if (!last) return;
+          if (!pending->first_error.ok()) {
+            return std::move(pending->done)(pending->first_error);
+          }
+          ExecuteAll(*context.redis, std::move(pending->removals),
+                     std::move(pending->done));
+        });
+  }
+}
 
 std::vector<RankingEntry> RankingEntriesOf(const CustomerRecord& record,
                                            int64_t day,
@@ -258,22 +314,7 @@ void RankingKeeper::PurchasesChanged(
 
 void RankingKeeper::Forgetting(const std::string& customer_id,
                                absl::AnyInvocable<void(absl::Status) &&> done) {
-  context_->redis->Execute(
-      {"HKEYS", keys_->RankedIn(customer_id)},
-      [this, customer_id,
-       done = std::move(done)](absl::StatusOr<Reply> reply) mutable {
-        reply = redis::ErrorReplyAsStatus(std::move(reply), "the rankings");
-        if (!reply.ok()) return std::move(done)(reply.status());
-        std::vector<std::vector<std::string>> commands;
-        for (const Reply& field : reply->elements) {
-          if (field.str == "na") continue;
-          commands.push_back(
-              {"ZREM", keys_->RankingShardOfField(field.str, customer_id),
-               customer_id});
-        }
-        commands.push_back({"DEL", keys_->RankedIn(customer_id)});
-        ExecuteAll(*context_->redis, std::move(commands), std::move(done));
-      });
+  RemoveFromRankings(*context_, *keys_, {customer_id}, std::move(done));
 }
 
 }  // namespace omnihub::insights

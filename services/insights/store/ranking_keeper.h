@@ -10,7 +10,7 @@
 //   2. adds the rankings it now belongs in to "rk", then sets its value in
 //      each and removes it from the others; the first time it sees an
 //      alias (a customer merged into this one), it removes that customer
-//      from the rankings too;
+//      from the rankings its own "rk" names, and deletes that;
 //   3. checks the customer's purchases did not change since step 1 (else
 //      it starts again), so the last write is always of its latest
 //      purchases whatever order concurrent refreshes finish in.
@@ -61,6 +61,12 @@ std::vector<RankingEntry> RankingEntriesOf(const CustomerRecord& record,
 void ExecuteAll(redis::RedisClient& redis,
                 std::vector<std::vector<std::string>> commands,
                 absl::AnyInvocable<void(absl::Status) &&> done);
+
+// Takes `customers` out of every ranking their "rk" names, and deletes it.
+void RemoveFromRankings(const timeline::StoreContext& context,
+                        const InsightsKeys& keys,
+                        std::vector<std::string> customers,
+                        absl::AnyInvocable<void(absl::Status) &&> done);
 
 class RankingKeeper : public timeline::CustomerObserver {
  public:
