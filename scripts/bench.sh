@@ -14,6 +14,7 @@
 #                                 # masters: throughput, Redis CPU per event
 #                                 # per node, spread of keys and commands
 #   BENCH_ONLY=segments scripts/bench.sh     # only what 20 segments cost
+#   BENCH_ONLY=rankings scripts/bench.sh     # only the top-customer rankings
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +22,10 @@ seconds=${BENCH_SECONDS:-10}
 memory_events=${BENCH_MEMORY_EVENTS:-200000}
 memory_customers=${BENCH_MEMORY_CUSTOMERS:-20000}
 synthetic_customers=${BENCH_SYNTHETIC_CUSTOMERS:-1000000}
+ranking_customers=${BENCH_RANKING_CUSTOMERS:-1000000}
 if [ "${1:-}" = "--smoke" ]; then
   seconds=1 memory_events=2000 memory_customers=200 synthetic_customers=2000
+  ranking_customers=2000
 fi
 [ "${1:-}" = "--cluster" ] && BENCH_ONLY=cluster
 
@@ -33,7 +36,7 @@ command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)"; exit
 build=${BENCH_BUILD_DIR:-build/bench}
 cmake -S . -B $build -DCMAKE_BUILD_TYPE="${BENCH_BUILD_TYPE:-Release}" >/dev/null
 targets=(omnihub-timeline omnihub-loadgen)
-[ "${BENCH_ONLY:-}" = cluster ] || targets+=(omnihub-web-adapter omnihub-cli)
+[ "${BENCH_ONLY:-}" = cluster ] || targets+=(omnihub-web-adapter omnihub-cli ranking_bench)
 cmake --build $build -j"$(nproc)" --target "${targets[@]}"
 
 work=$(mktemp -d)
@@ -342,6 +345,18 @@ if [ "${BENCH_ONLY:-}" = segments ]; then
   $build/tests/bench/omnihub-loadgen --report="$results"
   exit 0
 fi
+# The top-customer rankings (tests/bench/ranking_bench.cc, its own Redis):
+# purchase ingest with and without their upkeep, ListTopCustomers paced at
+# 1,000/s over a base of $ranking_customers customers, the population pass.
+ranking_runs() {
+  echo "== the top-customer rankings"
+  $build/tests/bench/ranking_bench --customers="$ranking_customers" \
+    --rate=1000 --seconds="$seconds" | tee -a "$figures"
+}
+if [ "${BENCH_ONLY:-}" = rankings ]; then
+  ranking_runs
+  exit 0
+fi
 if [ "${BENCH_ONLY:-}" = durability ]; then
   durability_runs
   echo
@@ -477,6 +492,7 @@ due_after=$(due)
 figure "sweeper at the default --lifecycle_refresh_rate=2000: of $due_before deadlines due at once, $((due_before - due_after)) recorded during the ${seconds} s of ingest beside it (ingest_batch100_during_sweep above)"
 
 durability_runs
+ranking_runs
 
 echo
 $build/tests/bench/omnihub-loadgen --report="$results"

@@ -46,7 +46,7 @@ ABSL_FLAG(std::string, identity, "",
 ABSL_FLAG(int, page_size, 0,
           "timeline, suppressions: entries per page (0: server default).");
 ABSL_FLAG(std::string, page_token, "",
-          "timeline, suppressions: next_page_token of a page.");
+          "timeline, suppressions, top: next_page_token of a page.");
 ABSL_FLAG(std::vector<std::string>, identities, {},
           "link: the identities to link, as kind:value,kind:value.");
 ABSL_FLAG(std::string, source, "omnihub-cli",
@@ -72,6 +72,9 @@ ABSL_FLAG(std::vector<std::string>, horizon_days, {},
           "insights: expected purchases over these horizons too (days).");
 ABSL_FLAG(std::string, currency, "",
           "insights/kpis: only this currency's values.");
+ABSL_FLAG(std::string, by, "historical",
+          "top: rank by \"historical\" value (total spend) or "
+          "\"predicted\" lifetime value.");
 ABSL_FLAG(std::string, start, "",
           "kpis: first day YYYY-MM-DD; cohorts: first month YYYY-MM.");
 ABSL_FLAG(std::string, end, "",
@@ -143,6 +146,10 @@ constexpr char kUsage[] =
     "  omnihub-cli segment-sizes --name=... [--days=30]\n"
     "  omnihub-cli customer-segments --identity=...   its segments, since\n"
     "      when, and its recent entries and exits\n"
+    "  omnihub-cli rfm                        RFM boundaries, customers per\n"
+    "      segment; with --identity=...: that customer's RFM scores\n"
+    "  omnihub-cli top --currency=EUR [--by=historical|predicted]\n"
+    "      [--page_size=N --page_token=...]  the most valuable customers\n"
     "  omnihub-cli replay-dead-letters --file=<spool>/dead-letters.jsonl\n"
     "      sends an adapter's dead letters again; what the hub takes (or\n"
     "      already has) leaves the file\n"
@@ -402,6 +409,45 @@ int InsightsCommand(const std::string& command,
                          std::chrono::minutes(10));
     omnihub::v1::PurchaseModel response;
     return call(request, &InsightsService::Stub::FitPurchaseModel, &response);
+  }
+  if (command == "rfm") {
+    if (absl::GetFlag(FLAGS_identity).empty() &&
+        absl::GetFlag(FLAGS_customer_id).empty()) {
+      omnihub::v1::RfmSummary response;
+      return call(omnihub::v1::GetRfmSummaryRequest(),
+                  &InsightsService::Stub::GetRfmSummary, &response);
+    }
+    omnihub::v1::GetCustomerInsightsRequest request;
+    if (!Selector(request.mutable_customer())) return 2;
+    omnihub::v1::CustomerInsights insights;
+    grpc::Status status =
+        stub->GetCustomerInsights(&context, request, &insights);
+    if (!status.ok()) return Fail(status);
+    if (!insights.has_rfm()) {
+      std::cerr << "no RFM scores: " << insights.rfm_unavailable() << "\n";
+      return 1;
+    }
+    return Print(insights.rfm());
+  }
+  if (command == "top") {
+    omnihub::v1::ListTopCustomersRequest request;
+    request.set_currency(absl::GetFlag(FLAGS_currency));
+    const std::string by = absl::GetFlag(FLAGS_by);
+    if (by == "historical") {
+      request.set_by(
+          omnihub::v1::ListTopCustomersRequest::RANKED_BY_HISTORICAL_VALUE);
+    } else if (by == "predicted") {
+      request.set_by(
+          omnihub::v1::ListTopCustomersRequest::RANKED_BY_PREDICTED_VALUE);
+    } else {
+      std::cerr << "--by: \"" << by
+                << "\" is neither historical nor predicted\n";
+      return 2;
+    }
+    request.set_limit(absl::GetFlag(FLAGS_page_size));
+    request.set_page_token(absl::GetFlag(FLAGS_page_token));
+    omnihub::v1::ListTopCustomersResponse response;
+    return call(request, &InsightsService::Stub::ListTopCustomers, &response);
   }
   if (command == "kpis" || command == "cohorts") {
     bool ok = false;

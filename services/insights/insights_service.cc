@@ -9,6 +9,7 @@
 #include "common/money/money.h"
 #include "services/insights/analysis/kpi_report.h"
 #include "services/insights/store/insights_queries.h"
+#include "services/insights/store/top_customers.h"
 
 namespace omnihub::insights {
 namespace {
@@ -307,6 +308,82 @@ grpc::ServerUnaryReactor* InsightsService::GetCohorts(
       [this, first, last, channel = request->acquisition_channel()] {
         return ComputeCohorts(*engine_, first, last, channel);
       });
+}
+
+grpc::ServerUnaryReactor* InsightsService::GetRfmSummary(
+    grpc::CallbackServerContext* context,
+    const v1::GetRfmSummaryRequest* request, v1::RfmSummary* response) {
+  const std::shared_ptr<const CurrentRfm> rfm = engine_->rfm().Get();
+  if (!rfm->proto.has_value()) {
+    return Finished(context,
+                    absl::NotFoundError("the RFM boundaries have not been "
+                                        "computed yet (--rfm_interval)"));
+  }
+  *response = *rfm->proto;
+  return Finished(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* InsightsService::ListTopCustomers(
+    grpc::CallbackServerContext* context,
+    const v1::ListTopCustomersRequest* request,
+    v1::ListTopCustomersResponse* response) {
+  TopCustomersQuery query;
+  query.currency = request->currency();
+  if (query.currency.empty()) {
+    return Finished(context, Invalid("currency", "is required (ISO 4217)"));
+  }
+  if (!money::IsCurrencyCode(query.currency)) {
+    return Finished(
+        context,
+        Invalid("currency", absl::StrCat("\"", query.currency,
+                                         "\" is not an ISO 4217 code "
+                                         "(three upper-case letters)")));
+  }
+  switch (request->by()) {
+    case v1::ListTopCustomersRequest::RANKED_BY_UNSPECIFIED:
+    case v1::ListTopCustomersRequest::RANKED_BY_HISTORICAL_VALUE:
+      query.ranking = Ranking::kHistorical;
+      break;
+    case v1::ListTopCustomersRequest::RANKED_BY_PREDICTED_VALUE:
+      query.ranking = Ranking::kPredicted;
+      if (!engine_->model().Get()->fitted.has_value()) {
+        return Finished(context,
+                        absl::FailedPreconditionError(
+                            "by: no purchase model has been fitted yet, so "
+                            "there is no predicted value (FitPurchaseModel, "
+                            "or --model_refit_interval)"));
+      }
+      break;
+    default:
+      return Finished(
+          context,
+          Invalid("by", absl::StrCat(request->by(), " is not a ranking")));
+  }
+  if (request->limit() < 0 ||
+      request->limit() > limits_.max_top_customers_page) {
+    return Finished(
+        context, Invalid("limit", absl::StrCat("must be 1 to ",
+                                               limits_.max_top_customers_page,
+                                               " (0: 100)")));
+  }
+  query.limit = request->limit() == 0
+                    ? std::min(100, limits_.max_top_customers_page)
+                    : request->limit();
+  if (!request->page_token().empty()) {
+    absl::StatusOr<TopCursor> after =
+        DecodeTopCursor(request->page_token(), query.ranking, query.currency);
+    if (!after.ok()) return Finished(context, after.status());
+    query.after = *std::move(after);
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  insights::ListTopCustomers(
+      engine_->context(), engine_->keys(), engine_->scripts(), std::move(query),
+      [reactor, response](absl::StatusOr<v1::ListTopCustomersResponse> page) {
+        if (!page.ok()) return reactor->Finish(ToGrpcStatus(page.status()));
+        *response = *std::move(page);
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
 }
 
 }  // namespace omnihub::insights

@@ -21,6 +21,8 @@ struct InsightsServiceLimits {
   int max_kpi_days = 3660;
   int max_cohort_months = 120;
   int max_holdout_days = 3650;
+  // ListTopCustomers: customers per page at most.
+  int max_top_customers_page = 1000;
 };
 
 class InsightsService final : public v1::InsightsService::CallbackService {
@@ -48,6 +50,14 @@ class InsightsService final : public v1::InsightsService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::GetCohortsRequest* request,
       v1::GetCohortsResponse* response) override;
+  grpc::ServerUnaryReactor* GetRfmSummary(
+      grpc::CallbackServerContext* context,
+      const v1::GetRfmSummaryRequest* request,
+      v1::RfmSummary* response) override;
+  grpc::ServerUnaryReactor* ListTopCustomers(
+      grpc::CallbackServerContext* context,
+      const v1::ListTopCustomersRequest* request,
+      v1::ListTopCustomersResponse* response) override;
 
  private:
   InsightsEngine* engine_;

@@ -224,6 +224,15 @@ ABSL_FLAG(int, lifecycle_refresh_rate, 2000,
 ABSL_FLAG(absl::Duration, census_interval, absl::Minutes(15),
           "How often customers are counted per lifecycle stage for "
           "omnihub_lifecycle_customers (one replica does; 0: never).");
+ABSL_FLAG(absl::Duration, rfm_interval, absl::Hours(1),
+          "How often one replica recomputes the RFM quintile boundaries and "
+          "rewrites every customer's top-customer rankings (predicted values "
+          "drift with time); also after every new purchase model. 0: never.");
+ABSL_FLAG(int, ranking_refresh_rate, 5000,
+          "Most customers' rankings that pass rewrites per second (0: no "
+          "limit), so that it leaves Redis time for ingest.");
+ABSL_FLAG(int, top_customers_max_page, 1000,
+          "ListTopCustomers: most customers per page.");
 ABSL_FLAG(int, insights_threads, 2,
           "Threads for fits, KPIs, cohorts and insights answers.");
 ABSL_FLAG(absl::Duration, clock_offset, absl::ZeroDuration(),
@@ -324,6 +333,9 @@ absl::StatusOr<insights::InsightsOptions> InsightsOptionsFromFlags() {
   options.refresh_rate =
       std::max(absl::GetFlag(FLAGS_lifecycle_refresh_rate), 0);
   options.census_interval = absl::GetFlag(FLAGS_census_interval);
+  options.rfm_interval = absl::GetFlag(FLAGS_rfm_interval);
+  options.ranking_refresh_rate =
+      std::max(absl::GetFlag(FLAGS_ranking_refresh_rate), 0);
   options.threads = std::max(absl::GetFlag(FLAGS_insights_threads), 1);
   options.replica = absl::GetFlag(FLAGS_replica_name);
   if (options.replica.empty()) {
@@ -626,7 +638,10 @@ int Run() {
   segments::SegmentEngine segment_engine(&store.context(), &engine.model(),
                                          segment_options, &segment_metrics);
   CustomerObserverList observers;
-  if (absl::GetFlag(FLAGS_insights)) observers.Add(&engine.keeper());
+  if (absl::GetFlag(FLAGS_insights)) {
+    observers.Add(&engine.keeper());
+    observers.Add(&engine.ranking());
+  }
   if (segments_on) observers.Add(&segment_engine.keeper());
   store.SetObserver(&observers);
   EventValidator validator(*limits, &normalizer);
@@ -645,7 +660,10 @@ int Run() {
               static_cast<size_t>(absl::GetFlag(FLAGS_max_export_bytes)),
           .default_suppression = absl::GetFlag(FLAGS_suppression_period),
           .max_suppression = absl::GetFlag(FLAGS_max_suppression_period)});
-  insights::InsightsService insights_service(&engine, &store, &validator);
+  insights::InsightsService insights_service(
+      &engine, &store, &validator,
+      {.max_top_customers_page =
+           std::max(absl::GetFlag(FLAGS_top_customers_max_page), 1)});
   segments::SegmentService segment_service(&segment_engine, &store, &validator);
 
   absl::StatusOr<auth::ServerSecurity> security = auth::MakeServerSecurity(

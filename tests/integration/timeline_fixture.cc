@@ -68,6 +68,7 @@ void TimelineFixture::SetUp() {
       &store_->context(), &engine_->model(), segment_options_,
       segment_metrics_.get());
   observers_.Add(&segment_engine_->keeper());
+  observers_.Add(&engine_->ranking());
   store_->SetObserver(&observers_);
   insights_service_ = std::make_unique<insights::InsightsService>(
       engine_.get(), store_.get(), validator_.get());

@@ -43,6 +43,10 @@ namespace omnihub::testing {
 
 class TimelineFixture : public ::testing::Test {
  protected:
+  // The population pass (RFM, rankings) runs only when a test asks
+  // (engine_->RunPopulationPass()), not from the ticks tests run.
+  TimelineFixture() { insights_options_.rfm_interval = absl::ZeroDuration(); }
+
   void SetUp() override;
   void TearDown() override;
 

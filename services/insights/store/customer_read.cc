@@ -13,7 +13,9 @@ std::string TextOf(const Reply& reply) {
 }
 
 InsightsScripts::InsightsScripts()
-    : write_lifecycle(std::string(kWriteLifecycleLua)) {}
+    : write_lifecycle(std::string(kWriteLifecycleLua)),
+      read_ranking(std::string(kReadRankingLua)),
+      ranking_page(std::string(kRankingPageLua)) {}
 
 std::vector<std::string> ReadCustomerCommand(const std::string& view_key) {
   return {"HGETALL", view_key};

@@ -27,6 +27,8 @@ namespace omnihub::insights {
 struct InsightsScripts {
   InsightsScripts();
   redis::RedisScript write_lifecycle;
+  redis::RedisScript read_ranking;
+  redis::RedisScript ranking_page;
 };
 
 std::vector<std::string> ReadCustomerCommand(const std::string& view_key);

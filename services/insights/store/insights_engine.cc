@@ -74,6 +74,7 @@ InsightsEngine::InsightsEngine(const timeline::StoreContext* context,
       keys_(context->keys.prefix()),
       model_(options_.rules),
       keeper_(context, &keys_, &scripts_, &model_, metrics, options_.keeper),
+      ranking_(context, &keys_, &scripts_, &model_, options_.value),
       workers_(options_.threads) {}
 
 InsightsEngine::~InsightsEngine() { Stop(); }
@@ -99,6 +100,7 @@ void InsightsEngine::Schedule(absl::AnyInvocable<void() &&> work) {
 
 absl::Status InsightsEngine::Tick() {
   absl::Status status = LoadModel();
+  if (status.ok()) status = LoadRfm();
   if (status.ok()) {
     absl::StatusOr<bool> evaluated = Reevaluate(options_.reevaluation_slice);
     if (!evaluated.ok()) status = evaluated.status();
@@ -107,6 +109,7 @@ absl::Status InsightsEngine::Tick() {
   if (!swept.ok() && status.ok()) status = swept.status();
   MaybeStartScheduledFit();
   MaybeStartCensus();
+  if (status.ok()) MaybeStartPopulationPass();
   PublishCensus();
   return status;
 }

@@ -6,11 +6,16 @@
 //     every customer, one replica at a time, resumable where it stopped;
 //   - loads the model other replicas fitted, and fits one on a schedule;
 //   - counts customers per stage now and then, for the metrics;
+//   - recomputes the RFM boundaries and every customer's top-customer
+//     rankings now and then, and after every new model (the population
+//     pass, population_pass.cc);
 //   - fits the model on request, with a backtest.
 // Time comes from the store's clock, so tests move it by days at once.
 //
 //   InsightsEngine engine(&store.context(), options, &metrics);
-//   store.SetObserver(&engine.keeper());
+//   observers.Add(&engine.keeper());
+//   observers.Add(&engine.ranking());
+//   store.SetObserver(&observers);
 //   engine.Start();  // the background thread
 #ifndef OMNIHUB_SERVICES_INSIGHTS_STORE_INSIGHTS_ENGINE_H_
 #define OMNIHUB_SERVICES_INSIGHTS_STORE_INSIGHTS_ENGINE_H_
@@ -35,6 +40,8 @@
 #include "services/insights/store/insights_metrics.h"
 #include "services/insights/store/lifecycle_keeper.h"
 #include "services/insights/store/model_holder.h"
+#include "services/insights/store/ranking_keeper.h"
+#include "services/insights/store/rfm_holder.h"
 #include "services/timeline/store_context.h"
 #include "services/timeline/worker_pool.h"
 
@@ -51,6 +58,13 @@ struct InsightsOptions {
   absl::Duration refit_interval = absl::Hours(24);
   // Counts customers per stage this often, for the metrics (zero: never).
   absl::Duration census_interval = absl::Minutes(15);
+  // Recomputes the RFM boundaries and rewrites every customer's rankings
+  // (the predicted value drifts with time) this often, and after every new
+  // model (zero: never by itself, only RunPopulationPass).
+  absl::Duration rfm_interval = absl::Hours(1);
+  // Ranking refreshes the population pass starts per second at most (0: no
+  // limit), `concurrency` at a time.
+  int ranking_refresh_rate = 5000;
   // A fit reads at most this many customers, a uniform sample of all.
   int64_t model_sample_customers = 100000;
   ModelFitOptions fit;
@@ -82,6 +96,9 @@ class InsightsEngine {
 
   // The observer to give the timeline store.
   LifecycleKeeper& keeper() { return keeper_; }
+  // The observer that keeps the top-customer rankings.
+  RankingKeeper& ranking() { return ranking_; }
+  const RfmHolder& rfm() const { return rfm_; }
   const ModelHolder& model() const { return model_; }
   const InsightsOptions& options() const { return options_; }
   const timeline::StoreContext& context() const { return *context_; }
@@ -104,6 +121,18 @@ class InsightsEngine {
   // Whether every customer has been evaluated under the current rules.
   absl::StatusOr<bool> Reevaluate(absl::Duration slice);
   absl::Status TakeCensus();
+  absl::Status LoadRfm();
+  // The population pass: reads every customer, stores new RFM boundaries
+  // (and the customers per segment), and refreshes every customer's
+  // rankings with the current model. Blocking.
+  absl::StatusOr<v1::RfmSummary> RunPopulationPass();
+
+  // A customer's RFM scores and segment on `day`, from its purchases and
+  // the boundaries in use; nullopt for a customer without a purchase by
+  // then, or before the boundaries were first computed. For any code that
+  // needs a customer's RFM segment (e.g. segment conditions).
+  std::optional<RfmScore> RfmOf(const CustomerRecord& record,
+                                int64_t day) const;
 
   // Fits the model over the purchases before `as_of` (now when unset) and
   // makes it the one in use; backtests it over `holdout_days` after as_of
@@ -126,6 +155,7 @@ class InsightsEngine {
                                      absl::Duration ttl);
   void MaybeStartScheduledFit();
   void MaybeStartCensus();
+  void MaybeStartPopulationPass();
   void PublishCensus();
 
   const timeline::StoreContext* context_;
@@ -135,12 +165,15 @@ class InsightsEngine {
   const InsightsScripts scripts_;
   ModelHolder model_;
   LifecycleKeeper keeper_;
+  RfmHolder rfm_;
+  RankingKeeper ranking_;
 
   // When the next background refresh may start (see refresh_rate); used by
   // the thread that ticks.
   absl::Time next_refresh_ = absl::InfinitePast();
   std::atomic<bool> fitting_{false};
   std::atomic<bool> counting_{false};
+  std::atomic<bool> passing_{false};
   absl::Time last_census_read_ = absl::InfinitePast();
   absl::Notification stop_;
   std::thread thread_;

@@ -8,13 +8,47 @@ namespace omnihub::insights {
 
 InsightsKeys::InsightsKeys(std::string prefix) : prefix_(std::move(prefix)) {}
 
-std::string InsightsKeys::DeadlineShardOf(absl::string_view customer_id) const {
-  // FNV-1a: the same shard on every replica, whatever the id looks like.
+uint32_t CustomerHash(absl::string_view customer_id) {
   uint32_t hash = 2166136261u;
   for (unsigned char c : customer_id) {
     hash = (hash ^ c) * 16777619u;
   }
-  return absl::StrFormat("%sdl:{%02x}", prefix_, hash % kDeadlineShards);
+  return hash;
+}
+
+std::string InsightsKeys::DeadlineShardOf(absl::string_view customer_id) const {
+  return absl::StrFormat("%sdl:{%02x}", prefix_,
+                         CustomerHash(customer_id) % kDeadlineShards);
+}
+
+std::string InsightsKeys::RankingShardOf(Ranking ranking,
+                                         absl::string_view currency,
+                                         absl::string_view customer_id) const {
+  return absl::StrFormat("%stop:{%c:%s:%02x}", prefix_,
+                         static_cast<char>(ranking), currency,
+                         CustomerHash(customer_id) % kRankingShards);
+}
+
+std::vector<std::string> InsightsKeys::RankingShards(
+    Ranking ranking, absl::string_view currency) const {
+  std::vector<std::string> shards;
+  for (int shard = 0; shard < kRankingShards; ++shard) {
+    shards.push_back(absl::StrFormat("%stop:{%c:%s:%02x}", prefix_,
+                                     static_cast<char>(ranking), currency,
+                                     shard));
+  }
+  return shards;
+}
+
+std::string InsightsKeys::RankingShardOfField(
+    absl::string_view field, absl::string_view customer_id) const {
+  // "h:EUR": the ranking's letter, then the currency.
+  return absl::StrFormat("%stop:{%s:%02x}", prefix_, field,
+                         CustomerHash(customer_id) % kRankingShards);
+}
+
+std::string InsightsKeys::RankedIn(absl::string_view customer_id) const {
+  return absl::StrCat(prefix_, "c:{", customer_id, "}:rk");
 }
 
 std::vector<std::string> InsightsKeys::DeadlineShards() const {

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "services/insights/analysis/rfm.h"
+
 namespace omnihub::insights {
 
 InsightsMetrics::InsightsMetrics(prometheus::Registry& registry) {
@@ -65,6 +67,26 @@ InsightsMetrics::InsightsMetrics(prometheus::Registry& registry) {
                             "due at this replica's last sweep.")
                         .Register(registry)
                         .Add({});
+  auto& rfm = prometheus::BuildGauge()
+                  .Name("omnihub_rfm_customers")
+                  .Help(
+                      "Customers per RFM segment at the last computation of "
+                      "the RFM boundaries.")
+                  .Register(registry);
+  for (int segment = 1; segment <= kRfmSegments; ++segment) {
+    rfm_customers_[segment - 1] = &rfm.Add(
+        {{"segment",
+          std::string(RfmSegmentName(static_cast<RfmSegment>(segment)))}});
+  }
+  population_pass_seconds_ =
+      &prometheus::BuildGauge()
+           .Name("omnihub_insights_population_pass_seconds")
+           .Help(
+               "Duration of the last pass over every customer that "
+               "recomputes the RFM boundaries and the predicted-value "
+               "rankings.")
+           .Register(registry)
+           .Add({});
 }
 
 }  // namespace omnihub::insights

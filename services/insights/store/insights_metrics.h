@@ -33,6 +33,14 @@ class InsightsMetrics {
   prometheus::Counter& fits(bool ok) { return *fits_[ok ? 0 : 1]; }
   prometheus::Histogram& fit_duration() { return *fit_duration_; }
   prometheus::Gauge& deadlines_due() { return *deadlines_due_; }
+  // Customers per RFM segment (1 to 10, see RfmSegment) at the last
+  // population pass, and how long that pass took.
+  prometheus::Gauge& rfm_customers(int segment) {
+    return *rfm_customers_[segment - 1];
+  }
+  prometheus::Gauge& population_pass_seconds() {
+    return *population_pass_seconds_;
+  }
 
  private:
   static int Index(Stage stage) { return static_cast<int>(stage) - 1; }
@@ -43,6 +51,8 @@ class InsightsMetrics {
   std::array<prometheus::Counter*, 2> fits_;
   prometheus::Histogram* fit_duration_;
   prometheus::Gauge* deadlines_due_;
+  std::array<prometheus::Gauge*, 10> rfm_customers_;
+  prometheus::Gauge* population_pass_seconds_;
 };
 
 }  // namespace omnihub::insights

@@ -91,6 +91,26 @@ void FillPurchases(const CustomerRecord& record, int64_t day,
   }
 }
 
+void FillRfm(const InsightsEngine& engine, const CustomerRecord& record,
+             int64_t day, v1::CustomerInsights* insights) {
+  std::optional<RfmScore> score = engine.RfmOf(record, day);
+  if (!score.has_value()) {
+    insights->set_rfm_unavailable(
+        "the RFM boundaries have not been computed yet (--rfm_interval)");
+    return;
+  }
+  v1::RfmScores* rfm = insights->mutable_rfm();
+  rfm->set_recency(score->recency);
+  rfm->set_frequency(score->frequency);
+  rfm->set_monetary(score->monetary);
+  rfm->set_segment(static_cast<v1::RfmSegment>(score->segment));
+  rfm->set_main_currency(score->main_currency);
+  rfm->set_recency_days(score->recency_days);
+  rfm->set_occasions(score->occasions);
+  rfm->mutable_spend()->set_currency(score->main_currency);
+  rfm->mutable_spend()->set_amount_micros(score->spend_micros);
+}
+
 }  // namespace
 
 void ReadCustomerInsights(InsightsEngine& engine,
@@ -157,9 +177,11 @@ absl::StatusOr<v1::CustomerInsights> BuildCustomerInsights(
   settings->set_discount_rate(query.value.discount_rate);
   if (record.OccasionsOn(day) == 0) {
     insights.set_model_unavailable("a prospect: no purchase yet");
+    insights.set_rfm_unavailable("a prospect: no purchase yet");
     return insights;
   }
   FillPurchases(record, day, insights.mutable_purchases());
+  FillRfm(engine, record, day, &insights);
   if (!model->fitted.has_value()) {
     insights.set_model_unavailable(
         "no purchase model has been fitted yet (FitPurchaseModel, or "

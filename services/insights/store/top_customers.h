@@ -1,0 +1,55 @@
+// The top customers of one currency, a page at a time: each of the ranking's
+// shards gives its first entries after the page token's (one ZREVRANGE, or
+// the ranking_page script after a cursor), and the shards' tops are merged.
+// A page token names the last entry of the page before (its value and id),
+// so the next page goes on exactly after it while customers come and go.
+//
+//   ListTopCustomers(context, keys, scripts,
+//       {.ranking = Ranking::kHistorical, .currency = "EUR", .limit = 100},
+//       [](absl::StatusOr<v1::ListTopCustomersResponse> page) {...});
+#ifndef OMNIHUB_SERVICES_INSIGHTS_STORE_TOP_CUSTOMERS_H_
+#define OMNIHUB_SERVICES_INSIGHTS_STORE_TOP_CUSTOMERS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "omnihub/v1/insights.pb.h"
+#include "services/insights/store/customer_read.h"
+#include "services/insights/store/insights_keys.h"
+#include "services/timeline/store_context.h"
+
+namespace omnihub::insights {
+
+// Where a page ends: its last entry, and that entry's rank.
+struct TopCursor {
+  int64_t micros = 0;
+  std::string customer_id;
+  int64_t rank = 0;
+};
+
+std::string EncodeTopCursor(Ranking ranking, const std::string& currency,
+                            const TopCursor& cursor);
+// INVALID_ARGUMENT (naming page_token) when `token` is not one of ours, or
+// is of another ranking or currency.
+absl::StatusOr<TopCursor> DecodeTopCursor(const std::string& token,
+                                          Ranking ranking,
+                                          const std::string& currency);
+
+struct TopCustomersQuery {
+  Ranking ranking = Ranking::kHistorical;
+  std::string currency;
+  int limit = 100;
+  std::optional<TopCursor> after;
+};
+
+// Asynchronous; `done` runs on a Redis client thread.
+void ListTopCustomers(const timeline::StoreContext& context,
+                      const InsightsKeys& keys, const InsightsScripts& scripts,
+                      TopCustomersQuery query,
+                      timeline::Done<v1::ListTopCustomersResponse> done);
+
+}  // namespace omnihub::insights
+
+#endif  // OMNIHUB_SERVICES_INSIGHTS_STORE_TOP_CUSTOMERS_H_
