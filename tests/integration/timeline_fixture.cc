@@ -61,6 +61,14 @@ void TimelineFixture::SetUp() {
   engine_ = std::make_unique<insights::InsightsEngine>(
       &store_->context(), insights_options_, insights_metrics_.get());
   observers_.Add(&engine_->keeper());
+  cross_sell_metrics_ =
+      std::make_unique<recommendations::CrossSellMetrics>(*registry_);
+  cross_sell_ = std::make_unique<recommendations::CrossSellKeeper>(
+      &store_->context(), cross_sell_options_, cross_sell_metrics_.get());
+  observers_.Add(cross_sell_.get());
+  recommendation_service_ =
+      std::make_unique<recommendations::RecommendationService>(
+          cross_sell_.get(), store_.get(), validator_.get());
   store_->SetObserver(&observers_);
   insights_service_ = std::make_unique<insights::InsightsService>(
       engine_.get(), store_.get(), validator_.get());
@@ -72,6 +80,7 @@ void TimelineFixture::SetUp() {
   builder.RegisterService(service_.get());
   builder.RegisterService(customer_service_.get());
   builder.RegisterService(insights_service_.get());
+  builder.RegisterService(recommendation_service_.get());
   server_ = builder.BuildAndStart();
   ASSERT_NE(server_, nullptr);
   ASSERT_NE(port, 0);
@@ -80,6 +89,7 @@ void TimelineFixture::SetUp() {
   stub_ = v1::TimelineService::NewStub(channel_);
   customers_ = v1::CustomerService::NewStub(channel_);
   insights_ = v1::InsightsService::NewStub(channel_);
+  recommendations_ = v1::RecommendationService::NewStub(channel_);
 }
 
 void TimelineFixture::TearDown() {
@@ -87,6 +97,7 @@ void TimelineFixture::TearDown() {
   // The engine's and the store's worker threads finish before the client
   // they use goes.
   engine_.reset();
+  cross_sell_.reset();
   store_.reset();
   if (redis_) redis_->Shutdown();
   if (cluster_client_) cluster_client_->Shutdown();
