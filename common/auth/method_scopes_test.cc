@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "omnihub/v1/customer.pb.h"
 #include "omnihub/v1/insights.pb.h"
+#include "omnihub/v1/recommendations.pb.h"
 #include "omnihub/v1/timeline.pb.h"
 
 namespace omnihub::auth {
@@ -36,6 +37,7 @@ TEST(MethodScopesTest, EveryMethodOfEveryServiceInProtoHasAnEntry) {
   v1::IngestRequest timeline;
   v1::ForgetCustomerRequest customer;
   v1::GetKpisRequest insights;
+  v1::GetCrossSellCandidatesRequest recommendations;
   grpc::health::v1::HealthCheckRequest health;
   const std::set<std::string> files = ProtoFiles();
   ASSERT_GE(files.size(), 5u);
