@@ -15,6 +15,7 @@
 #                                 # per node, spread of keys and commands
 #   BENCH_ONLY=segments scripts/bench.sh     # only what 20 segments cost
 #   BENCH_ONLY=rankings scripts/bench.sh     # only the top-customer rankings
+#   BENCH_ONLY=cross_sell scripts/bench.sh   # only what cross-selling costs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -357,6 +358,41 @@ if [ "${BENCH_ONLY:-}" = rankings ]; then
   ranking_runs
   exit 0
 fi
+# What keeping the cross-selling counts costs: the same ingest of purchases
+# with line items with and without --cross_sell. Leaves a hub running.
+cross_sell_runs() {
+  echo "== cross-selling: batched ingest of purchases with line items, with and without co-occurrence upkeep, three pairs"
+  # Every run sends the same mix with line items (30% purchases, 1-5 items
+  # from a 10,000-product catalogue): what is measured is the upkeep alone.
+  stop_hub
+  for pair in 1 2 3; do
+    redis FLUSHALL >/dev/null
+    start_hub --cross_sell=false
+    loadgen --name=ingest_items_no_cross_sell_$pair --batch=100 --inflight=32 \
+      --purchase_percent=30 --line_items=5 --catalogue=10000
+    stop_hub
+    redis FLUSHALL >/dev/null
+    start_hub
+    loadgen --name=ingest_items_cross_sell_$pair \
+      --ceiling=ingest_items_no_cross_sell_$pair --batch=100 --inflight=32 \
+      --purchase_percent=30 --line_items=5 --catalogue=10000
+    [ $pair = 3 ] || stop_hub
+  done
+  # The counts of the last run (10,000-product catalogue) answer reads;
+  # GetCustomer at the same pace is the ceiling.
+  echo "== cross-sell candidates paced at 1000/s, beside GetCustomer"
+  loadgen --name=customer_1000_items --workload=customer --rate=1000 \
+    --inflight=64
+  loadgen --name=cross_sell_1000 --ceiling=customer_1000_items \
+    --workload=cross_sell --rate=1000 --inflight=64
+}
+if [ "${BENCH_ONLY:-}" = cross_sell ]; then
+  cross_sell_runs
+  echo
+  $build/tests/bench/omnihub-loadgen --report="$results"
+  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+  exit 0
+fi
 if [ "${BENCH_ONLY:-}" = durability ]; then
   durability_runs
   echo
@@ -439,6 +475,7 @@ for pair in 1 2 3; do
 done
 
 segments_runs
+cross_sell_runs
 
 echo "== purchase model fit: CDNOW master through Ingest, fitted as of 1997-10-01"
 redis FLUSHALL >/dev/null

@@ -38,6 +38,8 @@ const std::vector<std::pair<absl::string_view, MethodAccess>>& MethodTable() {
       {"/omnihub.v1.SegmentService/GetSegmentSizes", Needs(Scope::kRead)},
       {"/omnihub.v1.InsightsService/GetRfmSummary", Needs(Scope::kRead)},
       {"/omnihub.v1.InsightsService/ListTopCustomers", Needs(Scope::kRead)},
+      {"/omnihub.v1.RecommendationService/GetCrossSellCandidates",
+       Needs(Scope::kRead)},
       {"/grpc.health.v1.Health/Check", kOpen},
       {"/grpc.health.v1.Health/Watch", kOpen},
       {"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", kOpen},

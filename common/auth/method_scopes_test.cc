@@ -13,6 +13,7 @@
 #include "omnihub/v1/customer.pb.h"
 #include "omnihub/v1/insights.pb.h"
 #include "omnihub/v1/segments.pb.h"
+#include "omnihub/v1/recommendations.pb.h"
 #include "omnihub/v1/timeline.pb.h"
 
 namespace omnihub::auth {
@@ -38,6 +39,7 @@ TEST(MethodScopesTest, EveryMethodOfEveryServiceInProtoHasAnEntry) {
   v1::ForgetCustomerRequest customer;
   v1::GetKpisRequest insights;
   v1::ListSegmentsRequest segments;
+  v1::GetCrossSellCandidatesRequest recommendations;
   grpc::health::v1::HealthCheckRequest health;
   const std::set<std::string> files = ProtoFiles();
   ASSERT_GE(files.size(), 5u);

@@ -25,6 +25,9 @@ std::string TooLong(size_t size, size_t limit) {
   return absl::StrCat("is ", size, " bytes; the limit is ", limit);
 }
 
+constexpr int64_t kMaxAmountMicros = 1'000'000'000'000'000LL;
+constexpr int64_t kMaxQuantity = 1'000'000;
+
 bool IsValidTimestamp(const google::protobuf::Timestamp& timestamp) {
   return timestamp.seconds() >= 0 &&
          timestamp.seconds() <= TimeUtil::kTimestampMaxSeconds &&
@@ -216,11 +219,12 @@ std::optional<FieldViolation> EventValidator::CheckPayload(
     }
     // One billion units at most: the view adds amounts up exactly in a
     // 64-bit integer, which then holds over nine thousand such events.
-    if (std::llabs(event.value().amount_micros()) > 1'000'000'000'000'000LL) {
+    if (std::llabs(event.value().amount_micros()) > kMaxAmountMicros) {
       return Violation(prefix, "value.amount_micros",
                        "is beyond one billion units (1e15 micros)");
     }
   }
+  if (auto violation = CheckLineItems(event, prefix)) return violation;
   for (const auto& [field, time] :
        {std::make_pair("call.answered_at", &event.call().answered_at()),
         std::make_pair("call.ended_at", &event.call().ended_at()),
@@ -261,6 +265,70 @@ std::optional<FieldViolation> EventValidator::CheckPayload(
         std::string(prefix),
         absl::StrCat("the event is ", size, " bytes; the limit is ",
                      limits_.max_event_bytes)};
+  }
+  return std::nullopt;
+}
+
+std::optional<FieldViolation> EventValidator::CheckLineItems(
+    const v1::InteractionEvent& event, absl::string_view prefix) const {
+  if (event.line_items().empty()) return std::nullopt;
+  if (event.kind() != v1::INTERACTION_KIND_PURCHASE) {
+    return Violation(prefix, "line_items",
+                     "only a PURCHASE event carries line items");
+  }
+  if (static_cast<size_t>(event.line_items_size()) > limits_.max_line_items) {
+    return Violation(
+        prefix, "line_items",
+        absl::StrCat("has ", event.line_items_size(),
+                     " line items; the limit is ", limits_.max_line_items));
+  }
+  // Every price in one currency: the event value's when it has one, else
+  // the first priced line's.
+  std::string currency =
+      event.has_value() ? event.value().currency() : std::string();
+  for (int i = 0; i < event.line_items_size(); ++i) {
+    const v1::LineItem& item = event.line_items(i);
+    const std::string field = absl::StrCat("line_items[", i, "]");
+    if (item.sku().empty()) {
+      return Violation(prefix, absl::StrCat(field, ".sku"), "must be set");
+    }
+    for (const auto& [name, text] :
+         {std::make_pair("sku", &item.sku()),
+          std::make_pair("name", &item.name()),
+          std::make_pair("category", &item.category())}) {
+      if (text->size() > limits_.max_line_item_field_bytes) {
+        return Violation(
+            prefix, absl::StrCat(field, ".", name),
+            TooLong(text->size(), limits_.max_line_item_field_bytes));
+      }
+      if (!identity::IsPrintableUtf8(*text)) {
+        return Violation(prefix, absl::StrCat(field, ".", name),
+                         "must be valid UTF-8 without control characters");
+      }
+    }
+    if (item.quantity() < 1 || item.quantity() > kMaxQuantity) {
+      return Violation(prefix, absl::StrCat(field, ".quantity"),
+                       absl::StrCat("must be between 1 and ", kMaxQuantity,
+                                    ", got ", item.quantity()));
+    }
+    if (!item.has_unit_price()) continue;
+    if (!IsCurrencyCode(item.unit_price().currency())) {
+      return Violation(prefix, absl::StrCat(field, ".unit_price.currency"),
+                       "must be an ISO 4217 code like \"EUR\"");
+    }
+    if (currency.empty()) {
+      currency = item.unit_price().currency();
+    } else if (item.unit_price().currency() != currency) {
+      return Violation(
+          prefix, absl::StrCat(field, ".unit_price.currency"),
+          absl::StrCat("is ", item.unit_price().currency(),
+                       "; every price of the purchase must be in ", currency));
+    }
+    if (item.unit_price().amount_micros() < 0 ||
+        item.unit_price().amount_micros() > kMaxAmountMicros) {
+      return Violation(prefix, absl::StrCat(field, ".unit_price.amount_micros"),
+                       "must be between 0 and one billion units (1e15 micros)");
+    }
   }
   return std::nullopt;
 }

@@ -31,6 +31,8 @@ struct IngestLimits {
   size_t max_attributes = 32;
   size_t max_attribute_key_bytes = 64;
   size_t max_attribute_value_bytes = 1024;
+  size_t max_line_items = 100;
+  size_t max_line_item_field_bytes = 256;  // sku, name, category
   size_t max_request_id_bytes = 128;
   size_t max_customer_id_bytes = 64;
   absl::Duration max_future_skew = absl::Minutes(5);
@@ -76,6 +78,8 @@ class EventValidator {
  private:
   std::optional<FieldViolation> CheckIdentities(v1::InteractionEvent& event,
                                                 absl::string_view prefix) const;
+  std::optional<FieldViolation> CheckLineItems(
+      const v1::InteractionEvent& event, absl::string_view prefix) const;
   std::optional<FieldViolation> CheckPayload(const v1::InteractionEvent& event,
                                              absl::string_view prefix) const;
 

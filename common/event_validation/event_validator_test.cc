@@ -197,6 +197,61 @@ TEST_F(EventValidatorTest, ValueSatisfactionSourceAndAttributes) {
   EXPECT_EQ(Rejected(event).field, "events[2].attributes");
 }
 
+TEST_F(EventValidatorTest, LineItemRules) {
+  v1::InteractionEvent event = Valid();
+  event.set_kind(v1::INTERACTION_KIND_PURCHASE);
+  event.mutable_value()->set_currency("EUR");
+  event.mutable_value()->set_amount_micros(30'000'000);
+  for (const char* sku : {"A-1", "B-2", "C-3"}) {
+    v1::LineItem* item = event.add_line_items();
+    item->set_sku(sku);
+    item->set_category("shoes");
+    item->set_quantity(1);
+    item->mutable_unit_price()->set_currency("EUR");
+    item->mutable_unit_price()->set_amount_micros(10'000'000);
+  }
+  v1::InteractionEvent valid = event;
+  EXPECT_FALSE(validator_.ValidateEvent(valid, kNow, "events[2]").has_value());
+
+  event.mutable_line_items(2)->mutable_unit_price()->set_currency("USD");
+  FieldViolation violation = Rejected(event);
+  EXPECT_EQ(violation.field, "events[2].line_items[2].unit_price.currency");
+  EXPECT_NE(violation.reason.find("EUR"), std::string::npos);
+  // Without an event value, the first priced line sets the currency.
+  event.clear_value();
+  EXPECT_EQ(Rejected(event).field,
+            "events[2].line_items[2].unit_price.currency");
+  event = valid;
+  event.mutable_line_items(1)->mutable_unit_price()->set_currency("eur");
+  EXPECT_EQ(Rejected(event).field,
+            "events[2].line_items[1].unit_price.currency");
+  event = valid;
+  event.mutable_line_items(1)->mutable_unit_price()->set_amount_micros(-1);
+  EXPECT_EQ(Rejected(event).field,
+            "events[2].line_items[1].unit_price.amount_micros");
+  event = valid;
+  event.mutable_line_items(0)->set_quantity(0);
+  EXPECT_EQ(Rejected(event).field, "events[2].line_items[0].quantity");
+  event = valid;
+  event.mutable_line_items(1)->clear_sku();
+  EXPECT_EQ(Rejected(event).field, "events[2].line_items[1].sku");
+  event = valid;
+  event.mutable_line_items(1)->set_category(std::string(300, 'c'));
+  EXPECT_EQ(Rejected(event).field, "events[2].line_items[1].category");
+  event = valid;
+  event.mutable_line_items(1)->set_name("bad\x01name");
+  EXPECT_EQ(Rejected(event).field, "events[2].line_items[1].name");
+  event = valid;
+  for (int i = 0; i < 100; ++i) *event.add_line_items() = valid.line_items(0);
+  violation = Rejected(event);
+  EXPECT_EQ(violation.field, "events[2].line_items");
+  EXPECT_NE(violation.reason.find("103 line items"), std::string::npos);
+  // Only a purchase has line items.
+  event = valid;
+  event.set_kind(v1::INTERACTION_KIND_INBOUND_CALL);
+  EXPECT_EQ(Rejected(event).field, "events[2].line_items");
+}
+
 TEST_F(EventValidatorTest, WholeEventSizeIsBounded) {
   limits_.max_event_bytes = 200;
   EventValidator small(limits_, &normalizer_);

@@ -17,6 +17,8 @@
 ABSL_DECLARE_FLAG(int, max_event_bytes);
 ABSL_DECLARE_FLAG(int, max_identities);
 ABSL_DECLARE_FLAG(int, max_attributes);
+ABSL_DECLARE_FLAG(int, max_line_items);
+ABSL_DECLARE_FLAG(int, max_line_item_field_bytes);
 ABSL_DECLARE_FLAG(absl::Duration, max_future_skew);
 
 namespace omnihub::timeline {

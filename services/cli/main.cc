@@ -27,6 +27,7 @@
 #include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/insights.grpc.pb.h"
 #include "omnihub/v1/segments.grpc.pb.h"
+#include "omnihub/v1/recommendations.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "services/cli/dead_letter_commands.h"
 
@@ -82,6 +83,10 @@ ABSL_FLAG(std::string, end, "",
 ABSL_FLAG(std::string, channel, "",
           "kpis/cohorts: only customers acquired on this channel (phone, "
           "web, in_person).");
+ABSL_FLAG(int, limit, 0, "cross-sell: most candidates (0: 10).");
+ABSL_FLAG(std::string, level, "product", "cross-sell: product or category.");
+ABSL_FLAG(int64_t, min_customers, 0,
+          "cross-sell: customers who bought both, at least (0: 2).");
 ABSL_FLAG(std::string, file, "",
           "import-purchases: the CSV file (default: stdin); "
           "replay-dead-letters, erase-dead-letters: an adapter's dead-letter "
@@ -150,6 +155,9 @@ constexpr char kUsage[] =
     "      segment; with --identity=...: that customer's RFM scores\n"
     "  omnihub-cli top --currency=EUR [--by=historical|predicted]\n"
     "      [--page_size=N --page_token=...]  the most valuable customers\n"
+    "  omnihub-cli cross-sell --identity=... [--level=product|category]\n"
+    "      [--limit=10 --min_customers=2]  what customers who bought what\n"
+    "      this one bought also bought, with support, confidence and lift\n"
     "  omnihub-cli replay-dead-letters --file=<spool>/dead-letters.jsonl\n"
     "      sends an adapter's dead letters again; what the hub takes (or\n"
     "      already has) leaves the file\n"
@@ -746,6 +754,27 @@ int main(int argc, char** argv) {
   if (const int status = SegmentCommand(command, channel, context);
       status >= 0) {
     return status;
+  }
+  if (command == "cross-sell") {
+    omnihub::v1::GetCrossSellCandidatesRequest request;
+    if (!Selector(request.mutable_customer())) return 2;
+    const std::string level = absl::GetFlag(FLAGS_level);
+    if (level == "product") {
+      request.set_level(omnihub::v1::CROSS_SELL_LEVEL_PRODUCT);
+    } else if (level == "category") {
+      request.set_level(omnihub::v1::CROSS_SELL_LEVEL_CATEGORY);
+    } else {
+      std::cerr << "--level: must be product or category, not \"" << level
+                << "\"\n";
+      return 2;
+    }
+    request.set_limit(absl::GetFlag(FLAGS_limit));
+    request.set_min_customers(absl::GetFlag(FLAGS_min_customers));
+    auto recommendations = omnihub::v1::RecommendationService::NewStub(channel);
+    omnihub::v1::GetCrossSellCandidatesResponse response;
+    grpc::Status status =
+        recommendations->GetCrossSellCandidates(&context, request, &response);
+    return status.ok() ? Print(response) : Fail(status);
   }
   std::cerr << "unknown command \"" << command << "\"\n\n"
             << "omnihub-cli: " << kUsage << "\n";

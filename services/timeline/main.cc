@@ -45,6 +45,8 @@
 #include "services/segments/segment_service.h"
 #include "services/segments/store/segment_engine.h"
 #include "services/segments/store/segment_metrics.h"
+#include "services/recommendations/cross_sell_keeper.h"
+#include "services/recommendations/recommendation_service.h"
 #include "services/timeline/customer_service.h"
 #include "services/timeline/durability.h"
 #include "services/timeline/identity_metrics.h"
@@ -235,6 +237,21 @@ ABSL_FLAG(int, top_customers_max_page, 1000,
           "ListTopCustomers: most customers per page.");
 ABSL_FLAG(int, insights_threads, 2,
           "Threads for fits, KPIs, cohorts and insights answers.");
+ABSL_FLAG(bool, cross_sell, true,
+          "Count what customers buy together from purchases' line items "
+          "(RecommendationService). Off only to measure what it costs.");
+ABSL_FLAG(int64_t, cross_sell_max_items, 100000,
+          "Most products and categories counted for cross-selling (a 64th "
+          "per shard); an item first bought past it is not counted "
+          "(omnihub_cross_sell_items_left_out_total) until room is made.");
+ABSL_FLAG(int64_t, cross_sell_max_pairs_per_item, 1000,
+          "Most co-bought items counted per item (the first seen); the rest "
+          "are omnihub_cross_sell_pairs_left_out_total.");
+ABSL_FLAG(int, cross_sell_max_basket_items, 200,
+          "Most products (and as many categories) counted per customer.");
+ABSL_FLAG(int, cross_sell_threads, 2,
+          "Threads that update the cross-selling counts and answer "
+          "GetCrossSellCandidates.");
 ABSL_FLAG(absl::Duration, clock_offset, absl::ZeroDuration(),
           "Benchmarks and drills only: the store's and the insights' clock "
           "runs this far ahead of the machine's (e.g. \"4320h\" makes 180 "
@@ -643,6 +660,18 @@ int Run() {
     observers.Add(&engine.ranking());
   }
   if (segments_on) observers.Add(&segment_engine.keeper());
+  recommendations::CrossSellMetrics cross_sell_metrics(*registry);
+  recommendations::CrossSellKeeper cross_sell(
+      &store.context(),
+      {.max_items =
+           std::max<int64_t>(absl::GetFlag(FLAGS_cross_sell_max_items), 1),
+       .max_pairs_per_item = std::max<int64_t>(
+           absl::GetFlag(FLAGS_cross_sell_max_pairs_per_item), 1),
+       .max_basket_items = static_cast<size_t>(
+           std::max(absl::GetFlag(FLAGS_cross_sell_max_basket_items), 1)),
+       .threads = std::max(absl::GetFlag(FLAGS_cross_sell_threads), 1)},
+      &cross_sell_metrics);
+  if (absl::GetFlag(FLAGS_cross_sell)) observers.Add(&cross_sell);
   store.SetObserver(&observers);
   EventValidator validator(*limits, &normalizer);
   // Only callers whose token has the scope ingest-verified vouch for the
@@ -665,6 +694,8 @@ int Run() {
       {.max_top_customers_page =
            std::max(absl::GetFlag(FLAGS_top_customers_max_page), 1)});
   segments::SegmentService segment_service(&segment_engine, &store, &validator);
+  recommendations::RecommendationService recommendation_service(
+      &cross_sell, &store, &validator);
 
   absl::StatusOr<auth::ServerSecurity> security = auth::MakeServerSecurity(
       {.listen = absl::GetFlag(FLAGS_listen),
@@ -702,6 +733,9 @@ int Run() {
   builder.RegisterService(&customer_service);
   if (absl::GetFlag(FLAGS_insights)) builder.RegisterService(&insights_service);
   if (segments_on) builder.RegisterService(&segment_service);
+  if (absl::GetFlag(FLAGS_cross_sell)) {
+    builder.RegisterService(&recommendation_service);
+  }
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;

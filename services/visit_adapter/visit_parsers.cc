@@ -22,6 +22,7 @@
 #include "common/csv/export_time.h"
 #include "common/json_fields/json_body.h"
 #include "common/json_fields/json_fields.h"
+#include "common/line_items/line_items.h"
 #include "common/money/money.h"
 #include "services/visit_adapter/visit_record.h"
 
@@ -203,6 +204,36 @@ absl::Status ReadAmount(const JsonFields& in, const CsvSettings* csv,
   return absl::OkStatus();
 }
 
+// After ReadAmount. An array (JSON) or the column form (a string: CSV, or
+// JSON too); prices in the visit's currency, given with or without an
+// amount.
+absl::Status ReadItems(const JsonFields& in, const CsvSettings* csv,
+                       VisitRecord& visit) {
+  const json* items = in.Find("items");
+  if (items == nullptr) return absl::OkStatus();
+  VisitRecord priced;
+  if (absl::Status status = ReadCurrency(in, priced); !status.ok()) {
+    return status;
+  }
+  const std::string path =
+      absl::StrCat(in.path(), in.path().empty() ? "" : ".", "items");
+  absl::StatusOr<std::vector<v1::LineItem>> read;
+  if (items->is_string()) {
+    read = line_items::LineItemsFromText(
+        items->get_ref<const std::string&>(), path, priced.currency,
+        csv == nullptr ? money::DecimalMark::kPoint : csv->decimal, {});
+  } else if (items->is_array()) {
+    read = line_items::LineItemsFromJson(*items, path, priced.currency, {});
+  } else {
+    return in.Error("items",
+                    "must be an array of objects, or \"sku:quantity:price;"
+                    "...\"");
+  }
+  if (!read.ok()) return read.status();
+  visit.items = *std::move(read);
+  return absl::OkStatus();
+}
+
 // JSON visits nest identities in an object; CSV rows have them as columns.
 absl::Status ReadIdentities(const JsonFields& in, bool nested,
                             VisitRecord& visit) {
@@ -244,7 +275,8 @@ absl::StatusOr<VisitRecord> ReadVisit(const json& object, std::string path,
   visit.line = line;
   for (absl::Status status :
        {ReadTexts(in, visit), ReadTimes(in, csv, visit),
-        ReadAmount(in, csv, visit), in.Satisfaction(&visit.satisfaction),
+        ReadAmount(in, csv, visit), ReadItems(in, csv, visit),
+        in.Satisfaction(&visit.satisfaction),
         ReadIdentities(in, visit.format == "json", visit)}) {
     if (!status.ok()) return status;
   }

@@ -117,6 +117,59 @@ TEST_F(VisitParsersTest, OnlyAVisitThatTookMoneyIsAPurchase) {
             v1::INTERACTION_KIND_PURCHASE);
 }
 
+TEST_F(VisitParsersTest, JsonItemsBecomeLineItems) {
+  const v1::InteractionEvent event = OnlyEvent(JsonVisit(
+      R"("purchase_amount":"30","currency":"eur","items":[)"
+      R"({"sku":"BOOT-42","name":"Boots","category":"shoes","quantity":1,)"
+      R"("price":"25.50"},{"product_id":"SOCK-1","price":4.5}])"));
+  EXPECT_EQ(event.kind(), v1::INTERACTION_KIND_PURCHASE);
+  ASSERT_EQ(event.line_items_size(), 2);
+  EXPECT_EQ(event.line_items(0).sku(), "BOOT-42");
+  EXPECT_EQ(event.line_items(0).category(), "shoes");
+  EXPECT_EQ(event.line_items(0).unit_price().amount_micros(), 25'500'000);
+  EXPECT_EQ(event.line_items(0).unit_price().currency(), "EUR");
+  EXPECT_EQ(event.line_items(1).sku(), "SOCK-1");
+  EXPECT_EQ(event.line_items(1).quantity(), 1);
+  // What was bought, without an amount: still a purchase.
+  EXPECT_EQ(OnlyEvent(JsonVisit(R"("items":"A-1:2")")).kind(),
+            v1::INTERACTION_KIND_PURCHASE);
+  // A return lists what came back: no purchase, no line items.
+  const v1::InteractionEvent back =
+      OnlyEvent(JsonVisit(R"("purpose":"return","items":[{"sku":"A-1"}])"));
+  EXPECT_EQ(back.kind(), v1::INTERACTION_KIND_STORE_VISIT);
+  EXPECT_EQ(back.line_items_size(), 0);
+  EXPECT_TRUE(absl::StrContains(
+      JsonError(absl::StrCat(
+          "[", JsonVisit(R"("items":[{"sku":"a","quantity":-1}])"), "]")),
+      "visits[0].items[0].quantity"));
+  EXPECT_TRUE(absl::StrContains(
+      JsonError(JsonVisit(R"("items":[{"sku":"a","price":"2"}])")),
+      "items[0].price"));
+  EXPECT_TRUE(absl::StrContains(JsonError(JsonVisit(R"("items":7)")),
+                                "items: must be"));
+}
+
+TEST_F(VisitParsersTest, CsvItemsColumn) {
+  const std::string body =
+      "visit_id,store_id,checked_in_at,loyalty_card,purchase_amount,currency,"
+      "items\r\n"
+      "v-1,s-1,2026-11-20T10:00:00Z,L-1,30,EUR,BOOT-42:1:25.50:shoes;SOCK-1:"
+      "2\r\n"
+      "v-2,s-1,2026-11-20T10:00:00Z,L-2,30,EUR,BOOT-42:none\r\n";
+  absl::StatusOr<CsvVisits> visits = ParseCsvVisits(body, {});
+  ASSERT_TRUE(visits.ok()) << visits.status();
+  ASSERT_EQ(visits->good.size(), 1u);
+  ASSERT_EQ(visits->good[0].items.size(), 2u);
+  EXPECT_EQ(visits->good[0].items[0].sku(), "BOOT-42");
+  EXPECT_EQ(visits->good[0].items[0].category(), "shoes");
+  EXPECT_EQ(visits->good[0].items[0].unit_price().amount_micros(), 25'500'000);
+  EXPECT_EQ(visits->good[0].items[1].quantity(), 2);
+  ASSERT_EQ(visits->bad.size(), 1u);
+  EXPECT_EQ(visits->bad[0].line, 3);
+  EXPECT_TRUE(absl::StrContains(visits->bad[0].message, "items"))
+      << visits->bad[0].message;
+}
+
 TEST_F(VisitParsersTest, AppointmentsAndRevisions) {
   const v1::InteractionEvent checked_in = OnlyEvent(R"([{
     "visit_id": "v-2", "store_id": "s", "purpose": "appointment",

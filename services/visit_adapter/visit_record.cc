@@ -75,10 +75,11 @@ absl::StatusOr<v1::InteractionEvent> VisitToEvent(
       absl::StrCat("visit:", visit.store_id, ":", visit.visit_id));
   event.set_source(absl::StrCat("visit-adapter/", visit.format));
   event.set_channel(v1::CHANNEL_IN_PERSON);
-  // A visit at which the till took money is a purchase, as one on the
-  // website is (what the insights count as purchases); a return's amount
-  // is money given back, not a purchase.
-  if (visit.amount_micros && visit.purpose != "return") {
+  // A visit at which the till took money (or that lists what was bought)
+  // is a purchase, as one on the website is (what the insights count as
+  // purchases); a return's amount is money given back, not a purchase.
+  if ((visit.amount_micros || !visit.items.empty()) &&
+      visit.purpose != "return") {
     event.set_kind(v1::INTERACTION_KIND_PURCHASE);
   } else if (visit.purpose == "appointment") {
     event.set_kind(v1::INTERACTION_KIND_APPOINTMENT);
@@ -118,6 +119,9 @@ absl::StatusOr<v1::InteractionEvent> VisitToEvent(
   if (visit.amount_micros) {
     event.mutable_value()->set_amount_micros(*visit.amount_micros);
     event.mutable_value()->set_currency(visit.currency);
+  }
+  if (event.kind() == v1::INTERACTION_KIND_PURCHASE) {
+    for (const v1::LineItem& item : visit.items) *event.add_line_items() = item;
   }
   if (visit.satisfaction) event.set_satisfaction(*visit.satisfaction);
   // The store system's update time orders its records; without one, the

@@ -44,6 +44,10 @@ struct VisitRecord {
   std::optional<double> satisfaction;  // 0 to 10
   std::string loyalty_card, phone, email, crm_id;
   std::optional<absl::Time> updated_at;
+  // What was bought: JSON `items` (objects as line_items.h reads them), or
+  // the CSV column `items`, "sku:quantity[:price[:category]]" separated by
+  // ";". Prices are in `currency`.
+  std::vector<v1::LineItem> items;
 };
 
 // The columns a CSV export may have; identities are plain columns, not the
@@ -63,7 +67,8 @@ inline constexpr const char* kVisitColumns[] = {"visit_id",
                                                 "phone",
                                                 "email",
                                                 "crm_id",
-                                                "updated_at"};
+                                                "updated_at",
+                                                "items"};
 
 inline constexpr const char* kVisitPurposes[] = {
     "enquiry", "purchase", "complaint", "appointment",

@@ -1,4 +1,5 @@
 // omnihub-web-adapter: the company website sends visit events here.
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/adapter_runtime/adapter_runtime.h"
+#include "common/event_validation/ingest_limit_flags.h"
 #include "common/logging/log.h"
 #include "services/web_adapter/web_routes.h"
 
@@ -113,6 +115,12 @@ absl::StatusOr<omnihub::web::WebRouteOptions> OptionsFromFlags() {
                                               ',', absl::SkipWhitespace());
   options.events.purchase_events = absl::StrSplit(
       absl::GetFlag(FLAGS_purchase_events), ',', absl::SkipWhitespace());
+  // As the hub's limits, so that what the adapter reads the hub accepts.
+  options.events.line_items = {
+      .max_items =
+          static_cast<size_t>(std::max(absl::GetFlag(FLAGS_max_line_items), 0)),
+      .max_field_bytes = static_cast<size_t>(
+          std::max(absl::GetFlag(FLAGS_max_line_item_field_bytes), 1))};
   return options;
 }
 

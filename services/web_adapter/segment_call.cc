@@ -7,6 +7,7 @@
 #include "absl/strings/strip.h"
 #include "common/event_validation/event_validator.h"
 #include "common/json_fields/json_fields.h"
+#include "common/line_items/line_items.h"
 #include "common/money/money.h"
 #include "httplib.h"
 
@@ -122,6 +123,12 @@ absl::Status ReadProperties(const JsonFields& in, const char* object,
                             (key == "email" || key == "phone"))) {
       continue;
     }
+    // Line items, not an attribute (see SegmentCallToEvent).
+    if (absl::string_view(object) == "properties" && key == "products" &&
+        call.type == "track") {
+      call.products = value;
+      continue;
+    }
     const std::string path = absl::StrCat(object, ".", key);
     if (call.properties.size() == options.max_properties) {
       return in.Error(object, absl::StrCat("has more than ",
@@ -172,6 +179,13 @@ absl::Status ReadRevenue(const JsonFields& in, SegmentCall& call) {
       return fields.Error("currency", "must be an ISO 4217 code like EUR");
     }
     return absl::OkStatus();
+  }
+  // No amount: the currency, if a valid one is given, is still that of the
+  // products' prices.
+  std::string currency;
+  if (fields.String("currency", &currency, false, 3).ok()) {
+    currency = absl::AsciiStrToUpper(currency);
+    if (money::IsCurrencyCode(currency)) call.currency = std::move(currency);
   }
   return absl::OkStatus();
 }
@@ -392,6 +406,17 @@ absl::StatusOr<v1::InteractionEvent> SegmentCallToEvent(
   }
   for (const auto& [key, value] : call.properties) {
     (*event.mutable_attributes())[key] = value;
+  }
+  if (call.products.has_value() &&
+      event.kind() == v1::INTERACTION_KIND_PURCHASE) {
+    absl::StatusOr<std::vector<v1::LineItem>> items =
+        line_items::LineItemsFromJson(
+            *call.products, absl::StrCat(call.path, ".properties.products"),
+            call.currency, options.line_items);
+    if (!items.ok()) return items.status();
+    for (v1::LineItem& item : *items) {
+      *event.add_line_items() = std::move(item);
+    }
   }
   return event;
 }

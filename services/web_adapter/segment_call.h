@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "common/identity/identity_normalizer.h"
 #include "common/json_fields/json_body.h"
+#include "common/line_items/line_items.h"
 #include "nlohmann/json.hpp"
 #include "omnihub/v1/event.pb.h"
 
@@ -46,7 +47,11 @@ struct SegmentCall {
   // Order Completed-style revenue: the amount as a decimal and its currency.
   std::optional<int64_t> revenue_micros;
   std::string currency;
-  // Top-level properties (and traits, for identify) as strings.
+  // A track call's properties.products (the Segment e-commerce spec's
+  // products[]), as given: a purchase's line items (see SegmentCallToEvent).
+  std::optional<nlohmann::json> products;
+  // Top-level properties (and traits, for identify) as strings; never
+  // products.
   std::vector<std::pair<std::string, std::string>> properties;
 };
 
@@ -98,17 +103,20 @@ struct RequestContext {
 };
 
 struct SegmentEventOptions {
+  line_items::LineItemLimits line_items;
   // track calls with these names become FORM_SUBMITTED / PURCHASE events.
   std::vector<std::string> form_events = {"Form Submitted", "Signed Up"};
   std::vector<std::string> purchase_events = {"Order Completed"};
 };
 
-// The interaction event for one call. Its time: from a server key, the
-// call's `timestamp` (else originalTimestamp) as given; from a client key,
-// corrected for the browser's clock: received - (sent - happened). From a
-// client key, every identity but the anonymous id (the browser's own) is
-// marked unverified: a claim the hub never merges customers on.
-// INVALID_ARGUMENT naming the field when an identity is unusable.
+// The interaction event for one call. A purchase's products[] become its
+// line items (sku, else product_id; name, category, quantity, price in the
+// call's properties.currency); other calls' products are dropped. Its time:
+// from a server key, the call's `timestamp` (else originalTimestamp) as given;
+// from a client key, corrected for the browser's clock: received - (sent -
+// happened). From a client key, every identity but the anonymous id (the
+// browser's own) is marked unverified: a claim the hub never merges customers
+// on. INVALID_ARGUMENT naming the field when an identity is unusable.
 absl::StatusOr<v1::InteractionEvent> SegmentCallToEvent(
     const SegmentCall& call, const RequestContext& context,
     const identity::IdentityNormalizer& normalizer,

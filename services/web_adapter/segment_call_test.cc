@@ -1,6 +1,7 @@
 #include "services/web_adapter/segment_call.h"
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -232,6 +233,80 @@ TEST_F(SegmentCallTest, OrderCompletedIsAPurchaseWithItsValue) {
           "track")
           .kind(),
       v1::INTERACTION_KIND_FORM_SUBMITTED);
+}
+
+// The Segment e-commerce spec's Order Completed, products[] and all.
+TEST_F(SegmentCallTest, OrderCompletedProductsBecomeLineItems) {
+  const json products = json::parse(R"([
+      {"product_id": "507f1f77bcf86cd799439011", "sku": "45790-32",
+       "name": "Monopoly: 3rd Edition", "price": 19, "quantity": 1,
+       "category": "Games"},
+      {"product_id": "505bd76785ebb509fc183733", "sku": "46493-32",
+       "name": "Uno Card Game", "price": 3, "quantity": 2,
+       "category": "Games"}])");
+  const v1::InteractionEvent event =
+      EventOf({{"messageId", "m-9"},
+               {"userId", "user-42"},
+               {"event", "Order Completed"},
+               {"properties",
+                {{"order_id", "50314b8e9bcf000000000000"},
+                 {"total", 25},
+                 {"currency", "USD"},
+                 {"products", products}}}},
+              "track");
+  EXPECT_EQ(event.kind(), v1::INTERACTION_KIND_PURCHASE);
+  ASSERT_EQ(event.line_items_size(), 2);
+  EXPECT_EQ(event.line_items(0).sku(), "45790-32");
+  EXPECT_EQ(event.line_items(0).name(), "Monopoly: 3rd Edition");
+  EXPECT_EQ(event.line_items(0).category(), "Games");
+  EXPECT_EQ(event.line_items(0).quantity(), 1);
+  EXPECT_EQ(event.line_items(0).unit_price().amount_micros(), 19'000'000);
+  EXPECT_EQ(event.line_items(0).unit_price().currency(), "USD");
+  EXPECT_EQ(event.line_items(1).quantity(), 2);
+  // Line items, not an attribute.
+  EXPECT_FALSE(event.attributes().contains("products"));
+  EXPECT_EQ(event.attributes().at("order_id"), "50314b8e9bcf000000000000");
+  // Without a total, the currency is still the prices'.
+  const v1::InteractionEvent no_total =
+      EventOf({{"messageId", "m-10"},
+               {"userId", "user-42"},
+               {"event", "Order Completed"},
+               {"properties", {{"currency", "eur"}, {"products", products}}}},
+              "track");
+  EXPECT_EQ(no_total.line_items(1).unit_price().currency(), "EUR");
+  EXPECT_FALSE(no_total.has_value());
+  // Not a purchase: no line items.
+  EXPECT_EQ(EventOf({{"messageId", "m-11"},
+                     {"userId", "u"},
+                     {"event", "Product List Viewed"},
+                     {"properties", {{"products", products}}}},
+                    "track")
+                .line_items_size(),
+            0);
+}
+
+TEST_F(SegmentCallTest, BadProductsNameTheField) {
+  absl::StatusOr<SegmentBatch> batch = ParseSegmentBody(
+      R"({"messageId":"m","userId":"u","event":"Order Completed",
+          "properties":{"currency":"USD","products":[
+            {"sku":"a","price":1},{"sku":"b","quantity":0}]}})",
+      "track", {});
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  absl::StatusOr<v1::InteractionEvent> event =
+      SegmentCallToEvent(batch->calls[0], context_, normalizer_, {});
+  ASSERT_FALSE(event.ok());
+  EXPECT_EQ(event.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(event.status().message()),
+              ::testing::HasSubstr("track.properties.products[1].quantity"));
+  batch = ParseSegmentBody(
+      R"({"messageId":"m","userId":"u","event":"Order Completed",
+          "properties":{"products":[{"sku":"a","price":1}]}})",
+      "track", {});
+  ASSERT_TRUE(batch.ok());
+  event = SegmentCallToEvent(batch->calls[0], context_, normalizer_, {});
+  ASSERT_FALSE(event.ok());
+  EXPECT_THAT(std::string(event.status().message()),
+              ::testing::HasSubstr("track.properties.products[0].price"));
 }
 
 TEST_F(SegmentCallTest, UnicodeAndHugeFieldsAreHandled) {

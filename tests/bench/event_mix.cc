@@ -1,5 +1,7 @@
 #include "tests/bench/event_mix.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -31,6 +33,7 @@ v1::InteractionEvent EventMix::NextEvent() {
   int64_t age_seconds;
   bool purchase;
   int64_t spend_cents;
+  std::vector<int64_t> products;
   {
     absl::MutexLock lock(&mutex_);
     sequence = sequence_++;
@@ -38,6 +41,13 @@ v1::InteractionEvent EventMix::NextEvent() {
     age_seconds = absl::Uniform<int64_t>(random_, 0, 30 * 86400);
     purchase = absl::Uniform(random_, 0, 100) < options_.purchase_percent;
     spend_cents = absl::Uniform<int64_t>(random_, 500, 20000);
+    if (purchase && options_.line_items > 0) {
+      const int lines = absl::Uniform(random_, 1, options_.line_items + 1);
+      for (int i = 0; i < lines; ++i) {
+        products.push_back(
+            absl::Zipf<int64_t>(random_, options_.catalogue - 1, 1.1));
+      }
+    }
   }
   v1::InteractionEvent event;
   event.set_event_id(absl::StrCat("bench:", options_.run_id, ":", sequence));
@@ -91,6 +101,15 @@ v1::InteractionEvent EventMix::NextEvent() {
     event.set_kind(v1::INTERACTION_KIND_PURCHASE);
     event.mutable_value()->set_amount_micros(spend_cents * 10'000);
     event.mutable_value()->set_currency("GBP");
+    for (int64_t product : products) {
+      v1::LineItem* item = event.add_line_items();
+      item->set_sku(absl::StrCat("sku-", product));
+      item->set_name(absl::StrCat("Product ", product));
+      item->set_category(absl::StrCat("category-", product % 100));
+      item->set_quantity(1);
+      item->mutable_unit_price()->set_amount_micros(spend_cents * 10'000);
+      item->mutable_unit_price()->set_currency("GBP");
+    }
   }
   return event;
 }

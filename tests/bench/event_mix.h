@@ -23,6 +23,10 @@ struct EventMixOptions {
   // Percent of events, on any channel, that are purchases with a value
   // (what the insights keep purchase statistics and a lifecycle for).
   int purchase_percent = 10;
+  // Purchases carry 1 to this many line items (0: none), products drawn
+  // Zipf-skewed from `catalogue`, each in one of 100 categories.
+  int line_items = 0;
+  int64_t catalogue = 10000;
   std::string run_id;  // makes event ids unique per run
 };
 

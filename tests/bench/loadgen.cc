@@ -24,6 +24,7 @@
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "omnihub/v1/insights.grpc.pb.h"
+#include "omnihub/v1/recommendations.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "services/insights/store/insights_engine.h"
 #include "services/timeline/timeline_store.h"
@@ -42,12 +43,17 @@ ABSL_FLAG(std::string, redis_user, "", "For --mode=redis, as the service's.");
 ABSL_FLAG(std::string, redis_password_file, "",
           "For --mode=redis, as the service's (or OMNIHUB_REDIS_PASSWORD).");
 ABSL_FLAG(std::string, workload, "ingest",
-          "ingest, timeline, customer, insights (GetCustomerInsights), or "
+          "ingest, timeline, customer, insights (GetCustomerInsights), "
+          "cross_sell (GetCrossSellCandidates), or "
           "purchases: every purchase of --customers customers drawn from a "
           "BG/NBD population (CDNOW's parameters) over --cohort_days days, "
           "once, then stop.");
 ABSL_FLAG(int, purchase_percent, 10,
           "ingest: percent of events that are purchases with a value.");
+ABSL_FLAG(int, line_items, 0,
+          "ingest: purchases carry 1 to this many line items (0: none).");
+ABSL_FLAG(int64_t, catalogue, 10000,
+          "ingest: products the line items are drawn from (Zipf-skewed).");
 ABSL_FLAG(int, cohort_days, 365,
           "purchases: first purchases spread over this many days to today.");
 ABSL_FLAG(int, batch, 100, "Events per Ingest call (1: single-event).");
@@ -202,6 +208,24 @@ StartCall GrpcCall(TimelineService::Stub* stub,
           });
     };
   }
+  if (workload == "cross_sell") {
+    auto recommendations = std::shared_ptr<v1::RecommendationService::Stub>(
+        v1::RecommendationService::NewStub(stub_channel));
+    return [=](std::function<void(bool)> done) {
+      auto* call = new Call<v1::GetCrossSellCandidatesRequest,
+                            v1::GetCrossSellCandidatesResponse>;
+      *call->request.mutable_customer()->mutable_identity() =
+          EventMix::CrmIdentity(mix->NextCustomer());
+      call->request.set_limit(10);
+      recommendations->async()->GetCrossSellCandidates(
+          &call->context, &call->request, &call->response,
+          [call, done = std::move(done)](grpc::Status status) {
+            delete call;
+            done(status.ok() ||
+                 status.error_code() == grpc::StatusCode::NOT_FOUND);
+          });
+    };
+  }
   if (workload == "timeline") {
     return [=](std::function<void(bool)> done) {
       auto* call = new Call<v1::GetTimelineRequest, v1::GetTimelineResponse>;
@@ -323,9 +347,11 @@ int Run() {
   const int batch = std::max(1, absl::GetFlag(FLAGS_batch));
   if (workload != "ingest" && workload != "timeline" &&
       workload != "customer" && workload != "insights" &&
+      workload != "cross_sell" &&
       workload != "purchases") {
     std::fprintf(stderr,
-                 "--workload must be ingest, timeline, customer, insights or "
+                 "--workload must be ingest, timeline, customer, insights, "
+                 "cross_sell or "
                  "purchases\n");
     return 2;
   }
@@ -333,6 +359,8 @@ int Run() {
       {.customers = std::max<int64_t>(1, absl::GetFlag(FLAGS_customers)),
        .zipf = absl::GetFlag(FLAGS_zipf),
        .purchase_percent = absl::GetFlag(FLAGS_purchase_percent),
+       .line_items = std::max(absl::GetFlag(FLAGS_line_items), 0),
+       .catalogue = std::max<int64_t>(absl::GetFlag(FLAGS_catalogue), 1),
        .run_id = absl::StrCat(absl::ToUnixMicros(absl::Now()), "-",
                               absl::Uniform<uint32_t>(absl::BitGen()))});
   std::unique_ptr<SyntheticPurchases> purchases;

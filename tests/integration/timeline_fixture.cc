@@ -69,6 +69,14 @@ void TimelineFixture::SetUp() {
       segment_metrics_.get());
   observers_.Add(&segment_engine_->keeper());
   observers_.Add(&engine_->ranking());
+  cross_sell_metrics_ =
+      std::make_unique<recommendations::CrossSellMetrics>(*registry_);
+  cross_sell_ = std::make_unique<recommendations::CrossSellKeeper>(
+      &store_->context(), cross_sell_options_, cross_sell_metrics_.get());
+  observers_.Add(cross_sell_.get());
+  recommendation_service_ =
+      std::make_unique<recommendations::RecommendationService>(
+          cross_sell_.get(), store_.get(), validator_.get());
   store_->SetObserver(&observers_);
   insights_service_ = std::make_unique<insights::InsightsService>(
       engine_.get(), store_.get(), validator_.get());
@@ -83,6 +91,7 @@ void TimelineFixture::SetUp() {
   builder.RegisterService(customer_service_.get());
   builder.RegisterService(insights_service_.get());
   builder.RegisterService(segment_service_.get());
+  builder.RegisterService(recommendation_service_.get());
   server_ = builder.BuildAndStart();
   ASSERT_NE(server_, nullptr);
   ASSERT_NE(port, 0);
@@ -92,6 +101,7 @@ void TimelineFixture::SetUp() {
   customers_ = v1::CustomerService::NewStub(channel_);
   insights_ = v1::InsightsService::NewStub(channel_);
   segments_ = v1::SegmentService::NewStub(channel_);
+  recommendations_ = v1::RecommendationService::NewStub(channel_);
 }
 
 void TimelineFixture::TearDown() {
@@ -101,6 +111,7 @@ void TimelineFixture::TearDown() {
   segment_service_.reset();
   segment_engine_.reset();
   engine_.reset();
+  cross_sell_.reset();
   store_.reset();
   if (redis_) redis_->Shutdown();
   if (cluster_client_) cluster_client_->Shutdown();

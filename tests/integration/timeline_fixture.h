@@ -22,6 +22,7 @@
 #include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/insights.grpc.pb.h"
 #include "omnihub/v1/segments.grpc.pb.h"
+#include "omnihub/v1/recommendations.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "prometheus/registry.h"
 #include "services/insights/insights_service.h"
@@ -30,6 +31,8 @@
 #include "services/segments/segment_service.h"
 #include "services/segments/store/segment_engine.h"
 #include "services/segments/store/segment_metrics.h"
+#include "services/recommendations/cross_sell_keeper.h"
+#include "services/recommendations/recommendation_service.h"
 #include "services/timeline/customer_observer.h"
 #include "services/timeline/customer_service.h"
 #include "services/timeline/identity_metrics.h"
@@ -55,6 +58,7 @@ class TimelineFixture : public ::testing::Test {
   timeline::IngestLimits limits_;
   insights::InsightsOptions insights_options_;
   segments::SegmentOptions segment_options_;
+  recommendations::CrossSellOptions cross_sell_options_;
   // Null: every caller may vouch for identities.
   timeline::CallerMayVerify caller_may_verify_;
 
@@ -107,12 +111,17 @@ class TimelineFixture : public ::testing::Test {
   timeline::CustomerObserverList observers_;
   std::unique_ptr<insights::InsightsService> insights_service_;
   std::unique_ptr<segments::SegmentService> segment_service_;
+  std::unique_ptr<recommendations::CrossSellMetrics> cross_sell_metrics_;
+  std::unique_ptr<recommendations::CrossSellKeeper> cross_sell_;
+  std::unique_ptr<recommendations::RecommendationService>
+      recommendation_service_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::TimelineService::Stub> stub_;
   std::unique_ptr<v1::CustomerService::Stub> customers_;
   std::unique_ptr<v1::InsightsService::Stub> insights_;
   std::unique_ptr<v1::SegmentService::Stub> segments_;
+  std::unique_ptr<v1::RecommendationService::Stub> recommendations_;
 };
 
 }  // namespace omnihub::testing

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -19,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "omnihub/v1/customer.grpc.pb.h"
+#include "omnihub/v1/recommendations.grpc.pb.h"
 #include "tests/integration/adapter_fixture.h"
 #include "tests/support/child_process.h"
 #include "tests/support/file_text.h"
@@ -144,6 +146,78 @@ TEST_F(WebAdapterTest, EveryCallShapeLandsOnTheVisitorsTimeline) {
   EXPECT_EQ(by_login->customer_id(), page.customer_id());
   EXPECT_EQ(by_email->customer_id(), page.customer_id());
   EXPECT_EQ(by_login->total_interactions(), 4);
+}
+
+// The Segment e-commerce spec's Order Completed through the adapter and the
+// hub: its products[] are the purchase's line items, and cross-selling
+// counts them.
+TEST_F(WebAdapterTest, OrderCompletedProductsReachCrossSelling) {
+  const auto order = [](const std::string& id, const std::string& visitor,
+                        std::vector<std::string> skus) {
+    json products = json::array();
+    for (const std::string& sku : skus) {
+      products.push_back({{"product_id", "id-" + sku},
+                          {"sku", sku},
+                          {"name", "Product " + sku},
+                          {"category", "photo"},
+                          {"price", 10},
+                          {"quantity", 1}});
+    }
+    return json{{"messageId", id},
+                {"anonymousId", visitor},
+                {"event", "Order Completed"},
+                {"properties",
+                 {{"order_id", id},
+                  {"total", 10 * skus.size()},
+                  {"currency", "EUR"},
+                  {"products", products}}}};
+  };
+  for (const auto& [id, visitor, skus] : std::vector<
+           std::tuple<std::string, std::string, std::vector<std::string>>>{
+           {"o-1", "anon-a", {"CAM-1", "SD-64"}},
+           {"o-2", "anon-b", {"CAM-1", "SD-64"}},
+           {"o-3", "anon-c", {"CAM-1"}}}) {
+    auto result = PostJson("/v1/track", order(id, visitor, skus));
+    ASSERT_TRUE(result);
+    ASSERT_EQ(result->status, 202) << result->body;
+  }
+  std::vector<v1::InteractionEvent> events =
+      WaitForTimeline(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-a", 1);
+  ASSERT_EQ(events.size(), 1u);
+  ASSERT_EQ(events[0].line_items_size(), 2);
+  EXPECT_EQ(events[0].line_items(1).sku(), "SD-64");
+  EXPECT_EQ(events[0].line_items(1).name(), "Product SD-64");
+  EXPECT_EQ(events[0].line_items(1).unit_price().amount_micros(), 10'000'000);
+  EXPECT_EQ(events[0].line_items(1).unit_price().currency(), "EUR");
+  ASSERT_EQ(
+      WaitForTimeline(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID, "anon-c", 1).size(),
+      1u);
+  auto recommendations = v1::RecommendationService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", hub_port_),
+                          grpc::InsecureChannelCredentials()));
+  v1::GetCrossSellCandidatesRequest request;
+  *request.mutable_customer()->mutable_identity() = [] {
+    v1::Identity identity;
+    identity.set_kind(v1::IDENTITY_KIND_WEB_ANONYMOUS_ID);
+    identity.set_value("anon-c");
+    return identity;
+  }();
+  v1::GetCrossSellCandidatesResponse response;
+  grpc::ClientContext context;
+  grpc::Status status =
+      recommendations->GetCrossSellCandidates(&context, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.candidates_size(), 1);
+  EXPECT_EQ(response.candidates(0).item(), "SD-64");
+  EXPECT_EQ(response.candidates(0).because_of(), "CAM-1");
+  EXPECT_EQ(response.candidates(0).customers_with_both(), 2);
+  // A bad product is a 400 naming it.
+  json bad = order("o-4", "anon-d", {"X"});
+  bad["properties"]["products"][0]["quantity"] = 0;
+  auto refused = PostJson("/v1/track", bad);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_THAT(refused->body, ::testing::HasSubstr("products[0].quantity"));
 }
 
 TEST_F(WebAdapterTest, ClockIsCorrectedAndForwardedClientIsTruncated) {

@@ -216,7 +216,7 @@ end
 -- verified). Returns 'accepted',
 -- 'updated' or 'duplicate', the identities that did not fit (nil for a
 -- duplicate: nothing was attached), and whether the event is or was a
--- purchase; or 'moved' and the customer this one was merged into ('-': it is
+-- purchase (of any value, or none); or 'moved' and the customer this one was merged into ('-': it is
 -- being erased), having written nothing; or 'rejected', the event's field
 -- at fault and why (a total that would leave 64 bits), having written
 -- nothing. `keep_purchases` false leaves the purchase days alone (a hub run
@@ -231,6 +231,9 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases,
   end
   local purchase = keep_purchases and kind == PURCHASE_KIND and
       currency ~= ''
+  -- What the observers are told: any purchase, with a value or not (its
+  -- line items count for cross-selling), whatever keep_purchases says.
+  local any_purchase = kind == PURCHASE_KIND
 
   -- One read of the view: whether the customer is still here, what the
   -- event changes, and which identities it has.
@@ -293,8 +296,9 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases,
     end
     was_purchase = keep_purchases and old_kind == PURCHASE_KIND and
         old_currency ~= ''
+    if old_kind == PURCHASE_KIND then any_purchase = true end
     if not revision_less(old_revision, revision) then
-      return 'duplicate', nil, purchase or was_purchase
+      return 'duplicate', nil, any_purchase
     end
     if was_purchase then
       count_purchase(old_occurred, old_currency, old_amount, -1)
@@ -459,7 +463,7 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases,
   redis.call('HSET', k.events, id, stored)
   if #updates > 0 then redis.call('HSET', k.view, unpack(updates)) end
   if #emptied > 0 then redis.call('HDEL', k.view, unpack(emptied)) end
-  return result, refused, purchase or was_purchase
+  return result, refused, any_purchase
 end
 
 -- Cuts the given timeline entries down to their headers; a value without a

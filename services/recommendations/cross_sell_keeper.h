@@ -1,0 +1,135 @@
+// Keeps the cross-selling counts right at ingest: for every customer, the
+// basket counted for it (every product and category of its purchases' line
+// items, key omnihub:c:{<id>}:xs, the customer's own hash tag), and for the
+// whole base, sharded 64 ways by a hash of the item (so no key is written by
+// every event):
+//   omnihub:xs:{<shard>}:n          item -> customers who bought it
+//   omnihub:xs:{<shard>}:co:<item>  other item -> customers who bought both
+//   omnihub:xs:{<shard>}:N          "p" / "c" -> customers with a product /
+//                                   a category (shard of the customer id)
+// When the store says a customer's purchases changed, the keeper reads its
+// purchases (one script), takes over the baskets of the customers merged
+// into it (GETDEL: each is uncounted once), swaps in the new basket
+// (compare-and-set against the one read), and applies the difference to
+// the counts (one script per changed item, on the item's shard). Erasure
+// uncounts the customer's basket the same way.
+//
+// Bounded: at most `max_items` products and categories are counted (per
+// shard, a 64th): an item first bought when its shard is full is not
+// counted (cross_sell_items_left_out_total) until a counted item's count
+// drops to zero and makes room; each item keeps at most
+// `max_pairs_per_item` pairs, the first ones seen (the rest:
+// cross_sell_pairs_left_out_total); a customer's basket holds at most
+// `max_basket_items` products and as many categories.
+//
+// Not transactional across shards: a process that dies between the basket
+// swap and the count updates leaves that customer's change uncounted.
+//
+// Asynchronous: the blocking work runs on the keeper's own threads.
+#ifndef OMNIHUB_SERVICES_RECOMMENDATIONS_CROSS_SELL_KEEPER_H_
+#define OMNIHUB_SERVICES_RECOMMENDATIONS_CROSS_SELL_KEEPER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/redis/redis_script.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
+#include "services/recommendations/basket.h"
+#include "services/timeline/customer_observer.h"
+#include "services/timeline/store_context.h"
+#include "services/timeline/worker_pool.h"
+
+namespace omnihub::recommendations {
+
+inline constexpr int kCrossSellShards = 64;
+
+struct CrossSellOptions {
+  int64_t max_items = 100000;
+  int64_t max_pairs_per_item = 1000;
+  size_t max_basket_items = 200;
+  int threads = 2;
+  size_t max_queued = 10000;
+};
+
+class CrossSellKeys {
+ public:
+  explicit CrossSellKeys(std::string prefix) : prefix_(std::move(prefix)) {}
+  std::string Basket(absl::string_view customer_id) const;
+  int ShardOf(absl::string_view text) const;
+  std::string ItemCounts(int shard) const;
+  std::string Pairs(absl::string_view item) const;
+  std::string Customers(int shard) const;
+
+ private:
+  std::string prefix_;
+};
+
+struct CrossSellScripts {
+  CrossSellScripts();
+  redis::RedisScript read_basket;
+  redis::RedisScript swap_basket;
+  redis::RedisScript apply_counts;
+};
+
+class CrossSellMetrics {
+ public:
+  explicit CrossSellMetrics(prometheus::Registry& registry);
+  prometheus::Counter& items_left_out() { return *items_left_out_; }
+  prometheus::Counter& pairs_left_out() { return *pairs_left_out_; }
+  prometheus::Counter& refreshes(bool ok) {
+    return ok ? *refreshes_ok_ : *refreshes_failed_;
+  }
+
+ private:
+  prometheus::Counter* items_left_out_;
+  prometheus::Counter* pairs_left_out_;
+  prometheus::Counter* refreshes_ok_;
+  prometheus::Counter* refreshes_failed_;
+};
+
+class CrossSellKeeper : public timeline::CustomerObserver {
+ public:
+  // `metrics` may be null.
+  CrossSellKeeper(const timeline::StoreContext* context,
+                  CrossSellOptions options, CrossSellMetrics* metrics);
+
+  void PurchasesChanged(
+      const std::string& customer_id,
+      absl::AnyInvocable<void(absl::Status) &&> done) override;
+  void Forgetting(const std::string& customer_id,
+                  absl::AnyInvocable<void(absl::Status) &&> done) override;
+
+  // Blocking versions, for tests and tools (not on a Redis client thread).
+  absl::Status Refresh(const std::string& customer_id) const;
+  absl::Status Forget(const std::string& customer_id) const;
+
+  // Runs `work` on the keeper's threads (queries that block on Redis).
+  void Schedule(absl::AnyInvocable<void() &&> work) {
+    workers_->Schedule(std::move(work));
+  }
+
+  const CrossSellKeys& keys() const { return keys_; }
+  const timeline::StoreContext& context() const { return *context_; }
+
+ private:
+  // Takes the basket at `key` away (GETDEL) and uncounts it.
+  absl::Status Uncount(const std::vector<std::string>& customer_ids) const;
+  absl::Status ApplyChanges(const std::string& customer_id,
+                            const Basket& before, const Basket& after) const;
+
+  const timeline::StoreContext* context_;
+  CrossSellOptions options_;
+  CrossSellMetrics* metrics_;
+  CrossSellKeys keys_;
+  CrossSellScripts scripts_;
+  std::unique_ptr<timeline::WorkerPool> workers_;
+};
+
+}  // namespace omnihub::recommendations
+
+#endif  // OMNIHUB_SERVICES_RECOMMENDATIONS_CROSS_SELL_KEEPER_H_
