@@ -104,22 +104,72 @@ CrossSellKeeper::CrossSellKeeper(const timeline::StoreContext* context,
       workers_(std::make_unique<timeline::WorkerPool>(
           std::max(options.threads, 1), options.max_queued)) {}
 
-void CrossSellKeeper::PurchasesChanged(
-    const std::string& customer_id,
-    absl::AnyInvocable<void(absl::Status) &&> done) {
-  auto shared = std::make_shared<absl::AnyInvocable<void(absl::Status) &&>>(
-      std::move(done));
+void CrossSellKeeper::PurchasesChanged(const std::string& customer_id,
+                                       Done done) {
+  absl::MutexLock lock(&mutex_);
+  PendingRefresh& pending = pending_[customer_id];
+  pending.waiting.push_back(std::move(done));
+  if (!pending.queued && !pending.running) QueueRefresh(customer_id);
+}
+
+void CrossSellKeeper::QueueRefresh(const std::string& customer_id) {
+  pending_[customer_id].queued = true;
+  // A job refused or dropped by the pool reports from outside the lock.
   absl::Status queued = workers_->Schedule(
       timeline::WorkKind::kOther,
-      {.run =
-           [this, customer_id, shared] {
-             absl::Status status = Refresh(customer_id);
-             if (metrics_ != nullptr)
-               metrics_->refreshes(status.ok()).Increment();
-             std::move (*shared)(std::move(status));
-           },
-       .drop = [shared](absl::Status why) { std::move (*shared)(why); }});
-  if (!queued.ok()) std::move (*shared)(queued);
+      {.run = [this, customer_id] { RunRefresh(customer_id); },
+       .drop =
+           [this, customer_id](absl::Status why) {
+             DropRefresh(customer_id, std::move(why));
+           }});
+  if (!queued.ok()) {
+    std::vector<Done> refused = std::move(pending_[customer_id].waiting);
+    pending_.erase(customer_id);
+    // Schedule refused synchronously, so no one else holds these: answer
+    // them once the lock is released.
+    workers_->Schedule([refused = std::move(refused), queued]() mutable {
+      for (Done& done : refused) std::move(done)(queued);
+    });
+  }
+}
+
+void CrossSellKeeper::RunRefresh(const std::string& customer_id) {
+  std::vector<Done> served;
+  {
+    absl::MutexLock lock(&mutex_);
+    PendingRefresh& pending = pending_[customer_id];
+    served = std::move(pending.waiting);
+    pending.waiting.clear();
+    pending.queued = false;
+    pending.running = true;
+  }
+  const absl::Status status = Refresh(customer_id);
+  if (metrics_ != nullptr) metrics_->refreshes(status.ok()).Increment();
+  {
+    absl::MutexLock lock(&mutex_);
+    PendingRefresh& pending = pending_[customer_id];
+    pending.running = false;
+    if (pending.waiting.empty()) {
+      pending_.erase(customer_id);
+    } else {
+      QueueRefresh(customer_id);
+    }
+  }
+  for (Done& done : served) std::move(done)(status);
+}
+
+void CrossSellKeeper::DropRefresh(const std::string& customer_id,
+                                  absl::Status why) {
+  std::vector<Done> dropped;
+  {
+    absl::MutexLock lock(&mutex_);
+    PendingRefresh& pending = pending_[customer_id];
+    dropped = std::move(pending.waiting);
+    pending.waiting.clear();
+    pending.queued = false;
+    if (!pending.running) pending_.erase(customer_id);
+  }
+  for (Done& done : dropped) std::move(done)(why);
 }
 
 void CrossSellKeeper::Forgetting(

@@ -25,7 +25,11 @@
 // Not transactional across shards: a process that dies between the basket
 // swap and the count updates leaves that customer's change uncounted.
 //
-// Asynchronous: the blocking work runs on the keeper's own threads.
+// Asynchronous: the blocking work runs on the keeper's own threads. The
+// notices about one customer are coalesced: while a refresh of it is queued,
+// later notices wait for that one; while one runs, they wait for the next,
+// which starts after it. So a batch of a thousand purchases by one customer
+// costs a few refreshes, not a thousand racing each other's basket swaps.
 #ifndef OMNIHUB_SERVICES_RECOMMENDATIONS_CROSS_SELL_KEEPER_H_
 #define OMNIHUB_SERVICES_RECOMMENDATIONS_CROSS_SELL_KEEPER_H_
 
@@ -33,9 +37,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/redis/redis_script.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
@@ -122,11 +129,29 @@ class CrossSellKeeper : public timeline::CustomerObserver {
   absl::Status ApplyChanges(const std::string& customer_id,
                             const Basket& before, const Basket& after) const;
 
+  using Done = absl::AnyInvocable<void(absl::Status) &&>;
+  struct PendingRefresh {
+    bool queued = false;
+    bool running = false;
+    std::vector<Done> waiting;
+  };
+  // Queues a refresh of `customer_id` for those waiting on it; with
+  // `mutex_` held.
+  void QueueRefresh(const std::string& customer_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void RunRefresh(const std::string& customer_id);
+  // Ends a queued refresh that will not run: its waiters get `why`.
+  void DropRefresh(const std::string& customer_id, absl::Status why);
+
   const timeline::StoreContext* context_;
   CrossSellOptions options_;
   CrossSellMetrics* metrics_;
   CrossSellKeys keys_;
   CrossSellScripts scripts_;
+  absl::Mutex mutex_;
+  absl::flat_hash_map<std::string, PendingRefresh> pending_
+      ABSL_GUARDED_BY(mutex_);
+  // Last: its destructor runs what is queued, which uses the above.
   std::unique_ptr<timeline::WorkerPool> workers_;
 };
 

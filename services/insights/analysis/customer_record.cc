@@ -1,6 +1,7 @@
 #include "services/insights/analysis/customer_record.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "absl/strings/numbers.h"
@@ -100,6 +101,20 @@ PurchaseSummary CustomerRecord::SummaryOn(int64_t day) const {
           .T = (static_cast<double>(day) - first) / kDaysPerModelUnit};
 }
 
+namespace {
+
+// Each day's spend fits 64 bits (the store refuses a purchase that would
+// make it overflow), but purchases on many days may not: such a customer's
+// spend stays at the bound rather than wrapping around.
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t sum;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max()
+               : std::numeric_limits<int64_t>::min();
+}
+
+}  // namespace
+
 std::vector<CurrencySpend> CustomerRecord::SpendOn(int64_t day) const {
   std::map<std::string, CurrencySpend> by_currency;
   for (const PurchaseDay& purchase : purchases_) {
@@ -108,11 +123,11 @@ std::vector<CurrencySpend> CustomerRecord::SpendOn(int64_t day) const {
     for (const auto& [currency, micros] : purchase.spend) {
       CurrencySpend& spend = by_currency[currency];
       spend.currency = currency;
-      spend.total_micros += micros;
+      spend.total_micros = SaturatingAdd(spend.total_micros, micros);
       ++spend.occasions;
       if (repeat) {
         ++spend.repeat_occasions;
-        spend.repeat_micros += micros;
+        spend.repeat_micros = SaturatingAdd(spend.repeat_micros, micros);
       }
     }
   }
