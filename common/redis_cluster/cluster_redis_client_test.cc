@@ -27,10 +27,7 @@ class ClusterRedisClientTest : public ::testing::Test {
     auto cluster = testing::RedisCluster::Start();
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
-    ClusterOptions options;
-    options.seeds = {cluster_->Seeds()[0]};
-    options.node.command_timeout = absl::Seconds(2);
-    auto client = ClusterRedisClient::Create(options, nullptr);
+    auto client = cluster_->ConnectClient();
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
   }
