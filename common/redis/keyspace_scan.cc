@@ -69,6 +69,11 @@ absl::StatusOr<KeyspaceScanStep> ScanKeyspace(
   const std::string where =
       node.name.empty() ? "" : absl::StrCat(" on ", node.name);
   if (!reply.ok()) {
+    // The node may be gone (a failover): a cluster client reads its map
+    // again, and the caller's next step starts over on the new masters.
+    if (reply.status().code() == absl::StatusCode::kUnavailable) {
+      client.NodesMayHaveChanged();
+    }
     return absl::Status(reply.status().code(),
                         absl::StrCat("scanning the keys", where, ": ",
                                      reply.status().message()));

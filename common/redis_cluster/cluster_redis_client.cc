@@ -68,6 +68,17 @@ bool IsTransient(const std::string& error) {
          absl::StartsWith(error, "LOADING");
 }
 
+// Polls: PipelinedRedisClient connects in its own threads and says nothing
+// when it is done.
+void AwaitConnected(const std::vector<redis::PipelinedRedisClient*>& nodes,
+                    absl::Time deadline) {
+  for (redis::PipelinedRedisClient* node : nodes) {
+    while (!node->connected() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+}
+
 std::pair<std::string, int> SplitAddress(const std::string& address) {
   const size_t colon = address.rfind(':');
   int port = 0;
@@ -494,9 +505,8 @@ absl::Status ClusterRedisClient::RefreshSlotMap() {
     if (node == nullptr) continue;
     // A client made just now is still connecting; a known one that is down
     // (a master just killed) is not waited for.
-    const absl::Time connect_by = absl::Now() + options_.node.connect_timeout;
-    while (!known && !node->connected() && absl::Now() < connect_by) {
-      absl::SleepFor(absl::Milliseconds(5));
+    if (!known) {
+      AwaitConnected({node}, absl::Now() + options_.node.connect_timeout);
     }
     absl::Notification answered;
     absl::StatusOr<redis::Reply> reply;
@@ -514,6 +524,27 @@ absl::Status ClusterRedisClient::RefreshSlotMap() {
                       map.ok() ? "no slots assigned" : map.status().message());
       continue;
     }
+    // A master new to the map (a promoted replica) gets a client that is
+    // still connecting. The map names it only once that client is up (or
+    // connect_timeout has passed: then it is really unreachable), else the
+    // callers of KeyspaceNodes (a scan, the replica barrier), which talk to
+    // it directly without the retries above, would fail at once although
+    // it serves.
+    std::vector<redis::PipelinedRedisClient*> new_masters;
+    {
+      absl::MutexLock lock(&mutex_);
+      const std::vector<std::string>& known_masters = map_.masters();
+      for (const std::string& master : map->masters()) {
+        if (std::find(known_masters.begin(), known_masters.end(), master) !=
+            known_masters.end()) {
+          continue;
+        }
+        if (redis::PipelinedRedisClient* client = NodeLocked(master)) {
+          new_masters.push_back(client);
+        }
+      }
+    }
+    AwaitConnected(new_masters, absl::Now() + options_.node.connect_timeout);
     absl::MutexLock lock(&mutex_);
     map_ = *std::move(map);
     RebuildSlotOwnersLocked();

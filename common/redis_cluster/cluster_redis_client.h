@@ -90,7 +90,9 @@ class ClusterRedisClient final : public redis::RedisClient {
   // Reads the slot map again (soon, in the background).
   void NodesMayHaveChanged() override { RequestRefresh(); }
 
-  // Blocking: reads the slot map now.
+  // Blocking: reads the slot map now. A master new to the map is connected
+  // to before the map is used (up to node.connect_timeout), so a node that
+  // KeyspaceNodes() gives can be sent to at once.
   absl::Status RefreshSlotMap();
 
   // Fails what waits for a retry, then stops every master's client.

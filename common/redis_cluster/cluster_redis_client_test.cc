@@ -1,6 +1,7 @@
 // ClusterRedisClient against a real 3-master, 3-replica Redis Cluster.
 #include "common/redis_cluster/cluster_redis_client.h"
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -27,10 +28,7 @@ class ClusterRedisClientTest : public ::testing::Test {
     auto cluster = testing::RedisCluster::Start();
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
-    ClusterOptions options;
-    options.seeds = {cluster_->Seeds()[0]};
-    options.node.command_timeout = absl::Seconds(2);
-    auto client = ClusterRedisClient::Create(options, nullptr);
+    auto client = cluster_->ConnectClient();
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
   }
@@ -187,7 +185,22 @@ TEST_F(ClusterRedisClientTest, ScansTheKeysOfEveryMasterBehindOneCursor) {
   ASSERT_TRUE(cluster_->Kill(*master).ok());
   ASSERT_TRUE(cluster_->Promote(*replica).ok());
   ASSERT_TRUE(client_->RefreshSlotMap().ok());
-  ASSERT_EQ(client_->KeyspaceNodes().size(), 3u);
+  // The promoted replica is a master the client never talked to: once the
+  // map names it, it is connected and answers at once, not "not connected
+  // yet" (a scan step or barrier round sent to it right after the refresh
+  // used to fail so).
+  EXPECT_TRUE(client_->connected());
+  const std::vector<redis::KeyspaceNode> after = client_->KeyspaceNodes();
+  ASSERT_EQ(after.size(), 3u);
+  const std::string promoted = cluster_->node(*replica).address();
+  auto on_promoted = std::find_if(
+      after.begin(), after.end(),
+      [&](const redis::KeyspaceNode& node) { return node.name == promoted; });
+  ASSERT_NE(on_promoted, after.end()) << promoted;
+  absl::StatusOr<Reply> promoted_size =
+      CallAndWait(*on_promoted->client, {"DBSIZE"});
+  ASSERT_TRUE(promoted_size.ok()) << promoted_size.status();
+  EXPECT_GT(promoted_size->integer, 0);
   absl::StatusOr<redis::KeyspaceScanStep> after_failover =
       redis::ScanKeyspace(*client_, first->cursor, options);
   ASSERT_TRUE(after_failover.ok()) << after_failover.status();
@@ -209,6 +222,60 @@ TEST_F(ClusterRedisClientTest, ScansTheKeysOfEveryMasterBehindOneCursor) {
       redis::ScanKeyspace(*client_, "0", options);
   EXPECT_EQ(uncovered.status().code(), absl::StatusCode::kUnavailable)
       << uncovered.status();
+}
+
+// A scan step whose master is gone (killed, its replica promoted) fails,
+// and has the slot map read again at once rather than at the next periodic
+// refresh: the scan, continued with the cursor it had, starts over on the
+// new masters and finds every key.
+TEST_F(ClusterRedisClientTest, AScanThatFindsItsMasterGoneReadsTheMapAgain) {
+  ClusterOptions options;
+  options.seeds = {cluster_->Seeds()[0]};
+  options.refresh_interval = absl::Minutes(10);  // not what helps here
+  absl::StatusOr<std::unique_ptr<ClusterRedisClient>> scanner =
+      ClusterRedisClient::Create(options, nullptr);
+  ASSERT_TRUE(scanner.ok()) << scanner.status();
+  std::vector<std::vector<std::string>> sets;
+  for (int i = 0; i < 300; ++i) {
+    sets.push_back({"SET", absl::StrCat("{c:", i, "}:name"), "x"});
+  }
+  for (const auto& reply : redis::CallAllAndWait(*client_, sets)) {
+    ASSERT_TRUE(reply.ok()) << reply.status();
+  }
+  absl::StatusOr<int> master = cluster_->MasterOfSlot(0);
+  ASSERT_TRUE(master.ok()) << master.status();
+  absl::StatusOr<int> replica = cluster_->ReplicaOf(*master);
+  ASSERT_TRUE(replica.ok()) << replica.status();
+  ASSERT_TRUE(cluster_->WaitForReplica(*replica).ok());
+  ASSERT_TRUE(cluster_->Kill(*master).ok());
+  ASSERT_TRUE(cluster_->Promote(*replica).ok());
+
+  // The scanner's map still has the killed master: a scan from the start
+  // visits it, fails there, and is taken up again with its cursor.
+  const absl::Time give_up = absl::Now() + absl::Seconds(3);
+  std::string cursor = "0";
+  std::set<std::string> keys;
+  int failed_steps = 0;
+  bool finished = false;
+  while (!finished && absl::Now() < give_up) {
+    absl::StatusOr<redis::KeyspaceScanStep> step = redis::ScanKeyspace(
+        **scanner, cursor, {"MATCH", "{c:*}:name", "COUNT", "100"});
+    if (!step.ok()) {
+      EXPECT_EQ(step.status().code(), absl::StatusCode::kUnavailable)
+          << step.status();
+      ++failed_steps;
+      absl::SleepFor(absl::Milliseconds(20));
+      continue;
+    }
+    if (step->restarted) keys.clear();
+    keys.insert(step->keys.begin(), step->keys.end());
+    cursor = step->cursor;
+    finished = cursor == "0";
+  }
+  EXPECT_GE(failed_steps, 1);  // the killed master was visited
+  EXPECT_TRUE(finished) << "still failing after " << failed_steps
+                        << " failed steps";
+  EXPECT_EQ(keys.size(), 300u);
 }
 
 TEST_F(ClusterRedisClientTest, FollowsMovedAndAsk) {

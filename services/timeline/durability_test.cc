@@ -20,7 +20,6 @@
 namespace omnihub::timeline {
 namespace {
 
-using redis_cluster::ClusterOptions;
 using redis_cluster::ClusterRedisClient;
 using redis_cluster::KeySlot;
 using redis_cluster::kSlotCount;
@@ -32,15 +31,11 @@ class ClusterReplicaBarrierTest : public ::testing::Test {
     auto cluster = testing::RedisCluster::Start();
     ASSERT_TRUE(cluster.ok()) << cluster.status();
     cluster_ = *std::move(cluster);
-    ClusterOptions options;
-    options.seeds = {cluster_->Seeds()[0]};
-    options.node.command_timeout = absl::Seconds(2);
-    auto writer = ClusterRedisClient::Create(options, nullptr);
+    auto writer = cluster_->ConnectClient();
     ASSERT_TRUE(writer.ok()) << writer.status();
     writer_ = *std::move(writer);
     // As the hub makes it: a client of its own, one connection per master.
-    options.node.connections = 1;
-    auto barrier_client = ClusterRedisClient::Create(options, nullptr);
+    auto barrier_client = cluster_->ConnectClient(/*connections_per_master=*/1);
     ASSERT_TRUE(barrier_client.ok()) << barrier_client.status();
     barrier_client_ = *std::move(barrier_client);
     barrier_ = std::make_unique<ReplicaBarrier>(

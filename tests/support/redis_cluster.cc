@@ -125,6 +125,15 @@ std::vector<std::string> RedisCluster::Seeds() const {
   return seeds;
 }
 
+absl::StatusOr<std::unique_ptr<redis_cluster::ClusterRedisClient>>
+RedisCluster::ConnectClient(int connections_per_master) const {
+  redis_cluster::ClusterOptions options;
+  options.seeds = {nodes_[0]->address()};
+  options.node.command_timeout = absl::Seconds(2);
+  options.node.connections = connections_per_master;
+  return redis_cluster::ClusterRedisClient::Create(std::move(options), nullptr);
+}
+
 absl::Status RedisCluster::WaitUntilOk(absl::Duration timeout) {
   const absl::Time give_up = absl::Now() + timeout;
   std::string last;

@@ -4,7 +4,7 @@
 //
 //   auto cluster = RedisCluster::Start();
 //   ASSERT_TRUE(cluster.ok()) << cluster.status();
-//   options.seeds = (*cluster)->Seeds();
+//   auto client = (*cluster)->ConnectClient();              // as the hub's
 //   int master = (*cluster)->MasterOfSlot(KeySlot(key));   // node index
 //   (*cluster)->MoveSlot(slot, master, other);              // MOVED
 //   (*cluster)->Kill(master);                              // kill -9
@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/redis_cluster/cluster_redis_client.h"
 #include "tests/support/redis_server.h"
 
 namespace omnihub::testing {
@@ -33,6 +34,12 @@ class RedisCluster {
   RedisServer& node(int index) { return *nodes_[index]; }
   // "host:port" of every node.
   std::vector<std::string> Seeds() const;
+
+  // A cluster client made as the hub makes one: seeded with one node only,
+  // so it must learn the others from the cluster; a command with no reply
+  // in 2 s fails rather than the test hanging on a dead node.
+  absl::StatusOr<std::unique_ptr<redis_cluster::ClusterRedisClient>>
+  ConnectClient(int connections_per_master = 2) const;
 
   // Node indices, as the live nodes see it now (CLUSTER NODES).
   absl::StatusOr<int> MasterOfSlot(int slot);
