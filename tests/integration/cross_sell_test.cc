@@ -357,6 +357,26 @@ TEST_F(CrossSellTest, LineItemsAreStoredShownAndReplacedByARevision) {
   EXPECT_EQ(response.results(0).field(), "events[0].line_items[0].quantity");
 }
 
+TEST_F(CrossSellTest, OneCustomersBatchOfPurchasesIsCountedInAFewRefreshes) {
+  // A hundred purchases of one customer in one call: the notices about it
+  // wait for one refresh rather than racing a hundred basket swaps.
+  std::vector<v1::InteractionEvent> batch;
+  recommendations::Basket basket = {"c:x"};
+  for (int i = 0; i < 100; ++i) {
+    const std::string sku = absl::StrCat("S", i);
+    batch.push_back(Purchase(absl::StrCat("o-", i), "card-1", {{sku, "x"}}));
+    basket.insert(absl::StrCat("p:", sku));
+  }
+  const v1::IngestResponse response = IngestOk(batch);
+  for (const v1::IngestResult& result : response.results()) {
+    ASSERT_EQ(result.status(), v1::IngestResult::STATUS_ACCEPTED)
+        << result.reason();
+  }
+  EXPECT_EQ(StoredCounts(), CountFromScratch({basket}));
+  EXPECT_EQ(cross_sell_metrics_->refreshes(false).Value(), 0);
+  EXPECT_LT(cross_sell_metrics_->refreshes(true).Value(), 20);
+}
+
 TEST_F(CrossSellTest, BadRequestsNameTheField) {
   IngestOk({Purchase("o-1", "card-1", {{"a", "x"}})});
   v1::GetCrossSellCandidatesRequest request;
