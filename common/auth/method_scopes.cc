@@ -37,6 +37,7 @@ const std::vector<std::pair<absl::string_view, MethodAccess>>& MethodTable() {
       {"/omnihub.v1.SegmentService/GetCustomerSegments", Needs(Scope::kRead)},
       {"/omnihub.v1.SegmentService/GetSegmentSizes", Needs(Scope::kRead)},
       {"/omnihub.v1.InsightsService/GetRfmSummary", Needs(Scope::kRead)},
+      {"/omnihub.v1.InsightsService/ComputeRfm", Needs(Scope::kAdmin)},
       {"/omnihub.v1.InsightsService/ListTopCustomers", Needs(Scope::kRead)},
       {"/omnihub.v1.RecommendationService/GetCrossSellCandidates",
        Needs(Scope::kRead)},

@@ -26,8 +26,8 @@
 #include "grpcpp/grpcpp.h"
 #include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/insights.grpc.pb.h"
-#include "omnihub/v1/segments.grpc.pb.h"
 #include "omnihub/v1/recommendations.grpc.pb.h"
+#include "omnihub/v1/segments.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "services/cli/dead_letter_commands.h"
 
@@ -67,6 +67,8 @@ ABSL_FLAG(std::string, identity_hash, "",
 ABSL_FLAG(std::string, as_of, "",
           "insights/fit: the day to evaluate or fit as of, YYYY-MM-DD "
           "(purchases before it count); empty: today.");
+ABSL_FLAG(bool, recompute, false,
+          "rfm: compute the RFM boundaries and rankings now (admin).");
 ABSL_FLAG(int, holdout_days, 0,
           "fit: backtest the model over this many days from --as_of.");
 ABSL_FLAG(std::vector<std::string>, horizon_days, {},
@@ -152,7 +154,8 @@ constexpr char kUsage[] =
     "  omnihub-cli customer-segments --identity=...   its segments, since\n"
     "      when, and its recent entries and exits\n"
     "  omnihub-cli rfm                        RFM boundaries, customers per\n"
-    "      segment; with --identity=...: that customer's RFM scores\n"
+    "      segment; with --identity=...: that customer's RFM scores;\n"
+    "      with --recompute: computes them now from every customer\n"
     "  omnihub-cli top --currency=EUR [--by=historical|predicted]\n"
     "      [--page_size=N --page_token=...]  the most valuable customers\n"
     "  omnihub-cli cross-sell --identity=... [--level=product|category]\n"
@@ -419,6 +422,13 @@ int InsightsCommand(const std::string& command,
     return call(request, &InsightsService::Stub::FitPurchaseModel, &response);
   }
   if (command == "rfm") {
+    if (absl::GetFlag(FLAGS_recompute)) {
+      context.set_deadline(std::chrono::system_clock::now() +
+                           std::chrono::minutes(10));
+      omnihub::v1::RfmSummary response;
+      return call(omnihub::v1::ComputeRfmRequest(),
+                  &InsightsService::Stub::ComputeRfm, &response);
+    }
     if (absl::GetFlag(FLAGS_identity).empty() &&
         absl::GetFlag(FLAGS_customer_id).empty()) {
       omnihub::v1::RfmSummary response;

@@ -317,10 +317,23 @@ grpc::ServerUnaryReactor* InsightsService::GetRfmSummary(
   if (!rfm->proto.has_value()) {
     return Finished(context,
                     absl::NotFoundError("the RFM boundaries have not been "
-                                        "computed yet (--rfm_interval)"));
+                                        "computed yet (--rfm_interval, or "
+                                        "ComputeRfm)"));
   }
   *response = *rfm->proto;
   return Finished(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* InsightsService::ComputeRfm(
+    grpc::CallbackServerContext* context, const v1::ComputeRfmRequest* request,
+    v1::RfmSummary* response) {
+  (void)request;
+  const std::string principal = auth::CallerPrincipal(*context);
+  log::Info("audit: RFM computation requested by %s",
+            principal.empty() ? "an unauthenticated caller" : principal);
+  return Answer<v1::RfmSummary>(context, engine_, response, [this] {
+    return engine_->RunPopulationPass();
+  });
 }
 
 grpc::ServerUnaryReactor* InsightsService::ListTopCustomers(

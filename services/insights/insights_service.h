@@ -54,6 +54,9 @@ class InsightsService final : public v1::InsightsService::CallbackService {
       grpc::CallbackServerContext* context,
       const v1::GetRfmSummaryRequest* request,
       v1::RfmSummary* response) override;
+  grpc::ServerUnaryReactor* ComputeRfm(grpc::CallbackServerContext* context,
+                                       const v1::ComputeRfmRequest* request,
+                                       v1::RfmSummary* response) override;
   grpc::ServerUnaryReactor* ListTopCustomers(
       grpc::CallbackServerContext* context,
       const v1::ListTopCustomersRequest* request,

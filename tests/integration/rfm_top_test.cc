@@ -192,9 +192,17 @@ TEST_F(RfmTopTest, QuintilesOfAKnownPopulationAndScoresThatFollowTime) {
         grpc::StatusCode::NOT_FOUND);
   }
 
-  absl::StatusOr<v1::RfmSummary> computed = engine_->RunPopulationPass();
-  ASSERT_TRUE(computed.ok()) << computed.status();
+  // Through the API, as an operator would after an import.
+  v1::RfmSummary computed;
+  {
+    grpc::ClientContext context;
+    grpc::Status status =
+        insights_->ComputeRfm(&context, v1::ComputeRfmRequest(), &computed);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
   const v1::RfmSummary summary = Summary();
+  EXPECT_EQ(computed.customers(), 10);
+  EXPECT_EQ(computed.computed_at().seconds(), summary.computed_at().seconds());
   EXPECT_EQ(summary.customers(), 10);
   EXPECT_THAT(summary.recency_days(), ::testing::ElementsAre(2, 4, 6, 8));
   EXPECT_THAT(summary.occasions(), ::testing::ElementsAre(2, 4, 6, 8));

@@ -96,7 +96,8 @@ void FillRfm(const InsightsEngine& engine, const CustomerRecord& record,
   std::optional<RfmScore> score = engine.RfmOf(record, day);
   if (!score.has_value()) {
     insights->set_rfm_unavailable(
-        "the RFM boundaries have not been computed yet (--rfm_interval)");
+        "the RFM boundaries have not been computed yet (--rfm_interval, "
+        "or ComputeRfm)");
     return;
   }
   v1::RfmScores* rfm = insights->mutable_rfm();
