@@ -26,8 +26,8 @@
 #include "grpcpp/grpcpp.h"
 #include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/insights.grpc.pb.h"
-#include "omnihub/v1/segments.grpc.pb.h"
 #include "omnihub/v1/recommendations.grpc.pb.h"
+#include "omnihub/v1/segments.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "services/cli/dead_letter_commands.h"
 
@@ -100,7 +100,7 @@ ABSL_FLAG(std::string, default_region, "US",
           "without +country, as the adapter's own flag.");
 ABSL_FLAG(std::string, name, "",
           "segment, segment-members, segment-sizes, segment-delete: the "
-          "segment's name.");
+          "segment's name; top: only the members of this segment.");
 ABSL_FLAG(int, days, 0, "segment-sizes: days of history (default 30).");
 ABSL_FLAG(int64_t, expected_version, 0,
           "segment-update: change only if the segment is at this version.");
@@ -154,7 +154,8 @@ constexpr char kUsage[] =
     "  omnihub-cli rfm                        RFM boundaries, customers per\n"
     "      segment; with --identity=...: that customer's RFM scores\n"
     "  omnihub-cli top --currency=EUR [--by=historical|predicted]\n"
-    "      [--page_size=N --page_token=...]  the most valuable customers\n"
+    "      [--name=SEGMENT --page_size=N --page_token=...]  the most\n"
+    "      valuable customers (with --name: of that segment)\n"
     "  omnihub-cli cross-sell --identity=... [--level=product|category]\n"
     "      [--limit=10 --min_customers=2]  what customers who bought what\n"
     "      this one bought also bought, with support, confidence and lift\n"
@@ -454,6 +455,7 @@ int InsightsCommand(const std::string& command,
     }
     request.set_limit(absl::GetFlag(FLAGS_page_size));
     request.set_page_token(absl::GetFlag(FLAGS_page_token));
+    request.set_segment(absl::GetFlag(FLAGS_name));
     omnihub::v1::ListTopCustomersResponse response;
     return call(request, &InsightsService::Stub::ListTopCustomers, &response);
   }
