@@ -387,7 +387,7 @@ std::optional<int64_t> NextCrossing(const insights::CustomerRecord& record,
   return earliest;
 }
 
-std::optional<double> LowerBound(bool set, double value) {
+std::optional<double> BoundOf(bool set, double value) {
   return set ? std::optional<double>(value) : std::nullopt;
 }
 
@@ -439,9 +439,8 @@ bool EvaluateProbability(const v1::ProbabilityActiveCondition& leaf,
                                       record.SummaryOn(day));
   };
   const std::optional<double> at_least =
-      LowerBound(leaf.has_at_least(), leaf.at_least());
-  const std::optional<double> below =
-      LowerBound(leaf.has_below(), leaf.below());
+      BoundOf(leaf.has_at_least(), leaf.at_least());
+  const std::optional<double> below = BoundOf(leaf.has_below(), leaf.below());
   if (std::optional<int64_t> day =
           NextCrossing(record, today, probability, at_least, below)) {
     Earliest(next, insights::StartOfDay(*day), now);
@@ -475,9 +474,9 @@ bool EvaluatePredictedValue(const v1::PredictedValueCondition& leaf,
     return 0.0;
   };
   const std::optional<double> at_least =
-      LowerBound(leaf.has_at_least(),
-                 static_cast<double>(leaf.at_least().amount_micros()));
-  const std::optional<double> below = LowerBound(
+      BoundOf(leaf.has_at_least(),
+              static_cast<double>(leaf.at_least().amount_micros()));
+  const std::optional<double> below = BoundOf(
       leaf.has_below(), static_cast<double>(leaf.below().amount_micros()));
   if (std::optional<int64_t> day =
           NextCrossing(record, today, value, at_least, below)) {
