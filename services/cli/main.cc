@@ -102,7 +102,7 @@ ABSL_FLAG(std::string, default_region, "US",
           "without +country, as the adapter's own flag.");
 ABSL_FLAG(std::string, name, "",
           "segment, segment-members, segment-sizes, segment-delete: the "
-          "segment's name.");
+          "segment's name; top: only the members of this segment.");
 ABSL_FLAG(int, days, 0, "segment-sizes: days of history (default 30).");
 ABSL_FLAG(int64_t, expected_version, 0,
           "segment-update: change only if the segment is at this version.");
@@ -157,7 +157,8 @@ constexpr char kUsage[] =
     "      segment; with --identity=...: that customer's RFM scores;\n"
     "      with --recompute: computes them now from every customer\n"
     "  omnihub-cli top --currency=EUR [--by=historical|predicted]\n"
-    "      [--page_size=N --page_token=...]  the most valuable customers\n"
+    "      [--name=SEGMENT --page_size=N --page_token=...]  the most\n"
+    "      valuable customers (with --name: of that segment)\n"
     "  omnihub-cli cross-sell --identity=... [--level=product|category]\n"
     "      [--limit=10 --min_customers=2]  what customers who bought what\n"
     "      this one bought also bought, with support, confidence and lift\n"
@@ -464,6 +465,7 @@ int InsightsCommand(const std::string& command,
     }
     request.set_limit(absl::GetFlag(FLAGS_page_size));
     request.set_page_token(absl::GetFlag(FLAGS_page_token));
+    request.set_segment(absl::GetFlag(FLAGS_name));
     omnihub::v1::ListTopCustomersResponse response;
     return call(request, &InsightsService::Stub::ListTopCustomers, &response);
   }

@@ -16,6 +16,10 @@ namespace {
 
 using grpc_util::ToGrpcStatus;
 
+// Ranking entries read at once when listing the top customers within a
+// segment (at least a page).
+constexpr int kTopMembersBatch = 200;
+
 grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context,
                                    const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -100,8 +104,13 @@ absl::Status CheckChannel(int channel, absl::string_view field) {
 InsightsService::InsightsService(InsightsEngine* engine,
                                  timeline::TimelineStore* store,
                                  const timeline::EventValidator* validator,
-                                 InsightsServiceLimits limits)
-    : engine_(engine), store_(store), validator_(validator), limits_(limits) {}
+                                 InsightsServiceLimits limits,
+                                 SegmentLookup* segments)
+    : engine_(engine),
+      store_(store),
+      validator_(validator),
+      limits_(limits),
+      segments_(segments) {}
 
 grpc::ServerUnaryReactor* InsightsService::GetCustomerInsights(
     grpc::CallbackServerContext* context,
@@ -170,10 +179,22 @@ grpc::ServerUnaryReactor* InsightsService::GetCustomerInsights(
         if (!found.ok()) return reactor->Finish(ToGrpcStatus(found.status()));
         ReadCustomerInsights(
             *engine_, *found, std::move(query),
-            [reactor, response,
+            [this, reactor, response,
              by_identity](absl::StatusOr<v1::CustomerInsights> insights) {
               if (!insights.ok()) {
                 return reactor->Finish(ToGrpcStatus(insights.status()));
+              }
+              // On an engine thread: the segments' read may block.
+              if (segments_ != nullptr) {
+                absl::StatusOr<std::vector<v1::CustomerSegmentMembership>>
+                    memberships =
+                        segments_->MembershipsOf(insights->customer_id());
+                if (!memberships.ok()) {
+                  return reactor->Finish(ToGrpcStatus(memberships.status()));
+                }
+                for (v1::CustomerSegmentMembership& membership : *memberships) {
+                  *insights->add_segments() = std::move(membership);
+                }
               }
               *response = *std::move(insights);
               // merged_from names a customer id the caller gave.
@@ -387,6 +408,24 @@ grpc::ServerUnaryReactor* InsightsService::ListTopCustomers(
         DecodeTopCursor(request->page_token(), query.ranking, query.currency);
     if (!after.ok()) return Finished(context, after.status());
     query.after = *std::move(after);
+  }
+  if (!request->segment().empty()) {
+    if (segments_ == nullptr) {
+      return Finished(context,
+                      absl::FailedPreconditionError(
+                          "segment: user-defined segments are off on this "
+                          "hub (--segments)"));
+    }
+    // Walks the ranking, checking membership a page at a time: blocking,
+    // on the engine's threads.
+    return Answer<v1::ListTopCustomersResponse>(
+        context, engine_, response,
+        [this, segment = request->segment(), query = std::move(query)]() {
+          return ListTopMembers(engine_->context(), engine_->keys(),
+                                engine_->scripts(), *segments_, segment, query,
+                                std::max(query.limit, kTopMembersBatch),
+                                limits_.max_top_customers_segment_scan);
+        });
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   insights::ListTopCustomers(

@@ -3,7 +3,7 @@
 // field); the work runs on the insights engine's threads, never in a
 // reactor.
 //
-//   InsightsService service(&engine, &store, &validator);
+//   InsightsService service(&engine, &store, &validator, {}, &segments);
 //   builder.RegisterService(&service);
 #ifndef OMNIHUB_SERVICES_INSIGHTS_INSIGHTS_SERVICE_H_
 #define OMNIHUB_SERVICES_INSIGHTS_INSIGHTS_SERVICE_H_
@@ -11,6 +11,7 @@
 #include "common/event_validation/event_validator.h"
 #include "omnihub/v1/insights.grpc.pb.h"
 #include "services/insights/store/insights_engine.h"
+#include "services/insights/store/segment_lookup.h"
 #include "services/timeline/timeline_store.h"
 
 namespace omnihub::insights {
@@ -23,13 +24,17 @@ struct InsightsServiceLimits {
   int max_holdout_days = 3650;
   // ListTopCustomers: customers per page at most.
   int max_top_customers_page = 1000;
+  // ListTopCustomers within a segment: ranking entries looked at per page
+  // at most (the page then holds fewer members; its token goes on).
+  int64_t max_top_customers_segment_scan = 10000;
 };
 
 class InsightsService final : public v1::InsightsService::CallbackService {
  public:
   InsightsService(InsightsEngine* engine, timeline::TimelineStore* store,
                   const timeline::EventValidator* validator,
-                  InsightsServiceLimits limits = {});
+                  InsightsServiceLimits limits = {},
+                  SegmentLookup* segments = nullptr);
 
   grpc::ServerUnaryReactor* GetCustomerInsights(
       grpc::CallbackServerContext* context,
@@ -67,6 +72,7 @@ class InsightsService final : public v1::InsightsService::CallbackService {
   timeline::TimelineStore* store_;
   const timeline::EventValidator* validator_;
   InsightsServiceLimits limits_;
+  SegmentLookup* segments_;  // null: segments are off
 };
 
 }  // namespace omnihub::insights

@@ -42,11 +42,11 @@
 #include "services/insights/insights_service.h"
 #include "services/insights/store/insights_engine.h"
 #include "services/insights/store/insights_metrics.h"
+#include "services/recommendations/cross_sell_keeper.h"
+#include "services/recommendations/recommendation_service.h"
 #include "services/segments/segment_service.h"
 #include "services/segments/store/segment_engine.h"
 #include "services/segments/store/segment_metrics.h"
-#include "services/recommendations/cross_sell_keeper.h"
-#include "services/recommendations/recommendation_service.h"
 #include "services/timeline/customer_service.h"
 #include "services/timeline/durability.h"
 #include "services/timeline/identity_metrics.h"
@@ -235,6 +235,10 @@ ABSL_FLAG(int, ranking_refresh_rate, 5000,
           "limit), so that it leaves Redis time for ingest.");
 ABSL_FLAG(int, top_customers_max_page, 1000,
           "ListTopCustomers: most customers per page.");
+ABSL_FLAG(int64_t, top_customers_segment_scan, 10000,
+          "ListTopCustomers within a segment: most ranking entries looked at "
+          "for one page (the page then holds fewer members and its token "
+          "goes on).");
 ABSL_FLAG(int, insights_threads, 2,
           "Threads for fits, KPIs, cohorts and insights answers.");
 ABSL_FLAG(bool, cross_sell, true,
@@ -652,7 +656,7 @@ int Run() {
   segment_options.size_interval = absl::GetFlag(FLAGS_segment_size_interval);
   segment_options.replica = insights_options->replica;
   segments::SegmentMetrics segment_metrics(*registry);
-  segments::SegmentEngine segment_engine(&store.context(), &engine.model(),
+  segments::SegmentEngine segment_engine(&store.context(), &engine,
                                          segment_options, &segment_metrics);
   CustomerObserverList observers;
   if (absl::GetFlag(FLAGS_insights)) {
@@ -692,7 +696,10 @@ int Run() {
   insights::InsightsService insights_service(
       &engine, &store, &validator,
       {.max_top_customers_page =
-           std::max(absl::GetFlag(FLAGS_top_customers_max_page), 1)});
+           std::max(absl::GetFlag(FLAGS_top_customers_max_page), 1),
+       .max_top_customers_segment_scan = std::max<int64_t>(
+           absl::GetFlag(FLAGS_top_customers_segment_scan), 1)},
+      segments_on ? &segment_engine : nullptr);
   segments::SegmentService segment_service(&segment_engine, &store, &validator);
   recommendations::RecommendationService recommendation_service(
       &cross_sell, &store, &validator);

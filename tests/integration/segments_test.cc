@@ -4,19 +4,24 @@
 // from-scratch evaluation of every customer, a definition changed while
 // events keep arriving, pagination stable while members come and go, and
 // validation errors naming the field.
+#include <algorithm>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "services/insights/store/customer_scan.h"
+#include "services/insights/store/model_holder.h"
+#include "services/insights/store/top_customers.h"
 #include "services/segments/store/customer_facts.h"
 #include "services/timeline/store_context.h"
 #include "services/timeline/stored_event.h"
@@ -151,7 +156,7 @@ class SegmentsTest : public TimelineFixture {
           {"HGETALL", store_->context().keys.ForCustomer(id).view});
       EXPECT_TRUE(view.ok());
       absl::StatusOr<segments::ViewFacts> facts =
-          segments::FactsOfView(*view, engine_->model().Get()->rules, Now());
+          segments::FactsOfView(*view, segments::SourcesOf(*engine_), Now());
       EXPECT_TRUE(facts.ok());
       if (facts->gone) continue;
       if (live != nullptr) live->insert(id);
@@ -197,6 +202,84 @@ class SegmentsTest : public TimelineFixture {
     for (const auto& [id, names] : recorded) {
       EXPECT_TRUE(names.empty()) << id << " has no record of its segments";
     }
+  }
+
+  v1::CustomerInsights InsightsOf(const std::string& customer_id) {
+    v1::GetCustomerInsightsRequest request;
+    request.mutable_customer()->set_customer_id(customer_id);
+    v1::CustomerInsights response;
+    grpc::ClientContext context;
+    grpc::Status status =
+        insights_->GetCustomerInsights(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  // The customers of `ids` whose insights answer `holds`.
+  std::vector<std::string> ByInsights(
+      const std::vector<std::string>& ids,
+      const std::function<bool(const v1::CustomerInsights&)>& holds) {
+    std::vector<std::string> chosen;
+    for (const std::string& id : ids) {
+      if (holds(InsightsOf(id))) chosen.push_back(id);
+    }
+    std::sort(chosen.begin(), chosen.end());
+    return chosen;
+  }
+
+  // A purchase of `micros` EUR by loyalty card `card` at noon of `day`.
+  static v1::InteractionEvent Purchase(const std::string& event_id,
+                                       const std::string& card, int64_t day,
+                                       int64_t micros) {
+    v1::InteractionEvent event =
+        Event(event_id, v1::IDENTITY_KIND_LOYALTY_CARD, card,
+              absl::ToUnixMicros(insights::StartOfDay(day) + absl::Hours(12)),
+              v1::CHANNEL_WEB);
+    event.set_kind(v1::INTERACTION_KIND_PURCHASE);
+    event.mutable_value()->set_amount_micros(micros);
+    event.mutable_value()->set_currency("EUR");
+    return event;
+  }
+
+  // Twelve buyers: buyer i bought 1 + i % 5 times, two days apart, the last
+  // time i * 3 days ago. Their ids.
+  std::vector<std::string> TwelveBuyers() {
+    const int64_t today = insights::DayOf(Now());
+    std::vector<v1::InteractionEvent> events;
+    for (int i = 0; i < 12; ++i) {
+      for (int k = 0; k <= i % 5; ++k) {
+        events.push_back(Purchase(absl::StrCat("b", i, "-", k),
+                                  absl::StrCat("card-", i),
+                                  today - i * 3 - k * 2, (10 + i) * 1000000LL));
+      }
+    }
+    IngestOk(events);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 12; ++i) {
+      ids.push_back(
+          CustomerOf(v1::IDENTITY_KIND_LOYALTY_CARD, absl::StrCat("card-", i)));
+    }
+    return ids;
+  }
+
+  // Installs a purchase model as if a fit had stored it.
+  void InstallModel(double b, int64_t fitted_at_seconds) {
+    v1::PurchaseModel model;
+    model.set_r(0.243);
+    model.set_alpha(4.414);
+    model.set_a(0.793);
+    model.set_b(b);
+    model.set_time_unit_days(7);
+    v1::SpendModel* spend = model.add_spend_models();
+    spend->set_currency("EUR");
+    spend->set_p(6.25);
+    spend->set_q(3.74);
+    spend->set_gamma(15.44);
+    model.mutable_fitted_at()->set_seconds(fitted_at_seconds);
+    ASSERT_TRUE(
+        insights::SaveModel(*store_redis_, engine_->keys().Model(), model)
+            .ok());
+    ASSERT_TRUE(engine_->LoadModel().ok());
   }
 
   absl::Mutex clock_mutex_;
@@ -582,6 +665,333 @@ TEST_F(SegmentsTest, SizesNowAndByDayAndAsAGauge) {
     }
   }
   EXPECT_EQ(gauge, 3);
+}
+
+TEST_F(SegmentsTest, RfmSegmentFollowsTheClockAndTheBoundaries) {
+  const std::vector<std::string> buyers = TwelveBuyers();
+  ASSERT_TRUE(engine_->RunPopulationPass().ok());
+  ASSERT_TRUE(Create("best", R"pb(rfm_segment {
+                                    segments: RFM_SEGMENT_CHAMPIONS
+                                    segments: RFM_SEGMENT_LOYAL
+                                  })pb")
+                  .ok());
+  ASSERT_TRUE(Create("slipping", R"pb(rfm_segment {
+                                        segments: RFM_SEGMENT_AT_RISK
+                                        segments: RFM_SEGMENT_CANT_LOSE
+                                      })pb")
+                  .ok());
+  EvaluateEveryone();
+  auto in = [](std::set<v1::RfmSegment> segments) {
+    return [segments](const v1::CustomerInsights& insights) {
+      return insights.has_rfm() && segments.contains(insights.rfm().segment());
+    };
+  };
+  const auto best = in({v1::RFM_SEGMENT_CHAMPIONS, v1::RFM_SEGMENT_LOYAL});
+  const auto slipping =
+      in({v1::RFM_SEGMENT_AT_RISK, v1::RFM_SEGMENT_CANT_LOSE});
+  const std::vector<std::string> best_at_first = Members("best");
+  EXPECT_FALSE(best_at_first.empty());
+  EXPECT_EQ(best_at_first, ByInsights(buyers, best));
+  // Day by day with no event: the deadlines alone keep both segments equal
+  // to what the insights say.
+  std::set<std::string> ever_slipping;
+  for (int day = 1; day <= 45; ++day) {
+    Advance(absl::Hours(24));
+    ASSERT_TRUE(segment_engine_->Tick().ok());
+    ASSERT_EQ(Members("best"), ByInsights(buyers, best)) << "day " << day;
+    const std::vector<std::string> now_slipping = Members("slipping");
+    ASSERT_EQ(now_slipping, ByInsights(buyers, slipping)) << "day " << day;
+    ever_slipping.insert(now_slipping.begin(), now_slipping.end());
+  }
+  EXPECT_NE(Members("best"), best_at_first);
+  EXPECT_FALSE(ever_slipping.empty());
+  // New boundaries, measured to today: every customer is evaluated again.
+  ASSERT_TRUE(engine_->RunPopulationPass().ok());
+  EvaluateEveryone();
+  EXPECT_EQ(Members("best"), ByInsights(buyers, best));
+  EXPECT_EQ(Members("best"), best_at_first);
+  EXPECT_EQ(Members("slipping"), ByInsights(buyers, slipping));
+  ExpectMembershipIsFromScratch();
+}
+
+TEST_F(SegmentsTest, ModelConditionsFollowTheClockAndANewModel) {
+  const std::vector<std::string> buyers = TwelveBuyers();
+  InstallModel(2.426, 1767000000);
+  // Between the lowest and the highest predicted value of the buyers today.
+  std::vector<int64_t> values;
+  for (const std::string& id : buyers) {
+    const v1::CustomerInsights insights = InsightsOf(id);
+    ASSERT_EQ(insights.value_size(), 1) << insights.model_unavailable();
+    values.push_back(insights.value(0).lifetime_value().amount_micros());
+  }
+  std::sort(values.begin(), values.end());
+  const int64_t threshold = values[values.size() / 2];
+  ASSERT_TRUE(Create("fading", "probability_active { below: 0.6 }").ok());
+  v1::SegmentCondition valuable =
+      Condition(R"pb(predicted_value { at_least { currency: "EUR" } })pb");
+  valuable.mutable_predicted_value()->mutable_at_least()->set_amount_micros(
+      threshold);
+  {
+    v1::CreateSegmentRequest request;
+    request.mutable_segment()->set_name("valuable");
+    *request.mutable_segment()->mutable_condition() = valuable;
+    v1::Segment response;
+    grpc::ClientContext context;
+    ASSERT_TRUE(segments_->CreateSegment(&context, request, &response).ok());
+  }
+  EvaluateEveryone();
+  const auto fading = [](const v1::CustomerInsights& insights) {
+    return insights.has_probability_alive() &&
+           insights.probability_alive() < 0.6;
+  };
+  const auto worth = [threshold](const v1::CustomerInsights& insights) {
+    return insights.value_size() == 1 &&
+           insights.value(0).lifetime_value().amount_micros() >= threshold;
+  };
+  const std::vector<std::string> fading_at_first = Members("fading");
+  const std::vector<std::string> valuable_at_first = Members("valuable");
+  EXPECT_EQ(fading_at_first, ByInsights(buyers, fading));
+  EXPECT_EQ(valuable_at_first, ByInsights(buyers, worth));
+  for (int day = 1; day <= 40; ++day) {
+    Advance(absl::Hours(24));
+    ASSERT_TRUE(segment_engine_->Tick().ok());
+    ASSERT_EQ(Members("fading"), ByInsights(buyers, fading)) << "day " << day;
+    ASSERT_EQ(Members("valuable"), ByInsights(buyers, worth)) << "day " << day;
+  }
+  EXPECT_NE(Members("fading"), fading_at_first);
+  EXPECT_NE(Members("valuable"), valuable_at_first);
+  // A new model (customers drop out far less): every customer evaluated
+  // again.
+  const std::vector<std::string> fading_before = Members("fading");
+  InstallModel(60, 1767100000);
+  EvaluateEveryone();
+  EXPECT_EQ(Members("fading"), ByInsights(buyers, fading));
+  EXPECT_NE(Members("fading"), fading_before);
+  EXPECT_EQ(Members("valuable"), ByInsights(buyers, worth));
+  ExpectMembershipIsFromScratch();
+}
+
+TEST_F(SegmentsTest, EventKindsThroughUpsertsMergesAndErasure) {
+  ASSERT_TRUE(Create("bought-twice",
+                     "event_kind { kind: INTERACTION_KIND_PURCHASE "
+                     "at_least: 2 }")
+                  .ok());
+  ASSERT_TRUE(Create("never-called",
+                     "event_kind { kind: INTERACTION_KIND_INBOUND_CALL "
+                     "at_most: 0 }")
+                  .ok());
+  const int64_t today = insights::DayOf(Now());
+  v1::InteractionEvent call = Event("c-call", v1::IDENTITY_KIND_PHONE,
+                                    "+442071838760", NowMicros() - 1000);
+  IngestOk({Purchase("a1", "card-a", today - 3, 5000000),
+            Purchase("a2", "card-a", today - 2, 5000000),
+            Purchase("b1", "card-b", today - 3, 5000000),
+            Purchase("c1", "card-c", today - 1, 5000000), call});
+  const std::string ann = CustomerOf(v1::IDENTITY_KIND_LOYALTY_CARD, "card-a");
+  const std::string bob = CustomerOf(v1::IDENTITY_KIND_LOYALTY_CARD, "card-b");
+  const std::string cal = CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071838760");
+  auto kinds_of = [&](const std::string& id) {
+    absl::StatusOr<redis::Reply> view =
+        RedisCommand({"HGETALL", store_->context().keys.ForCustomer(id).view});
+    EXPECT_TRUE(view.ok());
+    std::map<std::string, std::string> kinds;
+    for (size_t i = 0; view.ok() && i + 1 < view->elements.size(); i += 2) {
+      if (absl::StartsWith(view->elements[i].str, "k:") &&
+          view->elements[i + 1].str != "0") {
+        kinds[view->elements[i].str] = view->elements[i + 1].str;
+      }
+    }
+    return kinds;
+  };
+  EXPECT_EQ(Members("bought-twice"), std::vector<std::string>{ann});
+  EXPECT_EQ(kinds_of(ann), (std::map<std::string, std::string>{{"k:30", "2"}}));
+  ExpectMembershipIsFromScratch();
+
+  // An upsert turns one of ann's purchases into a page view: out.
+  v1::InteractionEvent viewed =
+      Event("a2", v1::IDENTITY_KIND_LOYALTY_CARD, "card-a", NowMicros() - 5000,
+            v1::CHANNEL_WEB);
+  viewed.set_revision(2);
+  IngestOk({viewed});
+  EXPECT_EQ(Members("bought-twice"), std::vector<std::string>{});
+  EXPECT_EQ(kinds_of(ann),
+            (std::map<std::string, std::string>{{"k:10", "1"}, {"k:30", "1"}}));
+  ExpectMembershipIsFromScratch();
+
+  // The caller is card-b's and card-c's holder: one customer with two
+  // purchases and the call.
+  v1::InteractionEvent link = Event("link-bc", v1::IDENTITY_KIND_PHONE,
+                                    "+442071838760", NowMicros() - 500);
+  *link.add_identities() = Identity(v1::IDENTITY_KIND_LOYALTY_CARD, "card-b");
+  *link.add_identities() = Identity(v1::IDENTITY_KIND_LOYALTY_CARD, "card-c");
+  IngestOk({link});
+  const std::string merged =
+      CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071838760");
+  EXPECT_EQ(CustomerOf(v1::IDENTITY_KIND_LOYALTY_CARD, "card-b"), merged);
+  EXPECT_EQ(CustomerOf(v1::IDENTITY_KIND_LOYALTY_CARD, "card-c"), merged);
+  EXPECT_EQ(Members("bought-twice"), std::vector<std::string>{merged});
+  EXPECT_EQ(kinds_of(merged),
+            (std::map<std::string, std::string>{{"k:1", "2"}, {"k:30", "2"}}));
+  EXPECT_FALSE(absl::c_linear_search(Members("never-called"), merged));
+  EXPECT_TRUE(absl::c_linear_search(Members("never-called"), ann));
+  ExpectMembershipIsFromScratch();
+  (void)bob;
+  (void)cal;
+
+  // Erasure takes it out of every segment.
+  v1::ForgetCustomerRequest forget;
+  *forget.mutable_customer()->mutable_identity() =
+      Identity(v1::IDENTITY_KIND_LOYALTY_CARD, "card-b");
+  forget.set_requested_by("dpo@example.com");
+  v1::ForgetCustomerResponse forgotten;
+  grpc::ClientContext context;
+  grpc::Status erased =
+      customers_->ForgetCustomer(&context, forget, &forgotten);
+  ASSERT_TRUE(erased.ok()) << erased.error_message();
+  EXPECT_EQ(Members("bought-twice"), std::vector<std::string>{});
+  ExpectMembershipIsFromScratch();
+}
+
+TEST_F(SegmentsTest, BadInsightsAndKindConditionsAreRefusedNamingTheField) {
+  auto message_of = [&](const std::string& condition) {
+    grpc::Status status = Create("bad", condition);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << condition;
+    return status.error_message();
+  };
+  EXPECT_EQ(message_of("probability_active { at_least: 2 }"),
+            "segment.condition.probability_active.at_least: must be 0 to 1 "
+            "(a probability), not 2");
+  EXPECT_EQ(message_of("predicted_value { at_least { amount_micros: 1 } }"),
+            "segment.condition.predicted_value.at_least.currency: an amount "
+            "needs its currency (ISO 4217, e.g. \"EUR\")");
+  EXPECT_EQ(message_of("rfm_segment { segments: RFM_SEGMENT_UNSPECIFIED }"),
+            "segment.condition.rfm_segment.segments[0]: 0 is not an RFM "
+            "segment");
+  EXPECT_EQ(message_of("event_kind { at_least: 1 }"),
+            "segment.condition.event_kind.kind: 0 is not an interaction kind");
+}
+
+TEST_F(SegmentsTest, MembershipsArePartOfTheInsightsAnswer) {
+  ASSERT_TRUE(
+      Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
+  ASSERT_TRUE(Create("buyers",
+                     "event_kind { kind: INTERACTION_KIND_PURCHASE "
+                     "at_least: 1 }")
+                  .ok());
+  ASSERT_TRUE(
+      Create("callers", "channel_count { channel: CHANNEL_PHONE at_least: 1 }")
+          .ok());
+  v1::InteractionEvent bought =
+      Purchase("p1", "card-1", insights::DayOf(Now()) - 1, 3000000);
+  *bought.add_identities() =
+      Identity(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
+  IngestOk({bought});
+  const std::string ann =
+      CustomerOf(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
+  const v1::GetCustomerSegmentsResponse segments = SegmentsOf(ann);
+  ASSERT_EQ(segments.memberships_size(), 2);
+  const v1::CustomerInsights insights = InsightsOf(ann);
+  ASSERT_EQ(insights.segments_size(), 2);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(insights.segments(i).segment(),
+              segments.memberships(i).segment());
+    EXPECT_EQ(insights.segments(i).version(),
+              segments.memberships(i).version());
+    EXPECT_EQ(timeline::ToMicros(insights.segments(i).since()),
+              timeline::ToMicros(segments.memberships(i).since()));
+    EXPECT_GT(timeline::ToMicros(insights.segments(i).since()), 0);
+  }
+  EXPECT_EQ(insights.segments(0).segment(), "buyers");
+  EXPECT_EQ(insights.segments(1).segment(), "emails");
+}
+
+TEST_F(SegmentsTest, TopCustomersWithinASegment) {
+  ASSERT_TRUE(
+      Create("callers", "channel_count { channel: CHANNEL_PHONE at_least: 1 }")
+          .ok());
+  const int64_t today = insights::DayOf(Now());
+  std::vector<v1::InteractionEvent> events;
+  for (int i = 0; i < 30; ++i) {
+    v1::InteractionEvent purchase =
+        Purchase(absl::StrCat("t", i), absl::StrCat("card-", i), today - 1,
+                 (1 + (i * 7) % 30) * 1000000LL);
+    events.push_back(purchase);
+    if (i % 3 == 0) {
+      v1::InteractionEvent call =
+          Event(absl::StrCat("call-", i), v1::IDENTITY_KIND_LOYALTY_CARD,
+                absl::StrCat("card-", i), NowMicros() - 1000);
+      events.push_back(call);
+    }
+  }
+  IngestOk(events);
+  const std::vector<std::string> callers = Members("callers");
+  ASSERT_EQ(callers.size(), 10u);
+  auto pages = [&](const std::string& segment, int limit) {
+    std::vector<v1::TopCustomer> all;
+    v1::ListTopCustomersRequest request;
+    request.set_currency("EUR");
+    request.set_limit(limit);
+    request.set_segment(segment);
+    for (int page = 0; page < 100; ++page) {
+      v1::ListTopCustomersResponse response;
+      grpc::ClientContext context;
+      grpc::Status status =
+          insights_->ListTopCustomers(&context, request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (!status.ok()) break;
+      EXPECT_LE(response.customers_size(), limit);
+      all.insert(all.end(), response.customers().begin(),
+                 response.customers().end());
+      if (response.next_page_token().empty()) break;
+      request.set_page_token(response.next_page_token());
+    }
+    return all;
+  };
+  // The whole ranking, filtered by membership, in its order.
+  std::vector<std::string> expected;
+  for (const v1::TopCustomer& top : pages("", 1000)) {
+    if (absl::c_linear_search(callers, top.customer_id())) {
+      expected.push_back(top.customer_id());
+    }
+  }
+  ASSERT_EQ(expected.size(), 10u);
+  std::vector<std::string> listed;
+  for (const v1::TopCustomer& top : pages("callers", 4)) {
+    listed.push_back(top.customer_id());
+  }
+  EXPECT_EQ(listed, expected);
+
+  // Looking at five entries at most per page: pages hold fewer, and
+  // together the same customers in the same order.
+  std::vector<std::string> bounded;
+  insights::TopCustomersQuery query{.currency = "EUR", .limit = 4};
+  for (int page = 0; page < 100; ++page) {
+    absl::StatusOr<v1::ListTopCustomersResponse> response =
+        insights::ListTopMembers(store_->context(), engine_->keys(),
+                                 engine_->scripts(), *segment_engine_,
+                                 "callers", query, 2, 5);
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_LE(response->customers_size(), 4);
+    for (const v1::TopCustomer& top : response->customers()) {
+      bounded.push_back(top.customer_id());
+    }
+    if (response->next_page_token().empty()) break;
+    absl::StatusOr<insights::TopCursor> after = insights::DecodeTopCursor(
+        response->next_page_token(), insights::Ranking::kHistorical, "EUR");
+    ASSERT_TRUE(after.ok());
+    query.after = *after;
+  }
+  EXPECT_EQ(bounded, expected);
+
+  v1::ListTopCustomersRequest request;
+  request.set_currency("EUR");
+  request.set_segment("nobody");
+  v1::ListTopCustomersResponse response;
+  grpc::ClientContext context;
+  EXPECT_EQ(
+      insights_->ListTopCustomers(&context, request, &response).error_code(),
+      grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

@@ -65,7 +65,7 @@ void TimelineFixture::SetUp() {
   observers_.Add(&engine_->keeper());
   segment_metrics_ = std::make_unique<segments::SegmentMetrics>(*registry_);
   segment_engine_ = std::make_unique<segments::SegmentEngine>(
-      &store_->context(), &engine_->model(), segment_options_,
+      &store_->context(), engine_.get(), segment_options_,
       segment_metrics_.get());
   observers_.Add(&segment_engine_->keeper());
   observers_.Add(&engine_->ranking());
@@ -79,7 +79,8 @@ void TimelineFixture::SetUp() {
           cross_sell_.get(), store_.get(), validator_.get());
   store_->SetObserver(&observers_);
   insights_service_ = std::make_unique<insights::InsightsService>(
-      engine_.get(), store_.get(), validator_.get());
+      engine_.get(), store_.get(), validator_.get(), insights_limits_,
+      segment_engine_.get());
   segment_service_ = std::make_unique<segments::SegmentService>(
       segment_engine_.get(), store_.get(), validator_.get());
 

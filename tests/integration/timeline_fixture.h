@@ -21,18 +21,18 @@
 #include "gtest/gtest.h"
 #include "omnihub/v1/customer.grpc.pb.h"
 #include "omnihub/v1/insights.grpc.pb.h"
-#include "omnihub/v1/segments.grpc.pb.h"
 #include "omnihub/v1/recommendations.grpc.pb.h"
+#include "omnihub/v1/segments.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "prometheus/registry.h"
 #include "services/insights/insights_service.h"
 #include "services/insights/store/insights_engine.h"
 #include "services/insights/store/insights_metrics.h"
+#include "services/recommendations/cross_sell_keeper.h"
+#include "services/recommendations/recommendation_service.h"
 #include "services/segments/segment_service.h"
 #include "services/segments/store/segment_engine.h"
 #include "services/segments/store/segment_metrics.h"
-#include "services/recommendations/cross_sell_keeper.h"
-#include "services/recommendations/recommendation_service.h"
 #include "services/timeline/customer_observer.h"
 #include "services/timeline/customer_service.h"
 #include "services/timeline/identity_metrics.h"
@@ -58,6 +58,7 @@ class TimelineFixture : public ::testing::Test {
   timeline::IngestLimits limits_;
   insights::InsightsOptions insights_options_;
   segments::SegmentOptions segment_options_;
+  insights::InsightsServiceLimits insights_limits_;
   recommendations::CrossSellOptions cross_sell_options_;
   // Null: every caller may vouch for identities.
   timeline::CallerMayVerify caller_may_verify_;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/redis/blocking_calls.h"
 
 namespace omnihub::insights {
@@ -149,6 +150,53 @@ void ListTopCustomers(const timeline::StoreContext& context,
       scripts.ranking_page.Run(
           *context.redis, {shard},
           {absl::StrCat(after->micros), after->customer_id, wanted}, on_reply);
+    }
+  }
+}
+
+absl::StatusOr<v1::ListTopCustomersResponse> ListTopMembers(
+    const timeline::StoreContext& context, const InsightsKeys& keys,
+    const InsightsScripts& scripts, SegmentLookup& segments,
+    const std::string& segment, TopCustomersQuery query, int batch,
+    int64_t max_scanned) {
+  v1::ListTopCustomersResponse response;
+  const int wanted = query.limit;
+  int64_t scanned = 0;
+  while (true) {
+    TopCustomersQuery page_query = query;
+    page_query.limit = std::max(batch, 1);
+    absl::Notification read;
+    absl::StatusOr<v1::ListTopCustomersResponse> page;
+    ListTopCustomers(context, keys, scripts, std::move(page_query),
+                     [&](absl::StatusOr<v1::ListTopCustomersResponse> answer) {
+                       page = std::move(answer);
+                       read.Notify();
+                     });
+    read.WaitForNotification();
+    if (!page.ok()) return page.status();
+    std::vector<std::string> ids;
+    for (const v1::TopCustomer& customer : page->customers()) {
+      ids.push_back(customer.customer_id());
+    }
+    absl::StatusOr<std::vector<bool>> members =
+        segments.MembersAmong(segment, ids);
+    if (!members.ok()) return members.status();
+    if (page->customers_size() == 0) return response;
+    for (int i = 0; i < page->customers_size(); ++i) {
+      const v1::TopCustomer& customer = page->customers(i);
+      ++scanned;
+      query.after = TopCursor{.micros = customer.value().amount_micros(),
+                              .customer_id = customer.customer_id(),
+                              .rank = customer.rank()};
+      if ((*members)[i]) *response.add_customers() = customer;
+      const bool last_of_ranking =
+          i + 1 == page->customers_size() && page->next_page_token().empty();
+      if (last_of_ranking) return response;
+      if (response.customers_size() == wanted || scanned >= max_scanned) {
+        response.set_next_page_token(
+            EncodeTopCursor(query.ranking, query.currency, *query.after));
+        return response;
+      }
     }
   }
 }

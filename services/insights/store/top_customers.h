@@ -18,6 +18,7 @@
 #include "omnihub/v1/insights.pb.h"
 #include "services/insights/store/customer_read.h"
 #include "services/insights/store/insights_keys.h"
+#include "services/insights/store/segment_lookup.h"
 #include "services/timeline/store_context.h"
 
 namespace omnihub::insights {
@@ -49,6 +50,19 @@ void ListTopCustomers(const timeline::StoreContext& context,
                       const InsightsKeys& keys, const InsightsScripts& scripts,
                       TopCustomersQuery query,
                       timeline::Done<v1::ListTopCustomersResponse> done);
+
+// The members of `segment` among the top customers: the ranking walked a
+// page (`batch` entries) at a time after `query.after`, each page's
+// customers checked at once, until `query.limit` members are found, the
+// ranking ends, or `max_scanned` entries were looked at (the page then
+// holds fewer, and its token goes on after the last entry looked at).
+// Ranks and tokens are the whole ranking's, so a page token of one is a
+// page token of the other. Blocking.
+absl::StatusOr<v1::ListTopCustomersResponse> ListTopMembers(
+    const timeline::StoreContext& context, const InsightsKeys& keys,
+    const InsightsScripts& scripts, SegmentLookup& segments,
+    const std::string& segment, TopCustomersQuery query, int batch,
+    int64_t max_scanned);
 
 }  // namespace omnihub::insights
 

@@ -1,8 +1,11 @@
 #include "services/segments/condition/segment_condition.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "common/money/money.h"
 #include "google/protobuf/descriptor.h"
@@ -10,6 +13,7 @@
 #include "google/protobuf/unknown_field_set.h"
 #include "omnihub/v1/event.pb.h"
 #include "omnihub/v1/insights.pb.h"
+#include "services/insights/purchase_model/bg_nbd.h"
 
 namespace omnihub::segments {
 namespace {
@@ -104,6 +108,16 @@ class Validator {
       case v1::SegmentCondition::kIdentityKind:
         return CheckIdentity(node.identity_kind(),
                              absl::StrCat(path, ".identity_kind"));
+      case v1::SegmentCondition::kRfmSegment:
+        return CheckRfm(node.rfm_segment(), absl::StrCat(path, ".rfm_segment"));
+      case v1::SegmentCondition::kPredictedValue:
+        return CheckValue(node.predicted_value(),
+                          absl::StrCat(path, ".predicted_value"));
+      case v1::SegmentCondition::kProbabilityActive:
+        return CheckProbability(node.probability_active(),
+                                absl::StrCat(path, ".probability_active"));
+      case v1::SegmentCondition::kEventKind:
+        return CheckKind(node.event_kind(), absl::StrCat(path, ".event_kind"));
     }
     return Invalid(path, "sets a condition this server does not know");
   }
@@ -187,7 +201,9 @@ class Validator {
     return Invalid(path, "sets neither within_days nor not_within_days");
   }
 
-  static absl::Status CheckValue(const v1::TotalValueCondition& leaf,
+  // A TotalValueCondition or a PredictedValueCondition.
+  template <typename ValueCondition>
+  static absl::Status CheckValue(const ValueCondition& leaf,
                                  const std::string& path) {
     if (absl::Status unknown = NoUnknownFields(leaf, path); !unknown.ok()) {
       return unknown;
@@ -231,6 +247,73 @@ class Validator {
     return absl::OkStatus();
   }
 
+  static absl::Status CheckRfm(const v1::RfmSegmentCondition& leaf,
+                               const std::string& path) {
+    if (absl::Status unknown = NoUnknownFields(leaf, path); !unknown.ok()) {
+      return unknown;
+    }
+    if (leaf.segments_size() == 0) {
+      return Invalid(absl::StrCat(path, ".segments"), "names no RFM segment");
+    }
+    for (int i = 0; i < leaf.segments_size(); ++i) {
+      const int segment = leaf.segments(i);
+      if (!v1::RfmSegment_IsValid(segment) ||
+          segment == v1::RFM_SEGMENT_UNSPECIFIED) {
+        return Invalid(absl::StrCat(path, ".segments[", i, "]"),
+                       absl::StrCat(segment, " is not an RFM segment"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status CheckProbability(
+      const v1::ProbabilityActiveCondition& leaf, const std::string& path) {
+    if (absl::Status unknown = NoUnknownFields(leaf, path); !unknown.ok()) {
+      return unknown;
+    }
+    if (!leaf.has_at_least() && !leaf.has_below()) {
+      return Invalid(path, "sets neither at_least nor below");
+    }
+    // Written so that NaN fails too.
+    if (leaf.has_at_least() &&
+        !(leaf.at_least() >= 0 && leaf.at_least() <= 1)) {
+      return Invalid(absl::StrCat(path, ".at_least"),
+                     absl::StrCat("must be 0 to 1 (a probability), not ",
+                                  leaf.at_least()));
+    }
+    if (leaf.has_below() && !(leaf.below() >= 0 && leaf.below() <= 1)) {
+      return Invalid(
+          absl::StrCat(path, ".below"),
+          absl::StrCat("must be 0 to 1 (a probability), not ", leaf.below()));
+    }
+    if (leaf.has_at_least() && leaf.has_below() &&
+        leaf.below() <= leaf.at_least()) {
+      return Invalid(absl::StrCat(path, ".below"),
+                     "must be greater than at_least");
+    }
+    return absl::OkStatus();
+  }
+
+  static absl::Status CheckKind(const v1::EventKindCondition& leaf,
+                                const std::string& path) {
+    if (absl::Status unknown = NoUnknownFields(leaf, path); !unknown.ok()) {
+      return unknown;
+    }
+    if (!v1::InteractionKind_IsValid(leaf.kind()) ||
+        leaf.kind() == v1::INTERACTION_KIND_UNSPECIFIED) {
+      return Invalid(absl::StrCat(path, ".kind"),
+                     absl::StrCat(leaf.kind(), " is not an interaction kind"));
+    }
+    if (leaf.at_least() < 0) {
+      return Invalid(absl::StrCat(path, ".at_least"), "must not be negative");
+    }
+    if (leaf.has_at_most() && leaf.at_most() < leaf.at_least()) {
+      return Invalid(absl::StrCat(path, ".at_most"),
+                     "must not be less than at_least");
+    }
+    return absl::OkStatus();
+  }
+
   const ConditionLimits& limits_;
   int nodes_ = 0;
 };
@@ -239,6 +322,167 @@ void Earliest(std::optional<absl::Time>& next, absl::Time candidate,
               absl::Time now) {
   if (candidate <= now) return;
   if (!next.has_value() || candidate < *next) next = candidate;
+}
+
+// The first purchase day after `today` (a purchase dated ahead counts from
+// its day on).
+std::optional<int64_t> NextPurchaseDay(const insights::CustomerRecord& record,
+                                       int64_t today) {
+  auto after =
+      std::upper_bound(record.days().begin(), record.days().end(), today);
+  if (after == record.days().end()) return std::nullopt;
+  return *after;
+}
+
+// A figure of the insights on one day (nullopt: none for this customer).
+using DailyFigure = absl::FunctionRef<std::optional<double>(int64_t day)>;
+
+// Whether `figure` meets the bounds on `day`: at least `at_least`, below
+// `below` (each when set).
+bool WithinBounds(std::optional<double> figure, std::optional<double> at_least,
+                  std::optional<double> below) {
+  if (!figure.has_value()) return false;
+  if (at_least.has_value() && !(*figure >= *at_least)) return false;
+  return !below.has_value() || *figure < *below;
+}
+
+// The first day after `today` on which the verdict of a figure that falls
+// (or stays) day by day until the next purchase may change: for each bound
+// the day it is crossed, found by bisection up to the next purchase day or
+// kInsightsSearchDays ahead. Neither crossed by then, the customer is looked
+// at again on that day (unless the figure stays the same).
+std::optional<int64_t> NextCrossing(const insights::CustomerRecord& record,
+                                    int64_t today, DailyFigure figure,
+                                    std::optional<double> at_least,
+                                    std::optional<double> below) {
+  const std::optional<int64_t> purchase = NextPurchaseDay(record, today);
+  const int64_t last =
+      purchase.has_value()
+          ? std::min(*purchase - 1, today + kInsightsSearchDays)
+          : today + kInsightsSearchDays;
+  const std::optional<double> now = figure(today);
+  std::optional<int64_t> earliest = purchase;
+  if (!now.has_value() || last <= today) return earliest;
+  const std::optional<double> then = figure(last);
+  for (const std::optional<double>& bound : {at_least, below}) {
+    if (!bound.has_value()) continue;
+    auto holds = [&](std::optional<double> value) {
+      return value.has_value() && *value >= *bound;
+    };
+    const bool held = holds(now);
+    if (holds(then) == held) continue;
+    int64_t same = today;  // holds() as today
+    int64_t other = last;  // not
+    while (other - same > 1) {
+      const int64_t middle = same + (other - same) / 2;
+      if (holds(figure(middle)) == held) {
+        same = middle;
+      } else {
+        other = middle;
+      }
+    }
+    if (!earliest.has_value() || other < *earliest) earliest = other;
+  }
+  if (!earliest.has_value() && then != now) earliest = last;
+  return earliest;
+}
+
+std::optional<double> BoundOf(bool set, double value) {
+  return set ? std::optional<double>(value) : std::nullopt;
+}
+
+bool EvaluateRfm(const v1::RfmSegmentCondition& leaf,
+                 const CustomerFacts& facts, absl::Time now,
+                 std::optional<absl::Time>& next) {
+  if (facts.record == nullptr || facts.rfm == nullptr) return false;
+  const insights::CustomerRecord& record = *facts.record;
+  const int64_t today = insights::DayOf(now);
+  auto listed = [&](int64_t day) {
+    const std::optional<insights::RfmScore> score =
+        insights::ScoreRfm(*facts.rfm, record, day);
+    return score.has_value() &&
+           std::find(leaf.segments().begin(), leaf.segments().end(),
+                     static_cast<int>(score->segment)) != leaf.segments().end();
+  };
+  const bool member = listed(today);
+  // Until the next purchase only the recency score moves: one down on the
+  // day the days since the last purchase pass a boundary.
+  const std::optional<int64_t> purchase = NextPurchaseDay(record, today);
+  std::optional<int64_t> change = purchase;
+  if (const int64_t occasions = record.OccasionsOn(today); occasions > 0) {
+    const int64_t last_purchase = record.days()[occasions - 1];
+    std::array<int64_t, 4> cuts = facts.rfm->recency_days;
+    std::sort(cuts.begin(), cuts.end());
+    for (int64_t cut : cuts) {
+      const int64_t day = last_purchase + cut + 1;
+      if (day <= today) continue;
+      if (purchase.has_value() && day >= *purchase) break;
+      if (listed(day) != member) {
+        change = day;
+        break;
+      }
+    }
+  }
+  if (change.has_value()) Earliest(next, insights::StartOfDay(*change), now);
+  return member;
+}
+
+bool EvaluateProbability(const v1::ProbabilityActiveCondition& leaf,
+                         const CustomerFacts& facts, absl::Time now,
+                         std::optional<absl::Time>& next) {
+  if (facts.record == nullptr || facts.model == nullptr) return false;
+  const insights::CustomerRecord& record = *facts.record;
+  const int64_t today = insights::DayOf(now);
+  auto probability = [&](int64_t day) -> std::optional<double> {
+    if (record.OccasionsOn(day) == 0) return std::nullopt;
+    return insights::ProbabilityAlive(facts.model->purchases,
+                                      record.SummaryOn(day));
+  };
+  const std::optional<double> at_least =
+      BoundOf(leaf.has_at_least(), leaf.at_least());
+  const std::optional<double> below = BoundOf(leaf.has_below(), leaf.below());
+  if (std::optional<int64_t> day =
+          NextCrossing(record, today, probability, at_least, below)) {
+    Earliest(next, insights::StartOfDay(*day), now);
+  }
+  return WithinBounds(probability(today), at_least, below);
+}
+
+bool EvaluatePredictedValue(const v1::PredictedValueCondition& leaf,
+                            const CustomerFacts& facts, absl::Time now,
+                            std::optional<absl::Time>& next) {
+  if (facts.record == nullptr || facts.model == nullptr) return false;
+  const insights::CustomerRecord& record = *facts.record;
+  const int64_t today = insights::DayOf(now);
+  const std::string& currency = leaf.has_at_least() ? leaf.at_least().currency()
+                                                    : leaf.below().currency();
+  insights::LifetimeValueCache cache;
+  // In micros, rounded as the insights answer rounds it.
+  auto value = [&](int64_t day) -> std::optional<double> {
+    if (record.OccasionsOn(day) == 0) return std::nullopt;
+    for (const insights::CurrencyValue& predicted :
+         insights::Predict(*facts.model, record, day, {}, facts.value, &cache)
+             .value) {
+      if (predicted.currency != currency) continue;
+      if (!std::isfinite(predicted.lifetime_value)) return std::nullopt;
+      return std::round(predicted.lifetime_value * 1e6);
+    }
+    // Bought in the currency, but not predicted there: no spend model.
+    for (const insights::CurrencySpend& spend : record.SpendOn(day)) {
+      if (spend.currency == currency) return std::nullopt;
+    }
+    return 0.0;
+  };
+  const std::optional<double> at_least =
+      BoundOf(leaf.has_at_least(),
+              static_cast<double>(leaf.at_least().amount_micros()));
+  const std::optional<double> below = BoundOf(
+      leaf.has_below(), static_cast<double>(leaf.below().amount_micros()));
+  if (std::optional<int64_t> day =
+          NextCrossing(record, today, value, at_least, below)) {
+    Earliest(next, insights::StartOfDay(*day), now);
+  }
+  return WithinBounds(value(today), at_least, below);
 }
 
 bool EvaluateInto(const v1::SegmentCondition& node, const CustomerFacts& facts,
@@ -315,13 +559,61 @@ bool EvaluateInto(const v1::SegmentCondition& node, const CustomerFacts& facts,
     }
     case v1::SegmentCondition::kIdentityKind:
       return facts.identity_kinds.contains(node.identity_kind().kind());
+    case v1::SegmentCondition::kEventKind: {
+      const v1::EventKindCondition& leaf = node.event_kind();
+      auto found = facts.kind_counts.find(leaf.kind());
+      const int64_t count = found == facts.kind_counts.end()
+                                ? 0
+                                : std::max<int64_t>(found->second, 0);
+      return count >= leaf.at_least() &&
+             (!leaf.has_at_most() || count <= leaf.at_most());
+    }
+    case v1::SegmentCondition::kRfmSegment:
+      return EvaluateRfm(node.rfm_segment(), facts, now, next);
+    case v1::SegmentCondition::kPredictedValue:
+      return EvaluatePredictedValue(node.predicted_value(), facts, now, next);
+    case v1::SegmentCondition::kProbabilityActive:
+      return EvaluateProbability(node.probability_active(), facts, now, next);
     case v1::SegmentCondition::CONDITION_NOT_SET:
       break;
   }
   return false;
 }
 
+void CollectInputs(const v1::SegmentCondition& node, ConditionInputs& inputs) {
+  switch (node.condition_case()) {
+    case v1::SegmentCondition::kAll:
+      for (const v1::SegmentCondition& child : node.all().conditions()) {
+        CollectInputs(child, inputs);
+      }
+      return;
+    case v1::SegmentCondition::kAny:
+      for (const v1::SegmentCondition& child : node.any().conditions()) {
+        CollectInputs(child, inputs);
+      }
+      return;
+    case v1::SegmentCondition::kNegated:
+      return CollectInputs(node.negated(), inputs);
+    case v1::SegmentCondition::kRfmSegment:
+      inputs.rfm = true;
+      return;
+    case v1::SegmentCondition::kLifecycleStage:
+    case v1::SegmentCondition::kPredictedValue:
+    case v1::SegmentCondition::kProbabilityActive:
+      inputs.model = true;
+      return;
+    default:
+      return;
+  }
+}
+
 }  // namespace
+
+ConditionInputs InputsOf(const v1::SegmentCondition& condition) {
+  ConditionInputs inputs;
+  CollectInputs(condition, inputs);
+  return inputs;
+}
 
 absl::Status ValidateCondition(const v1::SegmentCondition& condition,
                                const ConditionLimits& limits,

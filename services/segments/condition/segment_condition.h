@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,6 +20,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "omnihub/v1/segments.pb.h"
+#include "services/insights/analysis/customer_record.h"
+#include "services/insights/analysis/customer_value.h"
+#include "services/insights/analysis/rfm.h"
 
 namespace omnihub::segments {
 
@@ -49,7 +53,32 @@ struct CustomerFacts {
   // Total value per currency, in micros.
   std::map<std::string, int64_t> value_micros;
   std::set<int> identity_kinds;  // omnihub.v1.IdentityKind
+  // Events per omnihub.v1.InteractionKind.
+  std::map<int, int64_t> kind_counts;
+  // What the RFM segment, the predicted value and the probability of being
+  // active are computed from, exactly as GetCustomerInsights computes them
+  // on the day of `now`: the customer's purchases, the RFM boundaries and
+  // the purchase model in use (null: none yet), and the lifetime value
+  // settings.
+  std::shared_ptr<const insights::CustomerRecord> record;
+  std::shared_ptr<const insights::RfmBoundaries> rfm;
+  std::shared_ptr<const insights::FittedModel> model;
+  insights::ValueSettings value;
 };
+
+// The days searched ahead for the moment a predicted value or probability
+// crosses a bound by time alone; not found by then, the customer is looked
+// at again on that day.
+inline constexpr int64_t kInsightsSearchDays = 366;
+
+// Which inputs beside the customer's own a condition reads: a change of
+// them (new RFM boundaries, a new model) calls for its segment's members to
+// be evaluated again.
+struct ConditionInputs {
+  bool rfm = false;    // rfm_segment
+  bool model = false;  // predicted_value, probability_active, lifecycle_stage
+};
+ConditionInputs InputsOf(const v1::SegmentCondition& condition);
 
 struct Verdict {
   bool member = false;

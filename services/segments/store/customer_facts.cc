@@ -11,9 +11,16 @@ namespace omnihub::segments {
 using redis::Reply;
 using timeline::IntegerOrZero;
 
+FactSources SourcesOf(const insights::InsightsEngine& insights) {
+  return {.model = insights.model().Get(),
+          .rfm = insights.rfm().Get(),
+          .value = insights.options().value};
+}
+
 absl::StatusOr<ViewFacts> FactsOfView(const Reply& view,
-                                      const insights::LifecycleRules& rules,
+                                      const FactSources& sources,
                                       absl::Time now) {
+  const insights::LifecycleRules& rules = sources.model->rules;
   ViewFacts result;
   absl::StatusOr<insights::CustomerRead> read =
       insights::ParseCustomerRead(view);
@@ -32,6 +39,9 @@ absl::StatusOr<ViewFacts> FactsOfView(const Reply& view,
       facts.last_interaction = absl::FromUnixMicros(IntegerOrZero(value));
     } else if (absl::StartsWith(field, "n:")) {
       facts.channel_counts[static_cast<int>(IntegerOrZero(field.substr(2)))] =
+          IntegerOrZero(value);
+    } else if (absl::StartsWith(field, "k:")) {
+      facts.kind_counts[static_cast<int>(IntegerOrZero(field.substr(2)))] =
           IntegerOrZero(value);
     } else if (absl::StartsWith(field, "t:")) {
       facts.channel_last[static_cast<int>(IntegerOrZero(field.substr(2)))] =
@@ -57,14 +67,26 @@ absl::StatusOr<ViewFacts> FactsOfView(const Reply& view,
     }
   }
   if (facts.total_interactions <= 0) facts.last_interaction.reset();
-  const insights::CustomerRecord& record = *read->record;
+  auto record = std::make_shared<const insights::CustomerRecord>(
+      *std::move(read->record));
   const int64_t today = insights::DayOf(now);
   facts.lifecycle_stage =
-      static_cast<int>(insights::StageOn(record.days(), today, rules).stage);
+      static_cast<int>(insights::StageOn(record->days(), today, rules).stage);
   if (std::optional<int64_t> next =
-          insights::NextChangeByTime(record.days(), today, rules)) {
+          insights::NextChangeByTime(record->days(), today, rules)) {
     facts.lifecycle_next_change = insights::StartOfDay(*next);
   }
+  facts.record = std::move(record);
+  // Aliases into what the holders gave: they live as long as the facts.
+  if (sources.rfm->proto.has_value()) {
+    facts.rfm = std::shared_ptr<const insights::RfmBoundaries>(
+        sources.rfm, &sources.rfm->boundaries);
+  }
+  if (sources.model->fitted.has_value()) {
+    facts.model = std::shared_ptr<const insights::FittedModel>(
+        sources.model, &*sources.model->fitted);
+  }
+  facts.value = sources.value;
   return result;
 }
 

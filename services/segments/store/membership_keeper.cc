@@ -62,14 +62,14 @@ MembershipKeeper::MembershipKeeper(const timeline::StoreContext* context,
                                    const SegmentKeys* keys,
                                    const SegmentScripts* scripts,
                                    const SegmentDefinitions* definitions,
-                                   const insights::ModelHolder* model,
+                                   const insights::InsightsEngine* insights,
                                    SegmentMetrics* metrics,
                                    MembershipKeeperOptions options)
     : context_(context),
       keys_(keys),
       scripts_(scripts),
       definitions_(definitions),
-      model_(model),
+      insights_(insights),
       metrics_(metrics),
       options_(options),
       workers_(std::max(options.threads, 1), options.max_queued) {}
@@ -199,7 +199,7 @@ absl::Status MembershipKeeper::EvaluateOnce(const std::string& customer_id,
     if (absl::Status forgot = Forget(alias.str); !forgot.ok()) return forgot;
   }
   absl::StatusOr<ViewFacts> facts =
-      FactsOfView(*read[0], model_->Get()->rules, now);
+      FactsOfView(*read[0], SourcesOf(*insights_), now);
   if (!facts.ok()) return facts.status();
   if (facts->gone) return Forget(customer_id);
 

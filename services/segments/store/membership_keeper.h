@@ -22,7 +22,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
-#include "services/insights/store/model_holder.h"
+#include "services/insights/store/insights_engine.h"
 #include "services/segments/store/segment_definitions.h"
 #include "services/segments/store/segment_keys.h"
 #include "services/segments/store/segment_metrics.h"
@@ -49,8 +49,8 @@ class MembershipKeeper : public timeline::CustomerObserver {
   MembershipKeeper(const timeline::StoreContext* context,
                    const SegmentKeys* keys, const SegmentScripts* scripts,
                    const SegmentDefinitions* definitions,
-                   const insights::ModelHolder* model, SegmentMetrics* metrics,
-                   MembershipKeeperOptions options);
+                   const insights::InsightsEngine* insights,
+                   SegmentMetrics* metrics, MembershipKeeperOptions options);
 
   void PurchasesChanged(
       const std::string& customer_id,
@@ -77,7 +77,7 @@ class MembershipKeeper : public timeline::CustomerObserver {
   const SegmentKeys* keys_;
   const SegmentScripts* scripts_;
   const SegmentDefinitions* definitions_;
-  const insights::ModelHolder* model_;
+  const insights::InsightsEngine* insights_;
   SegmentMetrics* metrics_;
   const MembershipKeeperOptions options_;
   // Last: joined first.

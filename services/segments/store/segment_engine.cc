@@ -62,15 +62,15 @@ absl::Status NotFound(const std::string& name) {
 }  // namespace
 
 SegmentEngine::SegmentEngine(const timeline::StoreContext* context,
-                             const insights::ModelHolder* model,
+                             const insights::InsightsEngine* insights,
                              SegmentOptions options, SegmentMetrics* metrics)
     : context_(context),
-      model_(model),
+      insights_(insights),
       options_(std::move(options)),
       metrics_(metrics),
       keys_(context->keys.prefix()),
       definitions_(context->redis, &keys_, &scripts_),
-      keeper_(context, &keys_, &scripts_, &definitions_, model, metrics,
+      keeper_(context, &keys_, &scripts_, &definitions_, insights, metrics,
               options_.keeper),
       workers_(std::max(options_.concurrency, 1)) {}
 
@@ -159,15 +159,25 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
                              "the segments' evaluation");
     if (!reply.ok()) return reply.status();
   }
-  std::map<std::string, std::string> done;
+  // Per segment, "version|evaluated|completed at|inputs" of its last
+  // complete evaluation.
+  std::map<std::string, std::vector<std::string>> done;
   for (size_t i = 0; i + 1 < state[0]->elements.size(); i += 2) {
-    done[state[0]->elements[i].str] = std::string(
-        absl::StrSplit(state[0]->elements[i + 1].str, '|').begin().operator*());
+    done[state[0]->elements[i].str] =
+        absl::StrSplit(state[0]->elements[i + 1].str, '|');
   }
+  std::map<std::string, std::string> inputs;
+  std::string fingerprint = definitions->fingerprint;
   bool all_done = true;
   for (const v1::Segment& segment : definitions->segments) {
-    all_done =
-        all_done && done[segment.name()] == absl::StrCat(segment.version());
+    const std::string& stamp = inputs[segment.name()] = InputsStamp(segment);
+    if (!stamp.empty()) {
+      absl::StrAppend(&fingerprint, "|", segment.name(), "@", stamp);
+    }
+    const std::vector<std::string>& last = done[segment.name()];
+    all_done = all_done && last.size() >= 3 &&
+               last[0] == absl::StrCat(segment.version()) &&
+               (last.size() >= 4 ? last[3] : std::string()) == stamp;
   }
   if (all_done) return true;
   absl::StatusOr<bool> lease = TakeLease(keys_.PassLease(), kPassLease);
@@ -177,12 +187,11 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
   const std::vector<Reply>& pass = state[1]->elements;
   std::string cursor = "0";
   int64_t evaluated = 0;
-  if (TextOf(pass[0]) == definitions->fingerprint && !TextOf(pass[1]).empty()) {
+  if (TextOf(pass[0]) == fingerprint && !TextOf(pass[1]).empty()) {
     cursor = TextOf(pass[1]);
     evaluated = timeline::IntegerOrZero(TextOf(pass[2]));
   } else {
-    log::Info("segments: evaluating every customer under %s",
-              definitions->fingerprint);
+    log::Info("segments: evaluating every customer under %s", fingerprint);
   }
   const insights::InsightsKeys customer_keys(context_->keys.prefix());
   const absl::Time until = absl::Now() + slice;
@@ -199,8 +208,8 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
     absl::StatusOr<Reply> saved = redis::ErrorReplyAsStatus(
         redis::CallAndWait(
             *context_->redis,
-            {"HSET", keys_.Pass(), "fingerprint", definitions->fingerprint,
-             "cursor", cursor, "evaluated", absl::StrCat(evaluated)}),
+            {"HSET", keys_.Pass(), "fingerprint", fingerprint, "cursor", cursor,
+             "evaluated", absl::StrCat(evaluated)}),
         "the segments' evaluation");
     if (!saved.ok()) return saved.status();
   } while (cursor != "0" && absl::Now() < until);
@@ -214,7 +223,8 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
       absl::StrCat(evaluated, "|", absl::ToUnixMicros(Now()));
   for (const v1::Segment& segment : definitions->segments) {
     marks.push_back({"HSET", keys_.Done(), segment.name(),
-                     absl::StrCat(segment.version(), "|", completed)});
+                     absl::StrCat(segment.version(), "|", completed, "|",
+                                  inputs[segment.name()])});
   }
   marks.push_back({"DEL", keys_.Pass()});
   for (absl::StatusOr<Reply>& reply :
@@ -230,8 +240,36 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
     }
   }
   log::Info("segments: %d customers evaluated under %s", evaluated,
-            definitions->fingerprint);
+            fingerprint);
   return true;
+}
+
+std::string SegmentEngine::InputsStamp(const v1::Segment& segment) const {
+  const ConditionInputs uses = InputsOf(segment.condition());
+  std::string stamp;
+  if (uses.rfm) {
+    const std::shared_ptr<const insights::CurrentRfm> rfm =
+        insights_->rfm().Get();
+    absl::StrAppend(
+        &stamp, "rfm=",
+        rfm->proto.has_value()
+            ? absl::StrCat(
+                  google::protobuf::util::TimeUtil::TimestampToMicroseconds(
+                      rfm->proto->computed_at()))
+            : std::string("none"));
+  }
+  if (uses.model) {
+    const std::shared_ptr<const insights::CurrentModel> model =
+        insights_->model().Get();
+    absl::StrAppend(
+        &stamp, stamp.empty() ? "" : ";", "model=",
+        model->proto.has_value()
+            ? absl::StrCat(
+                  google::protobuf::util::TimeUtil::TimestampToMicroseconds(
+                      model->proto->fitted_at()))
+            : std::string("none"));
+  }
+  return stamp;
 }
 
 void SegmentEngine::DropIndexes(const std::string& name, int64_t from_version,
@@ -343,7 +381,7 @@ absl::Status SegmentEngine::AddProgress(v1::Segment& segment) {
   }
   v1::SegmentReevaluation* progress = segment.mutable_reevaluation();
   std::vector<std::string> done = absl::StrSplit(TextOf(*replies[0]), '|');
-  if (done.size() == 3 && done[0] == absl::StrCat(segment.version())) {
+  if (done.size() >= 3 && done[0] == absl::StrCat(segment.version())) {
     progress->set_complete(true);
     progress->set_customers_evaluated(timeline::IntegerOrZero(done[1]));
     *progress->mutable_completed_at() =
@@ -525,7 +563,7 @@ absl::StatusOr<v1::GetCustomerSegmentsResponse> SegmentEngine::CustomerSegments(
     if (!reply.ok()) return reply.status();
   }
   absl::StatusOr<ViewFacts> facts =
-      FactsOfView(*replies[0], model_->Get()->rules, now);
+      FactsOfView(*replies[0], SourcesOf(*insights_), now);
   if (!facts.ok()) return facts.status();
   if (facts->gone) {
     return absl::NotFoundError(
@@ -595,6 +633,45 @@ absl::StatusOr<v1::GetSegmentSizesResponse> SegmentEngine::Sizes(
     entry->set_size(timeline::IntegerOrZero(history->elements[i].str));
   }
   return response;
+}
+
+absl::StatusOr<std::vector<v1::CustomerSegmentMembership>>
+SegmentEngine::MembershipsOf(const std::string& customer_id) {
+  // With no segment defined (as of the last tick's load) the insights
+  // answer pays no round trip for them.
+  if (definitions_.Get()->segments.empty()) {
+    return std::vector<v1::CustomerSegmentMembership>();
+  }
+  absl::StatusOr<v1::GetCustomerSegmentsResponse> segments =
+      CustomerSegments(customer_id);
+  if (!segments.ok()) return segments.status();
+  return std::vector<v1::CustomerSegmentMembership>(
+      segments->memberships().begin(), segments->memberships().end());
+}
+
+absl::StatusOr<std::vector<bool>> SegmentEngine::MembersAmong(
+    const std::string& segment, const std::vector<std::string>& customer_ids) {
+  if (absl::Status valid = CheckName(segment, "segment"); !valid.ok()) {
+    return valid;
+  }
+  absl::StatusOr<std::optional<v1::Segment>> current =
+      definitions_.Read(segment);
+  if (!current.ok()) return current.status();
+  if (!current->has_value()) return NotFound(segment);
+  if (customer_ids.empty()) return std::vector<bool>();
+  std::vector<std::vector<std::string>> checks;
+  for (const std::string& id : customer_ids) {
+    checks.push_back(
+        {"ZSCORE", keys_.MembersOf(id, segment, (*current)->version()), id});
+  }
+  std::vector<bool> members;
+  for (absl::StatusOr<Reply>& reply :
+       redis::CallAllAndWait(*context_->redis, std::move(checks))) {
+    reply = redis::ErrorReplyAsStatus(std::move(reply), "a segment's members");
+    if (!reply.ok()) return reply.status();
+    members.push_back(reply->type == Reply::Type::kString);
+  }
+  return members;
 }
 
 }  // namespace omnihub::segments

@@ -2,9 +2,10 @@
 // Redis): their definitions, the membership keeper to give the timeline
 // store as an observer, and the background work of a tick:
 //   - loads the definitions other replicas changed;
-//   - after a definition changed, evaluates every customer again (one
-//     replica at a time, resumable where it stopped), with progress kept in
-//     Redis and readable in the segment;
+//   - after a definition changed, or the RFM boundaries or the purchase
+//     model a segment's conditions read did, evaluates every customer again
+//     (one replica at a time, resumable where it stopped), with progress
+//     kept in Redis and readable in the segment;
 //   - sweeps the deadline index: customers for whom a time-relative
 //     condition changes now are evaluated at that moment;
 //   - counts every segment's members now and then: the gauges, and the
@@ -12,7 +13,7 @@
 // Plus the operations of the gRPC service. Time comes from the store's
 // clock, so tests move it without sleeping.
 //
-//   SegmentEngine engine(&store.context(), &insights.model(), {}, &metrics);
+//   SegmentEngine engine(&store.context(), &insights, {}, &metrics);
 //   observers.Add(&engine.keeper());
 //   engine.Start();
 #ifndef OMNIHUB_SERVICES_SEGMENTS_STORE_SEGMENT_ENGINE_H_
@@ -27,7 +28,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "omnihub/v1/segments.pb.h"
-#include "services/insights/store/model_holder.h"
+#include "services/insights/store/insights_engine.h"
+#include "services/insights/store/segment_lookup.h"
 #include "services/segments/condition/segment_condition.h"
 #include "services/segments/store/membership_keeper.h"
 #include "services/segments/store/segment_definitions.h"
@@ -61,13 +63,14 @@ struct MembersPage {
   bool complete = false;
 };
 
-class SegmentEngine {
+class SegmentEngine : public insights::SegmentLookup {
  public:
-  // `metrics` may be null. The context and model must outlive the engine.
+  // `metrics` may be null. The context and the insights engine (its model,
+  // RFM boundaries and value settings) must outlive the engine.
   SegmentEngine(const timeline::StoreContext* context,
-                const insights::ModelHolder* model, SegmentOptions options,
-                SegmentMetrics* metrics);
-  ~SegmentEngine();
+                const insights::InsightsEngine* insights,
+                SegmentOptions options, SegmentMetrics* metrics);
+  ~SegmentEngine() override;
 
   SegmentEngine(const SegmentEngine&) = delete;
   SegmentEngine& operator=(const SegmentEngine&) = delete;
@@ -110,10 +113,24 @@ class SegmentEngine {
                                                     int days);
   absl::StatusOr<int64_t> SizeOf(const v1::Segment& segment);
 
+  // insights::SegmentLookup: for the insights answer and the top customers
+  // within a segment.
+  absl::StatusOr<std::vector<v1::CustomerSegmentMembership>> MembershipsOf(
+      const std::string& customer_id) override;
+  absl::StatusOr<std::vector<bool>> MembersAmong(
+      const std::string& segment,
+      const std::vector<std::string>& customer_ids) override;
+
  private:
   absl::Status CheckDefinition(const v1::Segment& segment) const;
   // Adds the background evaluation's progress to `segment`.
   absl::Status AddProgress(v1::Segment& segment);
+  // What the segment's verdicts depend on beyond its definition and the
+  // customer: the RFM boundaries' and the purchase model's times, for the
+  // segments whose conditions read them ("" for the others). When it
+  // changes (new boundaries, a new model), every customer is evaluated
+  // again in the background, as after a new version.
+  std::string InputsStamp(const v1::Segment& segment) const;
   absl::Status EvaluateAll(const std::vector<std::string>& ids,
                            EvaluationTrigger trigger);
   absl::StatusOr<bool> TakeLease(const std::string& key, absl::Duration ttl);
@@ -121,7 +138,7 @@ class SegmentEngine {
                    int64_t to_version);
 
   const timeline::StoreContext* context_;
-  const insights::ModelHolder* model_;
+  const insights::InsightsEngine* insights_;
   const SegmentOptions options_;
   SegmentMetrics* metrics_;
   const SegmentKeys keys_;

@@ -17,15 +17,17 @@
 -- counts it and a resend is still recognised.
 --
 -- The view hash holds: total, n:<channel>, t:<channel> (last time),
--- val:<currency> (micros, exact), sat_sum (thousandths), sat_n, first, last,
--- fch (the channel of the first interaction), created, recent_id and
--- recent_at (the most recent event), and the customer's identities as fields
--- i:<kind>:<value> (value '1', or 'u' while the customer holds it only by
--- an unverified claim: a verified event naming it does not trust that, see
--- ingest_operation.h); once the customer is merged away or being
--- erased, only the field 'alias' (the survivor, or '-'). Identities and alias
--- in the view rather than keys of their own: the view is read once per event
--- and there are fewer keys to create and keep.
+-- k:<kind> (events of an InteractionKind; events stored by an omnihub
+-- without it are not counted there), val:<currency> (micros, exact),
+-- sat_sum (thousandths), sat_n, first, last, fch (the channel of the first
+-- interaction), created, recent_id and recent_at (the most recent event),
+-- and the customer's identities as fields i:<kind>:<value> (value '1', or
+-- 'u' while the customer holds it only by an unverified claim: a verified
+-- event naming it does not trust that, see ingest_operation.h); once the
+-- customer is merged away or being erased, only the field 'alias' (the
+-- survivor, or '-'). Identities and alias in the view rather than keys of
+-- their own: the view is read once per event and there are fewer keys to
+-- create and keep.
 --
 -- Purchases (events of kind PURCHASE with a value) are also kept per UTC
 -- day, the model's purchase occasions: p:<day> (days since 1970-01-01) is
@@ -239,7 +241,8 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases,
   -- event changes, and which identities it has.
   local time_field = 't:' .. channel
   local names = {'alias', 'first', 'last', time_field, 'recent_id',
-                 'recent_at', 'created', 'total', 'n:' .. channel}
+                 'recent_at', 'created', 'total', 'n:' .. channel,
+                 'k:' .. kind}
   if currency ~= '' then names[#names + 1] = 'val:' .. currency end
   if satisfaction ~= '' then
     names[#names + 1] = 'sat_sum'
@@ -305,6 +308,7 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases,
     end
     add('total', '-1')
     add('n:' .. old_channel, '-1')
+    add('k:' .. old_kind, '-1')
     if old_currency ~= '' then
       add('val:' .. old_currency, negated(old_amount))
     end
@@ -316,6 +320,7 @@ local function put_event(k, id, stored, now, members, limits, keep_purchases,
   end
   add('total', '1')
   add('n:' .. channel, '1')
+  add('k:' .. kind, '1')
   if currency ~= '' then add('val:' .. currency, amount) end
   if purchase then count_purchase(occurred, currency, amount, 1) end
   if satisfaction ~= '' then
