@@ -16,6 +16,9 @@
 #   BENCH_ONLY=segments scripts/bench.sh     # only what 20 segments cost
 #   BENCH_ONLY=rankings scripts/bench.sh     # only the top-customer rankings
 #   BENCH_ONLY=cross_sell scripts/bench.sh   # only what cross-selling costs
+#   BENCH_ONLY=insights2 scripts/bench.sh    # issue 13's targets on a base of
+#                       # BENCH_SEGMENT_CUSTOMERS (1,000,000) customers, ~45 min
+#   BENCH_HUB_FLAGS="--segment_threads=16" ...  # more flags for every hub
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,9 +27,14 @@ memory_events=${BENCH_MEMORY_EVENTS:-200000}
 memory_customers=${BENCH_MEMORY_CUSTOMERS:-20000}
 synthetic_customers=${BENCH_SYNTHETIC_CUSTOMERS:-1000000}
 ranking_customers=${BENCH_RANKING_CUSTOMERS:-1000000}
+segment_customers=${BENCH_SEGMENT_CUSTOMERS:-1000000}
+cross_sell_customers=${BENCH_CROSS_SELL_CUSTOMERS:-20000}
+# How long the new segment's evaluation is waited for before its pace so far
+# is reported instead.
+evaluation_timeout=${BENCH_EVALUATION_TIMEOUT:-600}
 if [ "${1:-}" = "--smoke" ]; then
   seconds=1 memory_events=2000 memory_customers=200 synthetic_customers=2000
-  ranking_customers=2000
+  ranking_customers=2000 segment_customers=2000 cross_sell_customers=200
 fi
 [ "${1:-}" = "--cluster" ] && BENCH_ONLY=cluster
 
@@ -83,7 +91,8 @@ start_hub() {
     --metrics_listen=127.0.0.1:$hub_metrics_port \
     --redis_address=127.0.0.1:$redis_port --log_level=warning \
     --model_refit_interval=0 --census_interval=0 \
-    --model_sample_customers=1000000 --lifecycle_refresh_rate=0 "$@" &
+    --model_sample_customers=1000000 --lifecycle_refresh_rate=0 \
+    ${BENCH_HUB_FLAGS:-} "$@" &
   hub_pid=$!
   children+=($hub_pid)
   wait_for_port "$hub_port"
@@ -312,7 +321,7 @@ segment_definitions() {
   {"all": {"conditions": [
     {"channelCount": {"channel": $channel, "atLeast": $(( i % 4 + 1 ))}},
     {"lastInteraction": {"channel": $channel, "notWithinDays": $days}}]}},
-  {"totalValue": {"atLeast": {"amountMicros": $(( i * 10000000 )), "currency": "EUR"}}},
+  {"totalValue": {"atLeast": {"amountMicros": $(( i * 10000000 )), "currency": "GBP"}}},
   {"negated": {"identityKind": {"kind": $(( i % 6 + 1 ))}}},
   {"lifecycleStage": {"stages": [$(( i % 5 + 1 ))]}}]}}}
 JSON
@@ -390,6 +399,159 @@ if [ "${BENCH_ONLY:-}" = cross_sell ]; then
   cross_sell_runs
   echo
   $build/tests/bench/omnihub-loadgen --report="$results"
+  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+  exit 0
+fi
+# Issue 13's figures on a big base ($segment_customers customers, each with
+# purchases, BG/NBD): ingest with no segment and with 20 (interleaved pairs:
+# the hub with --segments=false, then with the 20 defined); a page of 100
+# members and the top 100 customers paced at 1,000/s beside an empty gRPC
+# handler and GetCustomer; a new segment fully evaluated while ingest goes
+# on; cross-sell candidates paced at 1,000/s over a 10,000-product
+# catalogue. Each target printed beside what was measured.
+# A field of the last JSON line of $results named $2 of the run named $1.
+result_field() {
+  grep "\"name\":\"$1\"" "$results" | tail -1 |
+    sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p"
+}
+# "name target_ms": p99 beside its ceiling and the target.
+p99_against() {
+  local p99
+  p99=$(result_field "$1" p99_ms)
+  figure "$(awk -v n="$1" -v p="$p99" -v t="$2" -v c="$(result_field "$3" p99_ms)" \
+    -v cn="$3" 'BEGIN {printf "%-30s p99 %7.2f ms (target <= %s ms: %s); ceiling %s p99 %.2f ms", n, p, t, (p <= t) ? "met" : "NOT met", cn, c}')"
+}
+load_average() { awk '{print $1, $2, $3}' /proc/loadavg; }
+# Redis's busiest commands since the last reset (what a run cost Redis).
+redis_top_commands() {
+  redis INFO commandstats | tr -d '\r' | awk -F'[:,=]' '/^cmdstat_/ {
+      printf "%-24s %10d calls %12d usec %8.2f usec/call\n", substr($1, 9), $3, $5, $7}' |
+    sort -k4 -n -r | head -"${1:-6}" | sed 's/^/    redis: /'
+}
+insights2_runs() {
+  local base=$segment_customers started evaluated complete created completed
+  echo "== insights II: a base of $base customers with purchases (load $(load_average))"
+  stop_hub
+  redis FLUSHALL >/dev/null
+  start_hub
+  wait_for_reevaluation
+  started=$(date +%s.%N)
+  loadgen --name=insights2_base --workload=purchases --customers="$base" \
+    --batch=100 --inflight=32 --duration=3600s
+  figure "base: $base customers, $(result_field insights2_base calls) batches of purchases in $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN {printf "%.0f", e - s}') s"
+  echo "== ingest into the base, segments on but none defined"
+  loadgen --name=ingest_big_none_defined --batch=100 --inflight=32 --customers="$base"
+  echo "== 20 segments defined, evaluated over the base without ingest"
+  started=$(date +%s.%N)
+  segment_definitions
+  local next_print=0
+  until [ "$(cli segment --name=bench-20 | json_field complete)" = true ]; do
+    if [ "$(date +%s)" -ge "$next_print" ]; then
+      echo "  $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN {printf "%.0f", e - s}') s: $(cli segment --name=bench-20 | json_field customers_evaluated) customers evaluated (load $(load_average))"
+      next_print=$(( $(date +%s) + 30 ))
+    fi
+    sleep 1
+  done
+  figure "20 segments over $base customers evaluated in $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s (nothing else running; load $(load_average))"
+  echo "== ingest into the base: no segments (--segments=false) against 20, three pairs"
+  for pair in 1 2 3; do
+    stop_hub
+    start_hub --segments=false
+    loadgen --name=ingest_big_no_segments_$pair --batch=100 --inflight=32 --customers="$base"
+    stop_hub
+    start_hub
+    loadgen --name=ingest_big_segments20_$pair --ceiling=ingest_big_no_segments_$pair \
+      --batch=100 --inflight=32 --customers="$base"
+  done
+  figure "$(for pair in 1 2 3; do echo "$(result_field ingest_big_no_segments_$pair events_per_second) $(result_field ingest_big_segments20_$pair events_per_second)"; done |
+    awk '{none += $1; with += $2; r = $2 / $1; ratios = ratios sprintf(" %.2f", r); if (min == "" || r < min) min = r}
+      END {printf "ingest with 20 segments / with none, %d customers: mean %.2f (pairs:%s; target >= 0.8: %s)", '"$base"', with / none, ratios, (with / none >= 0.8) ? "met" : "NOT met"}')"
+  echo "== reads paced at 1000/s: empty gRPC, GetCustomer, a page of 100 members, the top 100 (load $(load_average))"
+  loadgen --name=empty_grpc_1000 --mode=empty --workload=customer --rate=1000 --inflight=64
+  loadgen --name=customer_1000_big --ceiling=empty_grpc_1000 --workload=customer \
+    --rate=1000 --inflight=64 --customers="$base"
+  figure "bench-1: $(cli segment-sizes --name=bench-1 | json_field size) members"
+  redis CONFIG RESETSTAT >/dev/null
+  loadgen --name=segment_members_1000 --ceiling=customer_1000_big \
+    --workload=segment_members --segment=bench-1 --page_size=100 --rate=1000 --inflight=64
+  redis_top_commands
+  redis CONFIG RESETSTAT >/dev/null
+  loadgen --name=top100_1000 --ceiling=customer_1000_big --workload=top_customers \
+    --currency=GBP --page_size=100 --rate=1000 --inflight=64
+  redis_top_commands
+  p99_against segment_members_1000 10 customer_1000_big
+  p99_against top100_1000 10 customer_1000_big
+
+  echo "== a new segment evaluated over the base while ingest goes on"
+  # The ceiling: the same ingest, 20 segments, nothing evaluated beside it.
+  loadgen --name=ingest_big_before_new_segment --batch=100 --inflight=32 --customers="$base"
+  $build/tests/bench/omnihub-loadgen --target=127.0.0.1:$hub_port \
+    --name=ingest_big_during_new_segment --ceiling=ingest_big_before_new_segment \
+    --batch=100 --inflight=32 --customers="$base" --duration=600s >>"$results" &
+  local ingest_pid=$!
+  children+=($ingest_pid)
+  sleep 2
+  cat >"$work/segment-new.json" <<JSON
+{"name": "bench-new", "condition": {"all": {"conditions": [
+  {"channelCount": {"channel": 2, "atLeast": 1}},
+  {"totalValue": {"atLeast": {"amountMicros": 50000000, "currency": "GBP"}}}]}}}
+JSON
+  redis CONFIG RESETSTAT >/dev/null
+  started=$(date +%s.%N)
+  cli segment-create --file="$work/segment-new.json" >"$work/segment-new.out"
+  created=$(json_field created_at <"$work/segment-new.out")
+  next_print=0
+  local give_up=$(( $(date +%s) + evaluation_timeout ))
+  while :; do
+    cli segment --name=bench-new >"$work/segment-new.out"
+    complete=$(json_field complete <"$work/segment-new.out")
+    evaluated=$(json_field customers_evaluated <"$work/segment-new.out")
+    [ "$complete" = true ] && break
+    [ "$(date +%s)" -ge "$give_up" ] && break
+    if [ "$(date +%s)" -ge "$next_print" ]; then
+      echo "  $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN {printf "%.0f", e - s}') s: $evaluated customers evaluated (load $(load_average))"
+      next_print=$(( $(date +%s) + 10 ))
+    fi
+    sleep 0.5
+  done
+  local waited
+  waited=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}')
+  kill -TERM "$ingest_pid"
+  wait "$ingest_pid" || true
+  redis_top_commands 8
+  local took ingest_share
+  ingest_share="ingest ran at $(result_field ingest_big_during_new_segment events_per_second | awk '{printf "%.0f", $1}') ev/s, $(awk -v a="$(result_field ingest_big_during_new_segment events_per_second)" -v b="$(result_field ingest_big_before_new_segment events_per_second)" 'BEGIN {printf "%.2f", a / b}') of the same ingest without it"
+  if [ "$complete" = true ]; then
+    completed=$(json_field completed_at <"$work/segment-new.out")
+    took=$(awk -v a="$(date -u -d "$created" +%s.%N)" -v b="$(date -u -d "$completed" +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+    figure "a new segment over $base customers ($evaluated evaluated, every segment again) complete in $took s while $ingest_share (target < 60 s: $(awk -v t="$took" 'BEGIN {print (t < 60) ? "met" : "NOT met"}'); load $(load_average))"
+  else
+    figure "a new segment over $base customers NOT complete after $waited s (BENCH_EVALUATION_TIMEOUT): $evaluated evaluated, $(awk -v n="$evaluated" -v t="$waited" 'BEGIN {printf "%.0f", n / t}') customers/s, all $base in ~$(awk -v n="$evaluated" -v t="$waited" -v b="$base" 'BEGIN {printf "%.0f", b * t / (n ? n : 1)}') s at that pace, while $ingest_share (target < 60 s: NOT met; load $(load_average))"
+    # The evaluation would go on beside the cross-sell runs: without it.
+    stop_hub
+    start_hub --segments=false
+    echo "(the hub from here on with --segments=false: the evaluation left unfinished)"
+  fi
+
+  echo "== cross-sell: purchases with line items from a 10,000-product catalogue, then candidates paced at 1000/s"
+  loadgen --name=ingest_items_big --batch=100 --inflight=32 --purchase_percent=30 \
+    --line_items=5 --catalogue=10000 --customers="$cross_sell_customers" \
+    --total_events=$((cross_sell_customers * 10)) --duration=3600s
+  loadgen --name=customer_1000_items_big --ceiling=empty_grpc_1000 \
+    --workload=customer --rate=1000 --inflight=64 --customers="$cross_sell_customers"
+  redis CONFIG RESETSTAT >/dev/null
+  loadgen --name=cross_sell_1000_big --ceiling=customer_1000_items_big \
+    --workload=cross_sell --rate=1000 --inflight=64 --customers="$cross_sell_customers"
+  redis_top_commands
+  p99_against cross_sell_1000_big 20 customer_1000_items_big
+  figure "load average at the end: $(load_average)"
+}
+if [ "${BENCH_ONLY:-}" = insights2 ]; then
+  insights2_runs
+  echo
+  $build/tests/bench/omnihub-loadgen --report="$results"
+  echo
+  cat "$figures"
   echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
   exit 0
 fi
@@ -530,6 +692,7 @@ figure "sweeper at the default --lifecycle_refresh_rate=2000: of $due_before dea
 
 durability_runs
 ranking_runs
+insights2_runs
 
 echo
 $build/tests/bench/omnihub-loadgen --report="$results"

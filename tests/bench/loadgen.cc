@@ -4,6 +4,7 @@
 // table of figures, ceilings and ratios.
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -25,6 +26,7 @@
 #include "nlohmann/json.hpp"
 #include "omnihub/v1/insights.grpc.pb.h"
 #include "omnihub/v1/recommendations.grpc.pb.h"
+#include "omnihub/v1/segments.grpc.pb.h"
 #include "omnihub/v1/timeline.grpc.pb.h"
 #include "services/insights/store/insights_engine.h"
 #include "services/timeline/timeline_store.h"
@@ -44,10 +46,12 @@ ABSL_FLAG(std::string, redis_password_file, "",
           "For --mode=redis, as the service's (or OMNIHUB_REDIS_PASSWORD).");
 ABSL_FLAG(std::string, workload, "ingest",
           "ingest, timeline, customer, insights (GetCustomerInsights), "
-          "cross_sell (GetCrossSellCandidates), or "
-          "purchases: every purchase of --customers customers drawn from a "
-          "BG/NBD population (CDNOW's parameters) over --cohort_days days, "
-          "once, then stop.");
+          "cross_sell (GetCrossSellCandidates), segment_members "
+          "(ListSegmentMembers of --segment, --page_size a page), "
+          "top_customers (ListTopCustomers in --currency, --page_size a "
+          "page), or purchases: every purchase of --customers customers "
+          "drawn from a BG/NBD population (CDNOW's parameters) over "
+          "--cohort_days days, once, then stop.");
 ABSL_FLAG(int, purchase_percent, 10,
           "ingest: percent of events that are purchases with a value.");
 ABSL_FLAG(int, line_items, 0,
@@ -65,7 +69,13 @@ ABSL_FLAG(double, rate, 0,
           "call was due); 0 sends as fast as answers come.");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "How long to run.");
 ABSL_FLAG(int64_t, total_events, 0, "Stop after this many events (ingest).");
-ABSL_FLAG(int, page_size, 50, "GetTimeline page size.");
+ABSL_FLAG(int, page_size, 50,
+          "Page size of GetTimeline, ListSegmentMembers, ListTopCustomers.");
+ABSL_FLAG(std::string, segment, "", "segment_members: the segment listed.");
+ABSL_FLAG(std::string, currency, "GBP", "top_customers: the ranking read.");
+ABSL_FLAG(int, pages, 50,
+          "segment_members, top_customers: requests go through the first "
+          "this many pages in turn (the tokens are read before the run).");
 ABSL_FLAG(std::string, name, "", "Names this run in the JSON line.");
 ABSL_FLAG(std::string, ceiling, "", "The --name of the run this compares to.");
 ABSL_FLAG(std::string, report, "",
@@ -75,6 +85,11 @@ namespace omnihub::bench {
 namespace {
 
 using v1::TimelineService;
+
+// Set by SIGINT or SIGTERM: the run ends as at its deadline, and its figures
+// are printed (a script stops a run beside something it times).
+std::atomic<bool> stop_requested{false};
+void RequestStop(int) { stop_requested = true; }
 
 // One call: start it, and call `done(ok)` exactly once when it ends.
 using StartCall = std::function<void(std::function<void(bool)> done)>;
@@ -100,9 +115,12 @@ RunResult Drive(const StartCall& start, int inflight, double rate,
     absl::Time due = absl::Now();
     if (rate > 0) {
       due = begin + absl::Seconds(static_cast<double>(issued) / rate);
-      absl::SleepFor(due - absl::Now());
+      // In short sleeps, so a stop is seen.
+      while (absl::Now() < due && !stop_requested) {
+        absl::SleepFor(std::min(due - absl::Now(), absl::Milliseconds(100)));
+      }
     }
-    if (absl::Now() >= deadline) break;
+    if (absl::Now() >= deadline || stop_requested) break;
     {
       std::unique_lock<std::mutex> lock(mutex);
       changed.wait(lock, [&] { return running < inflight; });
@@ -156,6 +174,19 @@ class EmptyTimelineService : public TimelineService::CallbackService {
     return reactor;
   }
 };
+
+// Prints the first failure of a run, so errors in the figures can be read.
+void ReportFirstError(const absl::Status& status) {
+  static std::atomic<bool> reported{false};
+  if (!reported.exchange(true)) {
+    std::fprintf(stderr, "first error: %s\n", status.ToString().c_str());
+  }
+}
+void ReportFirstError(const grpc::Status& status) {
+  ReportFirstError(
+      absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                   status.error_message()));
+}
 
 template <typename Request, typename Response>
 struct Call {
@@ -226,6 +257,84 @@ StartCall GrpcCall(TimelineService::Stub* stub,
           });
     };
   }
+  if (workload == "segment_members") {
+    auto segments = std::shared_ptr<v1::SegmentService::Stub>(
+        v1::SegmentService::NewStub(stub_channel));
+    const std::string name = absl::GetFlag(FLAGS_segment);
+    // The tokens of the first pages, read once: requests go through them in
+    // turn, so pages deep in the segment are read as well as the first.
+    std::vector<std::string> tokens = {""};
+    while (static_cast<int>(tokens.size()) < absl::GetFlag(FLAGS_pages)) {
+      grpc::ClientContext context;
+      v1::ListSegmentMembersRequest request;
+      request.set_name(name);
+      request.set_page_size(page_size);
+      request.set_page_token(tokens.back());
+      v1::ListSegmentMembersResponse response;
+      grpc::Status status =
+          segments->ListSegmentMembers(&context, request, &response);
+      if (!status.ok()) {
+        std::fprintf(stderr, "segment %s: %s\n", name.c_str(),
+                     status.error_message().c_str());
+        return nullptr;
+      }
+      if (response.next_page_token().empty()) break;
+      tokens.push_back(response.next_page_token());
+    }
+    auto next = std::make_shared<std::atomic<size_t>>(0);
+    return [=](std::function<void(bool)> done) {
+      auto* call = new Call<v1::ListSegmentMembersRequest,
+                            v1::ListSegmentMembersResponse>;
+      call->request.set_name(name);
+      call->request.set_page_size(page_size);
+      call->request.set_page_token(tokens[next->fetch_add(1) % tokens.size()]);
+      segments->async()->ListSegmentMembers(
+          &call->context, &call->request, &call->response,
+          [call, done = std::move(done)](grpc::Status status) {
+            if (!status.ok()) ReportFirstError(status);
+            delete call;
+            done(status.ok());
+          });
+    };
+  }
+  if (workload == "top_customers") {
+    auto insights = std::shared_ptr<v1::InsightsService::Stub>(
+        v1::InsightsService::NewStub(stub_channel));
+    const std::string currency = absl::GetFlag(FLAGS_currency);
+    std::vector<std::string> tokens = {""};
+    while (static_cast<int>(tokens.size()) < absl::GetFlag(FLAGS_pages)) {
+      grpc::ClientContext context;
+      v1::ListTopCustomersRequest request;
+      request.set_currency(currency);
+      request.set_limit(page_size);
+      request.set_page_token(tokens.back());
+      v1::ListTopCustomersResponse response;
+      grpc::Status status =
+          insights->ListTopCustomers(&context, request, &response);
+      if (!status.ok()) {
+        std::fprintf(stderr, "top customers in %s: %s\n", currency.c_str(),
+                     status.error_message().c_str());
+        return nullptr;
+      }
+      if (response.next_page_token().empty()) break;
+      tokens.push_back(response.next_page_token());
+    }
+    auto next = std::make_shared<std::atomic<size_t>>(0);
+    return [=](std::function<void(bool)> done) {
+      auto* call =
+          new Call<v1::ListTopCustomersRequest, v1::ListTopCustomersResponse>;
+      call->request.set_currency(currency);
+      call->request.set_limit(page_size);
+      call->request.set_page_token(tokens[next->fetch_add(1) % tokens.size()]);
+      insights->async()->ListTopCustomers(
+          &call->context, &call->request, &call->response,
+          [call, done = std::move(done)](grpc::Status status) {
+            if (!status.ok()) ReportFirstError(status);
+            delete call;
+            done(status.ok());
+          });
+    };
+  }
   if (workload == "timeline") {
     return [=](std::function<void(bool)> done) {
       auto* call = new Call<v1::GetTimelineRequest, v1::GetTimelineResponse>;
@@ -254,14 +363,6 @@ StartCall GrpcCall(TimelineService::Stub* stub,
                status.error_code() == grpc::StatusCode::NOT_FOUND);
         });
   };
-}
-
-// Prints the first failure of a run, so errors in the figures can be read.
-void ReportFirstError(const absl::Status& status) {
-  static std::atomic<bool> reported{false};
-  if (!reported.exchange(true)) {
-    std::fprintf(stderr, "first error: %s\n", status.ToString().c_str());
-  }
 }
 
 // The storage ceiling: the service's own store (same scripts, same keys) on a
@@ -347,12 +448,15 @@ int Run() {
   const int batch = std::max(1, absl::GetFlag(FLAGS_batch));
   if (workload != "ingest" && workload != "timeline" &&
       workload != "customer" && workload != "insights" &&
-      workload != "cross_sell" &&
-      workload != "purchases") {
+      workload != "cross_sell" && workload != "segment_members" &&
+      workload != "top_customers" && workload != "purchases") {
     std::fprintf(stderr,
                  "--workload must be ingest, timeline, customer, insights, "
-                 "cross_sell or "
-                 "purchases\n");
+                 "cross_sell, segment_members, top_customers or purchases\n");
+    return 2;
+  }
+  if (workload == "segment_members" && absl::GetFlag(FLAGS_segment).empty()) {
+    std::fprintf(stderr, "--workload=segment_members needs --segment\n");
     return 2;
   }
   EventMix mix(
@@ -407,6 +511,7 @@ int Run() {
     stub = TimelineService::NewStub(channel);
     start = GrpcCall(stub.get(), channel, &mix, purchases.get(), workload,
                      batch, absl::GetFlag(FLAGS_page_size));
+    if (!start) return 1;
   } else if (mode == "redis") {
     if (workload != "ingest") {
       std::fprintf(stderr, "--mode=redis measures ingest only\n");
@@ -461,6 +566,8 @@ int Run() {
     return 2;
   }
 
+  std::signal(SIGINT, RequestStop);
+  std::signal(SIGTERM, RequestStop);
   const bool ingest = workload == "ingest" || workload == "purchases";
   const int64_t per_call = ingest ? batch : 1;
   RunResult result =

@@ -5,8 +5,10 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "omnihub/v1/segments.grpc.pb.h"
 #include "tests/support/child_process.h"
 #include "tests/support/free_port.h"
 #include "tests/support/redis_server.h"
@@ -63,6 +65,24 @@ class LoadgenSmokeTest : public ::testing::Test {
 };
 
 TEST_F(LoadgenSmokeTest, EveryModeAndWorkloadRuns) {
+  // A segment for segment_members to list (customers without a purchase).
+  auto segments = v1::SegmentService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", hub_port_),
+                          grpc::InsecureChannelCredentials()));
+  v1::CreateSegmentRequest create;
+  create.mutable_segment()->set_name("smoke");
+  create.mutable_segment()
+      ->mutable_condition()
+      ->mutable_lifecycle_stage()
+      ->add_stages(v1::LIFECYCLE_STAGE_PROSPECT);
+  v1::Segment created;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
+  context.set_wait_for_ready(true);
+  grpc::Status status = segments->CreateSegment(&context, create, &created);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
   const std::vector<std::vector<std::string>> runs = {
       {"--mode=redis", "--batch=10"},
       {"--mode=empty", "--batch=1"},
@@ -70,6 +90,14 @@ TEST_F(LoadgenSmokeTest, EveryModeAndWorkloadRuns) {
       {"--batch=1"},
       {"--workload=timeline", "--rate=200"},
       {"--workload=customer", "--rate=200"},
+      {"--workload=insights", "--rate=200"},
+      {"--workload=cross_sell", "--rate=200"},
+      {"--workload=segment_members", "--segment=smoke", "--page_size=10",
+       "--rate=200"},
+      {"--workload=top_customers", "--currency=GBP", "--page_size=10",
+       "--rate=200"},
+      {"--batch=10", "--purchase_percent=50", "--line_items=3",
+       "--catalogue=50"},
   };
   for (const auto& run : runs) {
     const nlohmann::json result = Loadgen(run);
