@@ -965,7 +965,9 @@ TEST_F(SegmentsTest, TopCustomersWithinASegment) {
   // Looking at five entries at most per page: pages hold fewer, and
   // together the same customers in the same order.
   std::vector<std::string> bounded;
-  insights::TopCustomersQuery query{.currency = "EUR", .limit = 4};
+  insights::TopCustomersQuery query;
+  query.currency = "EUR";
+  query.limit = 4;
   for (int page = 0; page < 100; ++page) {
     absl::StatusOr<v1::ListTopCustomersResponse> response =
         insights::ListTopMembers(store_->context(), engine_->keys(),
