@@ -12,8 +12,8 @@
 #include "gtest/gtest.h"
 #include "omnihub/v1/customer.pb.h"
 #include "omnihub/v1/insights.pb.h"
-#include "omnihub/v1/segments.pb.h"
 #include "omnihub/v1/recommendations.pb.h"
+#include "omnihub/v1/segments.pb.h"
 #include "omnihub/v1/timeline.pb.h"
 
 namespace omnihub::auth {
