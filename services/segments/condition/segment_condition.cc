@@ -67,6 +67,38 @@ absl::Status CheckMoney(const v1::Money& money, absl::string_view path) {
   return absl::OkStatus();
 }
 
+// A list of enum values (`values`, field `field` under `path`): not empty
+// (else `empty`), and each a known value other than the UNSPECIFIED zero
+// every omnihub enum starts with (else "<value> is not <what>").
+template <typename Values>
+absl::Status CheckEnumList(const Values& values, bool (*is_valid)(int),
+                           absl::string_view path, absl::string_view field,
+                           absl::string_view empty, absl::string_view what) {
+  if (values.empty()) return Invalid(absl::StrCat(path, ".", field), empty);
+  for (int i = 0; i < values.size(); ++i) {
+    const int value = values.Get(i);
+    if (!is_valid(value) || value == 0) {
+      return Invalid(absl::StrCat(path, ".", field, "[", i, "]"),
+                     absl::StrCat(value, " is not ", what));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// A ChannelCountCondition or an EventKindCondition: at_least, at_most.
+template <typename CountCondition>
+absl::Status CheckCountRange(const CountCondition& leaf,
+                             absl::string_view path) {
+  if (leaf.at_least() < 0) {
+    return Invalid(absl::StrCat(path, ".at_least"), "must not be negative");
+  }
+  if (leaf.has_at_most() && leaf.at_most() < leaf.at_least()) {
+    return Invalid(absl::StrCat(path, ".at_most"),
+                   "must not be less than at_least");
+  }
+  return absl::OkStatus();
+}
+
 class Validator {
  public:
   explicit Validator(const ConditionLimits& limits) : limits_(limits) {}
@@ -144,18 +176,8 @@ class Validator {
     if (absl::Status unknown = NoUnknownFields(leaf, path); !unknown.ok()) {
       return unknown;
     }
-    if (leaf.stages_size() == 0) {
-      return Invalid(absl::StrCat(path, ".stages"), "names no stage");
-    }
-    for (int i = 0; i < leaf.stages_size(); ++i) {
-      const int stage = leaf.stages(i);
-      if (!v1::LifecycleStage_IsValid(stage) ||
-          stage == v1::LIFECYCLE_STAGE_UNSPECIFIED) {
-        return Invalid(absl::StrCat(path, ".stages[", i, "]"),
-                       absl::StrCat(stage, " is not a lifecycle stage"));
-      }
-    }
-    return absl::OkStatus();
+    return CheckEnumList(leaf.stages(), v1::LifecycleStage_IsValid, path,
+                         "stages", "names no stage", "a lifecycle stage");
   }
 
   static absl::Status CheckCount(const v1::ChannelCountCondition& leaf,
@@ -168,14 +190,7 @@ class Validator {
         !channel.ok()) {
       return channel;
     }
-    if (leaf.at_least() < 0) {
-      return Invalid(absl::StrCat(path, ".at_least"), "must not be negative");
-    }
-    if (leaf.has_at_most() && leaf.at_most() < leaf.at_least()) {
-      return Invalid(absl::StrCat(path, ".at_most"),
-                     "must not be less than at_least");
-    }
-    return absl::OkStatus();
+    return CheckCountRange(leaf, path);
   }
 
   absl::Status CheckLast(const v1::LastInteractionCondition& leaf,
@@ -252,18 +267,8 @@ class Validator {
     if (absl::Status unknown = NoUnknownFields(leaf, path); !unknown.ok()) {
       return unknown;
     }
-    if (leaf.segments_size() == 0) {
-      return Invalid(absl::StrCat(path, ".segments"), "names no RFM segment");
-    }
-    for (int i = 0; i < leaf.segments_size(); ++i) {
-      const int segment = leaf.segments(i);
-      if (!v1::RfmSegment_IsValid(segment) ||
-          segment == v1::RFM_SEGMENT_UNSPECIFIED) {
-        return Invalid(absl::StrCat(path, ".segments[", i, "]"),
-                       absl::StrCat(segment, " is not an RFM segment"));
-      }
-    }
-    return absl::OkStatus();
+    return CheckEnumList(leaf.segments(), v1::RfmSegment_IsValid, path,
+                         "segments", "names no RFM segment", "an RFM segment");
   }
 
   static absl::Status CheckProbability(
@@ -304,14 +309,7 @@ class Validator {
       return Invalid(absl::StrCat(path, ".kind"),
                      absl::StrCat(leaf.kind(), " is not an interaction kind"));
     }
-    if (leaf.at_least() < 0) {
-      return Invalid(absl::StrCat(path, ".at_least"), "must not be negative");
-    }
-    if (leaf.has_at_most() && leaf.at_most() < leaf.at_least()) {
-      return Invalid(absl::StrCat(path, ".at_most"),
-                     "must not be less than at_least");
-    }
-    return absl::OkStatus();
+    return CheckCountRange(leaf, path);
   }
 
   const ConditionLimits& limits_;
