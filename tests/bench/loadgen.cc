@@ -7,8 +7,10 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -188,6 +190,30 @@ void ReportFirstError(const grpc::Status& status) {
                    status.error_message()));
 }
 
+// The tokens of a paginated list's first `pages` pages ("" first), read
+// once, so paced requests go through them in turn and pages deep in the
+// list are read as well as the first. `next_token` reads the page after a
+// token and answers its next page token ("" on the last page); nullopt
+// after printing what failed (`what`).
+std::optional<std::vector<std::string>> FirstPageTokens(
+    int pages, const std::string& what,
+    const std::function<grpc::Status(const std::string& token,
+                                     std::string* next_token)>& next_token) {
+  std::vector<std::string> tokens = {""};
+  while (static_cast<int>(tokens.size()) < pages) {
+    std::string next;
+    grpc::Status status = next_token(tokens.back(), &next);
+    if (!status.ok()) {
+      std::fprintf(stderr, "%s: %s\n", what.c_str(),
+                   status.error_message().c_str());
+      return std::nullopt;
+    }
+    if (next.empty()) break;
+    tokens.push_back(std::move(next));
+  }
+  return tokens;
+}
+
 template <typename Request, typename Response>
 struct Call {
   grpc::ClientContext context;
@@ -261,26 +287,22 @@ StartCall GrpcCall(TimelineService::Stub* stub,
     auto segments = std::shared_ptr<v1::SegmentService::Stub>(
         v1::SegmentService::NewStub(stub_channel));
     const std::string name = absl::GetFlag(FLAGS_segment);
-    // The tokens of the first pages, read once: requests go through them in
-    // turn, so pages deep in the segment are read as well as the first.
-    std::vector<std::string> tokens = {""};
-    while (static_cast<int>(tokens.size()) < absl::GetFlag(FLAGS_pages)) {
-      grpc::ClientContext context;
-      v1::ListSegmentMembersRequest request;
-      request.set_name(name);
-      request.set_page_size(page_size);
-      request.set_page_token(tokens.back());
-      v1::ListSegmentMembersResponse response;
-      grpc::Status status =
-          segments->ListSegmentMembers(&context, request, &response);
-      if (!status.ok()) {
-        std::fprintf(stderr, "segment %s: %s\n", name.c_str(),
-                     status.error_message().c_str());
-        return nullptr;
-      }
-      if (response.next_page_token().empty()) break;
-      tokens.push_back(response.next_page_token());
-    }
+    const std::optional<std::vector<std::string>> first_pages = FirstPageTokens(
+        absl::GetFlag(FLAGS_pages), absl::StrCat("segment ", name),
+        [&](const std::string& token, std::string* next) {
+          grpc::ClientContext context;
+          v1::ListSegmentMembersRequest request;
+          request.set_name(name);
+          request.set_page_size(page_size);
+          request.set_page_token(token);
+          v1::ListSegmentMembersResponse response;
+          grpc::Status status =
+              segments->ListSegmentMembers(&context, request, &response);
+          *next = response.next_page_token();
+          return status;
+        });
+    if (!first_pages) return nullptr;
+    const std::vector<std::string> tokens = *first_pages;
     auto next = std::make_shared<std::atomic<size_t>>(0);
     return [=](std::function<void(bool)> done) {
       auto* call = new Call<v1::ListSegmentMembersRequest,
@@ -301,24 +323,22 @@ StartCall GrpcCall(TimelineService::Stub* stub,
     auto insights = std::shared_ptr<v1::InsightsService::Stub>(
         v1::InsightsService::NewStub(stub_channel));
     const std::string currency = absl::GetFlag(FLAGS_currency);
-    std::vector<std::string> tokens = {""};
-    while (static_cast<int>(tokens.size()) < absl::GetFlag(FLAGS_pages)) {
-      grpc::ClientContext context;
-      v1::ListTopCustomersRequest request;
-      request.set_currency(currency);
-      request.set_limit(page_size);
-      request.set_page_token(tokens.back());
-      v1::ListTopCustomersResponse response;
-      grpc::Status status =
-          insights->ListTopCustomers(&context, request, &response);
-      if (!status.ok()) {
-        std::fprintf(stderr, "top customers in %s: %s\n", currency.c_str(),
-                     status.error_message().c_str());
-        return nullptr;
-      }
-      if (response.next_page_token().empty()) break;
-      tokens.push_back(response.next_page_token());
-    }
+    const std::optional<std::vector<std::string>> first_pages = FirstPageTokens(
+        absl::GetFlag(FLAGS_pages), absl::StrCat("top customers in ", currency),
+        [&](const std::string& token, std::string* next) {
+          grpc::ClientContext context;
+          v1::ListTopCustomersRequest request;
+          request.set_currency(currency);
+          request.set_limit(page_size);
+          request.set_page_token(token);
+          v1::ListTopCustomersResponse response;
+          grpc::Status status =
+              insights->ListTopCustomers(&context, request, &response);
+          *next = response.next_page_token();
+          return status;
+        });
+    if (!first_pages) return nullptr;
+    const std::vector<std::string> tokens = *first_pages;
     auto next = std::make_shared<std::atomic<size_t>>(0);
     return [=](std::function<void(bool)> done) {
       auto* call =
