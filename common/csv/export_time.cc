@@ -12,7 +12,9 @@ constexpr char kExample[] = "2026-11-20 10:00 or 2026-11-20T10:00:00+01:00";
 
 // "2026-11-20 10:00:00" whatever the seconds' fraction was.
 std::string CivilText(absl::CivilSecond civil) {
-  return absl::FormatCivilTime(civil).replace(10, 1, " ");
+  std::string text = absl::FormatCivilTime(civil);
+  text[10] = ' ';
+  return text;
 }
 
 // Day-first or month-first dates ("20/11/2026"): which is which cannot be

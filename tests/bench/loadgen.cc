@@ -577,8 +577,9 @@ int Run() {
         redis.get(), timeline::TimelineStoreOptions{});
     // The same Redis work as the service: the lifecycle kept after each
     // purchase (the engine's background thread is not started).
+    const insights::InsightsOptions insights_options;
     insights = std::make_unique<insights::InsightsEngine>(
-        &store->context(), insights::InsightsOptions{}, nullptr);
+        &store->context(), insights_options, nullptr);
     store->SetObserver(&insights->keeper());
     start = StoreCall(store.get(), &mix, batch);
   } else {

@@ -186,10 +186,10 @@ absl::StatusOr<int64_t> InsightsEngine::SweepDeadlines() {
                                  "the deadline index");
       if (!entries.ok()) return entries.status();
       if (entries->elements.empty()) break;
+      due += static_cast<int64_t>(entries->elements.size());
       std::vector<std::string> ids;
       for (Reply& entry : entries->elements)
         ids.push_back(std::move(entry.str));
-      due += static_cast<int64_t>(ids.size());
       if (absl::Status status = ReconcileAll(ids, RefreshTrigger::kDeadline);
           !status.ok()) {
         return status;
