@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/redis/blocking_calls.h"
+#include "common/sharded_page/sharded_page.h"
 
 namespace omnihub::insights {
 namespace {
@@ -67,91 +69,204 @@ absl::StatusOr<TopCursor> DecodeTopCursor(const std::string& token,
   return cursor;
 }
 
+namespace {
+
+// One page being read: the shards' entries so far, read again where the
+// merge asks (sharded_page), then the response. Its reads' callbacks hold
+// it; the last of each round's replies goes on with the next round.
+class TopPageRead : public std::enable_shared_from_this<TopPageRead> {
+ public:
+  TopPageRead(const timeline::StoreContext& context,
+              const InsightsScripts& scripts, std::vector<std::string> shards,
+              TopCustomersQuery query,
+              timeline::Done<v1::ListTopCustomersResponse> done)
+      : context_(context),
+        scripts_(scripts),
+        shards_(std::move(shards)),
+        query_(std::move(query)),
+        done_(std::move(done)),
+        wanted_(static_cast<size_t>(query_.limit) + 1),
+        reads_(shards_.size()) {
+    if (query_.after.has_value()) {
+      cursor_ = Entry{.micros = query_.after->micros,
+                      .customer_id = query_.after->customer_id};
+    }
+  }
+
+  // Each shard's first entries after the cursor: natively, with no script,
+  // from the cursor's value down (so the entries of that value at or above
+  // the cursor's id come too, and are dropped here).
+  void Start() {
+    const int first = sharded_page::FirstAsk(wanted_, shards_.size());
+    {
+      absl::MutexLock lock(&mutex_);
+      left_ = shards_.size();
+    }
+    for (size_t shard = 0; shard < shards_.size(); ++shard) {
+      std::vector<std::string> command;
+      if (cursor_.has_value()) {
+        command = {"ZRANGE",
+                   shards_[shard],
+                   absl::StrCat(cursor_->micros),
+                   "-inf",
+                   "BYSCORE",
+                   "REV",
+                   "LIMIT",
+                   "0",
+                   absl::StrCat(first),
+                   "WITHSCORES"};
+      } else {
+        command = {"ZREVRANGE", shards_[shard], "0", absl::StrCat(first - 1),
+                   "WITHSCORES"};
+      }
+      context_.redis->Execute(
+          std::move(command),
+          [self = shared_from_this(),
+           read = sharded_page::MoreOf{.shard = static_cast<int>(shard),
+                                       .count = first}](
+              absl::StatusOr<Reply> reply) {
+            self->OnReply(read, std::move(reply));
+          });
+    }
+  }
+
+ private:
+  void OnReply(sharded_page::MoreOf read, absl::StatusOr<Reply> reply) {
+    reply = redis::ErrorReplyAsStatus(std::move(reply), "a ranking");
+    {
+      absl::MutexLock lock(&mutex_);
+      if (!reply.ok()) {
+        if (error_.ok()) error_ = reply.status();
+      } else {
+        Add(read, *reply);
+      }
+      if (--left_ > 0) return;
+    }
+    // The round's last reply: nothing else touches the read now.
+    Next();
+  }
+
+  void Add(sharded_page::MoreOf read, const Reply& reply)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+    sharded_page::ShardRead<Entry>& shard = reads_[read.shard];
+    const std::vector<Reply>& flat = reply.elements;
+    shard.more = static_cast<int>(flat.size() / 2) == read.count;
+    for (size_t i = 0; i + 1 < flat.size(); i += 2) {
+      double micros = 0;
+      if (!absl::SimpleAtod(flat[i + 1].str, &micros)) {
+        if (error_.ok()) {
+          error_ = absl::DataLossError(absl::StrCat(
+              "a ranking holds an unreadable value \"", flat[i + 1].str, "\""));
+        }
+        continue;
+      }
+      Entry entry{.micros = std::llround(micros), .customer_id = flat[i].str};
+      // The cursor's own entry and its value's entries above it.
+      if (cursor_.has_value() && !Before(*cursor_, entry)) continue;
+      shard.entries.push_back(std::move(entry));
+    }
+  }
+
+  // Decides the page, or reads further the shards the merge asks for.
+  void Next() {
+    struct Command {
+      sharded_page::MoreOf read;
+      std::optional<Entry> after;
+    };
+    std::vector<Command> commands;
+    absl::Status error;
+    std::optional<std::vector<Entry>> page;
+    {
+      absl::MutexLock lock(&mutex_);
+      error = error_;
+      if (error.ok()) {
+        sharded_page::MergeStep<Entry> step =
+            sharded_page::MergeShards(reads_, wanted_, Before);
+        if (step.reads.empty()) page = std::move(step.page);
+        // Rare: a shard holding more of the page than its first read gave.
+        for (const sharded_page::MoreOf& read : step.reads) {
+          const std::vector<Entry>& entries = reads_[read.shard].entries;
+          commands.push_back(
+              {.read = read,
+               .after = entries.empty() ? cursor_ : entries.back()});
+        }
+        left_ = commands.size();
+      }
+    }
+    if (!error.ok()) return std::move(done_)(std::move(error));
+    if (page.has_value()) return Finish(*std::move(page));
+    // No lock: the replies may come while the rest are sent.
+    for (Command& command : commands) {
+      auto on_reply = [self = shared_from_this(),
+                       read = command.read](absl::StatusOr<Reply> reply) {
+        self->OnReply(read, std::move(reply));
+      };
+      const std::string& shard = shards_[command.read.shard];
+      if (!command.after.has_value()) {
+        context_.redis->Execute(
+            {"ZREVRANGE", shard, "0", absl::StrCat(command.read.count - 1),
+             "WITHSCORES"},
+            std::move(on_reply));
+      } else {
+        // After an entry, the script finds where the shard goes on (past
+        // any entries of the same value above it).
+        scripts_.ranking_page.Run(
+            *context_.redis, {shard},
+            {absl::StrCat(command.after->micros), command.after->customer_id,
+             absl::StrCat(command.read.count)},
+            std::move(on_reply));
+      }
+    }
+  }
+
+  void Finish(std::vector<Entry> entries) {
+    v1::ListTopCustomersResponse response;
+    const int64_t first_rank =
+        query_.after.has_value() ? query_.after->rank + 1 : 1;
+    const size_t kept =
+        std::min(entries.size(), static_cast<size_t>(query_.limit));
+    for (size_t i = 0; i < kept; ++i) {
+      v1::TopCustomer* customer = response.add_customers();
+      customer->set_customer_id(entries[i].customer_id);
+      customer->set_rank(first_rank + static_cast<int64_t>(i));
+      customer->mutable_value()->set_currency(query_.currency);
+      customer->mutable_value()->set_amount_micros(entries[i].micros);
+    }
+    // The page is of limit + 1: more entries than a page means a next one.
+    if (entries.size() > kept) {
+      response.set_next_page_token(EncodeTopCursor(
+          query_.ranking, query_.currency,
+          {.micros = entries[kept - 1].micros,
+           .customer_id = entries[kept - 1].customer_id,
+           .rank = first_rank + static_cast<int64_t>(kept) - 1}));
+    }
+    std::move(done_)(std::move(response));
+  }
+
+  const timeline::StoreContext& context_;
+  const InsightsScripts& scripts_;
+  const std::vector<std::string> shards_;
+  const TopCustomersQuery query_;
+  timeline::Done<v1::ListTopCustomersResponse> done_;
+  const size_t wanted_;
+  std::optional<Entry> cursor_;
+  absl::Mutex mutex_;
+  size_t left_ ABSL_GUARDED_BY(mutex_) = 0;
+  absl::Status error_ ABSL_GUARDED_BY(mutex_);
+  std::vector<sharded_page::ShardRead<Entry>> reads_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace
+
 void ListTopCustomers(const timeline::StoreContext& context,
                       const InsightsKeys& keys, const InsightsScripts& scripts,
                       TopCustomersQuery query,
                       timeline::Done<v1::ListTopCustomersResponse> done) {
-  struct Merge {
-    absl::Mutex mutex;
-    size_t left = 0;
-    absl::Status error;
-    std::vector<Entry> entries;
-    TopCustomersQuery query;
-    timeline::Done<v1::ListTopCustomersResponse> done;
-
-    void Finish() {
-      if (!error.ok()) return std::move(done)(error);
-      std::sort(entries.begin(), entries.end(), Before);
-      v1::ListTopCustomersResponse response;
-      const int64_t first_rank =
-          query.after.has_value() ? query.after->rank + 1 : 1;
-      const size_t kept =
-          std::min(entries.size(), static_cast<size_t>(query.limit));
-      for (size_t i = 0; i < kept; ++i) {
-        v1::TopCustomer* customer = response.add_customers();
-        customer->set_customer_id(entries[i].customer_id);
-        customer->set_rank(first_rank + static_cast<int64_t>(i));
-        customer->mutable_value()->set_currency(query.currency);
-        customer->mutable_value()->set_amount_micros(entries[i].micros);
-      }
-      // Each shard gave one more than a page: more entries than a page
-      // means a next one.
-      if (entries.size() > kept) {
-        response.set_next_page_token(EncodeTopCursor(
-            query.ranking, query.currency,
-            {.micros = entries[kept - 1].micros,
-             .customer_id = entries[kept - 1].customer_id,
-             .rank = first_rank + static_cast<int64_t>(kept) - 1}));
-      }
-      std::move(done)(std::move(response));
-    }
-  };
-  auto merge = std::make_shared<Merge>();
-  const std::vector<std::string> shards =
+  std::vector<std::string> shards =
       keys.RankingShards(query.ranking, query.currency);
-  merge->left = shards.size();
-  const std::string wanted = absl::StrCat(query.limit + 1);
-  const std::optional<TopCursor> after = query.after;
-  merge->query = std::move(query);
-  merge->done = std::move(done);
-  auto on_reply = [merge](absl::StatusOr<Reply> reply) {
-    reply = redis::ErrorReplyAsStatus(std::move(reply), "a ranking");
-    {
-      absl::MutexLock lock(&merge->mutex);
-      if (!reply.ok()) {
-        if (merge->error.ok()) merge->error = reply.status();
-      } else {
-        const std::vector<Reply>& flat = reply->elements;
-        for (size_t i = 0; i + 1 < flat.size(); i += 2) {
-          double micros = 0;
-          if (!absl::SimpleAtod(flat[i + 1].str, &micros)) {
-            if (merge->error.ok()) {
-              merge->error = absl::DataLossError(
-                  absl::StrCat("a ranking holds an unreadable value \"",
-                               flat[i + 1].str, "\""));
-            }
-            continue;
-          }
-          merge->entries.push_back(
-              {.micros = std::llround(micros), .customer_id = flat[i].str});
-        }
-      }
-      if (--merge->left > 0) return;
-    }
-    // The last reply: nothing else touches the merge now.
-    merge->Finish();
-  };
-  for (const std::string& shard : shards) {
-    if (!after.has_value()) {
-      context.redis->Execute({"ZREVRANGE", shard, "0",
-                              absl::StrCat(merge->query.limit), "WITHSCORES"},
-                             on_reply);
-    } else {
-      scripts.ranking_page.Run(
-          *context.redis, {shard},
-          {absl::StrCat(after->micros), after->customer_id, wanted}, on_reply);
-    }
-  }
+  std::make_shared<TopPageRead>(context, scripts, std::move(shards),
+                                std::move(query), std::move(done))
+      ->Start();
 }
 
 absl::StatusOr<v1::ListTopCustomersResponse> ListTopMembers(

@@ -1,6 +1,8 @@
 // The top customers of one currency, a page at a time: each of the ranking's
-// shards gives its first entries after the page token's (one ZREVRANGE, or
-// the ranking_page script after a cursor), and the shards' tops are merged.
+// shards gives its first few entries after the page token's (one ZREVRANGE,
+// or after a cursor one ZRANGE … BYSCORE REV from the cursor's value), the
+// shards' tops are merged, and a shard that may hold more of the page is
+// read again after its last entry (the ranking_page script; sharded_page).
 // A page token names the last entry of the page before (its value and id),
 // so the next page goes on exactly after it while customers come and go.
 //
@@ -45,7 +47,8 @@ struct TopCustomersQuery {
   std::optional<TopCursor> after;
 };
 
-// Asynchronous; `done` runs on a Redis client thread.
+// Asynchronous; `done` runs on a Redis client thread. The context and the
+// scripts must outlive `done` (a page may take a second round of reads).
 void ListTopCustomers(const timeline::StoreContext& context,
                       const InsightsKeys& keys, const InsightsScripts& scripts,
                       TopCustomersQuery query,
