@@ -253,9 +253,13 @@ ABSL_FLAG(int64_t, cross_sell_max_pairs_per_item, 1000,
           "are omnihub_cross_sell_pairs_left_out_total.");
 ABSL_FLAG(int, cross_sell_max_basket_items, 200,
           "Most products (and as many categories) counted per customer.");
+ABSL_FLAG(int64_t, cross_sell_top_partners, 25,
+          "Partners read per bought item by GetCrossSellCandidates: those "
+          "with the most customers in common (a partner beyond them is not "
+          "a candidate through that item).");
 ABSL_FLAG(int, cross_sell_threads, 2,
-          "Threads that update the cross-selling counts and answer "
-          "GetCrossSellCandidates.");
+          "Threads that update the cross-selling counts (candidates are "
+          "read asynchronously, without them).");
 ABSL_FLAG(absl::Duration, clock_offset, absl::ZeroDuration(),
           "Benchmarks and drills only: the store's and the insights' clock "
           "runs this far ahead of the machine's (e.g. \"4320h\" makes 180 "
@@ -268,8 +272,16 @@ ABSL_FLAG(int, segment_condition_max_depth, 8,
           "Deepest nesting of a segment's condition tree.");
 ABSL_FLAG(int, segment_condition_max_nodes, 64,
           "Most nodes in a segment's condition tree.");
-ABSL_FLAG(int, segment_threads, 4,
-          "Threads evaluating customers' segments after their events.");
+ABSL_FLAG(int, segment_threads, 2,
+          "Loops evaluating the segments of the customers of events, each "
+          "a batch of --segment_batch customers at a time.");
+ABSL_FLAG(int, segment_batch, 256,
+          "Customers whose segments are evaluated together (one pipelined "
+          "round trip per step), by events, deadlines and the background "
+          "evaluation.");
+ABSL_FLAG(int, segment_max_queued, 10000,
+          "Events waiting for their customer's segments at most; past it an "
+          "event is refused (UNAVAILABLE) and its sender retries.");
 ABSL_FLAG(int, segment_history_limit, 50,
           "Segment entries and exits kept per customer (the oldest go).");
 ABSL_FLAG(absl::Duration, segment_size_interval, absl::Minutes(1),
@@ -651,6 +663,10 @@ int Run() {
       std::max(absl::GetFlag(FLAGS_segment_condition_max_nodes), 1);
   segment_options.keeper.threads =
       std::max(absl::GetFlag(FLAGS_segment_threads), 1);
+  segment_options.keeper.batch =
+      std::max(absl::GetFlag(FLAGS_segment_batch), 1);
+  segment_options.keeper.max_queued =
+      static_cast<size_t>(std::max(absl::GetFlag(FLAGS_segment_max_queued), 1));
   segment_options.keeper.history_limit =
       std::max(absl::GetFlag(FLAGS_segment_history_limit), 1);
   segment_options.size_interval = absl::GetFlag(FLAGS_segment_size_interval);
@@ -673,6 +689,8 @@ int Run() {
            absl::GetFlag(FLAGS_cross_sell_max_pairs_per_item), 1),
        .max_basket_items = static_cast<size_t>(
            std::max(absl::GetFlag(FLAGS_cross_sell_max_basket_items), 1)),
+       .top_partners =
+           std::max<int64_t>(absl::GetFlag(FLAGS_cross_sell_top_partners), 1),
        .threads = std::max(absl::GetFlag(FLAGS_cross_sell_threads), 1)},
       &cross_sell_metrics);
   if (absl::GetFlag(FLAGS_cross_sell)) observers.Add(&cross_sell);

@@ -15,8 +15,12 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "services/insights/store/customer_scan.h"
@@ -260,6 +264,60 @@ class SegmentsTest : public TimelineFixture {
           CustomerOf(v1::IDENTITY_KIND_LOYALTY_CARD, absl::StrCat("card-", i)));
     }
     return ids;
+  }
+
+  // A customer's record of its segments and its entries and exits.
+  std::string RecordOf(const std::string& id) {
+    std::string text;
+    for (std::vector<std::string> read :
+         {std::vector<std::string>{
+              "HGETALL", segment_engine_->keys().CustomerSegments(id)},
+          std::vector<std::string>{
+              "LRANGE", segment_engine_->keys().CustomerLog(id), "0", "-1"}}) {
+      absl::StatusOr<redis::Reply> reply = RedisCommand(read);
+      EXPECT_TRUE(reply.ok());
+      if (!reply.ok()) continue;
+      for (const redis::Reply& element : reply->elements) {
+        absl::StrAppend(&text, element.str, ";");
+      }
+      text += "\n";
+    }
+    return text;
+  }
+
+  // How often Redis ran each command so far (INFO commandstats; one
+  // redis-server).
+  std::map<std::string, int64_t> CommandCalls() {
+    absl::StatusOr<redis::Reply> info = RedisCommand({"INFO", "commandstats"});
+    EXPECT_TRUE(info.ok());
+    std::map<std::string, int64_t> calls;
+    if (!info.ok()) return calls;
+    for (absl::string_view line : absl::StrSplit(info->str, "\r\n")) {
+      // cmdstat_zadd:calls=3,usec=...
+      if (!absl::ConsumePrefix(&line, "cmdstat_")) continue;
+      const size_t colon = line.find(":calls=");
+      if (colon == absl::string_view::npos) continue;
+      absl::string_view count = line.substr(colon + 7);
+      count = count.substr(0, count.find(','));
+      int64_t n = 0;
+      if (absl::SimpleAtoi(count, &n))
+        calls[std::string(line.substr(0, colon))] = n;
+    }
+    return calls;
+  }
+  // What Redis ran since `before`, of `commands`.
+  std::map<std::string, int64_t> CallsSince(
+      const std::map<std::string, int64_t>& before,
+      const std::vector<std::string>& commands) {
+    const std::map<std::string, int64_t> now = CommandCalls();
+    std::map<std::string, int64_t> delta;
+    for (const std::string& command : commands) {
+      const auto was = before.find(command);
+      const auto is = now.find(command);
+      delta[command] = (is == now.end() ? 0 : is->second) -
+                       (was == before.end() ? 0 : was->second);
+    }
+    return delta;
   }
 
   // Installs a purchase model as if a fit had stored it.
@@ -994,6 +1052,235 @@ TEST_F(SegmentsTest, TopCustomersWithinASegment) {
   EXPECT_EQ(
       insights_->ListTopCustomers(&context, request, &response).error_code(),
       grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(SegmentsTest, ManyEventsForOneCustomerAndForManyEvaluatedTogether) {
+  ASSERT_TRUE(
+      Create("calls-3", "channel_count { channel: CHANNEL_PHONE at_least: 3 }")
+          .ok());
+  ASSERT_TRUE(Create("recent-2", "last_interaction { within_days: 2 }").ok());
+  ASSERT_TRUE(
+      Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
+  const int64_t t = NowMicros() - 5 * kMicrosPerDay;
+  // One customer with 40 events (an e-mail among them), 150 with 1 to 4,
+  // some of them long ago, sent by four senders at once in batches of 50.
+  std::vector<v1::InteractionEvent> events;
+  for (int n = 0; n < 40; ++n) {
+    v1::InteractionEvent call =
+        Event(absl::StrCat("one-", n), v1::IDENTITY_KIND_PHONE, "+442071830000",
+              t + n * 3 * kMicrosPerDay / 40);
+    if (n == 17) {
+      *call.add_identities() =
+          Identity(v1::IDENTITY_KIND_EMAIL, "one@example.com");
+    }
+    events.push_back(call);
+  }
+  for (int i = 0; i < 150; ++i) {
+    for (int n = 0; n <= i % 4; ++n) {
+      events.push_back(Event(absl::StrCat("many-", i, "-", n),
+                             v1::IDENTITY_KIND_PHONE,
+                             absl::StrCat("+44207184", 1000 + i),
+                             t + (i % 7) * kMicrosPerDay + n));
+    }
+  }
+  std::vector<std::vector<v1::InteractionEvent>> batches(4);
+  for (size_t e = 0; e < events.size(); ++e) {
+    batches[e % 4].push_back(events[e]);
+  }
+  std::vector<std::thread> senders;
+  for (const auto& batch : batches) {
+    senders.emplace_back([this, batch] {
+      for (size_t from = 0; from < batch.size(); from += 50) {
+        IngestOk(std::vector<v1::InteractionEvent>(
+            batch.begin() + from,
+            batch.begin() + std::min(batch.size(), from + 50)));
+      }
+    });
+  }
+  for (std::thread& sender : senders) sender.join();
+  ExpectMembershipIsFromScratch();
+  EXPECT_EQ(Members("emails").size(), 1u);
+
+  // The keeper told of the same customers many times at once: every
+  // waiter answered, all ok, and nothing different.
+  const std::string one = CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071830000");
+  std::vector<std::string> told(60, one);
+  for (int i = 0; i < 150; i += 3) {
+    told.push_back(CustomerOf(v1::IDENTITY_KIND_PHONE,
+                              absl::StrCat("+44207184", 1000 + i)));
+  }
+  absl::Mutex mutex;
+  std::vector<absl::Status> failures;
+  std::atomic<size_t> answered{0};
+  absl::Notification all_answered;
+  for (const std::string& id : told) {
+    segment_engine_->keeper().EventsChanged(id, [&](absl::Status status) {
+      if (!status.ok()) {
+        absl::MutexLock lock(&mutex);
+        failures.push_back(status);
+      }
+      if (++answered == told.size()) all_answered.Notify();
+    });
+  }
+  ASSERT_TRUE(all_answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  {
+    absl::MutexLock lock(&mutex);
+    EXPECT_TRUE(failures.empty()) << failures[0];
+  }
+  ExpectMembershipIsFromScratch();
+}
+
+TEST_F(SegmentsTest, AnEvaluationThatChangesNothingWritesNothing) {
+  if (redis_cluster_ != nullptr) GTEST_SKIP() << "counts one redis-server";
+  ASSERT_TRUE(
+      Create("callers", "channel_count { channel: CHANNEL_PHONE at_least: 1 }")
+          .ok());
+  ASSERT_TRUE(
+      Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
+  ASSERT_TRUE(Create("recent-7", "last_interaction { within_days: 7 }").ok());
+  const int64_t t = NowMicros() - 1000000;
+  v1::InteractionEvent with_email =
+      Event("e1", v1::IDENTITY_KIND_PHONE, "+442071835001", t);
+  *with_email.add_identities() =
+      Identity(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
+  IngestOk({with_email,
+            Event("e2", v1::IDENTITY_KIND_PHONE, "+442071835002", t),
+            Event("e3", v1::IDENTITY_KIND_EMAIL, "bob@example.com", t - 1,
+                  v1::CHANNEL_WEB)});
+  std::vector<std::string> ids = {
+      CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071835001"),
+      CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071835002"),
+      CustomerOf(v1::IDENTITY_KIND_EMAIL, "bob@example.com")};
+  ExpectMembershipIsFromScratch();
+  const std::string log_before = DumpRedis(":m:");
+
+  // Evaluated again, by events, with nothing changed: read, not written.
+  const std::map<std::string, int64_t> before = CommandCalls();
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(segment_engine_->keeper()
+                    .Evaluate(id, segments::EvaluationTrigger::kEvent)
+                    .ok());
+  }
+  for (const absl::Status& status : segment_engine_->keeper().EvaluateMany(
+           ids, segments::EvaluationTrigger::kEvent)) {
+    ASSERT_TRUE(status.ok()) << status;
+  }
+  const std::map<std::string, int64_t> ran =
+      CallsSince(before, {"evalsha", "eval", "zadd", "zrem", "hset", "hdel",
+                          "lpush", "del", "hgetall"});
+  for (const auto& [command, calls] : ran) {
+    if (command == "hgetall") {
+      EXPECT_GE(calls, 6 * 2) << "the views and records were read";
+    } else {
+      EXPECT_EQ(calls, 0) << command;
+    }
+  }
+  EXPECT_EQ(DumpRedis(":m:"), log_before);
+
+  // An event that changes none of their memberships (another call, later:
+  // the recency moves along, but the deadline entry ahead stays, and finds
+  // nothing changed when it comes) is stored, and the segments write
+  // nothing.
+  const std::map<std::string, int64_t> before_event = CommandCalls();
+  IngestOk({Event("e4", v1::IDENTITY_KIND_PHONE, "+442071835002", t + 500000)});
+  EXPECT_EQ(CallsSince(before_event, {"zadd", "zrem"}),
+            (std::map<std::string, int64_t>{{"zadd", 1}, {"zrem", 0}}))
+      << "only the event's own entry in the customer's timeline";
+  ExpectMembershipIsFromScratch();
+  // Seven days after the first call: still a member of recent-7 (the
+  // second call came later), and the deadline moves to the right moment.
+  Advance(absl::Hours(24 * 7) - absl::Seconds(1) + absl::Microseconds(1));
+  ASSERT_TRUE(segment_engine_->Tick().ok());
+  EXPECT_TRUE(absl::c_linear_search(Members("recent-7"), ids[1]));
+  Advance(absl::Microseconds(500000));
+  ASSERT_TRUE(segment_engine_->Tick().ok());
+  EXPECT_FALSE(absl::c_linear_search(Members("recent-7"), ids[1]));
+  ExpectMembershipIsFromScratch();
+}
+
+TEST_F(SegmentsTest, ThePassAfterAnUpdateEvaluatesOnlyTheChangedSegment) {
+  if (redis_cluster_ != nullptr) GTEST_SKIP() << "counts one redis-server";
+  ASSERT_TRUE(
+      Create("callers", "channel_count { channel: CHANNEL_PHONE at_least: 1 }")
+          .ok());
+  ASSERT_TRUE(
+      Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
+  ASSERT_TRUE(
+      Create("heavy", "channel_count { channel: CHANNEL_PHONE at_least: 100 }")
+          .ok());
+  const int64_t t = NowMicros() - 1000000;
+  std::vector<v1::InteractionEvent> events;
+  for (int i = 0; i < 30; ++i) {
+    const std::string phone = absl::StrCat("+44207183", 6000 + i);
+    for (int n = 0; n <= i % 5; ++n) {
+      v1::InteractionEvent call = Event(absl::StrCat("h", i, "-", n),
+                                        v1::IDENTITY_KIND_PHONE, phone, t + n);
+      if (i % 2 == 0 && n == 0) {
+        *call.add_identities() = Identity(v1::IDENTITY_KIND_EMAIL,
+                                          absl::StrCat("h", i, "@example.com"));
+      }
+      events.push_back(call);
+    }
+  }
+  IngestOk(events);
+  EvaluateEveryone();
+  ASSERT_TRUE(Members("heavy").empty());
+  // Every customer's record and history as they are now.
+  std::map<std::string, std::string> records;
+  std::set<std::string> live;
+  FromScratch(&live);
+  for (const std::string& id : live) {
+    records[id] = RecordOf(id);
+  }
+
+  v1::UpdateSegmentRequest update;
+  update.mutable_segment()->set_name("heavy");
+  *update.mutable_segment()->mutable_condition() =
+      Condition("channel_count { channel: CHANNEL_PHONE at_least: 4 }");
+  v1::Segment updated;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(segments_->UpdateSegment(&context, update, &updated).ok());
+  }
+  const std::map<std::string, int64_t> before = CommandCalls();
+  EvaluateEveryone();
+  const std::vector<std::string> heavy = Members("heavy");
+  ASSERT_EQ(heavy.size(), 12u);  // i % 5 >= 3
+  // One script and one index entry per member of the new version; the
+  // other customers and the other segments: not a write.
+  EXPECT_EQ(CallsSince(before, {"evalsha", "eval", "zadd", "zrem"}),
+            (std::map<std::string, int64_t>{
+                {"evalsha", 12}, {"eval", 0}, {"zadd", 12}, {"zrem", 0}}));
+  for (const auto& [id, record] : records) {
+    if (absl::c_linear_search(heavy, id)) continue;
+    EXPECT_EQ(RecordOf(id), record) << id;
+  }
+  ExpectMembershipIsFromScratch();
+}
+
+TEST_F(SegmentsTest, ThePassWritesTheIndexEntryOfEveryMemberItEvaluates) {
+  ASSERT_TRUE(
+      Create("callers", "channel_count { channel: CHANNEL_PHONE at_least: 1 }")
+          .ok());
+  const int64_t t = NowMicros() - 1000000;
+  std::vector<v1::InteractionEvent> events;
+  for (int i = 0; i < 10; ++i) {
+    events.push_back(Event(absl::StrCat("r", i), v1::IDENTITY_KIND_PHONE,
+                           absl::StrCat("+44207183", 7000 + i), t));
+  }
+  IngestOk(events);
+  // A replica died between recording a membership and writing its index
+  // entry: recorded, not listed.
+  const std::string lost = CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071837003");
+  ASSERT_TRUE(
+      RedisCommand(
+          {"ZREM", segment_engine_->keys().MembersOf(lost, "callers", 1), lost})
+          .ok());
+  ASSERT_FALSE(absl::c_linear_search(Members("callers"), lost));
+  // The segment's first evaluation over every customer puts it back.
+  EvaluateEveryone();
+  EXPECT_TRUE(absl::c_linear_search(Members("callers"), lost));
+  ExpectMembershipIsFromScratch();
 }
 
 }  // namespace

@@ -1,8 +1,14 @@
 #include "services/segments/store/membership_keeper.h"
 
+#include <cmath>
+#include <map>
+#include <numeric>
 #include <optional>
+#include <utility>
 #include <vector>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/redis/blocking_calls.h"
@@ -56,6 +62,53 @@ std::optional<Recorded> ParseRecorded(absl::string_view text) {
   return recorded;
 }
 
+// A deadline entry's score (micros) as ZSCORE gives it; nullopt: none.
+std::optional<int64_t> ScoreMicros(const Reply& reply) {
+  double score = 0;
+  if (reply.type != Reply::Type::kString ||
+      !absl::SimpleAtod(reply.str, &score)) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(std::llround(score));
+}
+
+// Commands of several customers sent together; each reply's failure is
+// its customer's.
+struct OwnedCommands {
+  std::vector<std::vector<std::string>> commands;
+  std::vector<size_t> owners;
+
+  void Add(size_t owner, std::vector<std::string> command) {
+    commands.push_back(std::move(command));
+    owners.push_back(owner);
+  }
+  // Sends them all and waits; the first failure of each owner lands in
+  // `failures[owner]`.
+  void Send(redis::RedisClient& redis, absl::string_view what,
+            std::vector<absl::Status>& failures) {
+    if (commands.empty()) return;
+    redis::Replies replies = redis::CallAllAndWait(redis, std::move(commands));
+    for (size_t i = 0; i < replies.size(); ++i) {
+      absl::StatusOr<Reply> reply =
+          redis::ErrorReplyAsStatus(std::move(replies[i]), what);
+      if (!reply.ok() && failures[owners[i]].ok()) {
+        failures[owners[i]] = reply.status();
+      }
+    }
+  }
+};
+
+// What one round does for one customer whose record or indexes change.
+struct Plan {
+  size_t id = 0;  // index into the ids
+  const Reply* view = nullptr;
+  std::vector<std::string> script_args;  // empty: no script
+  // Index removals of the exits foreseen, sent before the script.
+  std::vector<std::vector<std::string>> before;
+  // Index entries and the deadline, sent after it.
+  std::vector<std::vector<std::string>> after;
+};
+
 }  // namespace
 
 MembershipKeeper::MembershipKeeper(const timeline::StoreContext* context,
@@ -72,7 +125,19 @@ MembershipKeeper::MembershipKeeper(const timeline::StoreContext* context,
       insights_(insights),
       metrics_(metrics),
       options_(options),
-      workers_(std::max(options.threads, 1), options.max_queued) {}
+      workers_(1) {
+  for (int i = 0; i < std::max(options_.threads, 1); ++i) {
+    loops_.emplace_back([this] { Loop(); });
+  }
+}
+
+MembershipKeeper::~MembershipKeeper() {
+  {
+    absl::MutexLock lock(&queue_mutex_);
+    stopping_ = true;
+  }
+  for (std::thread& loop : loops_) loop.join();
+}
 
 void MembershipKeeper::PurchasesChanged(
     const std::string& customer_id,
@@ -89,23 +154,71 @@ void MembershipKeeper::EventsChanged(
   if (definitions_->Get()->segments.empty()) {
     return std::move(done)(absl::OkStatus());
   }
-  auto shared_done =
-      std::make_shared<absl::AnyInvocable<void(absl::Status) &&>>(
-          std::move(done));
-  absl::Status queued =
-      workers_.Schedule(timeline::WorkKind::kOther,
-                        {.run =
-                             [this, customer_id, shared_done] {
-                               std::move (*shared_done)(Evaluate(
-                                   customer_id, EvaluationTrigger::kEvent));
-                             },
-                         .drop =
-                             [shared_done](absl::Status why) {
-                               std::move (*shared_done)(std::move(why));
-                             }});
-  if (!queued.ok()) {
-    std::move (*shared_done)(absl::UnavailableError(
-        absl::StrCat("segment evaluations are backed up: ", queued.message())));
+  {
+    absl::MutexLock lock(&queue_mutex_);
+    if (!stopping_ && waiters_ < options_.max_queued) {
+      auto [entry, added] = waiting_.try_emplace(customer_id);
+      entry->second.push_back(std::move(done));
+      if (added) queue_.push_back(customer_id);
+      ++waiters_;
+      return;
+    }
+  }
+  std::move(done)(absl::UnavailableError(absl::StrCat(
+      "segment evaluations are backed up: more than ", options_.max_queued,
+      " events wait for their customer's; send again later")));
+}
+
+bool MembershipKeeper::HasWork() const {
+  if (stopping_) return true;
+  for (const std::string& id : queue_) {
+    if (!running_.contains(id)) return true;
+  }
+  return false;
+}
+
+void MembershipKeeper::Loop() {
+  const size_t batch = static_cast<size_t>(std::max(options_.batch, 1));
+  for (;;) {
+    std::vector<std::string> ids;
+    std::vector<std::vector<Done>> dones;
+    {
+      absl::MutexLock lock(&queue_mutex_);
+      queue_mutex_.Await(absl::Condition(this, &MembershipKeeper::HasWork));
+      // A customer another loop evaluates now stays queued: its waiters
+      // came after that evaluation read the customer.
+      std::deque<std::string> kept;
+      while (!queue_.empty()) {
+        std::string id = std::move(queue_.front());
+        queue_.pop_front();
+        if (ids.size() < batch && !running_.contains(id)) {
+          ids.push_back(std::move(id));
+        } else {
+          kept.push_back(std::move(id));
+        }
+      }
+      queue_ = std::move(kept);
+      if (ids.empty()) {
+        if (stopping_) return;
+        continue;
+      }
+      for (const std::string& id : ids) {
+        running_.insert(id);
+        auto entry = waiting_.find(id);
+        waiters_ -= entry->second.size();
+        dones.push_back(std::move(entry->second));
+        waiting_.erase(entry);
+      }
+    }
+    std::vector<absl::Status> statuses =
+        EvaluateMany(ids, EvaluationTrigger::kEvent);
+    {
+      absl::MutexLock lock(&queue_mutex_);
+      for (const std::string& id : ids) running_.erase(id);
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      for (Done& done : dones[i]) std::move(done)(statuses[i]);
+    }
   }
 }
 
@@ -156,125 +269,319 @@ absl::Status MembershipKeeper::Forget(const std::string& customer_id) const {
 
 absl::Status MembershipKeeper::Evaluate(const std::string& customer_id,
                                         EvaluationTrigger trigger) const {
-  absl::Status status;
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    bool changed = false;
-    status = EvaluateOnce(customer_id, trigger, &changed);
-    if (!status.ok() || !changed) break;
-    status = absl::AbortedError(
-        absl::StrCat("customer ", customer_id,
+  return EvaluateMany({customer_id}, trigger)[0];
+}
+
+std::vector<absl::Status> MembershipKeeper::EvaluateMany(
+    const std::vector<std::string>& ids, EvaluationTrigger trigger,
+    const std::set<std::string>* only) const {
+  std::vector<absl::Status> statuses(ids.size());
+  std::vector<size_t> todo(ids.size());
+  std::iota(todo.begin(), todo.end(), 0);
+  for (int attempt = 0; attempt < kMaxAttempts && !todo.empty(); ++attempt) {
+    todo = EvaluateRound(ids, todo, trigger, only,
+                         /*write_every_entry=*/attempt > 0, statuses);
+  }
+  for (size_t i : todo) {
+    statuses[i] = absl::AbortedError(
+        absl::StrCat("customer ", ids[i],
                      " kept changing while its segments were evaluated; try "
                      "again"));
   }
   if (metrics_ != nullptr) {
-    metrics_->evaluations(static_cast<int>(trigger), status.ok()).Increment();
+    for (const absl::Status& status : statuses) {
+      metrics_->evaluations(static_cast<int>(trigger), status.ok()).Increment();
+    }
   }
-  return status;
+  return statuses;
 }
 
-absl::Status MembershipKeeper::EvaluateOnce(const std::string& customer_id,
-                                            EvaluationTrigger trigger,
-                                            bool* changed) const {
-  const timeline::CustomerKeys customer =
-      context_->keys.ForCustomer(customer_id);
+std::vector<size_t> MembershipKeeper::EvaluateRound(
+    const std::vector<std::string>& ids, const std::vector<size_t>& todo,
+    EvaluationTrigger trigger, const std::set<std::string>* only,
+    bool write_every_entry, std::vector<absl::Status>& statuses) const {
   const std::shared_ptr<const DefinitionSet> definitions = definitions_->Get();
+  const FactSources sources = SourcesOf(*insights_);
   const absl::Time now = context_->options.clock();
-  redis::Replies read = redis::CallAllAndWait(
-      *context_->redis, {{"HGETALL", customer.view},
-                         {"SMEMBERS", customer.aliases},
-                         {"HGETALL", keys_->CustomerSegments(customer_id)}});
-  for (absl::StatusOr<Reply>& reply : read) {
-    reply = timeline::Expect(std::move(reply), Reply::Type::kArray,
-                             "a customer's segments");
-    if (!reply.ok()) return reply.status();
-  }
-  // Customers merged into this one keep no memberships of their own.
-  for (const Reply& alias : read[1]->elements) {
-    absl::StatusOr<Reply> has = timeline::Expect(
-        redis::CallAndWait(*context_->redis,
-                           {"EXISTS", keys_->CustomerSegments(alias.str)}),
-        Reply::Type::kInteger, "a merged customer's segments");
-    if (!has.ok()) return has.status();
-    if (has->integer == 0) continue;
-    if (absl::Status forgot = Forget(alias.str); !forgot.ok()) return forgot;
-  }
-  absl::StatusOr<ViewFacts> facts =
-      FactsOfView(*read[0], SourcesOf(*insights_), now);
-  if (!facts.ok()) return facts.status();
-  if (facts->gone) return Forget(customer_id);
+  const std::string now_text = absl::StrCat(absl::ToUnixMicros(now));
+  const std::string history_limit =
+      absl::StrCat(std::max(options_.history_limit, 1));
 
-  std::vector<std::string> args = {
-      absl::StrCat(absl::ToUnixMicros(now)),
-      absl::StrCat(std::max(options_.history_limit, 1))};
-  std::optional<absl::Time> next_change;
-  std::vector<std::pair<const v1::Segment*, bool>> verdicts;
-  for (const v1::Segment& segment : definitions->segments) {
-    const Verdict verdict =
-        segments::Evaluate(segment.condition(), facts->facts, now);
-    if (verdict.next_change.has_value() &&
-        (!next_change.has_value() || *verdict.next_change < *next_change)) {
-      next_change = verdict.next_change;
+  // Step 1, for the whole batch.
+  constexpr size_t kReads = 4;
+  std::vector<std::vector<std::string>> reads;
+  reads.reserve(todo.size() * kReads);
+  for (size_t i : todo) {
+    const std::string& id = ids[i];
+    const timeline::CustomerKeys customer = context_->keys.ForCustomer(id);
+    reads.push_back({"HGETALL", customer.view});
+    reads.push_back({"SMEMBERS", customer.aliases});
+    reads.push_back({"HGETALL", keys_->CustomerSegments(id)});
+    reads.push_back({"ZSCORE", keys_->DeadlinesOf(id), id});
+  }
+  redis::Replies read =
+      redis::CallAllAndWait(*context_->redis, std::move(reads));
+
+  // Step 2's merged customers, and the plans of step 3.
+  OwnedCommands alias_checks;
+  std::vector<std::string> aliases;
+  std::vector<size_t> gone;
+  std::vector<Plan> plans;
+  for (size_t k = 0; k < todo.size(); ++k) {
+    const size_t i = todo[k];
+    const std::string& id = ids[i];
+    absl::Status failed;
+    for (size_t r = 0; r < kReads && failed.ok(); ++r) {
+      absl::StatusOr<Reply>& reply = read[k * kReads + r];
+      reply = r + 1 < kReads
+                  ? timeline::Expect(std::move(reply), Reply::Type::kArray,
+                                     "a customer's segments")
+                  : redis::ErrorReplyAsStatus(std::move(reply),
+                                              "a customer's deadline");
+      if (!reply.ok()) failed = reply.status();
     }
-    verdicts.emplace_back(&segment, verdict.member);
-    args.push_back(segment.name());
-    args.push_back(absl::StrCat(segment.version()));
-    args.push_back(verdict.member ? "1" : "0");
-  }
-  absl::StatusOr<Reply> written = timeline::Expect(
-      redis::RunAndWait(*context_->redis, scripts_->write_memberships,
-                        {keys_->CustomerSegments(customer_id),
-                         keys_->CustomerLog(customer_id), customer.view},
-                        std::move(args)),
-      Reply::Type::kArray, "recording a customer's segments");
-  if (!written.ok()) return written.status();
-  if (written->elements.size() == 1 && written->elements[0].str == "gone") {
-    // Merged away or being erased since the read.
-    *changed = true;
-    return absl::OkStatus();
+    if (!failed.ok()) {
+      statuses[i] = failed;
+      continue;
+    }
+    const Reply& view = *read[k * kReads];
+    const Reply& recorded_reply = *read[k * kReads + 2];
+    const std::optional<int64_t> deadline = ScoreMicros(*read[k * kReads + 3]);
+    // Customers merged into this one keep no memberships of their own.
+    for (const Reply& alias : read[k * kReads + 1]->elements) {
+      alias_checks.Add(i, {"EXISTS", keys_->CustomerSegments(alias.str)});
+      aliases.push_back(alias.str);
+    }
+    absl::StatusOr<ViewFacts> facts = FactsOfView(view, sources, now);
+    if (!facts.ok()) {
+      statuses[i] = facts.status();
+      continue;
+    }
+    if (facts->gone) {
+      // Nothing kept of it: nothing to drop.
+      if (!recorded_reply.elements.empty() || deadline.has_value()) {
+        gone.push_back(i);
+      } else {
+        statuses[i] = absl::OkStatus();
+      }
+      continue;
+    }
+    std::map<std::string, Recorded, std::less<>> recorded;
+    for (size_t f = 0; f + 1 < recorded_reply.elements.size(); f += 2) {
+      if (std::optional<Recorded> entry =
+              ParseRecorded(recorded_reply.elements[f + 1].str)) {
+        recorded[recorded_reply.elements[f].str] = *entry;
+      }
+    }
+
+    Plan plan;
+    plan.id = i;
+    plan.view = &view;
+    std::vector<std::string> args = {now_text, history_limit};
+    bool changes = false;
+    std::optional<absl::Time> next_change;
+    for (const v1::Segment& segment : definitions->segments) {
+      if (only != nullptr && !only->contains(segment.name())) continue;
+      const Verdict verdict =
+          segments::Evaluate(segment.condition(), facts->facts, now);
+      if (verdict.next_change.has_value() &&
+          (!next_change.has_value() || *verdict.next_change < *next_change)) {
+        next_change = verdict.next_change;
+      }
+      args.push_back(segment.name());
+      args.push_back(absl::StrCat(segment.version()));
+      args.push_back(verdict.member ? "1" : "0");
+      auto found = recorded.find(segment.name());
+      const Recorded* old = found == recorded.end() ? nullptr : &found->second;
+      // Recorded under a newer version than this replica knows: not ours
+      // (the script leaves it too).
+      if (old != nullptr && old->version > segment.version()) continue;
+      const bool recorded_member =
+          old != nullptr && old->version == segment.version();
+      if (verdict.member != recorded_member ||
+          (old != nullptr && !recorded_member)) {
+        changes = true;
+        // An exit leaves the index before the record says so.
+        if (old != nullptr) {
+          plan.before.push_back(
+              {"ZREM", keys_->MembersOf(id, segment.name(), old->version), id});
+        }
+      }
+      const std::string key =
+          keys_->MembersOf(id, segment.name(), segment.version());
+      if (verdict.member) {
+        if (trigger != EvaluationTrigger::kEvent || write_every_entry) {
+          plan.after.push_back({"ZADD", key, "0", id});
+        }
+      } else if (trigger == EvaluationTrigger::kDeadline || write_every_entry) {
+        plan.after.push_back({"ZREM", key, id});
+      }
+    }
+    std::optional<int64_t> wanted;
+    if (next_change.has_value()) wanted = absl::ToUnixMicros(*next_change);
+    // A deadline entry only has to come no later than the next change: one
+    // that comes early finds nothing changed and is set again then. So an
+    // entry still ahead is kept unless the change comes before it (an event
+    // that moves a recency along writes nothing), and the segments a pass
+    // does not evaluate keep theirs in it.
+    const bool ahead =
+        deadline.has_value() && *deadline > absl::ToUnixMicros(now);
+    const bool write_deadline =
+        only != nullptr ? wanted.has_value() &&
+                              (!deadline.has_value() || *wanted < *deadline)
+                        : (ahead ? wanted.has_value() && *wanted < *deadline
+                                 : wanted != deadline);
+    if (write_deadline) {
+      if (wanted.has_value()) {
+        plan.after.push_back(
+            {"ZADD", keys_->DeadlinesOf(id), absl::StrCat(*wanted), id});
+      } else {
+        plan.after.push_back({"ZREM", keys_->DeadlinesOf(id), id});
+      }
+    }
+    if (changes) {
+      plan.script_args = std::move(args);
+    } else {
+      plan.before.clear();
+    }
+    if (!changes && plan.after.empty()) {
+      // As recorded: nothing to write, so no write to race with either.
+      statuses[i] = absl::OkStatus();
+      continue;
+    }
+    plans.push_back(std::move(plan));
   }
 
-  std::vector<std::vector<std::string>> writes;
-  const std::vector<Reply>& changes = written->elements;
-  for (size_t i = 0; i + 2 < changes.size(); i += 3) {
-    int64_t version = 0;
-    if (!absl::SimpleAtoi(changes[i + 2].str, &version)) continue;
-    writes.push_back(
-        {changes[i].str == "+" ? "ZADD" : "ZREM",
-         keys_->MembersOf(customer_id, changes[i + 1].str, version)});
-    if (changes[i].str == "+") writes.back().push_back("0");
-    writes.back().push_back(customer_id);
-  }
-  if (trigger != EvaluationTrigger::kEvent) {
-    for (const auto& [segment, member] : verdicts) {
-      const std::string key =
-          keys_->MembersOf(customer_id, segment->name(), segment->version());
-      if (member) {
-        writes.push_back({"ZADD", key, "0", customer_id});
-      } else {
-        writes.push_back({"ZREM", key, customer_id});
+  std::vector<absl::Status> failures(ids.size());
+  // Step 2.
+  if (!alias_checks.commands.empty()) {
+    const std::vector<size_t> owners = alias_checks.owners;
+    redis::Replies found = redis::CallAllAndWait(
+        *context_->redis, std::move(alias_checks.commands));
+    for (size_t a = 0; a < found.size(); ++a) {
+      absl::StatusOr<Reply> has =
+          timeline::Expect(std::move(found[a]), Reply::Type::kInteger,
+                           "a merged customer's segments");
+      absl::Status status = has.status();
+      if (has.ok() && has->integer != 0) status = Forget(aliases[a]);
+      if (!status.ok() && failures[owners[a]].ok()) {
+        failures[owners[a]] = status;
       }
     }
   }
-  if (next_change.has_value()) {
-    writes.push_back({"ZADD", keys_->DeadlinesOf(customer_id),
-                      absl::StrCat(absl::ToUnixMicros(*next_change)),
-                      customer_id});
-  } else {
-    writes.push_back({"ZREM", keys_->DeadlinesOf(customer_id), customer_id});
-  }
-  if (absl::Status status =
-          CheckAll(redis::CallAllAndWait(*context_->redis, std::move(writes)),
-                   "a segment's members");
-      !status.ok()) {
-    return status;
-  }
+  for (size_t i : gone) statuses[i] = Forget(ids[i]);
 
-  absl::StatusOr<Reply> again = timeline::Expect(
-      redis::CallAndWait(*context_->redis, {"HGETALL", customer.view}),
-      Reply::Type::kArray, "a customer's segments");
-  if (!again.ok()) return again.status();
-  *changed = Fingerprint(*again) != Fingerprint(*read[0]);
-  return absl::OkStatus();
+  // Step 3: the exits' index entries, the scripts, the index entries and
+  // deadlines.
+  OwnedCommands exits;
+  std::vector<redis::ScriptCall> calls;
+  std::vector<size_t> scripted;  // plans with a script call
+  for (size_t p = 0; p < plans.size(); ++p) {
+    Plan& plan = plans[p];
+    if (!failures[plan.id].ok()) continue;
+    for (const std::vector<std::string>& command : plan.before) {
+      exits.Add(plan.id, command);
+    }
+  }
+  exits.Send(*context_->redis, "a segment's members", failures);
+  for (size_t p = 0; p < plans.size(); ++p) {
+    const Plan& plan = plans[p];
+    if (plan.script_args.empty() || !failures[plan.id].ok()) continue;
+    const std::string& id = ids[plan.id];
+    calls.push_back(
+        {.keys = {keys_->CustomerSegments(id), keys_->CustomerLog(id),
+                  context_->keys.ForCustomer(id).view},
+         .args = plan.script_args});
+    scripted.push_back(p);
+  }
+  std::vector<size_t> again;
+  std::vector<bool> merged_away(plans.size(), false);
+  if (!calls.empty()) {
+    redis::Replies written = redis::RunAllAndWait(
+        *context_->redis, scripts_->write_memberships, std::move(calls));
+    for (size_t s = 0; s < written.size(); ++s) {
+      Plan& plan = plans[scripted[s]];
+      absl::StatusOr<Reply> reply =
+          timeline::Expect(std::move(written[s]), Reply::Type::kArray,
+                           "recording a customer's segments");
+      if (!reply.ok()) {
+        failures[plan.id] = reply.status();
+        continue;
+      }
+      if (reply->elements.size() == 1 && reply->elements[0].str == "gone") {
+        // Merged away or being erased since the read.
+        merged_away[scripted[s]] = true;
+        continue;
+      }
+      const std::vector<Reply>& changed = reply->elements;
+      const std::string& id = ids[plan.id];
+      for (size_t c = 0; c + 2 < changed.size(); c += 3) {
+        int64_t version = 0;
+        if (!absl::SimpleAtoi(changed[c + 2].str, &version)) continue;
+        std::vector<std::string> command =
+            changed[c].str == "+"
+                ? std::vector<std::string>{"ZADD",
+                                           keys_->MembersOf(
+                                               id, changed[c + 1].str, version),
+                                           "0", id}
+                : std::vector<std::string>{
+                      "ZREM", keys_->MembersOf(id, changed[c + 1].str, version),
+                      id};
+        // Written already (an exit foreseen) or to be (every member's
+        // entry).
+        if (absl::c_find(plan.before, command) == plan.before.end() &&
+            absl::c_find(plan.after, command) == plan.after.end()) {
+          plan.after.push_back(std::move(command));
+        }
+      }
+    }
+  }
+  OwnedCommands writes;
+  for (size_t p = 0; p < plans.size(); ++p) {
+    Plan& plan = plans[p];
+    if (!failures[plan.id].ok() || merged_away[p]) continue;
+    for (std::vector<std::string>& command : plan.after) {
+      writes.Add(plan.id, std::move(command));
+    }
+  }
+  writes.Send(*context_->redis, "a segment's members", failures);
+
+  // Step 4.
+  std::vector<std::vector<std::string>> rereads;
+  std::vector<size_t> reread;
+  for (size_t p = 0; p < plans.size(); ++p) {
+    const Plan& plan = plans[p];
+    if (!failures[plan.id].ok()) {
+      statuses[plan.id] = failures[plan.id];
+    } else if (merged_away[p]) {
+      again.push_back(plan.id);
+    } else {
+      rereads.push_back(
+          {"HGETALL", context_->keys.ForCustomer(ids[plan.id]).view});
+      reread.push_back(p);
+    }
+  }
+  redis::Replies views =
+      redis::CallAllAndWait(*context_->redis, std::move(rereads));
+  for (size_t r = 0; r < views.size(); ++r) {
+    const Plan& plan = plans[reread[r]];
+    absl::StatusOr<Reply> view = timeline::Expect(
+        std::move(views[r]), Reply::Type::kArray, "a customer's segments");
+    if (!view.ok()) {
+      statuses[plan.id] = view.status();
+    } else if (Fingerprint(*view) != Fingerprint(*plan.view)) {
+      again.push_back(plan.id);
+    } else {
+      statuses[plan.id] = absl::OkStatus();
+    }
+  }
+  for (size_t k = 0; k < todo.size(); ++k) {
+    // A merged customer's failure is its owner's.
+    if (!failures[todo[k]].ok() && statuses[todo[k]].ok()) {
+      statuses[todo[k]] = failures[todo[k]];
+    }
+  }
+  return again;
 }
 
 }  // namespace omnihub::segments

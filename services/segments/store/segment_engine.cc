@@ -1,8 +1,11 @@
 #include "services/segments/store/segment_engine.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <numeric>
 #include <optional>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -10,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/logging/log.h"
 #include "common/redis/blocking_calls.h"
+#include "common/sharded_page/sharded_page.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/insights/analysis/customer_record.h"
 #include "services/insights/store/customer_read.h"
@@ -24,7 +28,9 @@ using insights::TextOf;
 using redis::Reply;
 
 constexpr absl::Duration kPassLease = absl::Seconds(30);
-constexpr int kScanCount = 500;
+// Keys SCAN looks at per step of the pass (a customer has several keys; the
+// views among them are evaluated together).
+constexpr int kScanCount = 20000;
 constexpr int kSweepBatch = 500;
 constexpr int kSweepRounds = 20;
 // Old versions' member indexes dropped once a newer version is complete.
@@ -79,7 +85,10 @@ SegmentEngine::~SegmentEngine() { Stop(); }
 void SegmentEngine::Start() {
   if (thread_.joinable()) return;
   thread_ = std::thread([this] {
-    while (!stop_.WaitForNotificationWithTimeout(options_.tick)) {
+    // While this replica's pass is unfinished, the next tick follows at
+    // once: the pass gets every slice it can.
+    while (!stop_.WaitForNotificationWithTimeout(
+        pass_unfinished_ ? absl::ZeroDuration() : options_.tick)) {
       if (absl::Status status = Tick(); !status.ok()) {
         log::Warning("segments: %s", status.ToString());
       }
@@ -95,6 +104,7 @@ void SegmentEngine::Stop() {
 absl::Status SegmentEngine::Tick() {
   absl::Status status = definitions_.Load();
   if (!status.ok()) return status;
+  pass_unfinished_ = false;
   absl::StatusOr<bool> done = Reevaluate(options_.pass_slice);
   if (!done.ok()) status = done.status();
   absl::StatusOr<int64_t> swept = SweepDeadlines();
@@ -110,18 +120,33 @@ absl::Status SegmentEngine::Tick() {
 }
 
 absl::Status SegmentEngine::EvaluateAll(const std::vector<std::string>& ids,
-                                        EvaluationTrigger trigger) {
+                                        EvaluationTrigger trigger,
+                                        const std::set<std::string>* only,
+                                        absl::FunctionRef<void()> meanwhile) {
+  // Batches of the keeper's size, a few at once: one evaluates here while
+  // Redis answers another's round trip.
+  const size_t batch = std::max(options_.keeper.batch, 1);
   absl::Mutex mutex;
-  int remaining = static_cast<int>(ids.size());
+  int remaining = 0;
   absl::Status first_error;
-  for (const std::string& id : ids) {
-    workers_.Schedule([&, id] {
-      absl::Status status = keeper_.Evaluate(id, trigger);
+  for (size_t from = 0; from < ids.size(); from += batch) {
+    std::vector<std::string> part(
+        ids.begin() + from, ids.begin() + std::min(ids.size(), from + batch));
+    {
       absl::MutexLock lock(&mutex);
-      if (!status.ok() && first_error.ok()) first_error = status;
+      ++remaining;
+    }
+    workers_.Schedule([&, part = std::move(part)] {
+      std::vector<absl::Status> statuses =
+          keeper_.EvaluateMany(part, trigger, only);
+      absl::MutexLock lock(&mutex);
+      for (const absl::Status& status : statuses) {
+        if (!status.ok() && first_error.ok()) first_error = status;
+      }
       --remaining;
     });
   }
+  meanwhile();
   absl::MutexLock lock(&mutex);
   mutex.Await(absl::Condition(
       +[](int* left) { return *left == 0; }, &remaining));
@@ -166,20 +191,28 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
     done[state[0]->elements[i].str] =
         absl::StrSplit(state[0]->elements[i + 1].str, '|');
   }
+  // Only the segments whose version or inputs changed since their last
+  // complete evaluation are evaluated; the others' memberships are kept
+  // right by events and deadlines.
   std::map<std::string, std::string> inputs;
-  std::string fingerprint = definitions->fingerprint;
-  bool all_done = true;
+  std::set<std::string> stale;
+  std::string fingerprint;  // "name:version,..." of them, then their inputs
+  std::string stamps;
   for (const v1::Segment& segment : definitions->segments) {
     const std::string& stamp = inputs[segment.name()] = InputsStamp(segment);
-    if (!stamp.empty()) {
-      absl::StrAppend(&fingerprint, "|", segment.name(), "@", stamp);
-    }
     const std::vector<std::string>& last = done[segment.name()];
-    all_done = all_done && last.size() >= 3 &&
-               last[0] == absl::StrCat(segment.version()) &&
-               (last.size() >= 4 ? last[3] : std::string()) == stamp;
+    if (last.size() >= 3 && last[0] == absl::StrCat(segment.version()) &&
+        (last.size() >= 4 ? last[3] : std::string()) == stamp) {
+      continue;
+    }
+    stale.insert(segment.name());
+    absl::StrAppend(&fingerprint, segment.name(), ":", segment.version(), ",");
+    if (!stamp.empty()) {
+      absl::StrAppend(&stamps, "|", segment.name(), "@", stamp);
+    }
   }
-  if (all_done) return true;
+  if (stale.empty()) return true;
+  fingerprint += stamps;
   absl::StatusOr<bool> lease = TakeLease(keys_.PassLease(), kPassLease);
   if (!lease.ok()) return lease.status();
   if (!*lease) return false;  // another replica is at it
@@ -195,11 +228,20 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
   }
   const insights::InsightsKeys customer_keys(context_->keys.prefix());
   const absl::Time until = absl::Now() + slice;
-  do {
-    absl::StatusOr<insights::CustomerIdsStep> step =
-        insights::ScanCustomerIds(*context_, customer_keys, cursor, kScanCount);
-    if (!step.ok()) return step.status();
-    if (absl::Status status = EvaluateAll(step->ids, EvaluationTrigger::kPass);
+  absl::StatusOr<insights::CustomerIdsStep> step =
+      insights::ScanCustomerIds(*context_, customer_keys, cursor, kScanCount);
+  if (!step.ok()) return step.status();
+  for (;;) {
+    // The next customers are scanned while these are evaluated.
+    std::optional<absl::StatusOr<insights::CustomerIdsStep>> next;
+    if (absl::Status status = EvaluateAll(
+            step->ids, EvaluationTrigger::kPass, &stale,
+            [&] {
+              if (step->cursor != "0") {
+                next = insights::ScanCustomerIds(*context_, customer_keys,
+                                                 step->cursor, kScanCount);
+              }
+            });
         !status.ok()) {
       return status;
     }
@@ -212,8 +254,14 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
              "evaluated", absl::StrCat(evaluated)}),
         "the segments' evaluation");
     if (!saved.ok()) return saved.status();
-  } while (cursor != "0" && absl::Now() < until);
-  if (cursor != "0") return false;
+    if (cursor == "0" || absl::Now() >= until) break;
+    if (!next->ok()) return next->status();
+    step = *std::move(next);
+  }
+  if (cursor != "0") {
+    pass_unfinished_ = true;
+    return false;
+  }
 
   // Done: every segment of these definitions is complete at its version
   // (a segment changed meanwhile had its entry removed by the change, and
@@ -222,6 +270,7 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
   const std::string completed =
       absl::StrCat(evaluated, "|", absl::ToUnixMicros(Now()));
   for (const v1::Segment& segment : definitions->segments) {
+    if (!stale.contains(segment.name())) continue;
     marks.push_back({"HSET", keys_.Done(), segment.name(),
                      absl::StrCat(segment.version(), "|", completed, "|",
                                   inputs[segment.name()])});
@@ -233,7 +282,7 @@ absl::StatusOr<bool> SegmentEngine::Reevaluate(absl::Duration slice) {
     if (!reply.ok()) return reply.status();
   }
   for (const v1::Segment& segment : definitions->segments) {
-    if (segment.version() > 1) {
+    if (stale.contains(segment.name()) && segment.version() > 1) {
       DropIndexes(segment.name(),
                   std::max<int64_t>(1, segment.version() - kVersionsDropped),
                   segment.version() - 1);
@@ -294,23 +343,36 @@ void SegmentEngine::DropIndexes(const std::string& name, int64_t from_version,
 absl::StatusOr<int64_t> SegmentEngine::SweepDeadlines() {
   const std::string now = absl::StrCat(absl::ToUnixMicros(Now()));
   int64_t due = 0;
-  for (int shard = 0; shard < kSegmentShards; ++shard) {
-    for (int round = 0; round < kSweepRounds; ++round) {
-      absl::StatusOr<Reply> entries = timeline::Expect(
-          redis::CallAndWait(*context_->redis,
-                             {"ZRANGEBYSCORE", keys_.Deadlines(shard), "-inf",
-                              now, "LIMIT", "0", absl::StrCat(kSweepBatch)}),
-          Reply::Type::kArray, "the segments' deadline index");
-      if (!entries.ok()) return entries.status();
-      if (entries->elements.empty()) break;
-      std::vector<std::string> ids;
-      for (Reply& entry : entries->elements) ids.push_back(entry.str);
-      due += static_cast<int64_t>(ids.size());
-      if (absl::Status status = EvaluateAll(ids, EvaluationTrigger::kDeadline);
-          !status.ok()) {
-        return status;
-      }
+  // Every shard in one round trip; again for the shards that had more.
+  std::vector<int> shards(kSegmentShards);
+  std::iota(shards.begin(), shards.end(), 0);
+  for (int round = 0; round < kSweepRounds && !shards.empty(); ++round) {
+    std::vector<std::vector<std::string>> reads;
+    for (int shard : shards) {
+      reads.push_back({"ZRANGEBYSCORE", keys_.Deadlines(shard), "-inf", now,
+                       "LIMIT", "0", absl::StrCat(kSweepBatch)});
     }
+    redis::Replies entries =
+        redis::CallAllAndWait(*context_->redis, std::move(reads));
+    std::vector<std::string> ids;
+    std::vector<int> more;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      absl::StatusOr<Reply> entry =
+          timeline::Expect(std::move(entries[i]), Reply::Type::kArray,
+                           "the segments' deadline index");
+      if (!entry.ok()) return entry.status();
+      if (static_cast<int>(entry->elements.size()) == kSweepBatch) {
+        more.push_back(shards[i]);
+      }
+      for (Reply& id : entry->elements) ids.push_back(std::move(id.str));
+    }
+    if (ids.empty()) break;
+    due += static_cast<int64_t>(ids.size());
+    if (absl::Status status = EvaluateAll(ids, EvaluationTrigger::kDeadline);
+        !status.ok()) {
+      return status;
+    }
+    shards = std::move(more);
   }
   return due;
 }
@@ -500,6 +562,44 @@ absl::StatusOr<std::vector<v1::Segment>> SegmentEngine::List() {
   return segments;
 }
 
+namespace {
+
+// The first `wanted` ids of a segment's index after `from` (a ZRANGEBYLEX
+// bound), given each shard's first ids: the shards that may still hold ids
+// of the page are read further until the page is decided.
+absl::StatusOr<std::vector<std::string>> MembersOfPage(
+    redis::RedisClient& redis, const SegmentKeys& keys, const std::string& name,
+    int64_t version, const std::string& from, size_t wanted,
+    std::vector<sharded_page::ShardRead<std::string>> reads) {
+  while (true) {
+    sharded_page::MergeStep<std::string> step =
+        sharded_page::MergeShards(reads, wanted, std::less<>());
+    if (step.reads.empty()) return std::move(step.page);
+    std::vector<std::vector<std::string>> more;
+    for (const sharded_page::MoreOf& next : step.reads) {
+      const sharded_page::ShardRead<std::string>& read = reads[next.shard];
+      more.push_back(
+          {"ZRANGEBYLEX", keys.Members(next.shard, name, version),
+           read.entries.empty() ? from : absl::StrCat("(", read.entries.back()),
+           "+", "LIMIT", "0", absl::StrCat(next.count)});
+    }
+    redis::Replies replies = redis::CallAllAndWait(redis, std::move(more));
+    for (size_t i = 0; i < replies.size(); ++i) {
+      replies[i] = timeline::Expect(std::move(replies[i]), Reply::Type::kArray,
+                                    "a segment's members");
+      if (!replies[i].ok()) return replies[i].status();
+      sharded_page::ShardRead<std::string>& read = reads[step.reads[i].shard];
+      read.more =
+          static_cast<int>(replies[i]->elements.size()) == step.reads[i].count;
+      for (Reply& id : replies[i]->elements) {
+        read.entries.push_back(std::move(id.str));
+      }
+    }
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<MembersPage> SegmentEngine::Members(
     const std::string& name, int page_size, const std::string& page_token) {
   if (absl::Status valid = CheckName(name, "name"); !valid.ok()) return valid;
@@ -511,38 +611,76 @@ absl::StatusOr<MembersPage> SegmentEngine::Members(
   if (!page_token.empty() && !timeline::IsWellFormedCustomerId(page_token)) {
     return Invalid("page_token", "is not a token ListSegmentMembers gave");
   }
-  absl::StatusOr<v1::Segment> segment = Get(name);
-  if (!segment.ok()) return segment.status();
-  // Ids after the token, from every shard: the page is the smallest of
-  // them all.
+  // One more than a page tells whether a page follows.
+  const size_t wanted = static_cast<size_t>(page_size) + 1;
+  const int first = sharded_page::FirstAsk(wanted, kSegmentShards);
   const std::string from =
       page_token.empty() ? std::string("-") : absl::StrCat("(", page_token);
-  std::vector<std::vector<std::string>> reads;
-  for (int shard = 0; shard < kSegmentShards; ++shard) {
-    reads.push_back({"ZRANGEBYLEX",
-                     keys_.Members(shard, name, segment->version()), from, "+",
-                     "LIMIT", "0", absl::StrCat(page_size)});
+  // The stored definition (its version) and its evaluation's state are read
+  // in the same round trip as the shards' first ids, under the version this
+  // replica loaded last; only when the stored one differs (changed on
+  // another replica within the last tick) are the shards read again.
+  int64_t version = 0;
+  if (const v1::Segment* loaded = definitions_.Get()->Find(name)) {
+    version = loaded->version();
   }
-  std::vector<std::string> ids;
-  bool more = false;
-  for (absl::StatusOr<Reply>& reply :
-       redis::CallAllAndWait(*context_->redis, std::move(reads))) {
-    reply = timeline::Expect(std::move(reply), Reply::Type::kArray,
-                             "a segment's members");
-    if (!reply.ok()) return reply.status();
-    more = more || static_cast<int>(reply->elements.size()) == page_size;
-    for (Reply& id : reply->elements) ids.push_back(std::move(id.str));
-  }
-  std::sort(ids.begin(), ids.end());
   MembersPage page;
-  if (static_cast<int>(ids.size()) > page_size) {
-    ids.resize(page_size);
-    more = true;
+  std::vector<sharded_page::ShardRead<std::string>> reads(kSegmentShards);
+  for (int attempt = 0;; ++attempt) {
+    std::vector<std::vector<std::string>> commands = {
+        {"HGET", keys_.Definitions(), name}, {"HGET", keys_.Done(), name}};
+    if (version > 0) {
+      for (int shard = 0; shard < kSegmentShards; ++shard) {
+        commands.push_back({"ZRANGEBYLEX", keys_.Members(shard, name, version),
+                            from, "+", "LIMIT", "0", absl::StrCat(first)});
+      }
+    }
+    redis::Replies replies =
+        redis::CallAllAndWait(*context_->redis, std::move(commands));
+    for (size_t i = 0; i < 2; ++i) {
+      replies[i] =
+          redis::ErrorReplyAsStatus(std::move(replies[i]), "a segment");
+      if (!replies[i].ok()) return replies[i].status();
+    }
+    if (replies[0]->type != Reply::Type::kString) return NotFound(name);
+    v1::Segment stored;
+    if (!stored.ParseFromString(replies[0]->str)) {
+      return absl::DataLossError(
+          absl::StrCat("segment definition ", name, " is not readable"));
+    }
+    if (stored.version() != version ||
+        replies.size() != 2 + static_cast<size_t>(kSegmentShards)) {
+      if (attempt >= 3) {
+        return absl::AbortedError(
+            absl::StrCat("segment \"", name, "\" keeps changing; try again"));
+      }
+      version = stored.version();
+      continue;
+    }
+    const std::vector<std::string> done =
+        absl::StrSplit(TextOf(*replies[1]), '|');
+    page.version = version;
+    page.complete = done.size() >= 3 && done[0] == absl::StrCat(version);
+    for (int shard = 0; shard < kSegmentShards; ++shard) {
+      absl::StatusOr<Reply>& reply = replies[2 + shard];
+      reply = timeline::Expect(std::move(reply), Reply::Type::kArray,
+                               "a segment's members");
+      if (!reply.ok()) return reply.status();
+      reads[shard].more = static_cast<int>(reply->elements.size()) == first;
+      for (Reply& id : reply->elements) {
+        reads[shard].entries.push_back(std::move(id.str));
+      }
+    }
+    break;
   }
-  if (more && !ids.empty()) page.next_page_token = ids.back();
-  page.customer_ids = std::move(ids);
-  page.version = segment->version();
-  page.complete = segment->reevaluation().complete();
+  absl::StatusOr<std::vector<std::string>> ids = MembersOfPage(
+      *context_->redis, keys_, name, version, from, wanted, std::move(reads));
+  if (!ids.ok()) return ids.status();
+  page.customer_ids = *std::move(ids);
+  if (page.customer_ids.size() > static_cast<size_t>(page_size)) {
+    page.customer_ids.resize(page_size);
+    page.next_page_token = page.customer_ids.back();
+  }
   return page;
 }
 

@@ -4,8 +4,9 @@
 //   - loads the definitions other replicas changed;
 //   - after a definition changed, or the RFM boundaries or the purchase
 //     model a segment's conditions read did, evaluates every customer again
-//     (one replica at a time, resumable where it stopped), with progress
-//     kept in Redis and readable in the segment;
+//     for those segments only (one replica at a time, resumable where it
+//     stopped, a tick after another until done), with progress kept in
+//     Redis and readable in the segment;
 //   - sweeps the deadline index: customers for whom a time-relative
 //     condition changes now are evaluated at that moment;
 //   - counts every segment's members now and then: the gauges, and the
@@ -19,11 +20,14 @@
 #ifndef OMNIHUB_SERVICES_SEGMENTS_STORE_SEGMENT_ENGINE_H_
 #define OMNIHUB_SERVICES_SEGMENTS_STORE_SEGMENT_ENGINE_H_
 
+#include <atomic>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -46,8 +50,9 @@ struct SegmentOptions {
   absl::Duration tick = absl::Seconds(1);
   // Time the background evaluation may take from each tick.
   absl::Duration pass_slice = absl::Seconds(2);
-  // Customers evaluated at once by the pass and the sweeper.
-  int concurrency = 32;
+  // Batches (of keeper.batch customers) evaluated at once by the pass and
+  // the sweeper.
+  int concurrency = 4;
   // Counts the members of every segment this often (zero: only on request).
   absl::Duration size_interval = absl::Minutes(1);
   // Days of size history kept per segment.
@@ -133,8 +138,12 @@ class SegmentEngine : public insights::SegmentLookup {
   // changes (new boundaries, a new model), every customer is evaluated
   // again in the background, as after a new version.
   std::string InputsStamp(const v1::Segment& segment) const;
-  absl::Status EvaluateAll(const std::vector<std::string>& ids,
-                           EvaluationTrigger trigger);
+  // `only`: the segments to evaluate (nullptr: all). Runs `meanwhile` on
+  // this thread while the batches are evaluated.
+  absl::Status EvaluateAll(
+      const std::vector<std::string>& ids, EvaluationTrigger trigger,
+      const std::set<std::string>* only = nullptr,
+      absl::FunctionRef<void()> meanwhile = [] {});
   absl::StatusOr<bool> TakeLease(const std::string& key, absl::Duration ttl);
   void DropIndexes(const std::string& name, int64_t from_version,
                    int64_t to_version);
@@ -148,6 +157,8 @@ class SegmentEngine : public insights::SegmentLookup {
   SegmentDefinitions definitions_;
   MembershipKeeper keeper_;
   absl::Time last_count_ = absl::InfinitePast();
+  // This replica's pass stopped at the end of its slice, not done.
+  std::atomic<bool> pass_unfinished_{false};
   absl::Notification stop_;
   std::thread thread_;
   // Last: joined first.
