@@ -112,26 +112,94 @@ double Rule::lift() const {
 
 std::vector<Rule> RankCandidates(std::vector<Rule> rules, const Basket& bought,
                                  int64_t min_customers, size_t limit) {
-  auto better = [](const Rule& a, const Rule& b) {
-    return std::make_tuple(a.lift(), a.confidence(), a.support()) >
-           std::make_tuple(b.lift(), b.confidence(), b.support());
+  // Measures computed once per rule; sorting by them is what ranks.
+  struct Scored {
+    double lift, confidence, support;
+    size_t at;  // in `rules`
   };
-  std::map<std::string, Rule> best;
-  for (Rule& rule : rules) {
+  std::vector<Scored> scored;
+  scored.reserve(rules.size());
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const Rule& rule = rules[i];
     if (bought.contains(rule.item) || rule.both < min_customers ||
         rule.both > rule.with_antecedent || rule.both > rule.with_item ||
         rule.with_item > rule.customers || rule.customers <= 0) {
       continue;
     }
-    auto [at, added] = best.emplace(rule.item, rule);
-    if (!added && better(rule, at->second)) at->second = std::move(rule);
+    scored.push_back({rule.lift(), rule.confidence(), rule.support(), i});
   }
+  auto better = [](const Scored& a, const Scored& b) {
+    return std::tie(a.lift, a.confidence, a.support) >
+           std::tie(b.lift, b.confidence, b.support);
+  };
+  // The best rule of each item: grouped by item, best (then earliest)
+  // first in each group.
+  std::sort(scored.begin(), scored.end(),
+            [&](const Scored& a, const Scored& b) {
+              const int items = rules[a.at].item.compare(rules[b.at].item);
+              if (items != 0) return items < 0;
+              if (better(a, b)) return true;
+              if (better(b, a)) return false;
+              return a.at < b.at;
+            });
+  auto last = std::unique(scored.begin(), scored.end(),
+                          [&](const Scored& a, const Scored& b) {
+                            return rules[a.at].item == rules[b.at].item;
+                          });
+  scored.erase(last, scored.end());
+  auto ranks_before = [&](const Scored& a, const Scored& b) {
+    if (better(a, b)) return true;
+    if (better(b, a)) return false;
+    return rules[a.at].item < rules[b.at].item;
+  };
+  const size_t kept = std::min(limit, scored.size());
+  std::partial_sort(scored.begin(), scored.begin() + kept, scored.end(),
+                    ranks_before);
   std::vector<Rule> ranked;
-  ranked.reserve(best.size());
-  for (auto& [item, rule] : best) ranked.push_back(std::move(rule));
-  std::stable_sort(ranked.begin(), ranked.end(), better);
-  if (ranked.size() > limit) ranked.resize(limit);
+  ranked.reserve(kept);
+  for (size_t i = 0; i < kept; ++i) {
+    ranked.push_back(std::move(rules[scored[i].at]));
+  }
   return ranked;
+}
+
+std::vector<std::string> CandidateItems(const std::vector<Partners>& read,
+                                        const Basket& bought,
+                                        int64_t min_customers) {
+  std::vector<std::string> items;
+  for (const Partners& partners : read) {
+    for (const auto& [item, both] : partners.both) {
+      if (both >= min_customers && !bought.contains(item)) {
+        items.push_back(item);
+      }
+    }
+  }
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  return items;
+}
+
+std::vector<Rule> RankPartners(const std::vector<Partners>& read,
+                               const std::vector<std::string>& candidates,
+                               const std::vector<int64_t>& with_item,
+                               int64_t customers, const Basket& bought,
+                               int64_t min_customers, size_t limit) {
+  std::vector<Rule> rules;
+  for (const Partners& partners : read) {
+    for (const auto& [item, both] : partners.both) {
+      auto at = std::lower_bound(candidates.begin(), candidates.end(), item);
+      if (at == candidates.end() || *at != item) continue;
+      const size_t index = static_cast<size_t>(at - candidates.begin());
+      rules.push_back(
+          {.item = item,
+           .antecedent = partners.antecedent,
+           .both = both,
+           .with_antecedent = partners.with_antecedent,
+           .with_item = index < with_item.size() ? with_item[index] : 0,
+           .customers = customers});
+    }
+  }
+  return RankCandidates(std::move(rules), bought, min_customers, limit);
 }
 
 }  // namespace omnihub::recommendations

@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -74,9 +75,35 @@ struct Rule {
 // The best rule for each item not in `bought`, best first (lift, then
 // confidence, then support, then the item), at most `limit`; rules with
 // fewer than `min_customers` customers with both, or whose counts are
-// inconsistent (a count missing past the catalogue cap), are left out.
+// inconsistent (a count missing past the catalogue cap), are left out. Of
+// two equally good rules for one item, the earlier in `rules` is kept.
 std::vector<Rule> RankCandidates(std::vector<Rule> rules, const Basket& bought,
                                  int64_t min_customers, size_t limit);
+
+// What a query read of one bought item (the antecedent): the number of
+// customers who bought it, and its partners with the number of customers
+// who bought both, as many as were read (the top ones by that number).
+struct Partners {
+  std::string antecedent;
+  int64_t with_antecedent = 0;
+  std::vector<std::pair<std::string, int64_t>> both;
+};
+
+// The items whose own counts ranking `read` needs: the partners not in
+// `bought` with at least `min_customers` customers in common; sorted,
+// each once.
+std::vector<std::string> CandidateItems(const std::vector<Partners>& read,
+                                        const Basket& bought,
+                                        int64_t min_customers);
+
+// RankCandidates over every rule "antecedent -> partner" of `read`, given
+// the counts of the candidates (`with_item[i]` customers bought
+// `candidates[i]`, as CandidateItems gave them) and `customers` (N).
+std::vector<Rule> RankPartners(const std::vector<Partners>& read,
+                               const std::vector<std::string>& candidates,
+                               const std::vector<int64_t>& with_item,
+                               int64_t customers, const Basket& bought,
+                               int64_t min_customers, size_t limit);
 
 }  // namespace omnihub::recommendations
 

@@ -113,5 +113,48 @@ TEST(BasketTest, RankingByLiftKeepsTheBestRulePerItemAndLeavesOutBought) {
   EXPECT_EQ(RankCandidates(rules, {"p:A"}, 2, 1).size(), 1u);
 }
 
+TEST(BasketTest, EquallyGoodRulesKeepTheFirstAndRankByItem) {
+  auto rule = [](std::string item, std::string antecedent) {
+    return Rule{.item = std::move(item),
+                .antecedent = std::move(antecedent),
+                .both = 4,
+                .with_antecedent = 20,
+                .with_item = 10,
+                .customers = 100};
+  };
+  std::vector<Rule> ranked = RankCandidates(
+      {rule("p:Z", "p:A"), rule("p:B", "p:C"), rule("p:B", "p:A")},
+      {"p:A", "p:C"}, 2, 10);
+  ASSERT_EQ(ranked.size(), 2u);
+  EXPECT_EQ(ranked[0].item, "p:B");
+  EXPECT_EQ(ranked[0].antecedent, "p:C");  // the first of the two
+  EXPECT_EQ(ranked[1].item, "p:Z");
+}
+
+TEST(BasketTest, CandidatesOfThePartnersReadAndTheirRules) {
+  const Basket bought = {"p:A", "p:C"};
+  const std::vector<Partners> read = {
+      {.antecedent = "p:A",
+       .with_antecedent = 20,
+       .both = {{"p:P", 18}, {"p:B", 8}, {"p:C", 5}, {"p:D", 1}}},
+      {.antecedent = "p:C", .with_antecedent = 40, .both = {{"p:B", 2}}},
+  };
+  // C bought, D below min_customers; B once.
+  const std::vector<std::string> candidates = CandidateItems(read, bought, 2);
+  EXPECT_EQ(candidates, (std::vector<std::string>{"p:B", "p:P"}));
+  std::vector<Rule> ranked =
+      RankPartners(read, candidates, {10, 90}, 100, bought, 2, 10);
+  ASSERT_EQ(ranked.size(), 2u);
+  EXPECT_EQ(ranked[0].item, "p:B");
+  EXPECT_EQ(ranked[0].antecedent, "p:A");
+  EXPECT_EQ(ranked[0].both, 8);
+  EXPECT_EQ(ranked[0].with_antecedent, 20);
+  EXPECT_EQ(ranked[0].with_item, 10);
+  EXPECT_DOUBLE_EQ(ranked[0].lift(), 4.0);
+  EXPECT_EQ(ranked[1].item, "p:P");
+  EXPECT_EQ(ranked[1].with_item, 90);
+  EXPECT_TRUE(RankPartners(read, {}, {}, 100, bought, 2, 10).empty());
+}
+
 }  // namespace
 }  // namespace omnihub::recommendations

@@ -53,8 +53,9 @@ std::string CrossSellKeys::ItemCounts(int shard) const {
   return absl::StrFormat("%sxs:{%02x}:n", prefix_, shard);
 }
 
-std::string CrossSellKeys::Pairs(absl::string_view item) const {
-  return absl::StrFormat("%sxs:{%02x}:co:%s", prefix_, ShardOf(item), item);
+std::string CrossSellKeys::Partners(absl::string_view item) const {
+  return absl::StrFormat("%sxs:{%02x}:partners:%s", prefix_, ShardOf(item),
+                         item);
 }
 
 std::string CrossSellKeys::Customers(int shard) const {
@@ -287,7 +288,7 @@ absl::Status CrossSellKeeper::ApplyChanges(const std::string& customer_id,
   for (const ItemDelta& delta : CountChanges(before, after)) {
     const int shard = keys_.ShardOf(delta.item);
     redis::ScriptCall call;
-    call.keys = {keys_.ItemCounts(shard), keys_.Pairs(delta.item)};
+    call.keys = {keys_.ItemCounts(shard), keys_.Partners(delta.item)};
     call.args = {delta.item, absl::StrCat(delta.self), absl::StrCat(shard_cap),
                  absl::StrCat(options_.max_pairs_per_item)};
     for (const auto& [other, change] : delta.pairs) {

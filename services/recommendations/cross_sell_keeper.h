@@ -4,7 +4,9 @@
 // whole base, sharded 64 ways by a hash of the item (so no key is written by
 // every event):
 //   omnihub:xs:{<shard>}:n          item -> customers who bought it
-//   omnihub:xs:{<shard>}:co:<item>  other item -> customers who bought both
+//   omnihub:xs:{<shard>}:partners:<item>  sorted set: other item, scored by
+//                                   the customers who bought both (so a
+//                                   query reads the top partners only)
 //   omnihub:xs:{<shard>}:N          "p" / "c" -> customers with a product /
 //                                   a category (shard of the customer id)
 // When the store says a customer's purchases changed, the keeper reads its
@@ -18,9 +20,11 @@
 // shard, a 64th): an item first bought when its shard is full is not
 // counted (cross_sell_items_left_out_total) until a counted item's count
 // drops to zero and makes room; each item keeps at most
-// `max_pairs_per_item` pairs, the first ones seen (the rest:
+// `max_pairs_per_item` partners, the first ones seen (the rest:
 // cross_sell_pairs_left_out_total); a customer's basket holds at most
-// `max_basket_items` products and as many categories.
+// `max_basket_items` products and as many categories. A query reads the
+// `top_partners` partners of each bought item with the most customers in
+// common (see cross_sell_query.h).
 //
 // Not transactional across shards: a process that dies between the basket
 // swap and the count updates leaves that customer's change uncounted.
@@ -59,6 +63,9 @@ struct CrossSellOptions {
   int64_t max_items = 100000;
   int64_t max_pairs_per_item = 1000;
   size_t max_basket_items = 200;
+  // Partners read per bought item by a query, the top ones by customers in
+  // common.
+  int64_t top_partners = 25;
   int threads = 2;
   size_t max_queued = 10000;
 };
@@ -69,7 +76,8 @@ class CrossSellKeys {
   std::string Basket(absl::string_view customer_id) const;
   int ShardOf(absl::string_view text) const;
   std::string ItemCounts(int shard) const;
-  std::string Pairs(absl::string_view item) const;
+  // The item's partners (sorted set), in the item's shard.
+  std::string Partners(absl::string_view item) const;
   std::string Customers(int shard) const;
 
  private:
@@ -115,12 +123,8 @@ class CrossSellKeeper : public timeline::CustomerObserver {
   absl::Status Refresh(const std::string& customer_id) const;
   absl::Status Forget(const std::string& customer_id) const;
 
-  // Runs `work` on the keeper's threads (queries that block on Redis).
-  void Schedule(absl::AnyInvocable<void() &&> work) {
-    workers_->Schedule(std::move(work));
-  }
-
   const CrossSellKeys& keys() const { return keys_; }
+  const CrossSellOptions& options() const { return options_; }
   const timeline::StoreContext& context() const { return *context_; }
 
  private:

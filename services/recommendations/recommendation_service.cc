@@ -70,10 +70,10 @@ grpc::ServerUnaryReactor* RecommendationService::GetCrossSellCandidates(
           absl::StatusOr<timeline::ResolvedCustomer> found) mutable {
         if (!found.ok()) return reactor->Finish(ToGrpcStatus(found.status()));
         query.customer_id = found->customer_id;
-        keeper_->Schedule(
-            [this, reactor, response, query = std::move(query)]() mutable {
-              absl::StatusOr<v1::GetCrossSellCandidatesResponse> answer =
-                  ReadCrossSellCandidates(*keeper_, query);
+        ReadCrossSellCandidates(
+            *keeper_, std::move(query),
+            [reactor, response](
+                absl::StatusOr<v1::GetCrossSellCandidatesResponse> answer) {
               if (!answer.ok()) {
                 return reactor->Finish(ToGrpcStatus(answer.status()));
               }

@@ -1,7 +1,7 @@
 // The gRPC face of cross-selling (omnihub.v1.RecommendationService) on the
 // callback API. Requests are checked here (INVALID_ARGUMENT naming the
 // field); the customer is resolved by the store's workers and the counts are
-// read on the keeper's threads, never in a reactor.
+// read asynchronously (cross_sell_query.h): no thread waits on Redis.
 //
 //   RecommendationService service(&keeper, &store, &validator);
 //   builder.RegisterService(&service);

@@ -103,17 +103,19 @@ class CrossSellTest : public TimelineFixture {
       }
     }
     for (const auto& [item, n] : counts.items) {
-      absl::StatusOr<redis::Reply> pairs =
-          RedisCommand({"HGETALL", keys.Pairs(item)});
+      absl::StatusOr<redis::Reply> pairs = RedisCommand(
+          {"ZRANGE", keys.Partners(item), "0", "-1", "WITHSCORES"});
       EXPECT_TRUE(pairs.ok());
       for (const auto& [other, both] : HashOf(*pairs)) {
         counts.pairs[absl::StrCat(item, "|", other)] = both;
       }
     }
-    // No pair hash of an item that is not counted.
+    // No partners of an item that is not counted.
+    const std::string kPartners = "}:partners:";
     for (const std::string& key : AllKeys()) {
-      if (!absl::StrContains(key, "}:co:")) continue;
-      const std::string item = key.substr(key.find("}:co:") + 5);
+      if (!absl::StrContains(key, kPartners)) continue;
+      const std::string item =
+          key.substr(key.find(kPartners) + kPartners.size());
       EXPECT_TRUE(counts.items.contains(item)) << key;
     }
     return counts;
@@ -222,6 +224,62 @@ TEST_F(CrossSellTest,
     EXPECT_TRUE(absl::StartsWith(candidate.item(), "misc-"))
         << candidate.item();
   }
+}
+
+// A query reads only the top partners of each bought item: with 3 read,
+// an item with 10 partners still yields its 3 with the most customers in
+// common, best first, with their full counts, and none of the others.
+class CrossSellTopPartnersTest : public CrossSellTest {
+ protected:
+  CrossSellTopPartnersTest() { cross_sell_options_.top_partners = 3; }
+};
+
+TEST_F(CrossSellTopPartnersTest, TheBestPartnersOfAnItemWithManyComeOut) {
+  // 40 customers buy "anchor"; of them 12 also buy "z-best", 6 "m-second",
+  // 4 "b-third" and 2 each of "a-0" … "a-6" (first in a hash's or the
+  // alphabet's order, last by customers in common). Every partner is bought
+  // with the anchor only, so all share one lift and rank by confidence.
+  std::vector<v1::InteractionEvent> events;
+  auto buys = [](int customer) {
+    Lines lines = {{"anchor", "x"}};
+    if (customer < 12) lines.push_back({"z-best", "x"});
+    if (customer >= 12 && customer < 18) lines.push_back({"m-second", "x"});
+    if (customer >= 18 && customer < 22) lines.push_back({"b-third", "x"});
+    if (customer >= 22 && customer < 36) {
+      lines.push_back({absl::StrCat("a-", (customer - 22) / 2), "x"});
+    }
+    return lines;
+  };
+  for (int i = 0; i < 40; ++i) {
+    // The partners first seen first, so insertion order is not the answer.
+    Lines lines = buys(i);
+    std::reverse(lines.begin(), lines.end());
+    events.push_back(
+        Purchase(absl::StrCat("o-", i), absl::StrCat("card-", i), lines));
+  }
+  std::reverse(events.begin(), events.end());
+  IngestOk(events);
+  IngestOk({Purchase("o-new", "card-new", {{"anchor", "x"}})});
+
+  const v1::GetCrossSellCandidatesResponse answer = CandidatesOk("card-new");
+  std::vector<std::string> items;
+  for (const v1::CrossSellCandidate& candidate : answer.candidates()) {
+    items.push_back(candidate.item());
+  }
+  EXPECT_THAT(items, ::testing::ElementsAre("z-best", "m-second", "b-third"));
+  ASSERT_GE(answer.candidates_size(), 1);
+  const v1::CrossSellCandidate& best = answer.candidates(0);
+  EXPECT_EQ(best.because_of(), "anchor");
+  EXPECT_EQ(best.customers_with_both(), 12);
+  EXPECT_EQ(best.customers_with_antecedent(), 41);
+  EXPECT_EQ(best.customers_with_item(), 12);
+  EXPECT_EQ(best.customers_counted(), 41);
+  // What is kept is every partner (the bound is max_pairs_per_item), not
+  // only those read.
+  absl::StatusOr<redis::Reply> partners =
+      RedisCommand({"ZCARD", cross_sell_->keys().Partners("p:anchor")});
+  ASSERT_TRUE(partners.ok());
+  EXPECT_EQ(partners->integer, 10);
 }
 
 // Random purchases with line items, several revisions each (an upsert
