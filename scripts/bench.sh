@@ -18,6 +18,11 @@
 #   BENCH_ONLY=cross_sell scripts/bench.sh   # only what cross-selling costs
 #   BENCH_ONLY=insights2 scripts/bench.sh    # issue 13's targets on a base of
 #                       # BENCH_SEGMENT_CUSTOMERS (1,000,000) customers, ~45 min
+#   BENCH_ONLY=insights2 BENCH_INSIGHTS2_PARTS=pages BENCH_SEGMENT_CUSTOMERS=200000 \
+#     scripts/bench.sh  # only some parts of it, comma-separated, of ingest,
+#                       # pages (members, top customers), new_segment,
+#                       # cross_sell (default: all); the base and the 20
+#                       # segments' first evaluation always run
 #   BENCH_HUB_FLAGS="--segment_threads=16" ...  # more flags for every hub
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +34,7 @@ synthetic_customers=${BENCH_SYNTHETIC_CUSTOMERS:-1000000}
 ranking_customers=${BENCH_RANKING_CUSTOMERS:-1000000}
 segment_customers=${BENCH_SEGMENT_CUSTOMERS:-1000000}
 cross_sell_customers=${BENCH_CROSS_SELL_CUSTOMERS:-20000}
+insights2_parts=${BENCH_INSIGHTS2_PARTS:-ingest,pages,new_segment,cross_sell}
 # How long the new segment's evaluation is waited for before its pace so far
 # is reported instead.
 evaluation_timeout=${BENCH_EVALUATION_TIMEOUT:-600}
@@ -428,8 +434,27 @@ redis_top_commands() {
       printf "%-24s %10d calls %12d usec %8.2f usec/call\n", substr($1, 9), $3, $5, $7}' |
     sort -k4 -n -r | head -"${1:-6}" | sed 's/^/    redis: /'
 }
+# Redis's time (µs) and commands since the last reset, per call of the run
+# named $1: what one request cost Redis.
+redis_per_call() {
+  redis INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v n="$(result_field "$1" calls)" -v name="$1" '
+    /^cmdstat_/ {calls += $3; usec += $5}
+    END {printf "%-30s Redis %.0f usec and %.1f commands per request (%d requests)\n", name, usec / (n ? n : 1), calls / (n ? n : 1), n}'
+}
+# Whether BENCH_INSIGHTS2_PARTS (default: all) names part $1.
+insights2_part() { [[ ",$insights2_parts," == *",$1,"* ]]; }
+# CPU seconds Redis and the hub have used so far: "redis hub".
+cpu_seconds() {
+  echo "$(redis INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ {s += $2} END {printf "%.3f", s}') $(awk -v t="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / t}' /proc/$hub_pid/stat)"
+}
+# "name cpu_before": Redis and hub CPU per event of the run named $1.
+cpu_per_event() {
+  local events
+  events=$(awk -v r="$(result_field "$1" events_per_second)" -v s="$seconds" 'BEGIN {printf "%.0f", r * s}')
+  figure "$(echo "$2 $(cpu_seconds)" | awk -v n="$1" -v e="$events" '{printf "%-30s Redis %5.0f us/event, hub %5.0f us/event (%d events)", n, ($3 - $1) * 1e6 / e, ($4 - $2) * 1e6 / e, e}')"
+}
 insights2_runs() {
-  local base=$segment_customers started evaluated complete created completed
+  local base=$segment_customers started evaluated complete created completed cpu
   echo "== insights II: a base of $base customers with purchases (load $(load_average))"
   stop_hub
   redis FLUSHALL >/dev/null
@@ -439,8 +464,12 @@ insights2_runs() {
   loadgen --name=insights2_base --workload=purchases --customers="$base" \
     --batch=100 --inflight=32 --duration=3600s
   figure "base: $base customers, $(result_field insights2_base calls) batches of purchases in $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN {printf "%.0f", e - s}') s"
+  if insights2_part ingest; then
   echo "== ingest into the base, segments on but none defined"
   loadgen --name=ingest_big_none_defined --batch=100 --inflight=32 --customers="$base"
+  fi
+  # The 20 segments are what the ingest, pages and new segment parts measure.
+  if insights2_part ingest || insights2_part pages || insights2_part new_segment; then
   echo "== 20 segments defined, evaluated over the base without ingest"
   started=$(date +%s.%N)
   segment_definitions
@@ -453,21 +482,31 @@ insights2_runs() {
     sleep 1
   done
   figure "20 segments over $base customers evaluated in $(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN {printf "%.1f", e - s}') s (nothing else running; load $(load_average))"
+  fi
+  if insights2_part ingest; then
   echo "== ingest into the base: no segments (--segments=false) against 20, three pairs"
   for pair in 1 2 3; do
     stop_hub
     start_hub --segments=false
+    cpu=$(cpu_seconds)
     loadgen --name=ingest_big_no_segments_$pair --batch=100 --inflight=32 --customers="$base"
+    cpu_per_event ingest_big_no_segments_$pair "$cpu"
     stop_hub
     start_hub
+    cpu=$(cpu_seconds)
     loadgen --name=ingest_big_segments20_$pair --ceiling=ingest_big_no_segments_$pair \
       --batch=100 --inflight=32 --customers="$base"
+    cpu_per_event ingest_big_segments20_$pair "$cpu"
   done
   figure "$(for pair in 1 2 3; do echo "$(result_field ingest_big_no_segments_$pair events_per_second) $(result_field ingest_big_segments20_$pair events_per_second)"; done |
     awk '{none += $1; with += $2; r = $2 / $1; ratios = ratios sprintf(" %.2f", r); if (min == "" || r < min) min = r}
       END {printf "ingest with 20 segments / with none, %d customers: mean %.2f (pairs:%s; target >= 0.8: %s)", '"$base"', with / none, ratios, (with / none >= 0.8) ? "met" : "NOT met"}')"
-  echo "== reads paced at 1000/s: empty gRPC, GetCustomer, a page of 100 members, the top 100 (load $(load_average))"
+  fi
+
+  # The ceiling of every paced read.
   loadgen --name=empty_grpc_1000 --mode=empty --workload=customer --rate=1000 --inflight=64
+  if insights2_part pages; then
+  echo "== reads paced at 1000/s: empty gRPC, GetCustomer, a page of 100 members, the top 100 (load $(load_average))"
   loadgen --name=customer_1000_big --ceiling=empty_grpc_1000 --workload=customer \
     --rate=1000 --inflight=64 --customers="$base"
   figure "bench-1: $(cli segment-sizes --name=bench-1 | json_field size) members"
@@ -475,13 +514,17 @@ insights2_runs() {
   loadgen --name=segment_members_1000 --ceiling=customer_1000_big \
     --workload=segment_members --segment=bench-1 --page_size=100 --rate=1000 --inflight=64
   redis_top_commands
+  figure "$(redis_per_call segment_members_1000)"
   redis CONFIG RESETSTAT >/dev/null
   loadgen --name=top100_1000 --ceiling=customer_1000_big --workload=top_customers \
     --currency=GBP --page_size=100 --rate=1000 --inflight=64
   redis_top_commands
+  figure "$(redis_per_call top100_1000)"
   p99_against segment_members_1000 10 customer_1000_big
   p99_against top100_1000 10 customer_1000_big
+  fi
 
+  if insights2_part new_segment; then
   echo "== a new segment evaluated over the base while ingest goes on"
   # The ceiling: the same ingest, 20 segments, nothing evaluated beside it.
   loadgen --name=ingest_big_before_new_segment --batch=100 --inflight=32 --customers="$base"
@@ -524,7 +567,7 @@ JSON
   if [ "$complete" = true ]; then
     completed=$(json_field completed_at <"$work/segment-new.out")
     took=$(awk -v a="$(date -u -d "$created" +%s.%N)" -v b="$(date -u -d "$completed" +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
-    figure "a new segment over $base customers ($evaluated evaluated, every segment again) complete in $took s while $ingest_share (target < 60 s: $(awk -v t="$took" 'BEGIN {print (t < 60) ? "met" : "NOT met"}'); load $(load_average))"
+    figure "a new segment over $base customers ($evaluated evaluated) complete in $took s while $ingest_share (target < 60 s: $(awk -v t="$took" 'BEGIN {print (t < 60) ? "met" : "NOT met"}'); load $(load_average))"
   else
     figure "a new segment over $base customers NOT complete after $waited s (BENCH_EVALUATION_TIMEOUT): $evaluated evaluated, $(awk -v n="$evaluated" -v t="$waited" 'BEGIN {printf "%.0f", n / t}') customers/s, all $base in ~$(awk -v n="$evaluated" -v t="$waited" -v b="$base" 'BEGIN {printf "%.0f", b * t / (n ? n : 1)}') s at that pace, while $ingest_share (target < 60 s: NOT met; load $(load_average))"
     # The evaluation would go on beside the cross-sell runs: without it.
@@ -532,7 +575,9 @@ JSON
     start_hub --segments=false
     echo "(the hub from here on with --segments=false: the evaluation left unfinished)"
   fi
+  fi
 
+  if insights2_part cross_sell; then
   echo "== cross-sell: purchases with line items from a 10,000-product catalogue, then candidates paced at 1000/s"
   loadgen --name=ingest_items_big --batch=100 --inflight=32 --purchase_percent=30 \
     --line_items=5 --catalogue=10000 --customers="$cross_sell_customers" \
@@ -544,6 +589,8 @@ JSON
     --workload=cross_sell --rate=1000 --inflight=64 --customers="$cross_sell_customers"
   redis_top_commands
   p99_against cross_sell_1000_big 20 customer_1000_items_big
+  figure "$(redis_per_call cross_sell_1000_big)"
+  fi
   figure "load average at the end: $(load_average)"
 }
 if [ "${BENCH_ONLY:-}" = insights2 ]; then
