@@ -488,15 +488,19 @@ insights2_runs() {
   for pair in 1 2 3; do
     stop_hub
     start_hub --segments=false
+    redis CONFIG RESETSTAT >/dev/null
     cpu=$(cpu_seconds)
     loadgen --name=ingest_big_no_segments_$pair --batch=100 --inflight=32 --customers="$base"
     cpu_per_event ingest_big_no_segments_$pair "$cpu"
+    if [ "$pair" = 1 ]; then redis_top_commands 8; fi
     stop_hub
     start_hub
+    redis CONFIG RESETSTAT >/dev/null
     cpu=$(cpu_seconds)
     loadgen --name=ingest_big_segments20_$pair --ceiling=ingest_big_no_segments_$pair \
       --batch=100 --inflight=32 --customers="$base"
     cpu_per_event ingest_big_segments20_$pair "$cpu"
+    if [ "$pair" = 1 ]; then redis_top_commands 12; fi
   done
   figure "$(for pair in 1 2 3; do echo "$(result_field ingest_big_no_segments_$pair events_per_second) $(result_field ingest_big_segments20_$pair events_per_second)"; done |
     awk '{none += $1; with += $2; r = $2 / $1; ratios = ratios sprintf(" %.2f", r); if (min == "" || r < min) min = r}

@@ -452,17 +452,20 @@ void IngestOperation::ClaimFirst(size_t first) {
         if (reply->type == Reply::Type::kString) {
           self->owners_[first] = reply->str;
           self->found_by_claim_ = !self->verified_[first];
-          // Nobody else knows the candidate: its record can go now (else it
-          // expires).
+          self->customer_id_ = reply->str;
+          // Nobody else knows the candidate: its record goes now (else it
+          // would expire), before the event goes on, so that what the
+          // answer leaves behind is settled when it is sent. A failed DEL
+          // leaves the record to expire.
           self->context_->redis->Execute(
               {"DEL", self->context_->keys.ForCustomer(candidate).claims},
-              [](absl::StatusOr<Reply>) {});
-        } else {
-          self->owners_[first] = candidate;
-          self->claimed_[first] = true;
-          self->outcome_.created_customer = true;
+              [self](absl::StatusOr<Reply>) { self->ClaimUnknown(); });
+          return;
         }
-        self->customer_id_ = self->owners_[first];
+        self->owners_[first] = candidate;
+        self->claimed_[first] = true;
+        self->outcome_.created_customer = true;
+        self->customer_id_ = candidate;
         self->ClaimUnknown();
       });
 }
