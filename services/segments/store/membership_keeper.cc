@@ -24,18 +24,17 @@ using redis::Reply;
 // (the sender retries, or the deadline stays due).
 constexpr int kMaxAttempts = 8;
 
-// A reply's content, to tell whether the view changed between two reads.
-void AppendReply(const Reply& reply, std::string* out) {
-  absl::StrAppend(out, static_cast<int>(reply.type), ":", reply.integer, ":",
-                  reply.str.size(), ":", reply.str, "[");
-  for (const Reply& element : reply.elements) AppendReply(element, out);
-  out->push_back(']');
-}
-
-std::string Fingerprint(const Reply& reply) {
-  std::string text;
-  AppendReply(reply, &text);
-  return text;
+// Whether two reads of a view gave the same content (in the same order: a
+// reordered hash counts as changed, which costs a retry only).
+bool SameReply(const Reply& a, const Reply& b) {
+  if (a.type != b.type || a.integer != b.integer || a.str != b.str ||
+      a.elements.size() != b.elements.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.elements.size(); ++i) {
+    if (!SameReply(a.elements[i], b.elements[i])) return false;
+  }
+  return true;
 }
 
 absl::Status CheckAll(redis::Replies replies, absl::string_view what) {
@@ -388,9 +387,6 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
           (!next_change.has_value() || *verdict.next_change < *next_change)) {
         next_change = verdict.next_change;
       }
-      args.push_back(segment.name());
-      args.push_back(absl::StrCat(segment.version()));
-      args.push_back(verdict.member ? "1" : "0");
       auto found = recorded.find(segment.name());
       const Recorded* old = found == recorded.end() ? nullptr : &found->second;
       // Recorded under a newer version than this replica knows: not ours
@@ -400,7 +396,11 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
           old != nullptr && old->version == segment.version();
       if (verdict.member != recorded_member ||
           (old != nullptr && !recorded_member)) {
+        // Only the verdicts that differ from the record go to the script.
         changes = true;
+        args.push_back(segment.name());
+        args.push_back(absl::StrCat(segment.version()));
+        args.push_back(verdict.member ? "1" : "0");
         // An exit leaves the index before the record says so.
         if (old != nullptr) {
           plan.before.push_back(
@@ -569,7 +569,7 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
         std::move(views[r]), Reply::Type::kArray, "a customer's segments");
     if (!view.ok()) {
       statuses[plan.id] = view.status();
-    } else if (Fingerprint(*view) != Fingerprint(*plan.view)) {
+    } else if (!SameReply(*view, *plan.view)) {
       again.push_back(plan.id);
     } else {
       statuses[plan.id] = absl::OkStatus();

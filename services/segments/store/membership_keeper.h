@@ -10,9 +10,10 @@
 //      deadline, equal what is recorded is done: nothing is written (the
 //      steady state of ingest). For the others: the member index entries of
 //      the exits foreseen go first, then one script on each customer's slot
-//      records the verdicts with the entries and exits, then the entries
-//      go into the member indexes and the deadline entry points at the next
-//      moment a time-relative condition changes;
+//      records the verdicts that differ from the record (entries and exits,
+//      with their history), then the entries go into the member indexes
+//      and the deadline entry points at the next moment a time-relative
+//      condition changes;
 //   4. reads the view again of every customer something was written for:
 //      if it changed meanwhile, another evaluation may have recorded a
 //      newer verdict that step 3 overwrote, so that customer starts again
