@@ -7,6 +7,7 @@
 #include "common/redis/blocking_calls.h"
 #include "cross_sell_scripts.h"
 #include "prometheus/family.h"
+#include "services/timeline/key_schema.h"
 #include "services/timeline/stored_event.h"
 
 namespace omnihub::recommendations {
@@ -43,10 +44,7 @@ std::string CrossSellKeys::Basket(absl::string_view customer_id) const {
 }
 
 int CrossSellKeys::ShardOf(absl::string_view text) const {
-  // FNV-1a: the same shard on every replica and in every version.
-  uint32_t hash = 2166136261u;
-  for (unsigned char c : text) hash = (hash ^ c) * 16777619u;
-  return static_cast<int>(hash % kCrossSellShards);
+  return static_cast<int>(timeline::StableHash(text) % kCrossSellShards);
 }
 
 std::string CrossSellKeys::ItemCounts(int shard) const {

@@ -306,6 +306,11 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::Forget(
                                {"-", context_->MarkerTtlArgument()}),
              Reply::Type::kInteger, "erasing the customer");
   if (!cleared.ok()) return cleared.status();
+  // Out of the customer index last: a failure before leaves entries that
+  // name nobody, which every walk of the index passes over.
+  std::vector<std::string> unlisted = aliases;
+  unlisted.push_back(target);
+  if (absl::Status status = Unlist(unlisted); !status.ok()) return status;
   if (context_->metrics) context_->metrics->customers_forgotten().Increment();
   return response;
 }
@@ -335,8 +340,19 @@ absl::StatusOr<v1::ForgetCustomerResponse> CustomerDataRights::ForgetUnborn(
   }
   response.set_customer_id(customer_id);
   response.set_identities_erased(1);
+  if (absl::Status status = Unlist({customer_id}); !status.ok()) return status;
   if (context_->metrics) context_->metrics->customers_forgotten().Increment();
   return response;
+}
+
+absl::Status CustomerDataRights::Unlist(
+    const std::vector<std::string>& customer_ids) const {
+  std::vector<std::vector<std::string>> removals;
+  for (const std::string& id : customer_ids) {
+    removals.push_back({"ZREM", context_->keys.ForCustomerIndexOf(id), id});
+  }
+  return CheckAll(redis::CallAllAndWait(*context_->redis, std::move(removals)),
+                  "the customer index");
 }
 
 absl::StatusOr<v1::CustomerExport> CustomerDataRights::Export(

@@ -67,6 +67,8 @@ class CustomerDataRights {
   absl::StatusOr<std::optional<std::string>> Mark(
       const std::string& customer_id) const;
   absl::StatusOr<Profile> ReadProfile(const CustomerKeys& keys) const;
+  // Takes erased customers out of the customer index.
+  absl::Status Unlist(const std::vector<std::string>& customer_ids) const;
   absl::Status RememberErasedEvents(const CustomerKeys& keys,
                                     const std::vector<v1::Identity>& identities,
                                     v1::ForgetCustomerResponse& response) const;

@@ -423,6 +423,20 @@ void IngestOperation::CreateCustomer() {
   // someone has would have chosen the customer).
   customer_id_ = NewCustomerId(context_->options.clock());
   found_by_claim_ = false;
+  // Listed in the customer index before anything of it is stored: the
+  // index may name a customer that never came to be, never miss one.
+  context_->redis->Execute(
+      {"ZADD", context_->keys.ForCustomerIndexOf(customer_id_), "0",
+       customer_id_},
+      [self = shared_from_this()](absl::StatusOr<Reply> reply) {
+        reply =
+            redis::ErrorReplyAsStatus(std::move(reply), "the customer index");
+        if (!reply.ok()) return self->Fail(reply.status());
+        self->CreateListedCustomer();
+      });
+}
+
+void IngestOperation::CreateListedCustomer() {
   std::vector<size_t> unknown;
   for (size_t i = 0; i < identities_.size(); ++i) {
     if (owners_[i].empty()) unknown.push_back(i);
@@ -453,13 +467,16 @@ void IngestOperation::ClaimFirst(size_t first) {
           self->owners_[first] = reply->str;
           self->found_by_claim_ = !self->verified_[first];
           self->customer_id_ = reply->str;
-          // Nobody else knows the candidate: its record goes now (else it
-          // would expire), before the event goes on, so that what the
-          // answer leaves behind is settled when it is sent. A failed DEL
-          // leaves the record to expire.
+          // Nobody else knows the candidate: its record (else it would
+          // expire) and its index entry go now, before the event goes on,
+          // so that what the answer leaves behind is settled when it is
+          // sent. A failed DEL leaves the record to expire, a failed ZREM
+          // an entry that names no customer.
           self->context_->redis->Execute(
               {"DEL", self->context_->keys.ForCustomer(candidate).claims},
-              [self](absl::StatusOr<Reply>) { self->ClaimUnknown(); });
+              [self, candidate](absl::StatusOr<Reply>) {
+                self->Unlist(candidate, [self] { self->ClaimUnknown(); });
+              });
           return;
         }
         self->owners_[first] = candidate;
@@ -657,7 +674,8 @@ void IngestOperation::Reject(absl::Status status) {
   // The script wrote nothing; the identity keys this operation claimed are
   // let go too (keys first, then their claim records, so a key that names
   // the customer is always in its view or its claims), and the refused
-  // event leaves no trace.
+  // event leaves no trace but the customer index's entry of a customer it
+  // created.
   std::vector<KeyMove> moves;
   std::vector<std::string> forget = {
       "SREM", context_->keys.ForCustomer(customer_id_).claims};
@@ -667,6 +685,10 @@ void IngestOperation::Reject(absl::Status status) {
       forget.push_back(IdentityMember(identities_[i]));
     }
   }
+  // A customer this operation created stays in the customer index: another
+  // event may have found it by an identity claimed here before the claim
+  // was let go, and stored on it; an entry that names no customer is
+  // harmless (whoever walks the index reads the view).
   MoveIdentityKeys(
       std::move(moves), [self = shared_from_this(), forget = std::move(forget),
                          status = std::move(status)]() mutable {
@@ -679,6 +701,15 @@ void IngestOperation::Reject(absl::Status status) {
               if (!reply.ok()) return self->Fail(reply.status());
               self->Fail(status);
             });
+      });
+}
+
+void IngestOperation::Unlist(const std::string& customer_id,
+                             absl::AnyInvocable<void() &&> next) {
+  context_->redis->Execute(
+      {"ZREM", context_->keys.ForCustomerIndexOf(customer_id), customer_id},
+      [next = std::move(next)](absl::StatusOr<Reply>) mutable {
+        std::move(next)();
       });
 }
 

@@ -131,7 +131,13 @@ class IngestOperation : public std::enable_shared_from_this<IngestOperation> {
   void OnMerged(absl::StatusOr<MergeResult> result);
   void ChooseCustomer();
   void CreateCustomer();
+  // CreateCustomer's rest, once the new id is in the customer index.
+  void CreateListedCustomer();
   void ClaimFirst(size_t first);
+  // Takes `customer_id` out of the customer index (a failure leaves an
+  // entry that names no customer), then goes on with `next`.
+  void Unlist(const std::string& customer_id,
+              absl::AnyInvocable<void() &&> next);
   void ClaimUnknown();
   // Records identities `which` as being claimed for customer_id_, then
   // `next`.

@@ -14,6 +14,12 @@
 
 namespace omnihub::timeline {
 
+uint32_t StableHash(absl::string_view text) {
+  uint32_t hash = 2166136261u;
+  for (unsigned char c : text) hash = (hash ^ c) * 16777619u;
+  return hash;
+}
+
 KeySchema::KeySchema(std::string prefix) : prefix_(std::move(prefix)) {}
 
 CustomerKeys KeySchema::ForCustomer(absl::string_view customer_id) const {
@@ -43,6 +49,14 @@ std::string KeySchema::ForSuppression(absl::string_view identity_hash) const {
 
 std::string KeySchema::ForSuppressionIndex() const {
   return absl::StrCat(prefix_, "{suppressions}:index");
+}
+
+std::string KeySchema::ForCustomerIndex(int shard) const {
+  return absl::StrFormat("%scx:{%02x}", prefix_, shard);
+}
+
+std::string KeySchema::ForCustomerIndexComplete() const {
+  return absl::StrCat(prefix_, "{customers}:indexed");
 }
 
 std::string KeySchema::ForIdentity(const v1::Identity& identity) const {

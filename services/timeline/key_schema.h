@@ -25,9 +25,21 @@
 //   omnihub:{suppressions}:index  the suppressions, for listing them only
 //                              (written by erasures and lifts, never by
 //                              an ingest)
+//   omnihub:cx:{2a}            every customer's id (64 shards by id), all
+//                              of score 0 so that a walk goes by id
+//                              (ZRANGEBYLEX): listed before the customer's
+//                              first event is stored, unlisted after its
+//                              erasure, so it may name a customer that
+//                              never came to be or was merged away, never
+//                              miss a live one (written once per customer,
+//                              not per event)
+//   omnihub:{customers}:indexed   set once a whole walk of the keyspace
+//                              has listed the customers stored before the
+//                              index was kept (see insights' customer_scan)
 #ifndef OMNIHUB_SERVICES_TIMELINE_KEY_SCHEMA_H_
 #define OMNIHUB_SERVICES_TIMELINE_KEY_SCHEMA_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -37,6 +49,12 @@
 #include "omnihub/v1/event.pb.h"
 
 namespace omnihub::timeline {
+
+inline constexpr int kCustomerIndexShards = 64;
+
+// FNV-1a of `text`: the shard of a customer (or an item) in a sharded
+// index, the same on every replica and in every version.
+uint32_t StableHash(absl::string_view text);
 
 struct CustomerKeys {
   std::string events;
@@ -67,6 +85,14 @@ class KeySchema {
   // and the index that lists suppressions.
   std::string ForSuppression(absl::string_view identity_hash) const;
   std::string ForSuppressionIndex() const;
+  // The customer index's shard `shard`, the one that lists `customer_id`,
+  // and the mark that it lists every customer.
+  std::string ForCustomerIndex(int shard) const;
+  std::string ForCustomerIndexOf(absl::string_view customer_id) const {
+    return ForCustomerIndex(
+        static_cast<int>(StableHash(customer_id) % kCustomerIndexShards));
+  }
+  std::string ForCustomerIndexComplete() const;
 
   const std::string& prefix() const { return prefix_; }
 

@@ -210,9 +210,15 @@ std::vector<std::string> AdapterEndToEndTest::KeysNotOfCustomer(
       if (owner.ok() && owner->str == customer_id) continue;
     }
     // The hub's own bookkeeping (the purchase model's and the lifecycle
-    // sweep's leases and state) is nobody's record.
-    if (absl::StrContains(key.str, "{insights}:")) continue;
-    if (absl::StrContains(key.str, ":dl:{")) {  // a deadline index shard
+    // sweep's leases and state, the customer index's mark) is nobody's
+    // record.
+    if (absl::StrContains(key.str, "{insights}:") ||
+        absl::StrContains(key.str, "{customers}:")) {
+      continue;
+    }
+    // A shard of the lifecycle deadline index or of the customer index.
+    if (absl::StrContains(key.str, ":dl:{") ||
+        absl::StrContains(key.str, ":cx:{")) {
       auto members = redis_->Command({"ZRANGE", key.str, "0", "-1"});
       if (members.ok() && members->elements.size() == 1 &&
           members->elements[0].str == customer_id) {

@@ -23,6 +23,8 @@
 #include "gtest/gtest.h"
 #include "services/insights/store/insights_keys.h"
 #include "services/segments/store/segment_keys.h"
+#include "services/timeline/key_schema.h"
+#include "tests/integration/segment_pages.h"
 #include "tests/integration/timeline_fixture.h"
 
 namespace omnihub::testing {
@@ -63,7 +65,7 @@ class PagedReadsTest : public TimelineFixture {
     return segments::SegmentKeys::ShardOf(id);
   }
   static int RankingShardOf(const std::string& id) {
-    return static_cast<int>(insights::CustomerHash(id) %
+    return static_cast<int>(timeline::StableHash(id) %
                             insights::kRankingShards);
   }
 
@@ -101,21 +103,6 @@ class PagedReadsTest : public TimelineFixture {
     Command({"ZREM", segment_engine_->keys().MembersOf(id, name, version), id});
   }
 
-  v1::ListSegmentMembersResponse MembersPage(const std::string& name,
-                                             int page_size,
-                                             const std::string& token) {
-    v1::ListSegmentMembersRequest request;
-    request.set_name(name);
-    request.set_page_size(page_size);
-    request.set_page_token(token);
-    v1::ListSegmentMembersResponse response;
-    grpc::ClientContext context;
-    grpc::Status status =
-        segments_->ListSegmentMembers(&context, request, &response);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return response;
-  }
-
   // Every page of `page_size`, each the next ids of the sorted members, the
   // last one (only) without a token.
   void ExpectMemberPagesExact(const std::string& name,
@@ -126,7 +113,8 @@ class PagedReadsTest : public TimelineFixture {
     std::string token;
     size_t at = 0;
     do {
-      v1::ListSegmentMembersResponse page = MembersPage(name, page_size, token);
+      v1::ListSegmentMembersResponse page =
+          MembersPage(*segments_, name, page_size, token);
       const size_t end = std::min(all.size(), at + page_size);
       ASSERT_EQ(std::vector<std::string>(page.customer_ids().begin(),
                                          page.customer_ids().end()),
@@ -263,7 +251,7 @@ TEST_F(PagedReadsTest, MemberPagesFollowMembersAddedAndRemovedBetweenPages) {
     std::vector<std::string> listed;
     do {
       v1::ListSegmentMembersResponse page =
-          MembersPage("moving", page_size, token);
+          MembersPage(*segments_, "moving", page_size, token);
       // The page is the members as they are now, after the token.
       auto start = token.empty() ? members.begin() : members.upper_bound(token);
       std::vector<std::string> expected;

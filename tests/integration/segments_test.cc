@@ -29,6 +29,7 @@
 #include "services/segments/store/customer_facts.h"
 #include "services/timeline/store_context.h"
 #include "services/timeline/stored_event.h"
+#include "tests/integration/segment_pages.h"
 #include "tests/integration/timeline_fixture.h"
 
 namespace omnihub::testing {
@@ -97,16 +98,8 @@ class SegmentsTest : public TimelineFixture {
     std::vector<std::string> ids;
     std::string token;
     do {
-      v1::ListSegmentMembersRequest request;
-      request.set_name(name);
-      request.set_page_size(page_size);
-      request.set_page_token(token);
-      v1::ListSegmentMembersResponse response;
-      grpc::ClientContext context;
-      grpc::Status status =
-          segments_->ListSegmentMembers(&context, request, &response);
-      EXPECT_TRUE(status.ok()) << status.error_message();
-      if (!status.ok()) break;
+      const v1::ListSegmentMembersResponse response =
+          MembersPage(*segments_, name, page_size, token);
       ids.insert(ids.end(), response.customer_ids().begin(),
                  response.customer_ids().end());
       token = response.next_page_token();
@@ -533,14 +526,7 @@ TEST_F(SegmentsTest, DefinitionChangedWhileEventsArrive) {
       EXPECT_EQ(membership.version(), 2);
     }
   }
-  v1::ListSegmentMembersRequest request;
-  request.set_name("calls");
-  v1::ListSegmentMembersResponse page;
-  {
-    grpc::ClientContext context;
-    ASSERT_TRUE(segments_->ListSegmentMembers(&context, request, &page).ok());
-  }
-  EXPECT_EQ(page.version(), 2);
+  EXPECT_EQ(MembersPage(*segments_, "calls", 0, "").version(), 2);
   EvaluateEveryone();
   stop = true;
   sender.join();
@@ -578,14 +564,8 @@ TEST_F(SegmentsTest, PaginationStaysCorrectWhileMembersComeAndGo) {
   std::string token;
   int round = 0;
   do {
-    v1::ListSegmentMembersRequest request;
-    request.set_name("callers");
-    request.set_page_size(23);
-    request.set_page_token(token);
-    v1::ListSegmentMembersResponse response;
-    grpc::ClientContext context;
-    ASSERT_TRUE(
-        segments_->ListSegmentMembers(&context, request, &response).ok());
+    const v1::ListSegmentMembersResponse response =
+        MembersPage(*segments_, "callers", 23, token);
     listed.insert(listed.end(), response.customer_ids().begin(),
                   response.customer_ids().end());
     token = response.next_page_token();

@@ -3,6 +3,7 @@
 #include <set>
 #include <thread>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/timeline/stored_event.h"
@@ -316,9 +317,12 @@ TEST_F(TimelineFixture, BadEventIsRejectedAndChangesNothing) {
   EXPECT_TRUE(response.results(1).customer_id().empty());
 
   // Only the good event's keys exist: one identity, one customer's three
-  // (events, timeline, view).
+  // (events, timeline, view), and the customer index's shard that lists it.
   std::vector<std::string> keys = AllKeys();
-  EXPECT_EQ(keys.size(), 4u);
+  EXPECT_EQ(keys.size(), 5u);
+  EXPECT_EQ(absl::c_count(keys, store_->context().keys.ForCustomerIndexOf(
+                                    response.results(0).customer_id())),
+            1);
   for (const std::string& key : keys) {
     EXPECT_EQ(key.find("crm-future"), std::string::npos) << key;
     EXPECT_EQ(key.find("not-an-email"), std::string::npos) << key;

@@ -1,17 +1,66 @@
 #include "services/insights/store/customer_scan.h"
 
+#include <algorithm>
+#include <map>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "common/redis/blocking_calls.h"
 #include "common/redis/keyspace_scan.h"
+#include "services/timeline/key_schema.h"
+#include "services/timeline/store_context.h"
 
 namespace omnihub::insights {
 
-absl::StatusOr<CustomerIdsStep> ScanCustomerIds(
+namespace {
+
+// Cursors of this file begin with a letter that no SCAN cursor does (those
+// are hex, redis/keyspace_scan.h). A walk of the customer index:
+// "x<shard, hex>:<last id given>".
+constexpr absl::string_view kIndexCursor = "x";
+// A SCAN that lists what it finds in the index, begun by this code: when it
+// ends, the index lists every customer (see ScanAndList).
+constexpr absl::string_view kListingCursor = "L";
+
+absl::StatusOr<CustomerIdsStep> ReadIndex(const timeline::StoreContext& context,
+                                          int shard, const std::string& after,
+                                          int count) {
+  absl::StatusOr<redis::Reply> read = timeline::Expect(
+      redis::CallAndWait(
+          *context.redis,
+          {"ZRANGEBYLEX", context.keys.ForCustomerIndex(shard),
+           after.empty() ? std::string("-") : absl::StrCat("(", after), "+",
+           "LIMIT", "0", absl::StrCat(count)}),
+      redis::Reply::Type::kArray, "the customer index");
+  if (!read.ok()) return read.status();
+  CustomerIdsStep step;
+  for (redis::Reply& id : read->elements) step.ids.push_back(std::move(id.str));
+  // A full shard may have more; the next shard begins from its start.
+  const bool full = static_cast<int>(step.ids.size()) >= count;
+  const int next = full ? shard : shard + 1;
+  step.cursor = next < timeline::kCustomerIndexShards
+                    ? absl::StrFormat("%s%02x:%s", kIndexCursor, next,
+                                      full ? step.ids.back() : std::string())
+                    : std::string("0");
+  return step;
+}
+
+// One SCAN step over the view keys; what it finds is listed in the customer
+// index too. Customers created since this code runs are listed by their
+// first event, so once a walk begun by it (`listing`) has ended, every
+// customer older than that walk was found by it (SCAN returns every key
+// there for the whole walk) and the index is marked complete. A walk with
+// a cursor of older code goes on without that mark.
+absl::StatusOr<CustomerIdsStep> ScanAndList(
     const timeline::StoreContext& context, const InsightsKeys& keys,
-    const std::string& cursor, int count) {
+    absl::string_view cursor, bool listing, int count) {
   absl::StatusOr<redis::KeyspaceScanStep> scanned =
       redis::ScanKeyspace(*context.redis, cursor,
                           {"MATCH", keys.ViewPattern(), "COUNT",
@@ -22,13 +71,72 @@ absl::StatusOr<CustomerIdsStep> ScanCustomerIds(
         absl::StrCat("scanning the customers: ", scanned.status().message()));
   }
   CustomerIdsStep step;
-  step.cursor = std::move(scanned->cursor);
   step.restarted = scanned->restarted;
+  if (scanned->restarted) listing = true;
+  std::map<int, std::vector<std::string>> listed;  // shard -> ZADD
   for (const std::string& key : scanned->keys) {
     std::string id = keys.CustomerOfViewKey(key);
-    if (!id.empty()) step.ids.push_back(std::move(id));
+    if (id.empty()) continue;
+    std::vector<std::string>& add = listed[static_cast<int>(
+        timeline::StableHash(id) % timeline::kCustomerIndexShards)];
+    if (add.empty()) {
+      add = {"ZADD", context.keys.ForCustomerIndexOf(id)};
+    }
+    add.insert(add.end(), {"0", id});
+    step.ids.push_back(std::move(id));
   }
+  std::vector<std::vector<std::string>> writes;
+  for (auto& [shard, add] : listed) writes.push_back(std::move(add));
+  if (scanned->cursor == "0" && listing) {
+    writes.push_back({"SET", context.keys.ForCustomerIndexComplete(), "1"});
+  }
+  for (absl::StatusOr<redis::Reply>& reply :
+       redis::CallAllAndWait(*context.redis, std::move(writes))) {
+    reply = redis::ErrorReplyAsStatus(std::move(reply), "the customer index");
+    if (!reply.ok()) return reply.status();
+  }
+  step.cursor =
+      scanned->cursor == "0"
+          ? std::string("0")
+          : absl::StrCat(listing ? kListingCursor : "", scanned->cursor);
   return step;
+}
+
+}  // namespace
+
+absl::StatusOr<CustomerIdsStep> ScanCustomerIds(
+    const timeline::StoreContext& context, const InsightsKeys& keys,
+    const std::string& cursor, int count) {
+  count = std::max(count, 1);
+  if (absl::StartsWith(cursor, kIndexCursor)) {
+    const std::pair<absl::string_view, absl::string_view> parts =
+        absl::StrSplit(absl::string_view(cursor).substr(kIndexCursor.size()),
+                       absl::MaxSplits(':', 1));
+    int shard = 0;
+    if (absl::SimpleHexAtoi(parts.first, &shard) && shard >= 0 &&
+        shard < timeline::kCustomerIndexShards) {
+      return ReadIndex(context, shard, std::string(parts.second), count);
+    }
+    // Not a cursor of this code: a walk of the index from its start.
+    absl::StatusOr<CustomerIdsStep> step = ReadIndex(context, 0, "", count);
+    if (step.ok()) step->restarted = true;
+    return step;
+  }
+  if (cursor == "0") {
+    absl::StatusOr<redis::Reply> complete = redis::ErrorReplyAsStatus(
+        redis::CallAndWait(*context.redis,
+                           {"EXISTS", context.keys.ForCustomerIndexComplete()}),
+        "the customer index");
+    if (!complete.ok()) return complete.status();
+    if (complete->integer == 1) return ReadIndex(context, 0, "", count);
+    return ScanAndList(context, keys, "0", /*listing=*/true, count);
+  }
+  if (absl::StartsWith(cursor, kListingCursor)) {
+    return ScanAndList(context, keys,
+                       absl::string_view(cursor).substr(kListingCursor.size()),
+                       /*listing=*/true, count);
+  }
+  return ScanAndList(context, keys, cursor, /*listing=*/false, count);
 }
 
 namespace {

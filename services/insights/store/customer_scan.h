@@ -1,7 +1,9 @@
-// Reads every customer of the base, a batch at a time: SCAN over the view
-// keys (node by node on a Redis Cluster, redis/keyspace_scan.h), then the
-// read script for each batch, pipelined. Nothing is read through a key that
-// every event writes. Blocking: run it on a worker thread.
+// Reads every customer of the base, a batch at a time: a walk of the
+// customer index (timeline/key_schema.h) once it is complete, else SCAN over
+// the view keys (node by node on a Redis Cluster, redis/keyspace_scan.h),
+// which completes it; then the read script for each batch, pipelined.
+// Nothing is read through a key that every event writes. Blocking: run it
+// on a worker thread.
 //
 //   absl::Status status = ScanCustomers(context, keys, {},
 //       [](const std::string& id, const CustomerRecord& record) {
@@ -51,12 +53,17 @@ struct CustomerIdsStep {
   std::vector<std::string> ids;
   std::string cursor;  // the next cursor; "0": every customer was scanned
   // `cursor` could not be continued (the cluster's masters changed since
-  // the scan began): these are the first ids of a new scan.
+  // the scan began, or it is no cursor of this function): these are the
+  // first ids of a new scan.
   bool restarted = false;
 };
 
-// The ids of the customers (view keys) from `cursor` on ("0": from the
-// start), one SCAN call on one node.
+// The ids of the customers from `cursor` on ("0": from the start): up to
+// `count` ids of one shard of the customer index, or, until the index is
+// complete, one SCAN call (COUNT `count` keys) on one node, whose view keys
+// are listed in the index. Ids may repeat and may name customers merged
+// away or never stored (their view tells); no customer present for the
+// whole walk is missed.
 absl::StatusOr<CustomerIdsStep> ScanCustomerIds(
     const timeline::StoreContext& context, const InsightsKeys& keys,
     const std::string& cursor, int count);

@@ -3,22 +3,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "services/timeline/key_schema.h"
 
 namespace omnihub::insights {
 
 InsightsKeys::InsightsKeys(std::string prefix) : prefix_(std::move(prefix)) {}
 
-uint32_t CustomerHash(absl::string_view customer_id) {
-  uint32_t hash = 2166136261u;
-  for (unsigned char c : customer_id) {
-    hash = (hash ^ c) * 16777619u;
-  }
-  return hash;
-}
-
 std::string InsightsKeys::DeadlineShardOf(absl::string_view customer_id) const {
   return absl::StrFormat("%sdl:{%02x}", prefix_,
-                         CustomerHash(customer_id) % kDeadlineShards);
+                         timeline::StableHash(customer_id) % kDeadlineShards);
 }
 
 std::string InsightsKeys::RankingShardOf(Ranking ranking,
@@ -26,7 +19,7 @@ std::string InsightsKeys::RankingShardOf(Ranking ranking,
                                          absl::string_view customer_id) const {
   return absl::StrFormat("%stop:{%c:%s:%02x}", prefix_,
                          static_cast<char>(ranking), currency,
-                         CustomerHash(customer_id) % kRankingShards);
+                         timeline::StableHash(customer_id) % kRankingShards);
 }
 
 std::vector<std::string> InsightsKeys::RankingShards(
@@ -44,7 +37,7 @@ std::string InsightsKeys::RankingShardOfField(
     absl::string_view field, absl::string_view customer_id) const {
   // "h:EUR": the ranking's letter, then the currency.
   return absl::StrFormat("%stop:{%s:%02x}", prefix_, field,
-                         CustomerHash(customer_id) % kRankingShards);
+                         timeline::StableHash(customer_id) % kRankingShards);
 }
 
 std::string InsightsKeys::RankedIn(absl::string_view customer_id) const {

@@ -34,9 +34,6 @@ namespace omnihub::insights {
 inline constexpr int kDeadlineShards = 64;
 inline constexpr int kRankingShards = 16;
 
-// FNV-1a of a customer id: the same shard on every replica.
-uint32_t CustomerHash(absl::string_view customer_id);
-
 // Which ranking: 'h' historical value, 'p' predicted value.
 enum class Ranking : char { kHistorical = 'h', kPredicted = 'p' };
 

@@ -106,6 +106,9 @@ struct Plan {
   std::vector<std::vector<std::string>> before;
   // Index entries and the deadline, sent after it.
   std::vector<std::vector<std::string>> after;
+  // Something was written that a concurrent evaluation could make wrong
+  // (the record, an index entry): the view is read again (step 4).
+  bool check_view = false;
 };
 
 }  // namespace
@@ -306,14 +309,27 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
   const std::string history_limit =
       absl::StrCat(std::max(options_.history_limit, 1));
 
-  // Step 1, for the whole batch.
-  constexpr size_t kReads = 4;
+  // Step 1, for the whole batch. The background pass (`only`: a few
+  // segments, over every customer) reads less: the record of those
+  // segments only, neither the customers merged into this one (events and
+  // merges see to theirs) nor the deadline entry (one is added with LT,
+  // which keeps an earlier one).
+  const bool partial = only != nullptr;
+  const size_t kReads = partial ? 2 : 4;
+  std::vector<std::string> record_read = {"HMGET", ""};
+  if (partial)
+    record_read.insert(record_read.end(), only->begin(), only->end());
   std::vector<std::vector<std::string>> reads;
   reads.reserve(todo.size() * kReads);
   for (size_t i : todo) {
     const std::string& id = ids[i];
     const timeline::CustomerKeys customer = context_->keys.ForCustomer(id);
     reads.push_back({"HGETALL", customer.view});
+    if (partial) {
+      record_read[1] = keys_->CustomerSegments(id);
+      reads.push_back(record_read);
+      continue;
+    }
     reads.push_back({"SMEMBERS", customer.aliases});
     reads.push_back({"HGETALL", keys_->CustomerSegments(id)});
     reads.push_back({"ZSCORE", keys_->DeadlinesOf(id), id});
@@ -332,11 +348,10 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
     absl::Status failed;
     for (size_t r = 0; r < kReads && failed.ok(); ++r) {
       absl::StatusOr<Reply>& reply = read[k * kReads + r];
-      reply = r + 1 < kReads
-                  ? timeline::Expect(std::move(reply), Reply::Type::kArray,
-                                     "a customer's segments")
-                  : redis::ErrorReplyAsStatus(std::move(reply),
-                                              "a customer's deadline");
+      reply = r < 3 ? timeline::Expect(std::move(reply), Reply::Type::kArray,
+                                       "a customer's segments")
+                    : redis::ErrorReplyAsStatus(std::move(reply),
+                                                "a customer's deadline");
       if (!reply.ok()) failed = reply.status();
     }
     if (!failed.ok()) {
@@ -344,12 +359,35 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
       continue;
     }
     const Reply& view = *read[k * kReads];
-    const Reply& recorded_reply = *read[k * kReads + 2];
-    const std::optional<int64_t> deadline = ScoreMicros(*read[k * kReads + 3]);
-    // Customers merged into this one keep no memberships of their own.
-    for (const Reply& alias : read[k * kReads + 1]->elements) {
-      alias_checks.Add(i, {"EXISTS", keys_->CustomerSegments(alias.str)});
-      aliases.push_back(alias.str);
+    const Reply& recorded_reply = *read[k * kReads + (partial ? 1 : 2)];
+    std::map<std::string, Recorded, std::less<>> recorded;
+    if (partial) {
+      auto name = only->begin();
+      for (const Reply& value : recorded_reply.elements) {
+        if (name == only->end()) break;
+        if (value.type == Reply::Type::kString) {
+          if (std::optional<Recorded> entry = ParseRecorded(value.str)) {
+            recorded[*name] = *entry;
+          }
+        }
+        ++name;
+      }
+    } else {
+      for (size_t f = 0; f + 1 < recorded_reply.elements.size(); f += 2) {
+        if (std::optional<Recorded> entry =
+                ParseRecorded(recorded_reply.elements[f + 1].str)) {
+          recorded[recorded_reply.elements[f].str] = *entry;
+        }
+      }
+    }
+    const std::optional<int64_t> deadline =
+        partial ? std::nullopt : ScoreMicros(*read[k * kReads + 3]);
+    if (!partial) {
+      // Customers merged into this one keep no memberships of their own.
+      for (const Reply& alias : read[k * kReads + 1]->elements) {
+        alias_checks.Add(i, {"EXISTS", keys_->CustomerSegments(alias.str)});
+        aliases.push_back(alias.str);
+      }
     }
     absl::StatusOr<ViewFacts> facts = FactsOfView(view, sources, now);
     if (!facts.ok()) {
@@ -358,19 +396,12 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
     }
     if (facts->gone) {
       // Nothing kept of it: nothing to drop.
-      if (!recorded_reply.elements.empty() || deadline.has_value()) {
+      if (!recorded.empty() || deadline.has_value()) {
         gone.push_back(i);
       } else {
         statuses[i] = absl::OkStatus();
       }
       continue;
-    }
-    std::map<std::string, Recorded, std::less<>> recorded;
-    for (size_t f = 0; f + 1 < recorded_reply.elements.size(); f += 2) {
-      if (std::optional<Recorded> entry =
-              ParseRecorded(recorded_reply.elements[f + 1].str)) {
-        recorded[recorded_reply.elements[f].str] = *entry;
-      }
     }
 
     Plan plan;
@@ -398,6 +429,7 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
           (old != nullptr && !recorded_member)) {
         // Only the verdicts that differ from the record go to the script.
         changes = true;
+        plan.check_view = true;
         args.push_back(segment.name());
         args.push_back(absl::StrCat(segment.version()));
         args.push_back(verdict.member ? "1" : "0");
@@ -412,9 +444,11 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
       if (verdict.member) {
         if (trigger != EvaluationTrigger::kEvent || write_every_entry) {
           plan.after.push_back({"ZADD", key, "0", id});
+          plan.check_view = true;
         }
       } else if (trigger == EvaluationTrigger::kDeadline || write_every_entry) {
         plan.after.push_back({"ZREM", key, id});
+        plan.check_view = true;
       }
     }
     std::optional<int64_t> wanted;
@@ -427,16 +461,23 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
     const bool ahead =
         deadline.has_value() && *deadline > absl::ToUnixMicros(now);
     const bool write_deadline =
-        only != nullptr ? wanted.has_value() &&
-                              (!deadline.has_value() || *wanted < *deadline)
-                        : (ahead ? wanted.has_value() && *wanted < *deadline
-                                 : wanted != deadline);
+        partial ? wanted.has_value()
+                : (ahead ? wanted.has_value() && *wanted < *deadline
+                         : wanted != deadline);
     if (write_deadline) {
-      if (wanted.has_value()) {
+      if (partial) {
+        // Unread: LT adds it, or moves an entry that comes later forward.
         plan.after.push_back(
-            {"ZADD", keys_->DeadlinesOf(id), absl::StrCat(*wanted), id});
+            {"ZADD", keys_->DeadlinesOf(id), "LT", absl::StrCat(*wanted), id});
       } else {
-        plan.after.push_back({"ZREM", keys_->DeadlinesOf(id), id});
+        // Set outright: an evaluation meanwhile may have wanted it earlier.
+        plan.check_view = true;
+        if (wanted.has_value()) {
+          plan.after.push_back(
+              {"ZADD", keys_->DeadlinesOf(id), absl::StrCat(*wanted), id});
+        } else {
+          plan.after.push_back({"ZREM", keys_->DeadlinesOf(id), id});
+        }
       }
     }
     if (changes) {
@@ -555,6 +596,10 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
       statuses[plan.id] = failures[plan.id];
     } else if (merged_away[p]) {
       again.push_back(plan.id);
+    } else if (!plan.check_view) {
+      // Only a deadline written, which an evaluation meanwhile may move but
+      // cannot make wrong: one that comes early finds nothing changed.
+      statuses[plan.id] = absl::OkStatus();
     } else {
       rereads.push_back(
           {"HGETALL", context_->keys.ForCustomer(ids[plan.id]).view});

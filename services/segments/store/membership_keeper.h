@@ -2,7 +2,8 @@
 // conditions say of it now. Customers are evaluated a batch at a time, each
 // step one pipelined round trip for the whole batch:
 //   1. reads every customer's view, its recorded memberships, the customers
-//      merged into it and its deadline entry;
+//      merged into it and its deadline entry (the background pass: the
+//      view and the memberships of the segments it evaluates, no more);
 //   2. drops the memberships of customers merged into them that still have
 //      some, and every membership of a customer that is gone;
 //   3. evaluates the segments in C++ and compares the verdicts with the

@@ -28,9 +28,10 @@ using insights::TextOf;
 using redis::Reply;
 
 constexpr absl::Duration kPassLease = absl::Seconds(30);
-// Keys SCAN looks at per step of the pass (a customer has several keys; the
-// views among them are evaluated together).
-constexpr int kScanCount = 20000;
+// Customers per step of the pass from the customer index (or, until the
+// index is complete, keys SCAN looks at: a customer has several); each
+// step's are evaluated together, and where the pass is is saved after it.
+constexpr int kScanCount = 4096;
 constexpr int kSweepBatch = 500;
 constexpr int kSweepRounds = 20;
 // Old versions' member indexes dropped once a newer version is complete.

@@ -2,18 +2,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "services/timeline/key_schema.h"
 
 namespace omnihub::segments {
 
 SegmentKeys::SegmentKeys(std::string prefix) : prefix_(std::move(prefix)) {}
 
 int SegmentKeys::ShardOf(absl::string_view customer_id) {
-  // FNV-1a, as the lifecycle's deadline index: the same shard everywhere.
-  uint32_t hash = 2166136261u;
-  for (unsigned char c : customer_id) {
-    hash = (hash ^ c) * 16777619u;
-  }
-  return static_cast<int>(hash % kSegmentShards);
+  return static_cast<int>(timeline::StableHash(customer_id) % kSegmentShards);
 }
 
 std::string SegmentKeys::Sizes(absl::string_view name) const {
