@@ -25,10 +25,14 @@ absl::StatusOr<CustomerRead> ParseCustomerRead(
     absl::StatusOr<redis::Reply> reply) {
   reply = redis::ErrorReplyAsStatus(std::move(reply), "a customer's purchases");
   if (!reply.ok()) return reply.status();
-  if (reply->type != Reply::Type::kArray || reply->elements.size() % 2 != 0) {
+  return ParseCustomerRead(*reply);
+}
+
+absl::StatusOr<CustomerRead> ParseCustomerRead(const redis::Reply& reply) {
+  if (reply.type != Reply::Type::kArray || reply.elements.size() % 2 != 0) {
     return absl::InternalError("a customer's purchases: unexpected reply");
   }
-  std::vector<Reply>& hash = reply->elements;
+  const std::vector<Reply>& hash = reply.elements;
   CustomerRead read;
   if (hash.empty()) {
     read.missing = true;
@@ -39,11 +43,11 @@ absl::StatusOr<CustomerRead> ParseCustomerRead(
   int64_t created = 0;
   for (size_t i = 0; i + 1 < hash.size(); i += 2) {
     const std::string& field = hash[i].str;
-    std::string& value = hash[i + 1].str;
+    const std::string& value = hash[i + 1].str;
     if (field.size() > 2 && field[0] == 'p' && field[1] == ':') {
-      fields.purchase_days.emplace_back(field.substr(2), std::move(value));
+      fields.purchase_days.emplace_back(field.substr(2), value);
     } else if (field == "alias") {
-      read.moved_to = std::move(value);
+      read.moved_to = value;
       return read;
     } else if (field == "first") {
       first = timeline::IntegerOrZero(value);
@@ -52,9 +56,9 @@ absl::StatusOr<CustomerRead> ParseCustomerRead(
     } else if (field == "fch") {
       fields.channel = static_cast<int>(timeline::IntegerOrZero(value));
     } else if (field == "pv") {
-      fields.purchase_version = std::move(value);
+      fields.purchase_version = value;
     } else if (field == "lh") {
-      fields.history = std::move(value);
+      fields.history = value;
     }
   }
   fields.first_seen_micros = first != 0 ? first : created;

@@ -45,6 +45,9 @@ struct CustomerRead {
 
 absl::StatusOr<CustomerRead> ParseCustomerRead(
     absl::StatusOr<redis::Reply> reply);
+// The same of a reply kept by the caller (the view the segments evaluate):
+// only what the record holds is copied.
+absl::StatusOr<CustomerRead> ParseCustomerRead(const redis::Reply& reply);
 
 }  // namespace omnihub::insights
 

@@ -317,8 +317,9 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
   const bool partial = only != nullptr;
   const size_t kReads = partial ? 2 : 4;
   std::vector<std::string> record_read = {"HMGET", ""};
-  if (partial)
+  if (partial) {
     record_read.insert(record_read.end(), only->begin(), only->end());
+  }
   std::vector<std::vector<std::string>> reads;
   reads.reserve(todo.size() * kReads);
   for (size_t i : todo) {
@@ -380,8 +381,8 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
         }
       }
     }
-    const std::optional<int64_t> deadline =
-        partial ? std::nullopt : ScoreMicros(*read[k * kReads + 3]);
+    std::optional<int64_t> deadline;
+    if (!partial) deadline = ScoreMicros(*read[k * kReads + 3]);
     if (!partial) {
       // Customers merged into this one keep no memberships of their own.
       for (const Reply& alias : read[k * kReads + 1]->elements) {
