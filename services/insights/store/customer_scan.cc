@@ -77,11 +77,10 @@ absl::StatusOr<CustomerIdsStep> ScanAndList(
   for (const std::string& key : scanned->keys) {
     std::string id = keys.CustomerOfViewKey(key);
     if (id.empty()) continue;
-    std::vector<std::string>& add = listed[static_cast<int>(
-        timeline::StableHash(id) % timeline::kCustomerIndexShards)];
-    if (add.empty()) {
-      add = {"ZADD", context.keys.ForCustomerIndexOf(id)};
-    }
+    const int shard = static_cast<int>(timeline::StableHash(id) %
+                                       timeline::kCustomerIndexShards);
+    std::vector<std::string>& add = listed[shard];
+    if (add.empty()) add = {"ZADD", context.keys.ForCustomerIndex(shard)};
     add.insert(add.end(), {"0", id});
     step.ids.push_back(std::move(id));
   }
