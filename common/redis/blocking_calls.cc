@@ -42,9 +42,12 @@ PendingReplies CallAll(RedisClient& client,
       commands.size(), [handover = pending.handover_](Replies all) {
         handover->Receive(std::move(all));
       });
+  std::vector<ReplyCallback> slots;
+  slots.reserve(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
-    client.Execute(std::move(commands[i]), gatherer->Slot(i));
+    slots.push_back(gatherer->Slot(i));
   }
+  client.ExecuteAll(std::move(commands), std::move(slots));
   gatherer->StartIfEmpty();
   return pending;
 }

@@ -201,6 +201,7 @@ class PipelinedRedisClient::Connection {
           absl::ToTimeval(options_->command_timeout);
       redisSetTimeout(context, read_timeout);
       error = Handshake(context, *options_);
+      if (error.empty()) BuildRepliesAsValues(context->reader);
     }
     if (!error.empty()) {
       if (context != nullptr) redisFree(context);
@@ -260,9 +261,7 @@ class PipelinedRedisClient::Connection {
       if (redisGetReply(context_, &raw) != REDIS_OK) {
         return FailBatch(batch, i, count);
       }
-      auto* reply = static_cast<redisReply*>(raw);
-      Reply converted = FromHiredis(*reply);
-      freeReplyObject(reply);
+      Reply converted = TakeBuiltReply(raw);
       if (count && metrics_) {
         metrics_->ObserveCommand(
             batch[i].argv[0],
@@ -446,6 +445,31 @@ void PipelinedRedisClient::Execute(std::vector<std::string> argv,
   std::vector<ReplyCallback> callbacks;
   callbacks.push_back(std::move(done));
   ExecuteInOrder(start, std::move(commands), std::move(callbacks));
+}
+
+void PipelinedRedisClient::ExecuteAll(
+    std::vector<std::vector<std::string>> commands,
+    std::vector<ReplyCallback> done) {
+  if (commands.size() != done.size()) {
+    return RedisClient::ExecuteAll(std::move(commands), std::move(done));
+  }
+  // An empty command fails alone, as with Execute (ExecuteInOrder would
+  // fail the whole batch).
+  std::vector<std::vector<std::string>> sent;
+  std::vector<ReplyCallback> answers;
+  sent.reserve(commands.size());
+  answers.reserve(done.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    if (commands[i].empty()) {
+      std::move(done[i])(absl::InvalidArgumentError("empty Redis command"));
+    } else {
+      sent.push_back(std::move(commands[i]));
+      answers.push_back(std::move(done[i]));
+    }
+  }
+  if (sent.empty()) return;
+  ExecuteInOrder(next_connection_.fetch_add(1, std::memory_order_relaxed),
+                 std::move(sent), std::move(answers));
 }
 
 void PipelinedRedisClient::ExecuteInOrder(

@@ -78,6 +78,9 @@ class PipelinedRedisClient final : public RedisClient {
   ~PipelinedRedisClient() override;
 
   void Execute(std::vector<std::string> argv, ReplyCallback done) override;
+  // All on one connection (the next in turn), in order.
+  void ExecuteAll(std::vector<std::vector<std::string>> commands,
+                  std::vector<ReplyCallback> done) override;
   bool connected() const override;
 
   // Queues `commands` back to back on the connection `affinity` picks

@@ -122,6 +122,39 @@ TEST_F(PipelinedRedisClientTest, RepliesOfEveryType) {
   EXPECT_TRUE(error->is_error());
 }
 
+// CallAll hands its commands to one connection together: they run in the
+// order given, nothing of another connection between them; an empty one
+// fails alone.
+TEST_F(PipelinedRedisClientTest, CommandsCalledTogetherRunInOrder) {
+  StartServer();
+  options_.connections = 4;
+  StartClient();
+  constexpr int kCommands = 2000;
+  std::vector<std::vector<std::string>> commands;
+  for (int i = 0; i < kCommands; ++i) {
+    commands.push_back({"INCR", "n"});
+    if (i == kCommands / 2) commands.push_back({});
+  }
+  Replies replies = CallAllAndWait(*client_, commands);
+  ASSERT_EQ(replies.size(), commands.size());
+  int64_t expected = 1;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (commands[i].empty()) {
+      EXPECT_EQ(replies[i].status().code(), absl::StatusCode::kInvalidArgument);
+      continue;
+    }
+    ASSERT_TRUE(replies[i].ok()) << replies[i].status();
+    EXPECT_EQ(replies[i]->integer, expected++) << "command " << i;
+  }
+  // Again without the empty one, on another key.
+  commands.assign(kCommands, {"INCR", "m"});
+  replies = CallAllAndWait(*client_, commands);
+  for (int i = 0; i < kCommands; ++i) {
+    ASSERT_TRUE(replies[i].ok()) << replies[i].status();
+    EXPECT_EQ(replies[i]->integer, i + 1) << "command " << i;
+  }
+}
+
 // One Redis is one node: the keyspace scan is SCAN there, behind a cursor
 // that names the node; a plain SCAN cursor (kept by an older build) starts
 // the scan again.

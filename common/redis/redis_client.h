@@ -60,6 +60,13 @@ class RedisClient {
   // block: it runs on the thread that reads replies.
   virtual void Execute(std::vector<std::string> argv, ReplyCallback done) = 0;
 
+  // As Execute for each command in turn, `done[i]` answering `commands[i]`
+  // (the same number of each). A client may hand them to its connection
+  // together: one queueing and one wake-up of the thread that writes them,
+  // instead of one per command.
+  virtual void ExecuteAll(std::vector<std::vector<std::string>> commands,
+                          std::vector<ReplyCallback> done);
+
   // True while at least one connection to Redis is up.
   virtual bool connected() const = 0;
 
