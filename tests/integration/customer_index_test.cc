@@ -101,14 +101,10 @@ TEST_F(CustomerIndexTest, EveryCustomerIsListedFromItsFirstEventUntilErased) {
   IngestOk({Event("again", v1::IDENTITY_KIND_CRM_ID, "crm-0", kBase + 1)});
   EXPECT_EQ(Listed(), customers);
 
-  v1::ForgetCustomerRequest request;
-  *request.mutable_customer()->mutable_identity() =
-      Identity(v1::IDENTITY_KIND_CRM_ID, "crm-7");
-  request.set_requested_by("ticket-1");
-  v1::ForgetCustomerResponse response;
-  grpc::ClientContext context;
-  ASSERT_TRUE(customers_->ForgetCustomer(&context, request, &response).ok());
-  customers.erase(response.customer_id());
+  const v1::ForgetCustomerResponse forgotten =
+      ForgetOk(ByIdentity(v1::IDENTITY_KIND_CRM_ID, "crm-7"));
+  ASSERT_FALSE(forgotten.customer_id().empty());
+  customers.erase(forgotten.customer_id());
   EXPECT_EQ(Listed(), customers);
 }
 

@@ -67,27 +67,6 @@ class ErasureTest : public TimelineFixture {
     EXPECT_FALSE(status.ok()) << "the ingest did not reach " << step;
   }
 
-  static v1::CustomerSelector ById(const std::string& customer_id) {
-    v1::CustomerSelector selector;
-    selector.set_customer_id(customer_id);
-    return selector;
-  }
-  static v1::CustomerSelector ByIdentity(v1::IdentityKind kind,
-                                         const std::string& value) {
-    v1::CustomerSelector selector;
-    *selector.mutable_identity() = Identity(kind, value);
-    return selector;
-  }
-
-  grpc::Status Forget(v1::CustomerSelector selector,
-                      v1::ForgetCustomerResponse* response) {
-    v1::ForgetCustomerRequest request;
-    *request.mutable_customer() = std::move(selector);
-    request.set_requested_by("ticket-1");
-    grpc::ClientContext context;
-    return customers_->ForgetCustomer(&context, request, response);
-  }
-
   std::string OwnerOf(v1::IdentityKind kind, const std::string& value) {
     absl::StatusOr<redis::Reply> owner = RedisCommand(
         {"GET", store_->context().keys.ForIdentity(Identity(kind, value))});

@@ -49,18 +49,6 @@ class IdentityResolutionTest : public TimelineFixture {
     return stub_->GetCustomer(&context, request, response);
   }
 
-  static v1::CustomerSelector ById(const std::string& customer_id) {
-    v1::CustomerSelector selector;
-    selector.set_customer_id(customer_id);
-    return selector;
-  }
-  static v1::CustomerSelector ByIdentity(v1::IdentityKind kind,
-                                         const std::string& value) {
-    v1::CustomerSelector selector;
-    *selector.mutable_identity() = Identity(kind, value);
-    return selector;
-  }
-
   std::vector<MergeRecord> MergeLog(v1::CustomerSelector selector) {
     v1::GetMergeLogRequest request;
     *request.mutable_customer() = std::move(selector);
@@ -842,17 +830,11 @@ TEST_F(DataRightsTest, ForgetLeavesNothingOfThePersonAndReplaysDoNotComeBack) {
   ASSERT_EQ(ann.merged_customer_ids_size(), 1);
   ASSERT_EQ(MergeLog(ById(carl_)).size(), 1u);  // the refusal
 
-  v1::ForgetCustomerRequest request;
-  *request.mutable_customer() =
-      ByIdentity(v1::IDENTITY_KIND_EMAIL, "ann@example.com");
-  request.set_requested_by("ticket-4711");
   v1::ForgetCustomerResponse response;
-  {
-    grpc::ClientContext context;
-    grpc::Status status =
-        customers_->ForgetCustomer(&context, request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-  }
+  grpc::Status status =
+      Forget(ByIdentity(v1::IDENTITY_KIND_EMAIL, "ann@example.com"), &response,
+             "ticket-4711");
+  ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.customer_id(), ann.customer_id());
   EXPECT_EQ(response.events_erased(), 4);
   EXPECT_EQ(response.identities_erased(), 3);

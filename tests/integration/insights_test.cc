@@ -78,13 +78,6 @@ class InsightsTest : public TimelineFixture {
     return event;
   }
 
-  static v1::CustomerSelector ByIdentity(v1::IdentityKind kind,
-                                         const std::string& value) {
-    v1::CustomerSelector selector;
-    *selector.mutable_identity() = Identity(kind, value);
-    return selector;
-  }
-
   // The CDNOW sample through Ingest: each purchase an event, each customer
   // known by the CRM id "cdnow-<sample id>".
   void IngestCdnowSample() {
@@ -390,13 +383,8 @@ TEST_F(InsightsTest, PurchaseStatisticsStayExact) {
   }
   // Erase one person: its deadline entry goes with it.
   {
-    v1::ForgetCustomerRequest forget;
-    *forget.mutable_customer() =
-        ByIdentity(v1::IDENTITY_KIND_LOYALTY_CARD, "p0-0");
-    forget.set_requested_by("test");
-    v1::ForgetCustomerResponse forgotten;
-    grpc::ClientContext context;
-    ASSERT_TRUE(customers_->ForgetCustomer(&context, forget, &forgotten).ok());
+    const v1::ForgetCustomerResponse forgotten =
+        ForgetOk(ByIdentity(v1::IDENTITY_KIND_LOYALTY_CARD, "p0-0"));
     EXPECT_EQ(Deadline(forgotten.customer_id()), std::nullopt);
   }
 

@@ -141,16 +141,8 @@ class RfmTopTest : public TimelineFixture {
     });
   }
 
-  void Forget(const std::string& crm_id) {
-    v1::ForgetCustomerRequest forget;
-    *forget.mutable_customer()->mutable_identity() =
-        Identity(v1::IDENTITY_KIND_LOYALTY_CARD, crm_id);
-    forget.set_requested_by("test");
-    v1::ForgetCustomerResponse forgotten;
-    grpc::ClientContext context;
-    grpc::Status status =
-        customers_->ForgetCustomer(&context, forget, &forgotten);
-    ASSERT_TRUE(status.ok()) << status.error_message();
+  void Forget(const std::string& card) {
+    ForgetOk(ByIdentity(v1::IDENTITY_KIND_LOYALTY_CARD, card));
   }
 
   void Link(const std::string& a, const std::string& b) {

@@ -462,15 +462,8 @@ TEST_F(SegmentsTest, MembershipThroughUpsertsMergesAndErasureIsFromScratch) {
   ExpectMembershipIsFromScratch();
 
   // Erasure.
-  v1::ForgetCustomerRequest forget;
-  *forget.mutable_customer()->mutable_identity() =
-      Identity(v1::IDENTITY_KIND_PHONE, "+442071838711");
-  forget.set_requested_by("dpo@example.com");
-  v1::ForgetCustomerResponse forgotten;
-  grpc::ClientContext context;
-  grpc::Status erased =
-      customers_->ForgetCustomer(&context, forget, &forgotten);
-  ASSERT_TRUE(erased.ok()) << erased.error_message();
+  ForgetOk(ByIdentity(v1::IDENTITY_KIND_PHONE, "+442071838711"),
+           "dpo@example.com");
   ExpectMembershipIsFromScratch();
   (void)merged_away;
 
@@ -877,15 +870,8 @@ TEST_F(SegmentsTest, EventKindsThroughUpsertsMergesAndErasure) {
   (void)cal;
 
   // Erasure takes it out of every segment.
-  v1::ForgetCustomerRequest forget;
-  *forget.mutable_customer()->mutable_identity() =
-      Identity(v1::IDENTITY_KIND_LOYALTY_CARD, "card-b");
-  forget.set_requested_by("dpo@example.com");
-  v1::ForgetCustomerResponse forgotten;
-  grpc::ClientContext context;
-  grpc::Status erased =
-      customers_->ForgetCustomer(&context, forget, &forgotten);
-  ASSERT_TRUE(erased.ok()) << erased.error_message();
+  ForgetOk(ByIdentity(v1::IDENTITY_KIND_LOYALTY_CARD, "card-b"),
+           "dpo@example.com");
   EXPECT_EQ(Members("bought-twice"), std::vector<std::string>{});
   ExpectMembershipIsFromScratch();
 }

@@ -196,6 +196,40 @@ std::string TimelineFixture::DumpRedis(const std::string& skip) {
   return dump;
 }
 
+v1::CustomerSelector TimelineFixture::ById(const std::string& customer_id) {
+  v1::CustomerSelector selector;
+  selector.set_customer_id(customer_id);
+  return selector;
+}
+
+v1::CustomerSelector TimelineFixture::ByIdentity(v1::IdentityKind kind,
+                                                 const std::string& value) {
+  v1::CustomerSelector selector;
+  *selector.mutable_identity() = Identity(kind, value);
+  return selector;
+}
+
+grpc::Status TimelineFixture::Forget(v1::CustomerSelector selector,
+                                     v1::ForgetCustomerResponse* response,
+                                     const std::string& requested_by) {
+  v1::ForgetCustomerRequest request;
+  *request.mutable_customer() = std::move(selector);
+  request.set_requested_by(requested_by);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(20));
+  return customers_->ForgetCustomer(&context, request, response);
+}
+
+v1::ForgetCustomerResponse TimelineFixture::ForgetOk(
+    v1::CustomerSelector selector, const std::string& requested_by) {
+  v1::ForgetCustomerResponse response;
+  grpc::Status status = Forget(std::move(selector), &response, requested_by);
+  EXPECT_TRUE(status.ok()) << status.error_code() << ": "
+                           << status.error_message();
+  return response;
+}
+
 v1::IngestResponse TimelineFixture::IngestOk(
     std::vector<v1::InteractionEvent> events) {
   v1::IngestResponse response;

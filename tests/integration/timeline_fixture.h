@@ -70,6 +70,9 @@ class TimelineFixture : public ::testing::Test {
                                     int64_t occurred_micros,
                                     v1::Channel channel = v1::CHANNEL_PHONE);
   static v1::Identity Identity(v1::IdentityKind kind, const std::string& value);
+  static v1::CustomerSelector ById(const std::string& customer_id);
+  static v1::CustomerSelector ByIdentity(v1::IdentityKind kind,
+                                         const std::string& value);
 
   // Sends the events in one Ingest call; fails the test on a non-OK status.
   v1::IngestResponse IngestOk(std::vector<v1::InteractionEvent> events);
@@ -77,6 +80,14 @@ class TimelineFixture : public ::testing::Test {
   v1::IngestResult IngestOne(v1::InteractionEvent event);
   grpc::Status Ingest(std::vector<v1::InteractionEvent> events,
                       v1::IngestResponse* response);
+  // Erases the customer `selector` picks (ForgetCustomer), as asked by
+  // `requested_by`.
+  grpc::Status Forget(v1::CustomerSelector selector,
+                      v1::ForgetCustomerResponse* response,
+                      const std::string& requested_by = "test");
+  // The same; fails the test on a non-OK status.
+  v1::ForgetCustomerResponse ForgetOk(v1::CustomerSelector selector,
+                                      const std::string& requested_by = "test");
   v1::CustomerView CustomerByIdentity(v1::IdentityKind kind,
                                       const std::string& value);
   // Every page of the timeline, with `page_size`, newest first.
