@@ -24,6 +24,7 @@
 #                       # cross_sell (default: all); the base and the 20
 #                       # segments' first evaluation always run
 #   BENCH_HUB_FLAGS="--segment_threads=16" ...  # more flags for every hub
+#   BENCH_REDIS_HUGE_PAGES=0 ...  # Redis's heap on 4 KiB pages (see below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,13 +79,32 @@ wait_for_port() {
   echo "nothing listens on $1"; exit 1
 }
 
+# Redis's heap on transparent huge pages (jemalloc's thp:always; THP is
+# "madvise" here). On this machine a process reading gigabytes of 4 KiB
+# pages at random stalls for 10-120 ms about twice a second, and on huge
+# pages almost never (README, "Redis on huge pages"); Redis holds ~5 GB at
+# a million customers. The Redises with an AOF keep 4 KiB pages: their
+# rewrite forks, and a fork's copy-on-write would copy 2 MiB a write.
+redis_malloc_conf=thp:always
+[ "${BENCH_REDIS_HUGE_PAGES:-1}" = 1 ] || redis_malloc_conf=""
+machine() {
+  local heap=""
+  if [ -r "/proc/$redis_pid/smaps_rollup" ]; then
+    heap=$(awk '/^Rss:/ {rss = $2} /^AnonHugePages:/ {huge = $2}
+      END {printf "; Redis: %.0f of %.0f MiB on huge pages", huge / 1024, rss / 1024}' \
+      "/proc/$redis_pid/smaps_rollup")
+  fi
+  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)$heap"
+}
+
 redis_port=$(free_port)
 # The settings of deploy/redis.conf that change speed or memory; persistence
 # off, so the figures are the store's and not the disk's.
-redis-server --bind 127.0.0.1 --port "$redis_port" --save "" \
-  --appendonly no --dir "$work" --logfile "$work/redis.log" \
-  --hash-max-listpack-value 1024 &
-children+=($!)
+MALLOC_CONF=$redis_malloc_conf redis-server --bind 127.0.0.1 \
+  --port "$redis_port" --save "" --appendonly no --dir "$work" \
+  --logfile "$work/redis.log" --hash-max-listpack-value 1024 &
+redis_pid=$!
+children+=($redis_pid)
 wait_for_port "$redis_port"
 hub_port=$(free_port)
 hub_metrics_port=$(free_port)
@@ -169,9 +189,10 @@ durability_runs() {
 
   echo "== durability: with a replica, without and with waiting for it"
   replica_port=$(free_port)
-  redis-server --bind 127.0.0.1 --port "$replica_port" --save "" \
-    --appendonly no --dir "$work" --logfile "$work/replica.log" \
-    --hash-max-listpack-value 1024 --replicaof 127.0.0.1 "$redis_port" &
+  MALLOC_CONF=$redis_malloc_conf redis-server --bind 127.0.0.1 \
+    --port "$replica_port" --save "" --appendonly no --dir "$work" \
+    --logfile "$work/replica.log" --hash-max-listpack-value 1024 \
+    --replicaof 127.0.0.1 "$redis_port" &
   replica_pid=$!
   children+=($replica_pid)
   wait_for_port "$replica_port"
@@ -250,8 +271,9 @@ start_cluster() {  # $1 masters, no replicas; sets cluster_ports, cluster_pids
     port=$(free_port)
     while [ "$port" -gt 55000 ]; do port=$(free_port); done  # bus port + 10000
     mkdir -p "$work/cluster-$port"
-    redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
-      --dir "$work/cluster-$port" --logfile "$work/cluster-$port/redis.log" \
+    MALLOC_CONF=$redis_malloc_conf redis-server --bind 127.0.0.1 \
+      --port "$port" --save "" --appendonly no --dir "$work/cluster-$port" \
+      --logfile "$work/cluster-$port/redis.log" \
       --hash-max-listpack-value 1024 --cluster-enabled yes \
       --cluster-config-file nodes.conf &
     cluster_pids+=($!)
@@ -311,7 +333,7 @@ if [ "${BENCH_ONLY:-}" = cluster ]; then
   $build/tests/bench/omnihub-loadgen --report="$results"
   echo
   cat "$figures"
-  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+  machine
   exit 0
 fi
 # What user-defined segments cost: batched ingest with none defined against
@@ -405,7 +427,7 @@ if [ "${BENCH_ONLY:-}" = cross_sell ]; then
   cross_sell_runs
   echo
   $build/tests/bench/omnihub-loadgen --report="$results"
-  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+  machine
   exit 0
 fi
 # Issue 13's figures on a big base ($segment_customers customers, each with
@@ -603,14 +625,14 @@ if [ "${BENCH_ONLY:-}" = insights2 ]; then
   $build/tests/bench/omnihub-loadgen --report="$results"
   echo
   cat "$figures"
-  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+  machine
   exit 0
 fi
 if [ "${BENCH_ONLY:-}" = durability ]; then
   durability_runs
   echo
   $build/tests/bench/omnihub-loadgen --report="$results"
-  echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+  machine
   exit 0
 fi
 
@@ -750,4 +772,4 @@ $build/tests/bench/omnihub-loadgen --report="$results"
 echo
 echo "$memory_line"
 cat "$figures"
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+machine
