@@ -78,7 +78,8 @@ class PipelinedRedisClient final : public RedisClient {
   ~PipelinedRedisClient() override;
 
   void Execute(std::vector<std::string> argv, ReplyCallback done) override;
-  // All on one connection (the next in turn), in order.
+  // On one connection (the next in turn), in order, queued a pipeline's
+  // length (max_pipeline) at a time.
   void ExecuteAll(std::vector<std::vector<std::string>> commands,
                   std::vector<ReplyCallback> done) override;
   bool connected() const override;

@@ -146,7 +146,11 @@ TEST_F(PipelinedRedisClientTest, CommandsCalledTogetherRunInOrder) {
     ASSERT_TRUE(replies[i].ok()) << replies[i].status();
     EXPECT_EQ(replies[i]->integer, expected++) << "command " << i;
   }
-  // Again without the empty one, on another key.
+  // Again without the empty one, on another key, and queued in pieces
+  // shorter than the call.
+  client_.reset();
+  options_.max_pipeline = 64;
+  StartClient();
   commands.assign(kCommands, {"INCR", "m"});
   replies = CallAllAndWait(*client_, commands);
   for (int i = 0; i < kCommands; ++i) {
