@@ -886,10 +886,11 @@ TEST_F(DataRightsTest, ForgetLeavesNothingOfThePersonAndReplaysDoNotComeBack) {
   v1::GetCustomerResponse gone;
   EXPECT_EQ(GetCustomer(ById(ann.customer_id()), &gone).error_code(),
             grpc::StatusCode::NOT_FOUND);
-  grpc::ClientContext context;
-  EXPECT_EQ(
-      customers_->ForgetCustomer(&context, request, &response).error_code(),
-      grpc::StatusCode::NOT_FOUND);
+  // And asking again finds no one.
+  EXPECT_EQ(Forget(ByIdentity(v1::IDENTITY_KIND_EMAIL, "ann@example.com"),
+                   &response, "ticket-4711")
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(DataRightsTest, ExportHasEverythingStoredAsJson) {
