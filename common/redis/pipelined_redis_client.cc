@@ -469,15 +469,16 @@ void PipelinedRedisClient::ExecuteAll(
       answers.push_back(std::move(done[i]));
     }
   }
-  // In pieces of a pipeline's length, so that a long call is not refused
-  // whole by a queue bound that its commands one by one would have passed.
+  if (sent.empty()) return;
   const size_t affinity =
       next_connection_.fetch_add(1, std::memory_order_relaxed);
+  if (sent.size() <= options_.max_pipeline) {
+    return ExecuteInOrder(affinity, std::move(sent), std::move(answers));
+  }
+  // In pieces of a pipeline's length, so that a long call is not refused
+  // whole by a queue bound that its commands one by one would have passed.
   for (size_t first = 0; first < sent.size(); first += options_.max_pipeline) {
     const size_t end = std::min(sent.size(), first + options_.max_pipeline);
-    if (first == 0 && end == sent.size()) {
-      return ExecuteInOrder(affinity, std::move(sent), std::move(answers));
-    }
     ExecuteInOrder(affinity,
                    {std::make_move_iterator(sent.begin() + first),
                     std::make_move_iterator(sent.begin() + end)},
