@@ -38,17 +38,10 @@ PendingReplies CallAll(RedisClient& client,
                        std::vector<std::vector<std::string>> commands) {
   PendingReplies pending;
   pending.handover_ = std::make_shared<Handover>();
-  auto gatherer = ReplyGatherer::Create(
-      commands.size(), [handover = pending.handover_](Replies all) {
-        handover->Receive(std::move(all));
-      });
-  std::vector<ReplyCallback> slots;
-  slots.reserve(commands.size());
-  for (size_t i = 0; i < commands.size(); ++i) {
-    slots.push_back(gatherer->Slot(i));
-  }
-  client.ExecuteAll(std::move(commands), std::move(slots));
-  gatherer->StartIfEmpty();
+  ExecuteGathered(client, std::move(commands),
+                  [handover = pending.handover_](Replies all) {
+                    handover->Receive(std::move(all));
+                  });
   return pending;
 }
 

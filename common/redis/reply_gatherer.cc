@@ -32,4 +32,17 @@ void ReplyGatherer::StartIfEmpty() {
   std::move(then_)(Replies());
 }
 
+void ExecuteGathered(RedisClient& client,
+                     std::vector<std::vector<std::string>> commands,
+                     absl::AnyInvocable<void(Replies) &&> then) {
+  auto gatherer = ReplyGatherer::Create(commands.size(), std::move(then));
+  std::vector<ReplyCallback> slots;
+  slots.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    slots.push_back(gatherer->Slot(i));
+  }
+  client.ExecuteAll(std::move(commands), std::move(slots));
+  gatherer->StartIfEmpty();
+}
+
 }  // namespace omnihub::redis

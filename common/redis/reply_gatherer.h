@@ -9,6 +9,7 @@
 #define OMNIHUB_COMMON_REDIS_REPLY_GATHERER_H_
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -42,6 +43,13 @@ class ReplyGatherer : public std::enable_shared_from_this<ReplyGatherer> {
   size_t remaining_ ABSL_GUARDED_BY(mutex_);
   absl::AnyInvocable<void(Replies) &&> then_;
 };
+
+// Sends the commands together (RedisClient::ExecuteAll: one queueing, on
+// one connection) and hands every reply over to `then`, in the commands'
+// order, on the thread of the last reply (at once when there are none).
+void ExecuteGathered(RedisClient& client,
+                     std::vector<std::vector<std::string>> commands,
+                     absl::AnyInvocable<void(Replies) &&> then);
 
 }  // namespace omnihub::redis
 

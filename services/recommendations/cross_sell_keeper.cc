@@ -338,4 +338,21 @@ absl::Status CrossSellKeeper::ApplyChanges(const std::string& customer_id,
   return absl::OkStatus();
 }
 
+std::optional<int64_t> CrossSellKeeper::RecentCustomers(bool categories,
+                                                        absl::Time now) const {
+  if (options_.customers_max_age <= absl::ZeroDuration()) return std::nullopt;
+  absl::MutexLock lock(&customers_mutex_);
+  const ReadCustomers& read = customers_read_[categories ? 1 : 0];
+  if (now - read.read_at > options_.customers_max_age) return std::nullopt;
+  return read.customers;
+}
+
+void CrossSellKeeper::RememberCustomers(bool categories, int64_t customers,
+                                        absl::Time read_at) const {
+  absl::MutexLock lock(&customers_mutex_);
+  ReadCustomers& read = customers_read_[categories ? 1 : 0];
+  // Replies can come out of order: the latest read wins.
+  if (read_at >= read.read_at) read = {customers, read_at};
+}
+
 }  // namespace omnihub::recommendations

@@ -38,6 +38,7 @@
 #define OMNIHUB_SERVICES_RECOMMENDATIONS_CROSS_SELL_KEEPER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/redis/redis_script.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
@@ -66,6 +68,10 @@ struct CrossSellOptions {
   // Partners read per bought item by a query, the top ones by customers in
   // common.
   int64_t top_partners = 25;
+  // How long a query may reuse the number of customers another query read
+  // (lift's denominator: 64 reads, one per shard, for a number that moves
+  // slowly). Zero: every query reads it.
+  absl::Duration customers_max_age = absl::Seconds(1);
   int threads = 2;
   size_t max_queued = 10000;
 };
@@ -127,6 +133,14 @@ class CrossSellKeeper : public timeline::CustomerObserver {
   const CrossSellOptions& options() const { return options_; }
   const timeline::StoreContext& context() const { return *context_; }
 
+  // The customers with a product (`categories` false) or a category, as a
+  // query read them no longer than `options().customers_max_age` before
+  // `now`; nullopt when none did.
+  std::optional<int64_t> RecentCustomers(bool categories, absl::Time now) const;
+  // A query read `customers` from reads sent at `read_at`.
+  void RememberCustomers(bool categories, int64_t customers,
+                         absl::Time read_at) const;
+
  private:
   // Takes the basket at `key` away (GETDEL) and uncounts it.
   absl::Status Uncount(const std::vector<std::string>& customer_ids) const;
@@ -155,6 +169,13 @@ class CrossSellKeeper : public timeline::CustomerObserver {
   absl::Mutex mutex_;
   absl::flat_hash_map<std::string, PendingRefresh> pending_
       ABSL_GUARDED_BY(mutex_);
+  struct ReadCustomers {
+    int64_t customers = 0;
+    absl::Time read_at = absl::InfinitePast();
+  };
+  mutable absl::Mutex customers_mutex_;
+  // [0] products, [1] categories.
+  mutable ReadCustomers customers_read_[2] ABSL_GUARDED_BY(customers_mutex_);
   // Last: its destructor runs what is queued, which uses the above.
   std::unique_ptr<timeline::WorkerPool> workers_;
 };

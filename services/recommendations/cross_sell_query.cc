@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -87,23 +88,13 @@ std::vector<int64_t> Ungroup(const ByShard& grouped,
   return out;
 }
 
-void Send(redis::RedisClient& redis,
-          std::vector<std::vector<std::string>> commands,
-          absl::AnyInvocable<void(redis::Replies) &&> then) {
-  auto gatherer =
-      redis::ReplyGatherer::Create(commands.size(), std::move(then));
-  for (size_t i = 0; i < commands.size(); ++i) {
-    redis.Execute(std::move(commands[i]), gatherer->Slot(i));
-  }
-  gatherer->StartIfEmpty();
-}
-
 // One query, from one round trip to the next.
 class CandidatesRead : public std::enable_shared_from_this<CandidatesRead> {
  public:
   CandidatesRead(const CrossSellKeeper& keeper, CrossSellQuery query,
                  CrossSellAnswer done)
-      : redis_(*keeper.context().redis),
+      : keeper_(keeper),
+        redis_(*keeper.context().redis),
         keys_(keeper.keys()),
         top_partners_(std::max<int64_t>(keeper.options().top_partners, 1)),
         query_(std::move(query)),
@@ -114,10 +105,10 @@ class CandidatesRead : public std::enable_shared_from_this<CandidatesRead> {
   }
 
   void Start() {
-    Send(redis_, {{"GET", keys_.Basket(query_.customer_id)}},
-         [self = shared_from_this()](redis::Replies replies) {
-           self->ReadPartners(std::move(replies));
-         });
+    redis::ExecuteGathered(redis_, {{"GET", keys_.Basket(query_.customer_id)}},
+                           [self = shared_from_this()](redis::Replies replies) {
+                             self->ReadPartners(std::move(replies));
+                           });
   }
 
  private:
@@ -144,16 +135,24 @@ class CandidatesRead : public std::enable_shared_from_this<CandidatesRead> {
       commands.push_back(std::move(command));
     }
     const bool categories = query_.level == v1::CROSS_SELL_LEVEL_CATEGORY;
-    for (int shard = 0; shard < kCrossSellShards; ++shard) {
-      commands.push_back(
-          {"HGET", keys_.Customers(shard), categories ? "c" : "p"});
+    const absl::Time now = keeper_.context().options.clock();
+    if (std::optional<int64_t> recent =
+            keeper_.RecentCustomers(categories, now)) {
+      customers_ = *recent;
+    } else {
+      customers_read_at_ = now;
+      for (int shard = 0; shard < kCrossSellShards; ++shard) {
+        commands.push_back(
+            {"HGET", keys_.Customers(shard), categories ? "c" : "p"});
+      }
     }
-    Send(redis_, std::move(commands),
-         [self = shared_from_this(), antecedents = std::move(antecedents),
-          counts = std::move(counts)](redis::Replies replies) mutable {
-           self->ReadCandidates(std::move(antecedents), counts,
-                                std::move(replies));
-         });
+    redis::ExecuteGathered(
+        redis_, std::move(commands),
+        [self = shared_from_this(), antecedents = std::move(antecedents),
+         counts = std::move(counts)](redis::Replies replies) mutable {
+          self->ReadCandidates(std::move(antecedents), counts,
+                               std::move(replies));
+        });
   }
 
   void ReadCandidates(std::vector<std::string> antecedents,
@@ -164,8 +163,12 @@ class CandidatesRead : public std::enable_shared_from_this<CandidatesRead> {
     }
     const size_t n = antecedents.size();
     const std::vector<int64_t> with_antecedent = Ungroup(counts, replies, n, n);
-    for (size_t i = n + counts.asked.size(); i < replies.size(); ++i) {
-      customers_ += IntegerOf(*replies[i]);
+    if (customers_read_at_.has_value()) {
+      for (size_t i = n + counts.asked.size(); i < replies.size(); ++i) {
+        customers_ += IntegerOf(*replies[i]);
+      }
+      keeper_.RememberCustomers(query_.level == v1::CROSS_SELL_LEVEL_CATEGORY,
+                                customers_, *customers_read_at_);
     }
     read_.resize(n);
     for (size_t a = 0; a < n; ++a) {
@@ -184,11 +187,12 @@ class CandidatesRead : public std::enable_shared_from_this<CandidatesRead> {
     ByShard lookups = GroupByShard(keys_, candidates_);
     std::vector<std::vector<std::string>> commands =
         std::move(lookups.commands);
-    Send(redis_, std::move(commands),
-         [self = shared_from_this(),
-          lookups = std::move(lookups)](redis::Replies replies) {
-           self->Rank(lookups, std::move(replies));
-         });
+    redis::ExecuteGathered(
+        redis_, std::move(commands),
+        [self = shared_from_this(),
+         lookups = std::move(lookups)](redis::Replies replies) {
+          self->Rank(lookups, std::move(replies));
+        });
   }
 
   void Rank(const ByShard& lookups, redis::Replies replies) {
@@ -220,6 +224,7 @@ class CandidatesRead : public std::enable_shared_from_this<CandidatesRead> {
     std::move(done_)(std::move(response_));
   }
 
+  const CrossSellKeeper& keeper_;
   redis::RedisClient& redis_;
   const CrossSellKeys& keys_;
   const int64_t top_partners_;
@@ -230,6 +235,8 @@ class CandidatesRead : public std::enable_shared_from_this<CandidatesRead> {
   Basket basket_;
   std::vector<Partners> read_;
   int64_t customers_ = 0;
+  // Set when this query reads the customers itself: when it sent the reads.
+  std::optional<absl::Time> customers_read_at_;
   std::vector<std::string> candidates_;
 };
 

@@ -4,7 +4,8 @@
 //   2. for each item bought at the level asked, its `top_partners` partners
 //      with the most customers in common (ZREVRANGE … WITHSCORES), the
 //      items' own counts (one HMGET per shard) and the number of customers
-//      (the 64 shards' HGET);
+//      (the 64 shards' HGET), unless a query read that number less than
+//      CrossSellOptions::customers_max_age ago;
 //   3. the counts of the candidate items (one HMGET per shard).
 // The ranking (basket.h) runs on the thread of the last reply: a few
 // thousand rules in flat vectors, tens of microseconds.

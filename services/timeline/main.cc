@@ -257,6 +257,10 @@ ABSL_FLAG(int64_t, cross_sell_top_partners, 25,
           "Partners read per bought item by GetCrossSellCandidates: those "
           "with the most customers in common (a partner beyond them is not "
           "a candidate through that item).");
+ABSL_FLAG(absl::Duration, cross_sell_customers_max_age, absl::Seconds(1),
+          "How long GetCrossSellCandidates may reuse the number of customers "
+          "counted (lift's denominator, read from 64 shards) that another "
+          "request read; 0: every request reads it.");
 ABSL_FLAG(int, cross_sell_threads, 2,
           "Threads that update the cross-selling counts (candidates are "
           "read asynchronously, without them).");
@@ -691,6 +695,7 @@ int Run() {
            std::max(absl::GetFlag(FLAGS_cross_sell_max_basket_items), 1)),
        .top_partners =
            std::max<int64_t>(absl::GetFlag(FLAGS_cross_sell_top_partners), 1),
+       .customers_max_age = absl::GetFlag(FLAGS_cross_sell_customers_max_age),
        .threads = std::max(absl::GetFlag(FLAGS_cross_sell_threads), 1)},
       &cross_sell_metrics);
   if (absl::GetFlag(FLAGS_cross_sell)) observers.Add(&cross_sell);

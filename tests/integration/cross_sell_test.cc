@@ -282,6 +282,54 @@ TEST_F(CrossSellTopPartnersTest, TheBestPartnersOfAnItemWithManyComeOut) {
   EXPECT_EQ(partners->integer, 10);
 }
 
+// Lift's denominator, the customers counted, is read from its 64 shards
+// by one query and reused by the next ones for customers_max_age of the
+// store's clock; a query after that reads it again.
+class CrossSellCustomersMaxAgeTest : public CrossSellTest {
+ protected:
+  CrossSellCustomersMaxAgeTest() {
+    cross_sell_options_.customers_max_age = absl::Seconds(10);
+    store_options_.clock = [this] {
+      absl::MutexLock lock(&clock_mutex_);
+      return now_;
+    };
+  }
+  void Advance(absl::Duration by) {
+    absl::MutexLock lock(&clock_mutex_);
+    now_ += by;
+  }
+
+  absl::Mutex clock_mutex_;
+  absl::Time now_ ABSL_GUARDED_BY(clock_mutex_) = absl::Now();
+};
+
+TEST_F(CrossSellCustomersMaxAgeTest, IsReadAgainOnceOlderThanItsMaxAge) {
+  IngestOk({Purchase("o-1", "card-1", {{"kettle", "kitchen"}, {"mug", "x"}}),
+            Purchase("o-2", "card-2", {{"kettle", "kitchen"}, {"mug", "x"}}),
+            Purchase("o-3", "card-3", {{"kettle", "kitchen"}})});
+  auto counted = [&] {
+    const v1::GetCrossSellCandidatesResponse answer = CandidatesOk("card-3");
+    EXPECT_EQ(answer.candidates_size(), 1);
+    return answer.candidates_size() == 0
+               ? int64_t{-1}
+               : answer.candidates(0).customers_counted();
+  };
+  EXPECT_EQ(counted(), 3);
+
+  // A product without a category: counted at one level only.
+  IngestOk({Purchase("o-4", "card-4", {{"toaster", ""}})});
+  Advance(absl::Seconds(9));
+  EXPECT_EQ(counted(), 3);  // reused
+  Advance(absl::Seconds(2));
+  EXPECT_EQ(counted(), 4);  // read again
+  // Each level keeps its own number.
+  const v1::GetCrossSellCandidatesResponse categories =
+      CandidatesOk("card-3", v1::CROSS_SELL_LEVEL_CATEGORY);
+  ASSERT_EQ(categories.candidates_size(), 1);
+  EXPECT_EQ(categories.candidates(0).item(), "x");
+  EXPECT_EQ(categories.candidates(0).customers_counted(), 3);
+}
+
 // Random purchases with line items, several revisions each (an upsert
 // replaces the line items; some revisions are no purchase at all), sent in
 // any order on two identities per person, then linked (merges) and one
