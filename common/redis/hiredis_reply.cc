@@ -56,39 +56,6 @@ redisReplyObjectFunctions kReplyValueFunctions = {
 
 }  // namespace
 
-Reply FromHiredis(const redisReply& raw) {
-  Reply reply;
-  switch (raw.type) {
-    case REDIS_REPLY_STRING:
-      reply.type = Reply::Type::kString;
-      reply.str.assign(raw.str, raw.len);
-      break;
-    case REDIS_REPLY_STATUS:
-      reply.type = Reply::Type::kStatus;
-      reply.str.assign(raw.str, raw.len);
-      break;
-    case REDIS_REPLY_ERROR:
-      reply.type = Reply::Type::kError;
-      reply.str.assign(raw.str, raw.len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      reply.type = Reply::Type::kInteger;
-      reply.integer = raw.integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      reply.type = Reply::Type::kArray;
-      reply.elements.reserve(raw.elements);
-      for (size_t i = 0; i < raw.elements; ++i) {
-        reply.elements.push_back(FromHiredis(*raw.element[i]));
-      }
-      break;
-    default:
-      reply.type = Reply::Type::kNil;
-      break;
-  }
-  return reply;
-}
-
 void BuildRepliesAsValues(redisReader* reader) {
   reader->fn = &kReplyValueFunctions;
 }
@@ -96,6 +63,22 @@ void BuildRepliesAsValues(redisReader* reader) {
 Reply TakeBuiltReply(void* built) {
   std::unique_ptr<Reply> reply(static_cast<Reply*>(built));
   return std::move(*reply);
+}
+
+absl::StatusOr<Reply> CommandAndWait(redisContext* context,
+                                     const std::vector<std::string>& argv) {
+  std::vector<const char*> pointers;
+  std::vector<size_t> lengths;
+  pointers.reserve(argv.size());
+  lengths.reserve(argv.size());
+  for (const std::string& arg : argv) {
+    pointers.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  void* built = redisCommandArgv(context, static_cast<int>(argv.size()),
+                                 pointers.data(), lengths.data());
+  if (built == nullptr) return absl::UnavailableError(context->errstr);
+  return TakeBuiltReply(built);
 }
 
 }  // namespace omnihub::redis

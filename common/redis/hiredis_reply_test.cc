@@ -1,6 +1,9 @@
 #include "common/redis/hiredis_reply.h"
 
+#include <hiredis/hiredis.h>
 #include <hiredis/read.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -115,18 +118,38 @@ TEST(HiredisReplyTest, AReaderFreedMidReplyFreesIt) {
   EXPECT_EQ(built, nullptr);
 }
 
-TEST(HiredisReplyTest, FromHiredisCopiesWhatHiredisBuilt) {
-  Reader reader(redisReaderCreate());
-  const std::string resp = "*2\r\n$3\r\nfoo\r\n:3\r\n";
-  ASSERT_EQ(redisReaderFeed(reader.get(), resp.data(), resp.size()), REDIS_OK);
-  void* raw = nullptr;
-  ASSERT_EQ(redisReaderGetReply(reader.get(), &raw), REDIS_OK);
-  ASSERT_NE(raw, nullptr);
-  const Reply reply = FromHiredis(*static_cast<redisReply*>(raw));
-  freeReplyObject(raw);
-  ASSERT_EQ(reply.elements.size(), 2u);
-  EXPECT_EQ(reply.elements[0].str, "foo");
-  EXPECT_EQ(reply.elements[1].integer, 3);
+// A blocking context over one end of a socket pair; the test plays Redis
+// on the other.
+TEST(HiredisReplyTest, CommandAndWaitSendsTheCommandAndBuildsItsReply) {
+  int ends[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, ends), 0);
+  redisContext* context = redisConnectFd(ends[0]);
+  ASSERT_NE(context, nullptr);
+  BuildRepliesAsValues(context->reader);
+  const std::string reply = "*2\r\n$2\r\nv1\r\n$-1\r\n";
+  ASSERT_EQ(write(ends[1], reply.data(), reply.size()),
+            static_cast<ssize_t>(reply.size()));
+
+  absl::StatusOr<Reply> got = CommandAndWait(context, {"HMGET", "k", "a b"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->type, Reply::Type::kArray);
+  ASSERT_EQ(got->elements.size(), 2u);
+  EXPECT_EQ(got->elements[0].str, "v1");
+  EXPECT_TRUE(got->elements[1].is_nil());
+  char sent[128] = {};
+  const ssize_t n = read(ends[1], sent, sizeof(sent));
+  EXPECT_EQ(std::string(sent, n > 0 ? n : 0),
+            "*3\r\n$5\r\nHMGET\r\n$1\r\nk\r\n$3\r\na b\r\n");
+
+  // The peer closes without answering: the connection's error, not a
+  // reply. (Only its sending side: a write to a closed socket would raise
+  // SIGPIPE.)
+  ASSERT_EQ(shutdown(ends[1], SHUT_WR), 0);
+  got = CommandAndWait(context, {"PING"});
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable)
+      << got.status();
+  redisFree(context);  // closes ends[0]
+  close(ends[1]);
 }
 
 }  // namespace

@@ -39,8 +39,9 @@ size_t BytesOf(const std::vector<std::string>& argv) {
 enum class SubmitResult { kQueued, kDown, kFull, kStopping };
 
 // AUTH and SELECT (and a PING when `ping`, which a Redis that wants a
-// password refuses with NOAUTH); an empty string when all went well. The
-// password never appears in what is returned.
+// password refuses with NOAUTH), on a context that builds Reply values; an
+// empty string when all went well. The password never appears in what is
+// returned.
 std::string Handshake(redisContext* context, const RedisClientOptions& options,
                       bool ping = false) {
   std::vector<std::vector<std::string>> commands;
@@ -56,25 +57,14 @@ std::string Handshake(redisContext* context, const RedisClientOptions& options,
   }
   if (ping) commands.push_back({"PING"});
   for (const auto& argv : commands) {
-    std::vector<const char*> pointers;
-    std::vector<size_t> lengths;
-    for (const auto& arg : argv) {
-      pointers.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    auto* reply = static_cast<redisReply*>(
-        redisCommandArgv(context, static_cast<int>(argv.size()),
-                         pointers.data(), lengths.data()));
-    if (reply == nullptr) return context->errstr;
-    const bool failed = reply->type == REDIS_REPLY_ERROR;
-    std::string message = failed ? std::string(reply->str, reply->len) : "";
-    freeReplyObject(reply);
-    if (failed) {
+    absl::StatusOr<Reply> reply = CommandAndWait(context, argv);
+    if (!reply.ok()) return std::string(reply.status().message());
+    if (reply->is_error()) {
       return absl::StrCat(argv[0],
                           options.user.empty() || argv[0] != "AUTH"
                               ? ""
                               : absl::StrCat(" as user ", options.user),
-                          " refused: ", message);
+                          " refused: ", reply->str);
     }
   }
   return "";
@@ -202,8 +192,8 @@ class PipelinedRedisClient::Connection {
       const struct timeval read_timeout =
           absl::ToTimeval(options_->command_timeout);
       redisSetTimeout(context, read_timeout);
+      BuildRepliesAsValues(context->reader);
       error = Handshake(context, *options_);
-      if (error.empty()) BuildRepliesAsValues(context->reader);
     }
     if (!error.empty()) {
       if (context != nullptr) redisFree(context);
@@ -396,6 +386,7 @@ absl::Status PipelinedRedisClient::CheckHandshake(
     return status;
   }
   redisSetTimeout(context, absl::ToTimeval(options.command_timeout));
+  BuildRepliesAsValues(context->reader);
   const std::string error = Handshake(context, options, /*ping=*/true);
   // A reply that never came (a timeout) is the network's fault, not a
   // refusal.

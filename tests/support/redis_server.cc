@@ -140,21 +140,9 @@ absl::StatusOr<redis::Reply> RedisServer::Command(
     return absl::UnavailableError(error);
   }
   redisSetTimeout(context, timeout);
-  auto run = [&](const std::vector<std::string>& command)
-      -> absl::StatusOr<redis::Reply> {
-    std::vector<const char*> pointers;
-    std::vector<size_t> lengths;
-    for (const auto& arg : command) {
-      pointers.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    auto* raw = static_cast<redisReply*>(
-        redisCommandArgv(context, static_cast<int>(command.size()),
-                         pointers.data(), lengths.data()));
-    if (raw == nullptr) return absl::UnavailableError(context->errstr);
-    redis::Reply reply = redis::FromHiredis(*raw);
-    freeReplyObject(raw);
-    return reply;
+  redis::BuildRepliesAsValues(context->reader);
+  auto run = [&](const std::vector<std::string>& command) {
+    return redis::CommandAndWait(context, command);
   };
   absl::StatusOr<redis::Reply> result =
       password_.empty() ? run(argv) : run({"AUTH", password_});
