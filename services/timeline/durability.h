@@ -64,7 +64,8 @@ class ReplicaBarrier {
   // `client` is the barrier's own (one connection per node): WAIT holds its
   // connection until the replicas answer, and must follow the marker on it.
   // Its KeyspaceNodes() are the nodes waited on: one Redis, or every master
-  // of a cluster.
+  // of a cluster. Shut `client` down before destroying the barrier: its
+  // callbacks use the barrier, even after they have answered the waiters.
   ReplicaBarrier(redis::RedisClient* client, ReplicaBarrierOptions options);
 
   // `done` gets OK, or UNAVAILABLE when fewer replicas than asked answered

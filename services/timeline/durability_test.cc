@@ -45,8 +45,11 @@ class ClusterReplicaBarrierTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    barrier_.reset();
+    // The client first, as the hub does: its callbacks use the barrier, and
+    // one may still be finishing its round after it answered the last
+    // waiter.
     if (barrier_client_) barrier_client_->Shutdown();
+    barrier_.reset();
     if (writer_) writer_->Shutdown();
   }
 
