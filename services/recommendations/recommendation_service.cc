@@ -64,10 +64,11 @@ grpc::ServerUnaryReactor* RecommendationService::GetCrossSellCandidates(
     reactor->Finish(ToGrpcStatus(query.status()));
     return reactor;
   }
-  store_->Resolve(
-      *std::move(selector),
-      [this, reactor, response, query = *std::move(query)](
-          absl::StatusOr<timeline::ResolvedCustomer> found) mutable {
+  // The first command carries the call's deadline, as GetCustomer's does.
+  redis::ScopedCall call(timeline::DeadlineOf(context));
+  store_->ResolveAsync(
+      *selector, [this, reactor, response, query = *std::move(query)](
+                     absl::StatusOr<timeline::ResolvedCustomer> found) mutable {
         if (!found.ok()) return reactor->Finish(ToGrpcStatus(found.status()));
         query.customer_id = found->customer_id;
         ReadCrossSellCandidates(
@@ -80,8 +81,7 @@ grpc::ServerUnaryReactor* RecommendationService::GetCrossSellCandidates(
               *response = *std::move(answer);
               reactor->Finish(grpc::Status::OK);
             });
-      },
-      timeline::CallScopeOf(context));
+      });
   return reactor;
 }
 

@@ -1,7 +1,8 @@
 // The gRPC face of cross-selling (omnihub.v1.RecommendationService) on the
 // callback API. Requests are checked here (INVALID_ARGUMENT naming the
-// field); the customer is resolved by the store's workers and the counts are
-// read asynchronously (cross_sell_query.h): no thread waits on Redis.
+// field); the customer is resolved and the counts are read asynchronously
+// (TimelineStore::ResolveAsync, cross_sell_query.h): no thread waits on
+// Redis.
 //
 //   RecommendationService service(&keeper, &store, &validator);
 //   builder.RegisterService(&service);

@@ -194,6 +194,51 @@ void TimelineStore::ReadCustomerFrom(std::string asked, std::string customer_id,
       });
 }
 
+void TimelineStore::ResolveAsync(const v1::CustomerSelector& selector,
+                                 Done<ResolvedCustomer> done) {
+  FindCustomer(selector, [this, by_identity = selector.has_identity(),
+                          done = std::move(done)](
+                             absl::StatusOr<std::string> found) mutable {
+    if (!found.ok()) return std::move(done)(found.status());
+    std::string asked = *found;
+    ResolveFrom(std::move(asked), *std::move(found), 0, by_identity,
+                std::move(done));
+  });
+}
+
+void TimelineStore::ResolveFrom(std::string asked, std::string customer_id,
+                                int hops, bool by_identity,
+                                Done<ResolvedCustomer> done) {
+  const CustomerKeys keys = context_.keys.ForCustomer(customer_id);
+  context_.scripts.resolve_customer.Run(
+      *context_.redis, {keys.view}, {},
+      [this, asked = std::move(asked), customer_id = std::move(customer_id),
+       hops, by_identity,
+       done = std::move(done)](absl::StatusOr<Reply> reply) mutable {
+        reply = Expect(std::move(reply), Reply::Type::kArray,
+                       "the customer lookup");
+        if (!reply.ok()) return std::move(done)(reply.status());
+        const std::vector<Reply>& parts = reply->elements;
+        if (parts.size() == 2 && parts[0].str == "moved") {
+          absl::StatusOr<std::string> next =
+              FollowRead(asked, parts[1].str, hops);
+          if (!next.ok()) return std::move(done)(next.status());
+          return ResolveFrom(std::move(asked), *std::move(next), hops + 1,
+                             by_identity, std::move(done));
+        }
+        // Erased, or never written to: no customer for the caller.
+        if (parts.empty() || parts[0].str != "live") {
+          return std::move(done)(CustomerNotFound(asked));
+        }
+        ResolvedCustomer resolved;
+        resolved.customer_id = std::move(customer_id);
+        if (!by_identity && asked != resolved.customer_id) {
+          resolved.merged_from = std::move(asked);
+        }
+        std::move(done)(std::move(resolved));
+      });
+}
+
 absl::StatusOr<ResolvedCustomer> TimelineStore::ResolveNow(
     const v1::CustomerSelector& selector) const {
   std::string asked = selector.customer_id();

@@ -82,6 +82,11 @@ class TimelineStore {
   void ReadTimeline(std::string customer_id, TimelineQuery query,
                     Done<TimelinePage> done);
   void ReadCustomer(std::string customer_id, Done<CustomerRead> done);
+  // What Resolve answers, without a worker thread: each step is a callback
+  // of the one before, and `done` runs on a Redis client thread (or the
+  // caller's), so it must not block.
+  void ResolveAsync(const v1::CustomerSelector& selector,
+                    Done<ResolvedCustomer> done);
 
   // Run on the worker threads, each kind in its share (see WorkerPool): a
   // full queue answers UNAVAILABLE at once; a call cancelled or past its
@@ -127,6 +132,8 @@ class TimelineStore {
  private:
   void ReadTimelineFrom(std::string asked, std::string customer_id,
                         TimelineQuery query, int hops, Done<TimelinePage> done);
+  void ResolveFrom(std::string asked, std::string customer_id, int hops,
+                   bool by_identity, Done<ResolvedCustomer> done);
   void ReadCustomerFrom(std::string asked, std::string customer_id, int hops,
                         Done<CustomerRead> done);
   // Blocking: the live customer a selector names, following merges.

@@ -423,6 +423,48 @@ TEST_F(CrossSellTest, CountsStayRightThroughUpsertsMergesAndErasure) {
   }
 }
 
+// Asked by a customer id, merged away or not, the answer is the
+// survivor's; an id nobody has is NOT_FOUND.
+TEST_F(CrossSellTest, AMergedAwayCustomerIdIsFollowedToTheSurvivor) {
+  IngestOk({Purchase("o-1", "card-1", {{"kettle", "kitchen"}, {"mug", "x"}}),
+            Purchase("o-2", "card-2", {{"kettle", "kitchen"}, {"mug", "x"}})});
+  const std::vector<std::string> ids = {
+      IngestOk({Purchase("o-3", "card-3a", {{"kettle", "kitchen"}})})
+          .results(0)
+          .customer_id(),
+      IngestOk({Purchase("o-4", "card-3b", {{"spoon", "kitchen"}})})
+          .results(0)
+          .customer_id()};
+  ASSERT_NE(ids[0], ids[1]);
+  v1::LinkIdentitiesRequest link;
+  *link.add_identities() = Identity(v1::IDENTITY_KIND_LOYALTY_CARD, "card-3a");
+  *link.add_identities() = Identity(v1::IDENTITY_KIND_LOYALTY_CARD, "card-3b");
+  link.set_source("test");
+  v1::LinkIdentitiesResponse linked;
+  grpc::ClientContext context;
+  ASSERT_TRUE(customers_->LinkIdentities(&context, link, &linked).ok());
+  ASSERT_EQ(linked.merged_customer_ids_size(), 1);
+
+  for (const std::string& id : ids) {
+    SCOPED_TRACE(id);
+    v1::GetCrossSellCandidatesRequest request;
+    request.mutable_customer()->set_customer_id(id);
+    v1::GetCrossSellCandidatesResponse response;
+    grpc::Status status = Candidates(request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.customer_id(), linked.customer_id());
+    EXPECT_THAT(response.bought(),
+                ::testing::UnorderedElementsAre("kettle", "spoon"));
+    ASSERT_EQ(response.candidates_size(), 1);
+    EXPECT_EQ(response.candidates(0).item(), "mug");
+  }
+  v1::GetCrossSellCandidatesRequest request;
+  request.mutable_customer()->set_customer_id("c000000000000000000000000");
+  v1::GetCrossSellCandidatesResponse response;
+  EXPECT_EQ(Candidates(request, &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(CrossSellTest, LineItemsAreStoredShownAndReplacedByARevision) {
   v1::InteractionEvent first =
       Purchase("o-1", "card-1", {{"A", "x"}, {"B", "y"}});
