@@ -539,6 +539,64 @@ TEST_F(InsightsTest, KpisOfAKnownBase) {
   EXPECT_EQ(table.cohorts(2).customers(), 1);  // c1: base+60, March 2
 }
 
+// A refresh after a purchase that loses its compare-and-set to a later
+// write of the customer's purchases leaves the recording to that write's
+// own refresh instead of starting again: here every read is followed by
+// such a write, which before made the refresh start again until it gave up
+// (ABORTED after 8 tries). The next purchase's refresh then records what a
+// customer with the same purchases and no interference has.
+TEST_F(InsightsTest, APurchaseRefreshOutrunByALaterWriteLeavesItToThatWrite) {
+  const int64_t day0 = DayNumber(absl::CivilDay(2026, 3, 2));
+  UseClock(Noon(day0));
+  std::atomic<bool> interfere{false};
+  std::atomic<int> reads{0};
+  std::string view_key;
+  absl::Mutex view_key_mutex;
+  insights_options_.keeper.step_hook = [&](absl::string_view step) {
+    if (step != "read") return absl::OkStatus();
+    ++reads;
+    if (interfere) {
+      absl::MutexLock lock(&view_key_mutex);
+      // Another connection, as another replica's purchase would be.
+      EXPECT_TRUE(
+          redis_server_->Command({"HINCRBY", view_key, "pv", "1"}).ok());
+    }
+    return absl::OkStatus();
+  };
+  Start();
+  auto buy = [&](const std::string& who, const std::string& id, int64_t day) {
+    return IngestOk(
+               {Purchase(id, v1::IDENTITY_KIND_EMAIL, who, day, 20'000'000)})
+        .results(0)
+        .customer_id();
+  };
+  const std::string ana = buy("ana@x.example", "a-1", day0);
+  buy("bo@x.example", "b-1", day0);
+  {
+    absl::MutexLock lock(&view_key_mutex);
+    view_key = store_->context().keys.ForCustomer(ana).view;
+  }
+  interfere = true;
+  reads = 0;
+  SetDay(day0 + 100);
+  buy("ana@x.example", "a-2", day0 + 100);  // IngestOk: answered OK
+  EXPECT_EQ(reads, 1);                      // and not tried again
+  interfere = false;
+  buy("bo@x.example", "b-2", day0 + 100);
+  SetDay(day0 + 101);
+  buy("ana@x.example", "a-3", day0 + 101);
+  buy("bo@x.example", "b-3", day0 + 101);
+
+  const v1::CustomerInsights ana_now =
+      InsightsOf(ByIdentity(v1::IDENTITY_KIND_EMAIL, "ana@x.example"));
+  const v1::CustomerInsights bo_now =
+      InsightsOf(ByIdentity(v1::IDENTITY_KIND_EMAIL, "bo@x.example"));
+  EXPECT_EQ(ana_now.stage(), bo_now.stage());
+  EXPECT_EQ(HistoryOf(ana_now), HistoryOf(bo_now));
+  // New customer, at risk by day0 + 90, and back on day0 + 100.
+  EXPECT_GE(bo_now.history_size(), 3);
+}
+
 // A replica that dies half way through a sweep leaves its deadlines due; the
 // next replica finishes them, and no change is lost or recorded twice.
 TEST_F(InsightsTest, SweepInterruptedIsFinishedByAnotherReplica) {

@@ -6,7 +6,9 @@
 //      history (one script);
 //   2. computes the history from the first day it was seen to today (see
 //      LifecycleHistory) and, when it differs, records it, only if nothing
-//      changed since step 1 (compare-and-set; else it starts again);
+//      changed since step 1 (compare-and-set; else it starts again, except
+//      after a purchase: then the change is a later purchase, whose own
+//      refresh records it, or a refresh that read the same purchases);
 //   3. points the customer's entry in the deadline index at its next
 //      change: after a purchase, only ever earlier (ZADD LT: an entry that
 //      is too early just costs a look); at a deadline or in a
