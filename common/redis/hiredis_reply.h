@@ -8,8 +8,7 @@
 //   redis::Reply reply = redis::TakeBuiltReply(raw);
 //
 //   // Or one command, waiting for its reply:
-//   absl::StatusOr<redis::Reply> pong = redis::CommandAndWait(context,
-//   {"PING"});
+//   auto pong = redis::CommandAndWait(context, {"PING"});
 #ifndef OMNIHUB_COMMON_REDIS_HIREDIS_REPLY_H_
 #define OMNIHUB_COMMON_REDIS_HIREDIS_REPLY_H_
 
