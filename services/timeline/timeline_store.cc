@@ -84,17 +84,37 @@ void TimelineStore::FindCustomer(const v1::CustomerSelector& selector,
       });
 }
 
-void TimelineStore::ReadTimeline(std::string customer_id, TimelineQuery query,
-                                 Done<TimelinePage> done) {
-  std::string asked = customer_id;
-  ReadTimelineFrom(std::move(asked), std::move(customer_id), std::move(query),
-                   0, std::move(done));
+void TimelineStore::RunFollowingMerges(
+    const redis::RedisScript& script,
+    std::vector<std::string> (*keys_of)(const CustomerKeys&),
+    std::vector<std::string> args, const char* what, std::string asked,
+    std::string customer_id, int hops, Done<FollowedReply> done) {
+  std::vector<std::string> keys =
+      keys_of(context_.keys.ForCustomer(customer_id));
+  script.Run(
+      *context_.redis, std::move(keys), args,
+      [this, &script, keys_of, args, what, asked = std::move(asked),
+       customer_id = std::move(customer_id), hops,
+       done = std::move(done)](absl::StatusOr<Reply> reply) mutable {
+        reply = Expect(std::move(reply), Reply::Type::kArray, what);
+        if (!reply.ok()) return std::move(done)(reply.status());
+        const std::vector<Reply>& parts = reply->elements;
+        if (parts.size() == 2 && parts[0].str == "moved") {
+          absl::StatusOr<std::string> next =
+              FollowRead(asked, parts[1].str, hops);
+          if (!next.ok()) return std::move(done)(next.status());
+          return RunFollowingMerges(script, keys_of, std::move(args), what,
+                                    std::move(asked), *std::move(next),
+                                    hops + 1, std::move(done));
+        }
+        std::move(done)(FollowedReply{.asked = std::move(asked),
+                                      .customer_id = std::move(customer_id),
+                                      .reply = *std::move(reply)});
+      });
 }
 
-void TimelineStore::ReadTimelineFrom(std::string asked, std::string customer_id,
-                                     TimelineQuery query, int hops,
-                                     Done<TimelinePage> done) {
-  const CustomerKeys keys = context_.keys.ForCustomer(customer_id);
+void TimelineStore::ReadTimeline(std::string customer_id, TimelineQuery query,
+                                 Done<TimelinePage> done) {
   std::string upper = "+inf";
   std::string cursor_at;
   std::string cursor_id;
@@ -118,28 +138,24 @@ void TimelineStore::ReadTimelineFrom(std::string asked, std::string customer_id,
       FilterList(query.channels),
       FilterList(query.kinds),
       absl::StrCat(context_.options.max_scan_per_page)};
-  context_.scripts.read_timeline.Run(
-      *context_.redis, {keys.events, keys.timeline, keys.view}, std::move(args),
-      [this, done = std::move(done), asked = std::move(asked),
-       customer_id = std::move(customer_id), query = std::move(query),
-       hops](absl::StatusOr<Reply> reply) mutable {
-        reply = Expect(std::move(reply), Reply::Type::kArray, "timeline read");
-        if (!reply.ok()) return std::move(done)(reply.status());
-        std::vector<Reply>& parts = reply->elements;
-        if (parts.size() == 2 && parts[0].str == "moved") {
-          absl::StatusOr<std::string> next =
-              FollowRead(asked, parts[1].str, hops);
-          if (!next.ok()) return std::move(done)(next.status());
-          return ReadTimelineFrom(std::move(asked), *std::move(next),
-                                  std::move(query), hops + 1, std::move(done));
-        }
+  std::string asked = customer_id;
+  RunFollowingMerges(
+      context_.scripts.read_timeline,
+      [](const CustomerKeys& keys) -> std::vector<std::string> {
+        return {keys.events, keys.timeline, keys.view};
+      },
+      std::move(args), "timeline read", std::move(asked),
+      std::move(customer_id), 0,
+      [done = std::move(done)](absl::StatusOr<FollowedReply> read) mutable {
+        if (!read.ok()) return std::move(done)(read.status());
+        const std::vector<Reply>& parts = read->reply.elements;
         if (parts.size() < 3) {
           return std::move(done)(
               absl::InternalError("timeline read: unexpected reply"));
         }
         TimelinePage page;
-        page.customer_id = customer_id;
-        if (asked != customer_id) page.merged_from = asked;
+        page.customer_id = read->customer_id;
+        if (read->asked != read->customer_id) page.merged_from = read->asked;
         if (parts[0].integer == 1) {
           page.next =
               TimelineCursor{.occurred_at_micros = IntegerOrZero(parts[1].str),
@@ -149,7 +165,7 @@ void TimelineStore::ReadTimelineFrom(std::string asked, std::string customer_id,
           absl::StatusOr<v1::InteractionEvent> event =
               DecodeStoredEvent(parts[i].str, parts[i + 1].str);
           if (!event.ok()) return std::move(done)(event.status());
-          event->set_customer_id(customer_id);
+          event->set_customer_id(read->customer_id);
           page.events.push_back(*std::move(event));
         }
         std::move(done)(std::move(page));
@@ -159,38 +175,27 @@ void TimelineStore::ReadTimelineFrom(std::string asked, std::string customer_id,
 void TimelineStore::ReadCustomer(std::string customer_id,
                                  Done<CustomerRead> done) {
   std::string asked = customer_id;
-  ReadCustomerFrom(std::move(asked), std::move(customer_id), 0,
-                   std::move(done));
-}
-
-void TimelineStore::ReadCustomerFrom(std::string asked, std::string customer_id,
-                                     int hops, Done<CustomerRead> done) {
-  const CustomerKeys keys = context_.keys.ForCustomer(customer_id);
-  context_.scripts.read_customer.Run(
-      *context_.redis, {keys.view, keys.events, keys.aliases}, {},
-      [this, done = std::move(done), asked = std::move(asked),
-       customer_id = std::move(customer_id),
-       hops](absl::StatusOr<Reply> reply) mutable {
-        reply = Expect(std::move(reply), Reply::Type::kArray, "customer read");
-        if (!reply.ok()) return std::move(done)(reply.status());
-        const std::vector<Reply>& parts = reply->elements;
-        if (parts.size() == 2 && parts[0].str == "moved") {
-          absl::StatusOr<std::string> next =
-              FollowRead(asked, parts[1].str, hops);
-          if (!next.ok()) return std::move(done)(next.status());
-          return ReadCustomerFrom(std::move(asked), *std::move(next), hops + 1,
-                                  std::move(done));
-        }
+  RunFollowingMerges(
+      context_.scripts.read_customer,
+      [](const CustomerKeys& keys) -> std::vector<std::string> {
+        return {keys.view, keys.events, keys.aliases};
+      },
+      {}, "customer read", std::move(asked), std::move(customer_id), 0,
+      [done = std::move(done)](absl::StatusOr<FollowedReply> read) mutable {
+        if (!read.ok()) return std::move(done)(read.status());
+        const std::vector<Reply>& parts = read->reply.elements;
         if (parts.size() == 1 && parts[0].str == "missing") {
-          return std::move(done)(CustomerNotFound(asked));
+          return std::move(done)(CustomerNotFound(read->asked));
         }
         absl::StatusOr<v1::CustomerView> view =
-            CustomerViewFromReply(customer_id, *reply);
+            CustomerViewFromReply(read->customer_id, read->reply);
         if (!view.ok()) return std::move(done)(view.status());
-        CustomerRead read;
-        read.view = *std::move(view);
-        if (asked != customer_id) read.merged_from = asked;
-        std::move(done)(std::move(read));
+        CustomerRead customer;
+        customer.view = *std::move(view);
+        if (read->asked != read->customer_id) {
+          customer.merged_from = std::move(read->asked);
+        }
+        std::move(done)(std::move(customer));
       });
 }
 
@@ -201,42 +206,28 @@ void TimelineStore::ResolveAsync(const v1::CustomerSelector& selector,
                              absl::StatusOr<std::string> found) mutable {
     if (!found.ok()) return std::move(done)(found.status());
     std::string asked = *found;
-    ResolveFrom(std::move(asked), *std::move(found), 0, by_identity,
-                std::move(done));
+    RunFollowingMerges(
+        context_.scripts.resolve_customer,
+        [](const CustomerKeys& keys) -> std::vector<std::string> {
+          return {keys.view};
+        },
+        {}, "the customer lookup", std::move(asked), *std::move(found), 0,
+        [by_identity,
+         done = std::move(done)](absl::StatusOr<FollowedReply> read) mutable {
+          if (!read.ok()) return std::move(done)(read.status());
+          const std::vector<Reply>& parts = read->reply.elements;
+          // Erased, or never written to: no customer for the caller.
+          if (parts.empty() || parts[0].str != "live") {
+            return std::move(done)(CustomerNotFound(read->asked));
+          }
+          ResolvedCustomer resolved;
+          resolved.customer_id = std::move(read->customer_id);
+          if (!by_identity && read->asked != resolved.customer_id) {
+            resolved.merged_from = std::move(read->asked);
+          }
+          std::move(done)(std::move(resolved));
+        });
   });
-}
-
-void TimelineStore::ResolveFrom(std::string asked, std::string customer_id,
-                                int hops, bool by_identity,
-                                Done<ResolvedCustomer> done) {
-  const CustomerKeys keys = context_.keys.ForCustomer(customer_id);
-  context_.scripts.resolve_customer.Run(
-      *context_.redis, {keys.view}, {},
-      [this, asked = std::move(asked), customer_id = std::move(customer_id),
-       hops, by_identity,
-       done = std::move(done)](absl::StatusOr<Reply> reply) mutable {
-        reply = Expect(std::move(reply), Reply::Type::kArray,
-                       "the customer lookup");
-        if (!reply.ok()) return std::move(done)(reply.status());
-        const std::vector<Reply>& parts = reply->elements;
-        if (parts.size() == 2 && parts[0].str == "moved") {
-          absl::StatusOr<std::string> next =
-              FollowRead(asked, parts[1].str, hops);
-          if (!next.ok()) return std::move(done)(next.status());
-          return ResolveFrom(std::move(asked), *std::move(next), hops + 1,
-                             by_identity, std::move(done));
-        }
-        // Erased, or never written to: no customer for the caller.
-        if (parts.empty() || parts[0].str != "live") {
-          return std::move(done)(CustomerNotFound(asked));
-        }
-        ResolvedCustomer resolved;
-        resolved.customer_id = std::move(customer_id);
-        if (!by_identity && asked != resolved.customer_id) {
-          resolved.merged_from = std::move(asked);
-        }
-        std::move(done)(std::move(resolved));
-      });
 }
 
 absl::StatusOr<ResolvedCustomer> TimelineStore::ResolveNow(

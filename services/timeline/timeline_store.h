@@ -130,12 +130,22 @@ class TimelineStore {
   void SetObserver(CustomerObserver* observer) { context_.observer = observer; }
 
  private:
-  void ReadTimelineFrom(std::string asked, std::string customer_id,
-                        TimelineQuery query, int hops, Done<TimelinePage> done);
-  void ResolveFrom(std::string asked, std::string customer_id, int hops,
-                   bool by_identity, Done<ResolvedCustomer> done);
-  void ReadCustomerFrom(std::string asked, std::string customer_id, int hops,
-                        Done<CustomerRead> done);
+  // A read script's answer for the customer it ran on, after following
+  // merges from the customer asked for.
+  struct FollowedReply {
+    std::string asked;
+    std::string customer_id;
+    redis::Reply reply;  // an array other than {"moved", ...}
+  };
+  // Runs `script` with `args` on the keys `keys_of` picks of `customer_id`,
+  // and again on the customer it names while it answers {"moved", id}
+  // (up to kMaxAliasHops; "-": being erased, NOT_FOUND). `what` names the
+  // read in errors; `script` must outlive the call.
+  void RunFollowingMerges(
+      const redis::RedisScript& script,
+      std::vector<std::string> (*keys_of)(const CustomerKeys&),
+      std::vector<std::string> args, const char* what, std::string asked,
+      std::string customer_id, int hops, Done<FollowedReply> done);
   // Blocking: the live customer a selector names, following merges.
   absl::StatusOr<ResolvedCustomer> ResolveNow(
       const v1::CustomerSelector& selector) const;
