@@ -2,6 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_util/status_conversion.h"
+#include "common/redis/call_scope.h"
+#include "services/timeline/grpc_call_scope.h"
 
 namespace omnihub::segments {
 namespace {
@@ -113,21 +115,22 @@ grpc::ServerUnaryReactor* SegmentService::ListSegmentMembers(
     grpc::CallbackServerContext* context,
     const v1::ListSegmentMembersRequest* request,
     v1::ListSegmentMembersResponse* response) {
-  return Answer<v1::ListSegmentMembersResponse>(
-      context, response,
-      [this, request]() -> absl::StatusOr<v1::ListSegmentMembersResponse> {
-        absl::StatusOr<MembersPage> page = engine_->Members(
-            request->name(), request->page_size(), request->page_token());
-        if (!page.ok()) return page.status();
-        v1::ListSegmentMembersResponse answer;
-        for (std::string& id : page->customer_ids) {
-          answer.add_customer_ids(std::move(id));
-        }
-        answer.set_next_page_token(page->next_page_token);
-        answer.set_version(page->version);
-        answer.set_complete(page->complete);
-        return answer;
-      });
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // No thread waits on it; the first round trip carries the call's deadline.
+  redis::ScopedCall call(timeline::DeadlineOf(context));
+  engine_->Members(request->name(), request->page_size(), request->page_token(),
+                   [reactor, response](absl::StatusOr<MembersPage> page) {
+                     if (!page.ok())
+                       return reactor->Finish(ToGrpcStatus(page.status()));
+                     for (std::string& id : page->customer_ids) {
+                       response->add_customer_ids(std::move(id));
+                     }
+                     response->set_next_page_token(page->next_page_token);
+                     response->set_version(page->version);
+                     response->set_complete(page->complete);
+                     reactor->Finish(grpc::Status::OK);
+                   });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* SegmentService::GetCustomerSegments(

@@ -665,6 +665,64 @@ TEST_F(SegmentsTest, ASegmentDeletedAndDefinedAgainStartsAfresh) {
   ExpectMembershipIsFromScratch();
 }
 
+TEST_F(SegmentsTest, MemberPagesReadTheStoredVersionAndRefuseBadRequests) {
+  ASSERT_TRUE(
+      Create("picked", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
+  IngestOk(
+      {Event("e1", v1::IDENTITY_KIND_EMAIL, "a@example.com", NowMicros()),
+       Event("p1", v1::IDENTITY_KIND_PHONE, "+442071838750", NowMicros())});
+  const std::string ann = CustomerOf(v1::IDENTITY_KIND_EMAIL, "a@example.com");
+  const std::string bob = CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071838750");
+  EXPECT_EQ(Members("picked"), std::vector<std::string>{ann});
+
+  // Another replica changes the definition; this one has not loaded it yet,
+  // and its pages follow the stored version all the same.
+  segments::SegmentEngine other(&store_->context(), engine_.get(),
+                                segment_options_, nullptr);
+  ASSERT_TRUE(other.LoadDefinitions().ok());
+  v1::Segment changed;
+  changed.set_name("picked");
+  *changed.mutable_condition() =
+      Condition("identity_kind { kind: IDENTITY_KIND_PHONE }");
+  ASSERT_TRUE(other.Update(changed, 1).ok());
+  const v1::ListSegmentMembersResponse page =
+      MembersPage(*segments_, "picked", 0, "");
+  EXPECT_EQ(page.version(), 2);
+  EXPECT_FALSE(page.complete());
+  EvaluateEveryone();
+  EXPECT_EQ(Members("picked"), std::vector<std::string>{bob});
+
+  struct Refused {
+    std::string name;
+    int page_size;
+    std::string token;
+    grpc::StatusCode code;
+    std::string says;
+  };
+  for (const Refused& refused : std::vector<Refused>{
+           {"picked", -1, "", grpc::StatusCode::INVALID_ARGUMENT, "page_size"},
+           {"picked", 1001, "", grpc::StatusCode::INVALID_ARGUMENT,
+            "page_size"},
+           {"Picked!", 10, "", grpc::StatusCode::INVALID_ARGUMENT, "name"},
+           {"picked", 10, "not a token", grpc::StatusCode::INVALID_ARGUMENT,
+            "page_token"},
+           {"nobody", 10, "", grpc::StatusCode::NOT_FOUND, "nobody"}}) {
+    SCOPED_TRACE(refused.says);
+    v1::ListSegmentMembersRequest request;
+    request.set_name(refused.name);
+    request.set_page_size(refused.page_size);
+    request.set_page_token(refused.token);
+    v1::ListSegmentMembersResponse response;
+    grpc::ClientContext context;
+    const grpc::Status status =
+        segments_->ListSegmentMembers(&context, request, &response);
+    EXPECT_EQ(status.error_code(), refused.code);
+    EXPECT_TRUE(absl::StrContains(status.error_message(), refused.says))
+        << status.error_message();
+    EXPECT_EQ(response.customer_ids_size(), 0);
+  }
+}
+
 TEST_F(SegmentsTest, SizesNowAndByDayAndAsAGauge) {
   ASSERT_TRUE(
       Create("emails", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());

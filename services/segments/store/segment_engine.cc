@@ -13,7 +13,6 @@
 #include "absl/synchronization/mutex.h"
 #include "common/logging/log.h"
 #include "common/redis/blocking_calls.h"
-#include "common/sharded_page/sharded_page.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/insights/analysis/customer_record.h"
 #include "services/insights/store/customer_read.h"
@@ -563,126 +562,27 @@ absl::StatusOr<std::vector<v1::Segment>> SegmentEngine::List() {
   return segments;
 }
 
-namespace {
-
-// The first `wanted` ids of a segment's index after `from` (a ZRANGEBYLEX
-// bound), given each shard's first ids: the shards that may still hold ids
-// of the page are read further until the page is decided.
-absl::StatusOr<std::vector<std::string>> MembersOfPage(
-    redis::RedisClient& redis, const SegmentKeys& keys, const std::string& name,
-    int64_t version, const std::string& from, size_t wanted,
-    std::vector<sharded_page::ShardRead<std::string>> reads) {
-  while (true) {
-    sharded_page::MergeStep<std::string> step =
-        sharded_page::MergeShards(reads, wanted, std::less<>());
-    if (step.reads.empty()) return std::move(step.page);
-    std::vector<std::vector<std::string>> more;
-    for (const sharded_page::MoreOf& next : step.reads) {
-      const sharded_page::ShardRead<std::string>& read = reads[next.shard];
-      more.push_back(
-          {"ZRANGEBYLEX", keys.Members(next.shard, name, version),
-           read.entries.empty() ? from : absl::StrCat("(", read.entries.back()),
-           "+", "LIMIT", "0", absl::StrCat(next.count)});
-    }
-    redis::Replies replies = redis::CallAllAndWait(redis, std::move(more));
-    for (size_t i = 0; i < replies.size(); ++i) {
-      replies[i] = timeline::Expect(std::move(replies[i]), Reply::Type::kArray,
-                                    "a segment's members");
-      if (!replies[i].ok()) return replies[i].status();
-      sharded_page::ShardRead<std::string>& read = reads[step.reads[i].shard];
-      read.more =
-          static_cast<int>(replies[i]->elements.size()) == step.reads[i].count;
-      for (Reply& id : replies[i]->elements) {
-        read.entries.push_back(std::move(id.str));
-      }
-    }
+void SegmentEngine::Members(const std::string& name, int page_size,
+                            const std::string& page_token,
+                            timeline::Done<MembersPage> done) {
+  if (absl::Status valid = CheckName(name, "name"); !valid.ok()) {
+    return std::move(done)(valid);
   }
-}
-
-}  // namespace
-
-absl::StatusOr<MembersPage> SegmentEngine::Members(
-    const std::string& name, int page_size, const std::string& page_token) {
-  if (absl::Status valid = CheckName(name, "name"); !valid.ok()) return valid;
   if (page_size < 0 || page_size > options_.max_page_size) {
-    return Invalid("page_size",
-                   absl::StrCat("must be 0 to ", options_.max_page_size));
+    return std::move(done)(Invalid(
+        "page_size", absl::StrCat("must be 0 to ", options_.max_page_size)));
   }
-  if (page_size == 0) page_size = 100;
   if (!page_token.empty() && !timeline::IsWellFormedCustomerId(page_token)) {
-    return Invalid("page_token", "is not a token ListSegmentMembers gave");
+    return std::move(done)(
+        Invalid("page_token", "is not a token ListSegmentMembers gave"));
   }
-  // One more than a page tells whether a page follows.
-  const size_t wanted = static_cast<size_t>(page_size) + 1;
-  const int first = sharded_page::FirstAsk(wanted, kSegmentShards);
-  const std::string from =
-      page_token.empty() ? std::string("-") : absl::StrCat("(", page_token);
-  // The stored definition (its version) and its evaluation's state are read
-  // in the same round trip as the shards' first ids, under the version this
-  // replica loaded last; only when the stored one differs (changed on
-  // another replica within the last tick) are the shards read again.
-  int64_t version = 0;
+  MemberPageQuery query{.name = name,
+                        .page_size = page_size == 0 ? 100 : page_size,
+                        .after = page_token};
   if (const v1::Segment* loaded = definitions_.Get()->Find(name)) {
-    version = loaded->version();
+    query.loaded_version = loaded->version();
   }
-  MembersPage page;
-  std::vector<sharded_page::ShardRead<std::string>> reads(kSegmentShards);
-  for (int attempt = 0;; ++attempt) {
-    std::vector<std::vector<std::string>> commands = {
-        {"HGET", keys_.Definitions(), name}, {"HGET", keys_.Done(), name}};
-    if (version > 0) {
-      for (int shard = 0; shard < kSegmentShards; ++shard) {
-        commands.push_back({"ZRANGEBYLEX", keys_.Members(shard, name, version),
-                            from, "+", "LIMIT", "0", absl::StrCat(first)});
-      }
-    }
-    redis::Replies replies =
-        redis::CallAllAndWait(*context_->redis, std::move(commands));
-    for (size_t i = 0; i < 2; ++i) {
-      replies[i] =
-          redis::ErrorReplyAsStatus(std::move(replies[i]), "a segment");
-      if (!replies[i].ok()) return replies[i].status();
-    }
-    if (replies[0]->type != Reply::Type::kString) return NotFound(name);
-    v1::Segment stored;
-    if (!stored.ParseFromString(replies[0]->str)) {
-      return absl::DataLossError(
-          absl::StrCat("segment definition ", name, " is not readable"));
-    }
-    if (stored.version() != version ||
-        replies.size() != 2 + static_cast<size_t>(kSegmentShards)) {
-      if (attempt >= 3) {
-        return absl::AbortedError(
-            absl::StrCat("segment \"", name, "\" keeps changing; try again"));
-      }
-      version = stored.version();
-      continue;
-    }
-    const std::vector<std::string> done =
-        absl::StrSplit(TextOf(*replies[1]), '|');
-    page.version = version;
-    page.complete = done.size() >= 3 && done[0] == absl::StrCat(version);
-    for (int shard = 0; shard < kSegmentShards; ++shard) {
-      absl::StatusOr<Reply>& reply = replies[2 + shard];
-      reply = timeline::Expect(std::move(reply), Reply::Type::kArray,
-                               "a segment's members");
-      if (!reply.ok()) return reply.status();
-      reads[shard].more = static_cast<int>(reply->elements.size()) == first;
-      for (Reply& id : reply->elements) {
-        reads[shard].entries.push_back(std::move(id.str));
-      }
-    }
-    break;
-  }
-  absl::StatusOr<std::vector<std::string>> ids = MembersOfPage(
-      *context_->redis, keys_, name, version, from, wanted, std::move(reads));
-  if (!ids.ok()) return ids.status();
-  page.customer_ids = *std::move(ids);
-  if (page.customer_ids.size() > static_cast<size_t>(page_size)) {
-    page.customer_ids.resize(page_size);
-    page.next_page_token = page.customer_ids.back();
-  }
-  return page;
+  ReadMemberPage(*context_->redis, keys_, std::move(query), std::move(done));
 }
 
 absl::StatusOr<v1::GetCustomerSegmentsResponse> SegmentEngine::CustomerSegments(

@@ -35,6 +35,7 @@
 #include "services/insights/store/insights_engine.h"
 #include "services/insights/store/segment_lookup.h"
 #include "services/segments/condition/segment_condition.h"
+#include "services/segments/store/member_page.h"
 #include "services/segments/store/membership_keeper.h"
 #include "services/segments/store/segment_definitions.h"
 #include "services/segments/store/segment_keys.h"
@@ -59,13 +60,6 @@ struct SegmentOptions {
   int size_history_days = 400;
   int max_page_size = 1000;
   std::string replica = "omnihub";
-};
-
-struct MembersPage {
-  std::vector<std::string> customer_ids;
-  std::string next_page_token;
-  int64_t version = 0;
-  bool complete = false;
 };
 
 class SegmentEngine : public insights::SegmentLookup {
@@ -100,15 +94,17 @@ class SegmentEngine : public insights::SegmentLookup {
   // Counts every segment, sets the gauges and records today's sizes.
   absl::Status CountSizes();
 
-  // The service's operations. Blocking.
+  // The service's operations. Blocking, but for Members.
   absl::StatusOr<v1::Segment> Create(const v1::Segment& request);
   absl::StatusOr<v1::Segment> Update(const v1::Segment& request,
                                      int64_t expected_version);
   absl::Status Delete(const std::string& name);
   absl::StatusOr<v1::Segment> Get(const std::string& name);
   absl::StatusOr<std::vector<v1::Segment>> List();
-  absl::StatusOr<MembersPage> Members(const std::string& name, int page_size,
-                                      const std::string& page_token);
+  // A page of the segment's members, without blocking: `done` runs once,
+  // at once when the request is invalid, else on a Redis reply's thread.
+  void Members(const std::string& name, int page_size,
+               const std::string& page_token, timeline::Done<MembersPage> done);
   // Evaluated at the time of the read under the definitions in use, so a
   // customer the background evaluation has not reached yet is answered
   // with the current version's verdict too.
