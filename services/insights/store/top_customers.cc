@@ -11,9 +11,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/redis/blocking_calls.h"
+#include "common/redis/reply_gatherer.h"
 #include "common/sharded_page/sharded_page.h"
 
 namespace omnihub::insights {
@@ -72,8 +72,10 @@ absl::StatusOr<TopCursor> DecodeTopCursor(const std::string& token,
 namespace {
 
 // One page being read: the shards' entries so far, read again where the
-// merge asks (sharded_page), then the response. Its reads' callbacks hold
-// it; the last of each round's replies goes on with the next round.
+// merge asks (sharded_page), then the response. Each round's commands go
+// out together and its replies come back together (ReplyGatherer), so only
+// one round is ever out: the round's callback holds the read, and nothing
+// else touches it meanwhile.
 class TopPageRead : public std::enable_shared_from_this<TopPageRead> {
  public:
   TopPageRead(const timeline::StoreContext& context,
@@ -98,123 +100,89 @@ class TopPageRead : public std::enable_shared_from_this<TopPageRead> {
   // the cursor's id come too, and are dropped here).
   void Start() {
     const int first = sharded_page::FirstAsk(wanted_, shards_.size());
-    {
-      absl::MutexLock lock(&mutex_);
-      left_ = shards_.size();
-    }
+    std::vector<std::vector<std::string>> commands;
+    std::vector<sharded_page::MoreOf> reads;
     for (size_t shard = 0; shard < shards_.size(); ++shard) {
-      std::vector<std::string> command;
       if (cursor_.has_value()) {
-        command = {"ZRANGE",
-                   shards_[shard],
-                   absl::StrCat(cursor_->micros),
-                   "-inf",
-                   "BYSCORE",
-                   "REV",
-                   "LIMIT",
-                   "0",
-                   absl::StrCat(first),
-                   "WITHSCORES"};
+        commands.push_back({"ZRANGE", shards_[shard],
+                            absl::StrCat(cursor_->micros), "-inf", "BYSCORE",
+                            "REV", "LIMIT", "0", absl::StrCat(first),
+                            "WITHSCORES"});
       } else {
-        command = {"ZREVRANGE", shards_[shard], "0", absl::StrCat(first - 1),
-                   "WITHSCORES"};
+        commands.push_back({"ZREVRANGE", shards_[shard], "0",
+                            absl::StrCat(first - 1), "WITHSCORES"});
       }
-      context_.redis->Execute(
-          std::move(command),
-          [self = shared_from_this(),
-           read = sharded_page::MoreOf{.shard = static_cast<int>(shard),
-                                       .count = first}](
-              absl::StatusOr<Reply> reply) {
-            self->OnReply(read, std::move(reply));
-          });
+      reads.push_back({.shard = static_cast<int>(shard), .count = first});
     }
+    redis::ExecuteGathered(
+        *context_.redis, std::move(commands),
+        [self = shared_from_this(),
+         reads = std::move(reads)](redis::Replies replies) mutable {
+          self->OnRound(std::move(reads), std::move(replies));
+        });
   }
 
  private:
-  void OnReply(sharded_page::MoreOf read, absl::StatusOr<Reply> reply) {
-    reply = redis::ErrorReplyAsStatus(std::move(reply), "a ranking");
-    {
-      absl::MutexLock lock(&mutex_);
-      if (!reply.ok()) {
-        if (error_.ok()) error_ = reply.status();
-      } else {
-        Add(read, *reply);
+  void OnRound(std::vector<sharded_page::MoreOf> reads,
+               redis::Replies replies) {
+    for (size_t i = 0; i < reads.size(); ++i) {
+      absl::StatusOr<Reply> reply =
+          redis::ErrorReplyAsStatus(std::move(replies[i]), "a ranking");
+      if (!reply.ok()) return std::move(done_)(reply.status());
+      if (absl::Status added = Add(reads[i], *reply); !added.ok()) {
+        return std::move(done_)(added);
       }
-      if (--left_ > 0) return;
     }
-    // The round's last reply: nothing else touches the read now.
     Next();
   }
 
-  void Add(sharded_page::MoreOf read, const Reply& reply)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
+  absl::Status Add(sharded_page::MoreOf read, const Reply& reply) {
     sharded_page::ShardRead<Entry>& shard = reads_[read.shard];
     const std::vector<Reply>& flat = reply.elements;
     shard.more = static_cast<int>(flat.size() / 2) == read.count;
     for (size_t i = 0; i + 1 < flat.size(); i += 2) {
       double micros = 0;
       if (!absl::SimpleAtod(flat[i + 1].str, &micros)) {
-        if (error_.ok()) {
-          error_ = absl::DataLossError(absl::StrCat(
-              "a ranking holds an unreadable value \"", flat[i + 1].str, "\""));
-        }
-        continue;
+        return absl::DataLossError(absl::StrCat(
+            "a ranking holds an unreadable value \"", flat[i + 1].str, "\""));
       }
       Entry entry{.micros = std::llround(micros), .customer_id = flat[i].str};
       // The cursor's own entry and its value's entries above it.
       if (cursor_.has_value() && !Before(*cursor_, entry)) continue;
       shard.entries.push_back(std::move(entry));
     }
+    return absl::OkStatus();
   }
 
   // Decides the page, or reads further the shards the merge asks for.
   void Next() {
-    struct Command {
-      sharded_page::MoreOf read;
-      std::optional<Entry> after;
-    };
-    std::vector<Command> commands;
-    absl::Status error;
-    std::optional<std::vector<Entry>> page;
-    {
-      absl::MutexLock lock(&mutex_);
-      error = error_;
-      if (error.ok()) {
-        sharded_page::MergeStep<Entry> step =
-            sharded_page::MergeShards(reads_, wanted_, Before);
-        if (step.reads.empty()) page = std::move(step.page);
-        // Rare: a shard holding more of the page than its first read gave.
-        for (const sharded_page::MoreOf& read : step.reads) {
-          const std::vector<Entry>& entries = reads_[read.shard].entries;
-          commands.push_back(
-              {.read = read,
-               .after = entries.empty() ? cursor_ : entries.back()});
-        }
-        left_ = commands.size();
-      }
-    }
-    if (!error.ok()) return std::move(done_)(std::move(error));
-    if (page.has_value()) return Finish(*std::move(page));
-    // No lock: the replies may come while the rest are sent.
-    for (Command& command : commands) {
-      auto on_reply = [self = shared_from_this(),
-                       read = command.read](absl::StatusOr<Reply> reply) {
-        self->OnReply(read, std::move(reply));
-      };
-      const std::string& shard = shards_[command.read.shard];
-      if (!command.after.has_value()) {
-        context_.redis->Execute(
-            {"ZREVRANGE", shard, "0", absl::StrCat(command.read.count - 1),
-             "WITHSCORES"},
-            std::move(on_reply));
+    sharded_page::MergeStep<Entry> step =
+        sharded_page::MergeShards(reads_, wanted_, Before);
+    if (step.reads.empty()) return Finish(std::move(step.page));
+    // Rare: a shard holding more of the page than its first read gave.
+    auto gatherer = redis::ReplyGatherer::Create(
+        step.reads.size(), [self = shared_from_this(), reads = step.reads](
+                               redis::Replies replies) mutable {
+          self->OnRound(std::move(reads), std::move(replies));
+        });
+    for (size_t i = 0; i < step.reads.size(); ++i) {
+      const sharded_page::MoreOf& read = step.reads[i];
+      const std::vector<Entry>& entries = reads_[read.shard].entries;
+      const std::optional<Entry> after =
+          entries.empty() ? cursor_ : entries.back();
+      const std::string& shard = shards_[read.shard];
+      if (!after.has_value()) {
+        context_.redis->Execute({"ZREVRANGE", shard, "0",
+                                 absl::StrCat(read.count - 1), "WITHSCORES"},
+                                gatherer->Slot(i));
       } else {
         // After an entry, the script finds where the shard goes on (past
         // any entries of the same value above it).
         scripts_.ranking_page.Run(
             *context_.redis, {shard},
-            {absl::StrCat(command.after->micros), command.after->customer_id,
-             absl::StrCat(command.read.count)},
-            std::move(on_reply));
+            {absl::StrCat(after->micros), after->customer_id,
+             absl::StrCat(read.count)},
+            gatherer->Slot(i));
       }
     }
   }
@@ -250,10 +218,7 @@ class TopPageRead : public std::enable_shared_from_this<TopPageRead> {
   timeline::Done<v1::ListTopCustomersResponse> done_;
   const size_t wanted_;
   std::optional<Entry> cursor_;
-  absl::Mutex mutex_;
-  size_t left_ ABSL_GUARDED_BY(mutex_) = 0;
-  absl::Status error_ ABSL_GUARDED_BY(mutex_);
-  std::vector<sharded_page::ShardRead<Entry>> reads_ ABSL_GUARDED_BY(mutex_);
+  std::vector<sharded_page::ShardRead<Entry>> reads_;
 };
 
 }  // namespace
