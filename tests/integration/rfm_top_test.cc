@@ -5,13 +5,18 @@
 // rankings exact across shards, through merges and erasure, paginated while
 // customers come and go, compared with the customers' own insights.
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <random>
 #include <tuple>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "services/insights/analysis/customer_record.h"
@@ -521,6 +526,50 @@ TEST_F(RfmTopTest, PredictedValueRankingFollowsTheModel) {
                    1000)
           .size());
   EXPECT_GT(model.population(), 500);
+}
+
+// The script runs Redis counted, from INFO commandstats.
+int64_t ScriptRuns(const redis::Reply& info) {
+  for (absl::string_view line : absl::StrSplit(info.str, "\r\n")) {
+    if (!absl::ConsumePrefix(&line, "cmdstat_evalsha:calls=")) continue;
+    int64_t calls = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(line.substr(0, line.find(',')), &calls));
+    return calls;
+  }
+  return 0;
+}
+
+TEST_F(RfmTopTest, NoticesAboutOneCustomerShareRefreshes) {
+  Buy("burst", kToday - 1, 10'000'000);
+  const std::string id = IdOf("burst");
+  // As a batch of purchases by one customer notifies: all at once. Each
+  // refresh runs one script to read the customer.
+  constexpr int kNotices = 300;
+  absl::StatusOr<redis::Reply> before = RedisCommand({"INFO", "commandstats"});
+  ASSERT_TRUE(before.ok());
+  absl::BlockingCounter answered(kNotices);
+  std::atomic<int> failed{0};
+  for (int i = 0; i < kNotices; ++i) {
+    engine_->ranking().PurchasesChanged(id, [&](absl::Status status) {
+      if (!status.ok()) ++failed;
+      answered.DecrementCount();
+    });
+  }
+  answered.Wait();
+  EXPECT_EQ(failed.load(), 0);
+  absl::StatusOr<redis::Reply> after = RedisCommand({"INFO", "commandstats"});
+  ASSERT_TRUE(after.ok());
+  const int64_t refreshes = ScriptRuns(*after) - ScriptRuns(*before);
+  EXPECT_GE(refreshes, 1);
+  EXPECT_LE(refreshes, 2) << "of " << kNotices << " notices";
+
+  ListTopCustomersRequest request;
+  request.set_currency("EUR");
+  v1::ListTopCustomersResponse response;
+  ASSERT_TRUE(Top(request, &response).ok());
+  ASSERT_EQ(response.customers_size(), 1);
+  EXPECT_EQ(response.customers(0).customer_id(), id);
+  EXPECT_EQ(response.customers(0).value().amount_micros(), 10'000'000);
 }
 
 TEST_F(RfmTopTest, BadRequestsNameTheField) {

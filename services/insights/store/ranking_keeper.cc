@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/redis/blocking_calls.h"
+#include "common/redis/reply_gatherer.h"
 
 namespace omnihub::insights {
 namespace {
@@ -269,31 +270,15 @@ std::vector<RankingEntry> RankingEntriesOf(const CustomerRecord& record,
 void ExecuteAll(redis::RedisClient& redis,
                 std::vector<std::vector<std::string>> commands,
                 absl::AnyInvocable<void(absl::Status) &&> done) {
-  if (commands.empty()) return std::move(done)(absl::OkStatus());
-  struct Pending {
-    absl::Mutex mutex;
-    size_t left;
-    absl::Status first_error;
-    absl::AnyInvocable<void(absl::Status) &&> done;
-  };
-  auto pending = std::make_shared<Pending>();
-  pending->left = commands.size();
-  pending->done = std::move(done);
-  for (std::vector<std::string>& command : commands) {
-    redis.Execute(std::move(command), [pending](absl::StatusOr<Reply> reply) {
-      reply = redis::ErrorReplyAsStatus(std::move(reply), "the rankings");
-      absl::Status status;
-      {
-        absl::MutexLock lock(&pending->mutex);
-        if (!reply.ok() && pending->first_error.ok()) {
-          pending->first_error = reply.status();
+  redis::ExecuteGathered(
+      redis, std::move(commands),
+      [done = std::move(done)](redis::Replies replies) mutable {
+        for (absl::StatusOr<Reply>& reply : replies) {
+          reply = redis::ErrorReplyAsStatus(std::move(reply), "the rankings");
+          if (!reply.ok()) return std::move(done)(reply.status());
         }
-        if (--pending->left > 0) return;
-        status = pending->first_error;
-      }
-      std::move(pending->done)(std::move(status));
-    });
-  }
+        std::move(done)(absl::OkStatus());
+      });
 }
 
 RankingKeeper::RankingKeeper(const timeline::StoreContext* context,
@@ -309,7 +294,39 @@ RankingKeeper::RankingKeeper(const timeline::StoreContext* context,
 void RankingKeeper::PurchasesChanged(
     const std::string& customer_id,
     absl::AnyInvocable<void(absl::Status) &&> done) {
-  std::make_shared<RankingRefresh>(this, customer_id, std::move(done))->Start();
+  {
+    absl::MutexLock lock(&mutex_);
+    auto [running, first] = running_.try_emplace(customer_id);
+    if (!first) {
+      running->second.push_back(std::move(done));
+      return;
+    }
+  }
+  std::vector<Done> waiting;
+  waiting.push_back(std::move(done));
+  Refresh(customer_id, std::move(waiting));
+}
+
+void RankingKeeper::Refresh(const std::string& customer_id,
+                            std::vector<Done> waiting) {
+  std::make_shared<RankingRefresh>(
+      this, customer_id,
+      [this, customer_id,
+       waiting = std::move(waiting)](absl::Status status) mutable {
+        for (Done& done : waiting) std::move(done)(status);
+        std::vector<Done> next;
+        {
+          absl::MutexLock lock(&mutex_);
+          auto running = running_.find(customer_id);
+          if (running->second.empty()) {
+            running_.erase(running);
+            return;
+          }
+          next.swap(running->second);
+        }
+        Refresh(customer_id, std::move(next));
+      })
+      ->Start();
 }
 
 void RankingKeeper::Forgetting(const std::string& customer_id,

@@ -17,6 +17,13 @@
 // A customer found gone (merged away, erased) is removed from the rankings
 // "rk" names. Erasure removes the customer from every ranking in "rk".
 //
+// The notices about one customer are coalesced: while a refresh of it runs,
+// later notices wait for the next, which starts once it has finished and so
+// reads every purchase they were sent for. A batch of a thousand purchases
+// by one customer costs two refreshes, not a thousand restarting on each
+// other's writes (step 3) until some give up. Replicas still race, which
+// step 3 settles.
+//
 // The predicted value drifts with time and changes with every new model:
 // the population pass (PopulationPass) rewrites every customer's.
 //
@@ -29,8 +36,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "services/insights/analysis/customer_value.h"
 #include "services/insights/store/customer_read.h"
 #include "services/insights/store/insights_keys.h"
@@ -56,8 +66,8 @@ std::vector<RankingEntry> RankingEntriesOf(const CustomerRecord& record,
                                            const ValueSettings& value,
                                            LifetimeValueCache* cache = nullptr);
 
-// Runs every command of `commands` and reports once all are answered (the
-// first failure, else OK).
+// Runs every command of `commands` (sent together, one queueing) and
+// reports once all are answered (the first failure, else OK).
 void ExecuteAll(redis::RedisClient& redis,
                 std::vector<std::vector<std::string>> commands,
                 absl::AnyInvocable<void(absl::Status) &&> done);
@@ -87,11 +97,21 @@ class RankingKeeper : public timeline::CustomerObserver {
   const ValueSettings& value() const { return value_; }
 
  private:
+  using Done = absl::AnyInvocable<void(absl::Status) &&>;
+  // Runs one refresh of `customer_id` for `waiting`, then the next if
+  // notices came meanwhile.
+  void Refresh(const std::string& customer_id, std::vector<Done> waiting);
+
   const timeline::StoreContext* context_;
   const InsightsKeys* keys_;
   const InsightsScripts* scripts_;
   const ModelHolder* model_;
   const ValueSettings value_;
+  absl::Mutex mutex_;
+  // A customer is here while a refresh of it runs; the notices that came
+  // after it started, for the next one.
+  absl::flat_hash_map<std::string, std::vector<Done>> running_
+      ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace omnihub::insights
