@@ -93,6 +93,19 @@ class SegmentsTest : public TimelineFixture {
     FAIL() << "the evaluation did not finish";
   }
 
+  // Segment "picked" (customers with an e-mail address), ann (with one)
+  // and bob (a phone only): ann is its one member.
+  void PickAnnNotBob(std::string* ann, std::string* bob) {
+    ASSERT_TRUE(
+        Create("picked", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
+    IngestOk(
+        {Event("e1", v1::IDENTITY_KIND_EMAIL, "a@example.com", NowMicros()),
+         Event("p1", v1::IDENTITY_KIND_PHONE, "+442071838750", NowMicros())});
+    *ann = CustomerOf(v1::IDENTITY_KIND_EMAIL, "a@example.com");
+    *bob = CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071838750");
+    ASSERT_EQ(Members("picked"), std::vector<std::string>{*ann});
+  }
+
   std::vector<std::string> Members(const std::string& name,
                                    int page_size = 1000) {
     std::vector<std::string> ids;
@@ -639,14 +652,8 @@ TEST_F(SegmentsTest, BadDefinitionsAreRefusedNamingTheField) {
 }
 
 TEST_F(SegmentsTest, ASegmentDeletedAndDefinedAgainStartsAfresh) {
-  ASSERT_TRUE(
-      Create("picked", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
-  IngestOk(
-      {Event("e1", v1::IDENTITY_KIND_EMAIL, "a@example.com", NowMicros()),
-       Event("p1", v1::IDENTITY_KIND_PHONE, "+442071838750", NowMicros())});
-  const std::string ann = CustomerOf(v1::IDENTITY_KIND_EMAIL, "a@example.com");
-  const std::string bob = CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071838750");
-  EXPECT_EQ(Members("picked"), std::vector<std::string>{ann});
+  std::string ann, bob;
+  ASSERT_NO_FATAL_FAILURE(PickAnnNotBob(&ann, &bob));
   {
     v1::DeleteSegmentRequest request;
     request.set_name("picked");
@@ -666,14 +673,8 @@ TEST_F(SegmentsTest, ASegmentDeletedAndDefinedAgainStartsAfresh) {
 }
 
 TEST_F(SegmentsTest, MemberPagesReadTheStoredVersionAndRefuseBadRequests) {
-  ASSERT_TRUE(
-      Create("picked", "identity_kind { kind: IDENTITY_KIND_EMAIL }").ok());
-  IngestOk(
-      {Event("e1", v1::IDENTITY_KIND_EMAIL, "a@example.com", NowMicros()),
-       Event("p1", v1::IDENTITY_KIND_PHONE, "+442071838750", NowMicros())});
-  const std::string ann = CustomerOf(v1::IDENTITY_KIND_EMAIL, "a@example.com");
-  const std::string bob = CustomerOf(v1::IDENTITY_KIND_PHONE, "+442071838750");
-  EXPECT_EQ(Members("picked"), std::vector<std::string>{ann});
+  std::string ann, bob;
+  ASSERT_NO_FATAL_FAILURE(PickAnnNotBob(&ann, &bob));
 
   // Another replica changes the definition; this one has not loaded it yet,
   // and its pages follow the stored version all the same.
