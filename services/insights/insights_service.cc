@@ -7,9 +7,11 @@
 #include "common/grpc_util/status_conversion.h"
 #include "common/logging/log.h"
 #include "common/money/money.h"
+#include "common/redis/call_scope.h"
 #include "services/insights/analysis/kpi_report.h"
 #include "services/insights/store/insights_queries.h"
 #include "services/insights/store/top_customers.h"
+#include "services/timeline/grpc_call_scope.h"
 
 namespace omnihub::insights {
 namespace {
@@ -409,32 +411,32 @@ grpc::ServerUnaryReactor* InsightsService::ListTopCustomers(
     if (!after.ok()) return Finished(context, after.status());
     query.after = *std::move(after);
   }
-  if (!request->segment().empty()) {
-    if (segments_ == nullptr) {
-      return Finished(context,
-                      absl::FailedPreconditionError(
-                          "segment: user-defined segments are off on this "
-                          "hub (--segments)"));
-    }
-    // Walks the ranking, checking membership a page at a time: blocking,
-    // on the engine's threads.
-    return Answer<v1::ListTopCustomersResponse>(
-        context, engine_, response,
-        [this, segment = request->segment(), query = std::move(query)]() {
-          return ListTopMembers(engine_->context(), engine_->keys(),
-                                engine_->scripts(), *segments_, segment, query,
-                                std::max(query.limit, kTopMembersBatch),
-                                limits_.max_top_customers_segment_scan);
-        });
+  if (!request->segment().empty() && segments_ == nullptr) {
+    return Finished(context,
+                    absl::FailedPreconditionError(
+                        "segment: user-defined segments are off on this "
+                        "hub (--segments)"));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  insights::ListTopCustomers(
-      engine_->context(), engine_->keys(), engine_->scripts(), std::move(query),
-      [reactor, response](absl::StatusOr<v1::ListTopCustomersResponse> page) {
-        if (!page.ok()) return reactor->Finish(ToGrpcStatus(page.status()));
-        *response = *std::move(page);
-        reactor->Finish(grpc::Status::OK);
-      });
+  auto answer = [reactor,
+                 response](absl::StatusOr<v1::ListTopCustomersResponse> page) {
+    if (!page.ok()) return reactor->Finish(ToGrpcStatus(page.status()));
+    *response = *std::move(page);
+    reactor->Finish(grpc::Status::OK);
+  };
+  // No thread waits on it; the first round trip carries the call's deadline.
+  redis::ScopedCall call(timeline::DeadlineOf(context));
+  if (!request->segment().empty()) {
+    // Walks the ranking, checking membership a page at a time.
+    const int batch = std::max(query.limit, kTopMembersBatch);
+    ListTopMembers(engine_->context(), engine_->keys(), engine_->scripts(),
+                   *segments_, request->segment(), std::move(query), batch,
+                   limits_.max_top_customers_segment_scan, std::move(answer));
+    return reactor;
+  }
+  insights::ListTopCustomers(engine_->context(), engine_->keys(),
+                             engine_->scripts(), std::move(query),
+                             std::move(answer));
   return reactor;
 }
 

@@ -1,8 +1,8 @@
 // The gRPC face of the user-defined segments (omnihub.v1.SegmentService) on
 // the callback API. Requests are checked here and in the engine
-// (INVALID_ARGUMENT naming the field). Member pages and a customer's
-// lookup are read without blocking; the rest, which blocks on Redis, runs
-// on the service's threads, never in a reactor.
+// (INVALID_ARGUMENT naming the field). Member pages, and the customer
+// GetCustomerSegments names, are read without blocking; the rest, which
+// blocks on Redis, runs on the service's threads, never in a reactor.
 //
 //   SegmentService service(&engine, &store, &validator);
 //   builder.RegisterService(&service);

@@ -1052,10 +1052,16 @@ TEST_F(SegmentsTest, TopCustomersWithinASegment) {
   query.currency = "EUR";
   query.limit = 4;
   for (int page = 0; page < 100; ++page) {
-    absl::StatusOr<v1::ListTopCustomersResponse> response =
-        insights::ListTopMembers(store_->context(), engine_->keys(),
-                                 engine_->scripts(), *segment_engine_,
-                                 "callers", query, 2, 5);
+    absl::StatusOr<v1::ListTopCustomersResponse> response;
+    absl::Notification listed;
+    insights::ListTopMembers(
+        store_->context(), engine_->keys(), engine_->scripts(),
+        *segment_engine_, "callers", query, 2, 5,
+        [&](absl::StatusOr<v1::ListTopCustomersResponse> answer) {
+          response = std::move(answer);
+          listed.Notify();
+        });
+    listed.WaitForNotification();
     ASSERT_TRUE(response.ok()) << response.status();
     EXPECT_LE(response->customers_size(), 4);
     for (const v1::TopCustomer& top : response->customers()) {

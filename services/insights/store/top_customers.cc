@@ -11,7 +11,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/notification.h"
 #include "common/redis/blocking_calls.h"
 #include "common/redis/reply_gatherer.h"
 #include "common/sharded_page/sharded_page.h"
@@ -234,51 +233,108 @@ void ListTopCustomers(const timeline::StoreContext& context,
       ->Start();
 }
 
-absl::StatusOr<v1::ListTopCustomersResponse> ListTopMembers(
-    const timeline::StoreContext& context, const InsightsKeys& keys,
-    const InsightsScripts& scripts, SegmentLookup& segments,
-    const std::string& segment, TopCustomersQuery query, int batch,
-    int64_t max_scanned) {
-  v1::ListTopCustomersResponse response;
-  const int wanted = query.limit;
-  int64_t scanned = 0;
-  while (true) {
-    TopCustomersQuery page_query = query;
-    page_query.limit = std::max(batch, 1);
-    absl::Notification read;
-    absl::StatusOr<v1::ListTopCustomersResponse> page;
-    ListTopCustomers(context, keys, scripts, std::move(page_query),
-                     [&](absl::StatusOr<v1::ListTopCustomersResponse> answer) {
-                       page = std::move(answer);
-                       read.Notify();
+namespace {
+
+// The top members of a segment being read: a ranking page, then which of its
+// customers are members, then the next page, until the answer is decided.
+// One read is out at a time, and its callback holds this.
+class TopMembersRead : public std::enable_shared_from_this<TopMembersRead> {
+ public:
+  TopMembersRead(const timeline::StoreContext& context,
+                 const InsightsKeys& keys, const InsightsScripts& scripts,
+                 SegmentLookup& segments, std::string segment,
+                 TopCustomersQuery query, int batch, int64_t max_scanned,
+                 timeline::Done<v1::ListTopCustomersResponse> done)
+      : context_(context),
+        keys_(keys),
+        scripts_(scripts),
+        segments_(segments),
+        segment_(std::move(segment)),
+        query_(std::move(query)),
+        wanted_(query_.limit),
+        batch_(std::max(batch, 1)),
+        max_scanned_(max_scanned),
+        done_(std::move(done)) {}
+
+  void ReadPage() {
+    TopCustomersQuery page_query = query_;
+    page_query.limit = batch_;
+    ListTopCustomers(context_, keys_, scripts_, std::move(page_query),
+                     [self = shared_from_this()](
+                         absl::StatusOr<v1::ListTopCustomersResponse> page) {
+                       self->OnPage(std::move(page));
                      });
-    read.WaitForNotification();
-    if (!page.ok()) return page.status();
+  }
+
+ private:
+  // Asked even of an empty page, so an unknown segment is NOT_FOUND however
+  // the ranking stands.
+  void OnPage(absl::StatusOr<v1::ListTopCustomersResponse> page) {
+    if (!page.ok()) return std::move(done_)(page.status());
     std::vector<std::string> ids;
     for (const v1::TopCustomer& customer : page->customers()) {
       ids.push_back(customer.customer_id());
     }
-    absl::StatusOr<std::vector<bool>> members =
-        segments.MembersAmong(segment, ids);
-    if (!members.ok()) return members.status();
-    if (page->customers_size() == 0) return response;
-    for (int i = 0; i < page->customers_size(); ++i) {
-      const v1::TopCustomer& customer = page->customers(i);
-      ++scanned;
-      query.after = TopCursor{.micros = customer.value().amount_micros(),
-                              .customer_id = customer.customer_id(),
-                              .rank = customer.rank()};
-      if ((*members)[i]) *response.add_customers() = customer;
+    auto shared =
+        std::make_shared<v1::ListTopCustomersResponse>(*std::move(page));
+    segments_.MembersAmong(
+        segment_, std::move(ids),
+        [self = shared_from_this(),
+         page = std::move(shared)](absl::StatusOr<std::vector<bool>> members) {
+          self->OnMembers(*page, std::move(members));
+        });
+  }
+
+  void OnMembers(const v1::ListTopCustomersResponse& page,
+                 absl::StatusOr<std::vector<bool>> members) {
+    if (!members.ok()) return std::move(done_)(members.status());
+    if (page.customers_size() == 0) return Finish();
+    for (int i = 0; i < page.customers_size(); ++i) {
+      const v1::TopCustomer& customer = page.customers(i);
+      ++scanned_;
+      query_.after = TopCursor{.micros = customer.value().amount_micros(),
+                               .customer_id = customer.customer_id(),
+                               .rank = customer.rank()};
+      if ((*members)[i]) *response_.add_customers() = customer;
       const bool last_of_ranking =
-          i + 1 == page->customers_size() && page->next_page_token().empty();
-      if (last_of_ranking) return response;
-      if (response.customers_size() == wanted || scanned >= max_scanned) {
-        response.set_next_page_token(
-            EncodeTopCursor(query.ranking, query.currency, *query.after));
-        return response;
+          i + 1 == page.customers_size() && page.next_page_token().empty();
+      if (last_of_ranking) return Finish();
+      if (response_.customers_size() == wanted_ || scanned_ >= max_scanned_) {
+        response_.set_next_page_token(
+            EncodeTopCursor(query_.ranking, query_.currency, *query_.after));
+        return Finish();
       }
     }
+    ReadPage();
   }
+
+  void Finish() { std::move(done_)(std::move(response_)); }
+
+  const timeline::StoreContext& context_;
+  const InsightsKeys& keys_;
+  const InsightsScripts& scripts_;
+  SegmentLookup& segments_;
+  const std::string segment_;
+  TopCustomersQuery query_;
+  const int wanted_;
+  const int batch_;
+  const int64_t max_scanned_;
+  timeline::Done<v1::ListTopCustomersResponse> done_;
+  int64_t scanned_ = 0;
+  v1::ListTopCustomersResponse response_;
+};
+
+}  // namespace
+
+void ListTopMembers(const timeline::StoreContext& context,
+                    const InsightsKeys& keys, const InsightsScripts& scripts,
+                    SegmentLookup& segments, const std::string& segment,
+                    TopCustomersQuery query, int batch, int64_t max_scanned,
+                    timeline::Done<v1::ListTopCustomersResponse> done) {
+  std::make_shared<TopMembersRead>(context, keys, scripts, segments, segment,
+                                   std::move(query), batch, max_scanned,
+                                   std::move(done))
+      ->ReadPage();
 }
 
 }  // namespace omnihub::insights

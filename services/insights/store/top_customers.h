@@ -60,12 +60,13 @@ void ListTopCustomers(const timeline::StoreContext& context,
 // ranking ends, or `max_scanned` entries were looked at (the page then
 // holds fewer, and its token goes on after the last entry looked at).
 // Ranks and tokens are the whole ranking's, so a page token of one is a
-// page token of the other. Blocking.
-absl::StatusOr<v1::ListTopCustomersResponse> ListTopMembers(
-    const timeline::StoreContext& context, const InsightsKeys& keys,
-    const InsightsScripts& scripts, SegmentLookup& segments,
-    const std::string& segment, TopCustomersQuery query, int batch,
-    int64_t max_scanned);
+// page token of the other. Without blocking: `done` runs once, on a Redis
+// reply's thread (or at once, on a failure to send).
+void ListTopMembers(const timeline::StoreContext& context,
+                    const InsightsKeys& keys, const InsightsScripts& scripts,
+                    SegmentLookup& segments, const std::string& segment,
+                    TopCustomersQuery query, int batch, int64_t max_scanned,
+                    timeline::Done<v1::ListTopCustomersResponse> done);
 
 }  // namespace omnihub::insights
 

@@ -9,18 +9,14 @@
 #include "common/redis/blocking_calls.h"
 #include "common/redis/reply_gatherer.h"
 #include "common/sharded_page/sharded_page.h"
-#include "omnihub/v1/segments.pb.h"
 #include "services/insights/store/customer_read.h"
+#include "services/segments/store/versioned_read.h"
 
 namespace omnihub::segments {
 namespace {
 
 using redis::Replies;
 using redis::Reply;
-
-// Reads of a version that another replica changed meanwhile, before giving
-// up with ABORTED.
-constexpr int kVersionReads = 4;
 
 // Its round trips' callbacks hold it; nothing else touches it while one is
 // out, so it needs no lock.
@@ -32,7 +28,6 @@ class MemberPageRead : public std::enable_shared_from_this<MemberPageRead> {
         keys_(keys),
         query_(std::move(query)),
         done_(std::move(done)),
-        version_(query_.loaded_version),
         // One more than a page tells whether a page follows.
         wanted_(static_cast<size_t>(query_.page_size) + 1),
         first_(sharded_page::FirstAsk(wanted_, kSegmentShards)),
@@ -41,53 +36,38 @@ class MemberPageRead : public std::enable_shared_from_this<MemberPageRead> {
         reads_(kSegmentShards) {}
 
   void ReadFirst() {
-    std::vector<std::vector<std::string>> commands = {
-        {"HGET", keys_.Definitions(), query_.name},
-        {"HGET", keys_.Done(), query_.name}};
-    if (version_ > 0) {
-      for (int shard = 0; shard < kSegmentShards; ++shard) {
-        commands.push_back({"ZRANGEBYLEX",
-                            keys_.Members(shard, query_.name, version_), from_,
-                            "+", "LIMIT", "0", absl::StrCat(first_)});
-      }
-    }
-    redis::ExecuteGathered(redis_, std::move(commands),
-                           [self = shared_from_this()](Replies replies) {
-                             self->OnFirst(std::move(replies));
-                           });
+    ReadUnderStoredVersion(
+        redis_, keys_, query_.name, query_.loaded_version,
+        [self = shared_from_this()](int64_t version) {
+          std::vector<std::vector<std::string>> commands = {
+              {"HGET", self->keys_.Done(), self->query_.name}};
+          for (int shard = 0; shard < kSegmentShards; ++shard) {
+            commands.push_back(
+                {"ZRANGEBYLEX",
+                 self->keys_.Members(shard, self->query_.name, version),
+                 self->from_, "+", "LIMIT", "0", absl::StrCat(self->first_)});
+          }
+          return commands;
+        },
+        [self = shared_from_this()](absl::StatusOr<VersionedReplies> read) {
+          self->OnFirst(std::move(read));
+        });
   }
 
  private:
-  void OnFirst(Replies replies) {
-    for (size_t i = 0; i < 2; ++i) {
-      replies[i] =
-          redis::ErrorReplyAsStatus(std::move(replies[i]), "a segment");
-      if (!replies[i].ok()) return Fail(replies[i].status());
-    }
-    if (replies[0]->type != Reply::Type::kString) {
-      return Fail(absl::NotFoundError(
-          absl::StrCat("no segment named \"", query_.name, "\"")));
-    }
-    v1::Segment stored;
-    if (!stored.ParseFromString(replies[0]->str)) {
-      return Fail(absl::DataLossError(absl::StrCat(
-          "segment definition ", query_.name, " is not readable")));
-    }
-    if (stored.version() != version_ ||
-        replies.size() != 2 + static_cast<size_t>(kSegmentShards)) {
-      if (++version_reads_ >= kVersionReads) {
-        return Fail(absl::AbortedError(absl::StrCat(
-            "segment \"", query_.name, "\" keeps changing; try again")));
-      }
-      version_ = stored.version();
-      return ReadFirst();
-    }
-    const std::vector<std::string> done =
-        absl::StrSplit(insights::TextOf(*replies[1]), '|');
-    complete_ = done.size() >= 3 && done[0] == absl::StrCat(version_);
+  // The evaluation's state, then every shard's first ids.
+  void OnFirst(absl::StatusOr<VersionedReplies> read) {
+    if (!read.ok()) return Fail(read.status());
+    version_ = read->version;
+    absl::StatusOr<Reply> done =
+        redis::ErrorReplyAsStatus(std::move(read->replies[0]), "a segment");
+    if (!done.ok()) return Fail(done.status());
+    const std::vector<std::string> state =
+        absl::StrSplit(insights::TextOf(*done), '|');
+    complete_ = state.size() >= 3 && state[0] == absl::StrCat(version_);
     for (int shard = 0; shard < kSegmentShards; ++shard) {
       if (absl::Status added =
-              Add(shard, first_, std::move(replies[2 + shard]));
+              Add(shard, first_, std::move(read->replies[1 + shard]));
           !added.ok()) {
         return Fail(added);
       }
@@ -153,8 +133,7 @@ class MemberPageRead : public std::enable_shared_from_this<MemberPageRead> {
   const SegmentKeys& keys_;
   const MemberPageQuery query_;
   timeline::Done<MembersPage> done_;
-  int64_t version_;
-  int version_reads_ = 0;
+  int64_t version_ = 0;
   bool complete_ = false;
   const size_t wanted_;
   const int first_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <memory>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -19,6 +20,7 @@
 #include "services/insights/store/customer_scan.h"
 #include "services/insights/store/insights_keys.h"
 #include "services/segments/store/customer_facts.h"
+#include "services/segments/store/versioned_read.h"
 
 namespace omnihub::segments {
 namespace {
@@ -688,29 +690,39 @@ SegmentEngine::MembershipsOf(const std::string& customer_id) {
       segments->memberships().begin(), segments->memberships().end());
 }
 
-absl::StatusOr<std::vector<bool>> SegmentEngine::MembersAmong(
-    const std::string& segment, const std::vector<std::string>& customer_ids) {
+void SegmentEngine::MembersAmong(
+    const std::string& segment, std::vector<std::string> customer_ids,
+    absl::AnyInvocable<void(absl::StatusOr<std::vector<bool>>) &&> done) {
   if (absl::Status valid = CheckName(segment, "segment"); !valid.ok()) {
-    return valid;
+    return std::move(done)(valid);
   }
-  absl::StatusOr<std::optional<v1::Segment>> current =
-      definitions_.Read(segment);
-  if (!current.ok()) return current.status();
-  if (!current->has_value()) return NotFound(segment);
-  if (customer_ids.empty()) return std::vector<bool>();
-  std::vector<std::vector<std::string>> checks;
-  for (const std::string& id : customer_ids) {
-    checks.push_back(
-        {"ZSCORE", keys_.MembersOf(id, segment, (*current)->version()), id});
+  int64_t loaded_version = 0;
+  if (const v1::Segment* loaded = definitions_.Get()->Find(segment)) {
+    loaded_version = loaded->version();
   }
-  std::vector<bool> members;
-  for (absl::StatusOr<Reply>& reply :
-       redis::CallAllAndWait(*context_->redis, std::move(checks))) {
-    reply = redis::ErrorReplyAsStatus(std::move(reply), "a segment's members");
-    if (!reply.ok()) return reply.status();
-    members.push_back(reply->type == Reply::Type::kString);
-  }
-  return members;
+  auto ids =
+      std::make_shared<const std::vector<std::string>>(std::move(customer_ids));
+  ReadUnderStoredVersion(
+      *context_->redis, keys_, segment, loaded_version,
+      [this, segment, ids](int64_t version) {
+        std::vector<std::vector<std::string>> checks;
+        for (const std::string& id : *ids) {
+          checks.push_back(
+              {"ZSCORE", keys_.MembersOf(id, segment, version), id});
+        }
+        return checks;
+      },
+      [done = std::move(done)](absl::StatusOr<VersionedReplies> read) mutable {
+        if (!read.ok()) return std::move(done)(read.status());
+        std::vector<bool> members;
+        for (absl::StatusOr<Reply>& reply : read->replies) {
+          reply = redis::ErrorReplyAsStatus(std::move(reply),
+                                            "a segment's members");
+          if (!reply.ok()) return std::move(done)(reply.status());
+          members.push_back(reply->type == Reply::Type::kString);
+        }
+        std::move(done)(std::move(members));
+      });
 }
 
 }  // namespace omnihub::segments

@@ -120,9 +120,10 @@ class SegmentEngine : public insights::SegmentLookup {
   // segment defined on another replica shows within a tick).
   absl::StatusOr<std::vector<v1::CustomerSegmentMembership>> MembershipsOf(
       const std::string& customer_id) override;
-  absl::StatusOr<std::vector<bool>> MembersAmong(
-      const std::string& segment,
-      const std::vector<std::string>& customer_ids) override;
+  void MembersAmong(
+      const std::string& segment, std::vector<std::string> customer_ids,
+      absl::AnyInvocable<void(absl::StatusOr<std::vector<bool>>) &&> done)
+      override;
 
  private:
   absl::Status CheckDefinition(const v1::Segment& segment) const;
