@@ -560,8 +560,11 @@ TEST_F(RfmTopTest, NoticesAboutOneCustomerShareRefreshes) {
   absl::StatusOr<redis::Reply> after = RedisCommand({"INFO", "commandstats"});
   ASSERT_TRUE(after.ok());
   const int64_t refreshes = ScriptRuns(*after) - ScriptRuns(*before);
+  // Two when the notices are all queued while the first refresh runs; a
+  // few more if this thread is held up meanwhile. One each without the
+  // coalescing.
   EXPECT_GE(refreshes, 1);
-  EXPECT_LE(refreshes, 2) << "of " << kNotices << " notices";
+  EXPECT_LE(refreshes, kNotices / 10) << "of " << kNotices << " notices";
 
   ListTopCustomersRequest request;
   request.set_currency("EUR");
