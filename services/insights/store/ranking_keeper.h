@@ -20,7 +20,7 @@
 // The notices about one customer are coalesced: while a refresh of it runs,
 // later notices wait for the next, which starts once it has finished and so
 // reads every purchase they were sent for. A batch of a thousand purchases
-// by one customer costs two refreshes, not a thousand restarting on each
+// by one customer costs a few refreshes, not a thousand restarting on each
 // other's writes (step 3) until some give up. Replicas still race, which
 // step 3 settles.
 //
