@@ -199,49 +199,29 @@ void RemoveFromRankings(const timeline::StoreContext& context,
                         const InsightsKeys& keys,
                         std::vector<std::string> customers,
                         absl::AnyInvocable<void(absl::Status) &&> done) {
-  if (customers.empty()) return std::move(done)(absl::OkStatus());
-  struct Pending {
-    absl::Mutex mutex;
-    size_t left;
-    absl::Status first_error;
-    std::vector<std::vector<std::string>> removals;
-    absl::AnyInvocable<void(absl::Status) &&> done;
-  };
-  auto pending = std::make_shared<Pending>();
-  pending->left = customers.size();
-  pending->done = std::move(done);
+  std::vector<std::vector<std::string>> reads;
   for (const std::string& customer : customers) {
-    context.redis->Execute(
-        {"HKEYS", keys.RankedIn(customer)},
-        [&context, &keys, pending,
-         customer](absl::StatusOr<Reply> reply) mutable {
-          reply = redis::ErrorReplyAsStatus(std::move(reply), "the rankings");
-          bool last = false;
-          {
-            absl::MutexLock lock(&pending->mutex);
-            if (!reply.ok()) {
-              if (pending->first_error.ok()) {
-                pending->first_error = reply.status();
-              }
-            } else {
-              for (const Reply& field : reply->elements) {
-                if (field.str == "na") continue;
-                pending->removals.push_back(
-                    {"ZREM", keys.RankingShardOfField(field.str, customer),
-                     customer});
-              }
-              pending->removals.push_back({"DEL", keys.RankedIn(customer)});
-            }
-            last = --pending->left == 0;
-          }
-          if (!last) return;
-          if (!pending->first_error.ok()) {
-            return std::move(pending->done)(pending->first_error);
-          }
-          ExecuteAll(*context.redis, std::move(pending->removals),
-                     std::move(pending->done));
-        });
+    reads.push_back({"HKEYS", keys.RankedIn(customer)});
   }
+  redis::ExecuteGathered(
+      *context.redis, std::move(reads),
+      [&context, &keys, customers = std::move(customers),
+       done = std::move(done)](redis::Replies replies) mutable {
+        std::vector<std::vector<std::string>> removals;
+        for (size_t i = 0; i < customers.size(); ++i) {
+          absl::StatusOr<Reply> reply =
+              redis::ErrorReplyAsStatus(std::move(replies[i]), "the rankings");
+          if (!reply.ok()) return std::move(done)(reply.status());
+          for (const Reply& field : reply->elements) {
+            if (field.str == "na") continue;
+            removals.push_back(
+                {"ZREM", keys.RankingShardOfField(field.str, customers[i]),
+                 customers[i]});
+          }
+          removals.push_back({"DEL", keys.RankedIn(customers[i])});
+        }
+        ExecuteAll(*context.redis, std::move(removals), std::move(done));
+      });
 }
 
 std::vector<RankingEntry> RankingEntriesOf(const CustomerRecord& record,
