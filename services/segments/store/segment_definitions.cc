@@ -94,11 +94,9 @@ absl::StatusOr<int64_t> SegmentDefinitions::LastVersion(
       reply->type == Reply::Type::kString ? reply->str : std::string());
 }
 
-absl::StatusOr<std::optional<v1::Segment>> SegmentDefinitions::Read(
-    const std::string& name) {
-  absl::StatusOr<Reply> reply = redis::ErrorReplyAsStatus(
-      redis::CallAndWait(*redis_, {"HGET", keys_->Definitions(), name}),
-      "a segment definition");
+absl::StatusOr<std::optional<v1::Segment>> DefinitionFromReply(
+    const std::string& name, absl::StatusOr<Reply> reply) {
+  reply = redis::ErrorReplyAsStatus(std::move(reply), "a segment definition");
   if (!reply.ok()) return reply.status();
   if (reply->type != Reply::Type::kString) return std::nullopt;
   v1::Segment segment;
@@ -107,6 +105,12 @@ absl::StatusOr<std::optional<v1::Segment>> SegmentDefinitions::Read(
         absl::StrCat("segment definition ", name, " is not readable"));
   }
   return segment;
+}
+
+absl::StatusOr<std::optional<v1::Segment>> SegmentDefinitions::Read(
+    const std::string& name) {
+  return DefinitionFromReply(
+      name, redis::CallAndWait(*redis_, {"HGET", keys_->Definitions(), name}));
 }
 
 }  // namespace omnihub::segments

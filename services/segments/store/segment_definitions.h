@@ -37,6 +37,11 @@ struct SegmentScripts {
   redis::RedisScript write_memberships;
 };
 
+// The definition an `HGET` of the definitions hash answered for `name`:
+// nullopt when there is none, DATA_LOSS when it cannot be read.
+absl::StatusOr<std::optional<v1::Segment>> DefinitionFromReply(
+    const std::string& name, absl::StatusOr<redis::Reply> reply);
+
 class SegmentDefinitions {
  public:
   SegmentDefinitions(redis::RedisClient* redis, const SegmentKeys* keys,

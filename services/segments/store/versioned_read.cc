@@ -1,11 +1,11 @@
 #include "services/segments/store/versioned_read.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/redis/blocking_calls.h"
-#include "omnihub/v1/segments.pb.h"
+#include "services/segments/store/segment_definitions.h"
 
 namespace omnihub::segments {
 namespace {
@@ -35,18 +35,14 @@ void Send(std::shared_ptr<Read> read, int64_t version) {
   redis::ExecuteGathered(
       redis, std::move(commands),
       [read = std::move(read), version](redis::Replies replies) mutable {
-        absl::StatusOr<redis::Reply> definition = redis::ErrorReplyAsStatus(
-            std::move(replies[0]), "a segment definition");
+        absl::StatusOr<std::optional<v1::Segment>> definition =
+            DefinitionFromReply(read->name, std::move(replies[0]));
         if (!definition.ok()) return std::move(read->done)(definition.status());
-        if (definition->type != redis::Reply::Type::kString) {
+        if (!definition->has_value()) {
           return std::move(read->done)(absl::NotFoundError(
               absl::StrCat("no segment named \"", read->name, "\"")));
         }
-        v1::Segment stored;
-        if (!stored.ParseFromString(definition->str)) {
-          return std::move(read->done)(absl::DataLossError(absl::StrCat(
-              "segment definition ", read->name, " is not readable")));
-        }
+        const v1::Segment& stored = **definition;
         if (stored.version() <= 0) {
           return std::move(read->done)(absl::DataLossError(absl::StrCat(
               "segment definition ", read->name, " has no version")));
