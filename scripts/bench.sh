@@ -102,7 +102,8 @@ redis_port=$(free_port)
 # off, so the figures are the store's and not the disk's.
 MALLOC_CONF=$redis_malloc_conf redis-server --bind 127.0.0.1 \
   --port "$redis_port" --save "" --appendonly no --dir "$work" \
-  --logfile "$work/redis.log" --hash-max-listpack-value 1024 &
+  --logfile "$work/redis.log" --hash-max-listpack-value 1024 \
+  --latency-monitor-threshold 2 &
 redis_pid=$!
 children+=($redis_pid)
 wait_for_port "$redis_port"
@@ -385,11 +386,14 @@ if [ "${BENCH_ONLY:-}" = segments ]; then
 fi
 # The top-customer rankings (tests/bench/ranking_bench.cc, its own Redis):
 # purchase ingest with and without their upkeep, ListTopCustomers paced at
-# 1,000/s over a base of $ranking_customers customers, the population pass.
+# 1,000/s over a base of $ranking_customers customers (three runs of each
+# kind, beside Redis's own stalls; Redis on huge pages as above), the
+# population pass.
 ranking_runs() {
   echo "== the top-customer rankings"
-  $build/tests/bench/ranking_bench --customers="$ranking_customers" \
-    --rate=1000 --seconds="$seconds" | tee -a "$figures"
+  MALLOC_CONF=$redis_malloc_conf $build/tests/bench/ranking_bench \
+    --customers="$ranking_customers" --rate=1000 --seconds="$seconds" \
+    --repeat=3 | tee -a "$figures"
 }
 if [ "${BENCH_ONLY:-}" = rankings ]; then
   ranking_runs
@@ -463,6 +467,17 @@ redis_per_call() {
     /^cmdstat_/ {calls += $3; usec += $5}
     END {printf "%-30s Redis %.0f usec and %.1f commands per request (%d requests)\n", name, usec / (n ? n : 1), calls / (n ? n : 1), n}'
 }
+# Redis's own stalls since the last `LATENCY RESET`, in the run named $1:
+# the seconds in which one command took 2 ms or more by Redis's clock
+# (--latency-monitor-threshold). A stall holds up every request queued
+# behind it, so no client of that Redis sees a p99 below them.
+redis_stalls() {
+  { redis LATENCY HISTORY command; redis LATENCY HISTORY fast-command; } |
+    paste - - | awk -v name="$1" '
+      NF == 2 {if (!($1 in worst) || $2 > worst[$1]) worst[$1] = $2}
+      END {n = 0; max = 0; for (t in worst) {n++; if (worst[t] > max) max = worst[t]}
+        printf "%-30s Redis stalled (a command >= 2 ms) in %d of its seconds, the worst %d ms\n", name, n, max}'
+}
 # Whether BENCH_INSIGHTS2_PARTS (default: all) names part $1.
 insights2_part() { [[ ",$insights2_parts," == *",$1,"* ]]; }
 # CPU seconds Redis and the hub have used so far: "redis hub".
@@ -533,17 +548,23 @@ insights2_runs() {
   loadgen --name=empty_grpc_1000 --mode=empty --workload=customer --rate=1000 --inflight=64
   if insights2_part pages; then
   echo "== reads paced at 1000/s: empty gRPC, GetCustomer, a page of 100 members, the top 100 (load $(load_average))"
+  redis LATENCY RESET >/dev/null
   loadgen --name=customer_1000_big --ceiling=empty_grpc_1000 --workload=customer \
     --rate=1000 --inflight=64 --customers="$base"
+  figure "$(redis_stalls customer_1000_big)"
   figure "bench-1: $(cli segment-sizes --name=bench-1 | json_field size) members"
   redis CONFIG RESETSTAT >/dev/null
+  redis LATENCY RESET >/dev/null
   loadgen --name=segment_members_1000 --ceiling=customer_1000_big \
     --workload=segment_members --segment=bench-1 --page_size=100 --rate=1000 --inflight=64
+  figure "$(redis_stalls segment_members_1000)"
   redis_top_commands
   figure "$(redis_per_call segment_members_1000)"
   redis CONFIG RESETSTAT >/dev/null
+  redis LATENCY RESET >/dev/null
   loadgen --name=top100_1000 --ceiling=customer_1000_big --workload=top_customers \
     --currency=GBP --page_size=100 --rate=1000 --inflight=64
+  figure "$(redis_stalls top100_1000)"
   redis_top_commands
   figure "$(redis_per_call top100_1000)"
   p99_against segment_members_1000 10 customer_1000_big
