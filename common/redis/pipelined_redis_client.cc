@@ -9,6 +9,7 @@
 #include <cstring>
 #include <deque>
 #include <iterator>
+#include <limits>
 #include <thread>
 
 #include "absl/random/random.h"
@@ -85,6 +86,10 @@ class PipelinedRedisClient::Connection {
   ~Connection() { Stop(); }
 
   bool up() const { return up_.load(std::memory_order_acquire); }
+  // Commands queued or in the round trip under way, not yet answered.
+  size_t outstanding() const {
+    return outstanding_.load(std::memory_order_relaxed);
+  }
 
   // Queues all of `commands` unless the connection is down, full or
   // stopping; only kQueued takes them. The state is read under the lock that
@@ -103,6 +108,7 @@ class PipelinedRedisClient::Connection {
       return SubmitResult::kFull;
     }
     queued_bytes_ += bytes;
+    outstanding_.fetch_add(commands.size(), std::memory_order_relaxed);
     for (Command& command : commands) queue_.push_back(std::move(command));
     return SubmitResult::kQueued;
   }
@@ -167,6 +173,7 @@ class PipelinedRedisClient::Connection {
       }
       for (Command& command : expired) {
         if (metrics_) metrics_->CountError(RedisMetrics::Error::kTimeout);
+        Answered();
         std::move(command.done)(DeadlinePassedBeforeSending());
       }
       if (batch.empty() && !expired.empty()) continue;
@@ -243,7 +250,8 @@ class PipelinedRedisClient::Connection {
   // batch is formatted here into one buffer and written with a moving
   // offset: hiredis 0.14 keeps its output buffer as one sds and shifts what
   // is left after every partial write, which made large pipelines cost time
-  // quadratic in their size.
+  // quadratic in their size. `count`: the batch is of queued commands
+  // (counted in the metrics and in outstanding()), not the idle PING.
   void SendBatch(std::vector<Command>& batch, bool count = true) {
     out_.clear();
     for (const Command& command : batch) AppendResp(command.argv, &out_);
@@ -262,6 +270,7 @@ class PipelinedRedisClient::Connection {
           metrics_->CountError(RedisMetrics::Error::kErrorReply);
         }
       }
+      if (count) Answered();
       std::move(batch[i].done)(std::move(converted));
     }
   }
@@ -316,6 +325,7 @@ class PipelinedRedisClient::Connection {
     for (size_t j = first; j < batch.size(); ++j) Fail(batch[j], status, count);
   }
   void Fail(Command& command, const absl::Status& status, bool count = true) {
+    if (count) Answered();
     if (count && metrics_) {
       metrics_->CountError(status.code() == absl::StatusCode::kDeadlineExceeded
                                ? RedisMetrics::Error::kTimeout
@@ -323,6 +333,10 @@ class PipelinedRedisClient::Connection {
     }
     std::move(command.done)(status);
   }
+
+  // A queued command leaves the count before its callback runs, so a call
+  // made from that callback already sees it gone.
+  void Answered() { outstanding_.fetch_sub(1, std::memory_order_relaxed); }
 
   void FailQueued() {
     std::deque<Command> failed;
@@ -346,6 +360,7 @@ class PipelinedRedisClient::Connection {
   std::string out_;                  // the batch being written, reused
   bool attempt_failed_logged_ = false;
   std::atomic<bool> up_{false};
+  std::atomic<size_t> outstanding_{0};
   absl::Mutex mutex_;
   std::deque<Command> queue_ ABSL_GUARDED_BY(mutex_);
   size_t queued_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
@@ -431,13 +446,28 @@ void PipelinedRedisClient::Execute(std::vector<std::string> argv,
     std::move(done)(absl::InvalidArgumentError("empty Redis command"));
     return;
   }
-  // Round-robin over the connections that are up; none up fails at once.
-  const size_t start = next_connection_.fetch_add(1, std::memory_order_relaxed);
   std::vector<std::vector<std::string>> commands;
   commands.push_back(std::move(argv));
   std::vector<ReplyCallback> callbacks;
   callbacks.push_back(std::move(done));
-  ExecuteInOrder(start, std::move(commands), std::move(callbacks));
+  ExecuteInOrder(LeastBusy(), std::move(commands), std::move(callbacks));
+}
+
+size_t PipelinedRedisClient::LeastBusy() {
+  const size_t count = connections_.size();
+  const size_t turn = next_connection_.fetch_add(1, std::memory_order_relaxed);
+  size_t chosen = turn % count;
+  size_t least = std::numeric_limits<size_t>::max();
+  for (size_t i = 0; i < count; ++i) {
+    const size_t index = (turn + i) % count;
+    const Connection& connection = *connections_[index];
+    if (!connection.up()) continue;
+    if (const size_t load = connection.outstanding(); load < least) {
+      least = load;
+      chosen = index;
+    }
+  }
+  return chosen;
 }
 
 void PipelinedRedisClient::ExecuteAll(
@@ -461,8 +491,7 @@ void PipelinedRedisClient::ExecuteAll(
     }
   }
   if (sent.empty()) return;
-  const size_t affinity =
-      next_connection_.fetch_add(1, std::memory_order_relaxed);
+  const size_t affinity = LeastBusy();
   if (sent.size() <= options_.max_pipeline) {
     return ExecuteInOrder(affinity, std::move(sent), std::move(answers));
   }

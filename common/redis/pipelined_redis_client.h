@@ -77,9 +77,12 @@ class PipelinedRedisClient final : public RedisClient {
 
   ~PipelinedRedisClient() override;
 
+  // On the connection with the fewest commands queued or in its round trip
+  // (ties in turn), so that a connection waiting on a long batch or a slow
+  // reply does not hold up a command another could send now.
   void Execute(std::vector<std::string> argv, ReplyCallback done) override;
-  // On one connection (the next in turn), in order, queued a pipeline's
-  // length (max_pipeline) at a time.
+  // On one connection (chosen as for Execute), in order, queued a
+  // pipeline's length (max_pipeline) at a time.
   void ExecuteAll(std::vector<std::vector<std::string>> commands,
                   std::vector<ReplyCallback> done) override;
   bool connected() const override;
@@ -104,6 +107,9 @@ class PipelinedRedisClient final : public RedisClient {
  private:
   explicit PipelinedRedisClient(RedisClientOptions options,
                                 RedisMetrics* metrics);
+  // The live connection with the fewest commands outstanding; ties (and
+  // none up) go round-robin.
+  size_t LeastBusy();
 
   RedisClientOptions options_;
   std::string address_;

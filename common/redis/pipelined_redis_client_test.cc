@@ -302,6 +302,43 @@ TEST_F(PipelinedRedisClientTest, FullQueueIsResourceExhausted) {
   EXPECT_EQ(pong->str, "PONG");
 }
 
+// A command goes to the connection with the least outstanding: one waiting
+// on a slow reply does not hold up commands the other can send at once (in
+// turn, every other one would wait behind the BLPOP).
+TEST_F(PipelinedRedisClientTest, CommandsGoAroundAConnectionWaitingOnAReply) {
+  StartServer();
+  options_.command_timeout = absl::Seconds(30);
+  options_.connections = 2;
+  StartClient();
+  auto blocked = CallAsync(*client_, {"BLPOP", "q", "0"});
+  ASSERT_TRUE(WaitForBlockedCommand(*server_, "blpop"));
+  for (int i = 0; i < 6; ++i) {
+    auto pong = CallAsync(*client_, {"PING"});
+    ASSERT_EQ(pong.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+        << "PING " << i << " waited behind the BLPOP";
+    absl::StatusOr<Reply> reply = pong.get();
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_EQ(reply->str, "PONG");
+  }
+  // So do calls of several commands, in order.
+  auto got = std::make_shared<std::promise<absl::StatusOr<Reply>>>();
+  auto value = got->get_future();
+  std::vector<ReplyCallback> callbacks;
+  callbacks.push_back([](absl::StatusOr<Reply>) {});
+  callbacks.push_back(
+      [got](absl::StatusOr<Reply> reply) { got->set_value(std::move(reply)); });
+  client_->ExecuteAll({{"SET", "k", "1"}, {"GET", "k"}}, std::move(callbacks));
+  ASSERT_EQ(value.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+      << "ExecuteAll waited behind the BLPOP";
+  absl::StatusOr<Reply> read = value.get();
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->str, "1");
+  ASSERT_TRUE(server_->Command({"RPUSH", "q", "x"}).ok());
+  absl::StatusOr<Reply> popped = Await(blocked);
+  ASSERT_TRUE(popped.ok()) << popped.status();
+  ASSERT_EQ(popped->elements.size(), 2u);
+}
+
 // The queue is bounded in bytes too: a few large commands fill it long
 // before the command count would.
 TEST_F(PipelinedRedisClientTest, QueueFullInBytesIsResourceExhausted) {
