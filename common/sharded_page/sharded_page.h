@@ -56,9 +56,9 @@ struct MergeStep {
   std::vector<Entry> page;
 };
 
-// Entries each shard is asked for first for a page of `wanted`: twice its
-// share, and at least a few, so that one read of each shard nearly always
-// decides the page.
+// Entries each shard is asked for first for a page of `wanted`: its share
+// and four standard deviations, at least a few and at most `wanted`, so that
+// one read of each shard nearly always decides the page.
 int FirstAsk(size_t wanted, size_t shards);
 
 // `before(a, b)`: a comes before b in the list. Entries are distinct.

@@ -115,12 +115,13 @@ void ExpectEveryPageExact(const Shards& shards, int page_size) {
   EXPECT_EQ(walked, all);
 }
 
-TEST(ShardedPageTest, FirstAskIsTwiceTheShareAndAtLeastEight) {
-  EXPECT_EQ(FirstAsk(101, 64), 8);
-  EXPECT_EQ(FirstAsk(101, 16), 13);
-  EXPECT_EQ(FirstAsk(1001, 64), 32);
-  EXPECT_EQ(FirstAsk(2, 16), 8);
-  EXPECT_EQ(FirstAsk(5, 1), 10);
+TEST(ShardedPageTest, FirstAskIsTheSharePlusFourDeviationsWithinBounds) {
+  EXPECT_EQ(FirstAsk(101, 64), 8);    // 1.6 + 5.0, the minimum
+  EXPECT_EQ(FirstAsk(101, 16), 17);   // 6.3 + 10.0
+  EXPECT_EQ(FirstAsk(1001, 64), 32);  // 15.6 + 15.8
+  EXPECT_EQ(FirstAsk(1001, 16), 95);  // 62.6 + 31.6
+  EXPECT_EQ(FirstAsk(2, 16), 2);      // never more than the page
+  EXPECT_EQ(FirstAsk(5, 1), 5);       // one shard holds the whole page
 }
 
 TEST(ShardedPageTest, EvenlySpreadListsArePagedExactly) {
