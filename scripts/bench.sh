@@ -476,7 +476,7 @@ redis_stalls() {
     paste - - | awk -v name="$1" '
       NF == 2 {if (!($1 in worst) || $2 > worst[$1]) worst[$1] = $2}
       END {n = 0; max = 0; for (t in worst) {n++; if (worst[t] > max) max = worst[t]}
-        printf "%-30s Redis stalled (a command >= 2 ms) in %d of its seconds, the worst %d ms\n", name, n, max}'
+        printf "%-30s Redis stalled (a command >= 2 ms) in %d different seconds, the worst %d ms\n", name, n, max}'
 }
 # Whether BENCH_INSIGHTS2_PARTS (default: all) names part $1.
 insights2_part() { [[ ",$insights2_parts," == *",$1,"* ]]; }
