@@ -228,7 +228,8 @@ void MeasureTop(InsightsEngine& engine, testing::RedisServer& server, int rate,
     insights::ListTopCustomers(
         e.context(), e.keys(), e.scripts(), query,
         [&, due](absl::StatusOr<v1::ListTopCustomersResponse> response) {
-          if (!response.ok() || response->customers_size() != 100) ++failed;
+          // A short page is right near the ranking's end (a small base).
+          if (!response.ok()) ++failed;
           absl::MutexLock lock(&mutex);
           latencies.Record(absl::Now() - due);
           --in_flight;
@@ -281,7 +282,9 @@ int Run() {
         pair + 1, rates[0], rates[1], rates[1] / rates[0]);
     ratio_sum += rates[1] / rates[0];
   }
-  std::printf("  mean ratio %.2f\n", ratio_sum / absl::GetFlag(FLAGS_pairs));
+  if (absl::GetFlag(FLAGS_pairs) > 0) {
+    std::printf("  mean ratio %.2f\n", ratio_sum / absl::GetFlag(FLAGS_pairs));
+  }
 
   (*server)->Command({"FLUSHALL"}).IgnoreError();
   std::unique_ptr<Hub> hub = MakeHub(redis.get(), true);
