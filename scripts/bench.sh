@@ -64,10 +64,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# Below the kernel's ephemeral range: a port there may be the local end of
+# an outgoing connection, which nothing listens on, yet a bind to it fails
+# (a hub that could not listen ended a run once).
+first_ephemeral=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
   local port
   while :; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (first_ephemeral - 10000)))
     (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null || { echo $port; return; }
   done
 }
@@ -478,6 +482,39 @@ redis_stalls() {
       END {n = 0; max = 0; for (t in worst) {n++; if (worst[t] > max) max = worst[t]}
         printf "%-30s Redis stalled (a command >= 2 ms) in %d different seconds, the worst %d ms\n", name, n, max}'
 }
+# Segment entries and exits the hub's evaluations of events recorded, per
+# event of the run named $1 (the hub started just before it, so its
+# counters were at 0): how many events changed what segments hold.
+changes_per_event() {
+  local events
+  events=$(awk -v r="$(result_field "$1" events_per_second)" -v s="$seconds" 'BEGIN {printf "%.0f", r * s}')
+  curl -s "http://127.0.0.1:$hub_metrics_port/metrics" | awk -v n="$1" -v e="$events" '
+    /^omnihub_segment_membership_changes_total[{]/ && /trigger="event"/ {
+      if (/change="entry"/) entries += $NF; else exits += $NF}
+    END {printf "%-30s %.2f segment entries and %.2f exits per event", n, entries / (e ? e : 1), exits / (e ? e : 1)}'
+}
+# "name label loadgen-flags...": batched ingest with the hub at
+# --segments=false, then with the 20 segments, each from a fresh start;
+# CPU, entries and exits per event, and the ratio.
+ingest_pair() {
+  local name=$1 label=$2 cpu
+  shift 2
+  stop_hub
+  start_hub --segments=false
+  cpu=$(cpu_seconds)
+  loadgen --name="${name}_no_segments" --batch=100 --inflight=32 "$@"
+  cpu_per_event "${name}_no_segments" "$cpu"
+  stop_hub
+  start_hub
+  cpu=$(cpu_seconds)
+  loadgen --name="${name}_segments20" --ceiling="${name}_no_segments" \
+    --batch=100 --inflight=32 "$@"
+  cpu_per_event "${name}_segments20" "$cpu"
+  figure "$(changes_per_event "${name}_segments20")"
+  figure "$(awk -v a="$(result_field "${name}_segments20" events_per_second)" \
+    -v b="$(result_field "${name}_no_segments" events_per_second)" -v l="$label" \
+    'BEGIN {printf "ingest with 20 segments / with none, %s: %.2f (one pair)", l, a / b}')"
+}
 # Whether BENCH_INSIGHTS2_PARTS (default: all) names part $1.
 insights2_part() { [[ ",$insights2_parts," == *",$1,"* ]]; }
 # CPU seconds Redis and the hub have used so far: "redis hub".
@@ -537,11 +574,26 @@ insights2_runs() {
     loadgen --name=ingest_big_segments20_$pair --ceiling=ingest_big_no_segments_$pair \
       --batch=100 --inflight=32 --customers="$base"
     cpu_per_event ingest_big_segments20_$pair "$cpu"
+    figure "$(changes_per_event ingest_big_segments20_$pair)"
     if [ "$pair" = 1 ]; then redis_top_commands 12; fi
   done
   figure "$(for pair in 1 2 3; do echo "$(result_field ingest_big_no_segments_$pair events_per_second) $(result_field ingest_big_segments20_$pair events_per_second)"; done |
     awk '{none += $1; with += $2; r = $2 / $1; ratios = ratios sprintf(" %.2f", r); if (min == "" || r < min) min = r}
       END {printf "ingest with 20 segments / with none, %d customers: mean %.2f (pairs:%s; target >= 0.8: %s)", '"$base"', with / none, ratios, (with / none >= 0.8) ? "met" : "NOT met"}')"
+  # The pairs above pick customers uniformly from the base, whose customers
+  # have a CRM id and purchases only: nearly every event is its customer's
+  # first on its channel, attaching that channel's identity, and changes
+  # memberships (see the entries and exits per event). Two more pairs: the
+  # customers picked Zipf-skewed (1.1), so most events go to a customer seen
+  # a moment before; and customers already known on every channel (a part
+  # of the base given 15 events each first).
+  local warm=$(( base / 10 < 20000 ? base / 10 : 20000 ))
+  echo "== the same, customers Zipf-skewed (--zipf=1.1), one pair"
+  ingest_pair ingest_big_zipf "Zipf-skewed customers" --zipf=1.1 --customers="$base"
+  echo "== the same over $warm customers of the base given 15 events each first, one pair"
+  loadgen --name=ingest_warm_up --batch=100 --inflight=32 --customers="$warm" \
+    --total_events=$((warm * 15)) --duration=3600s
+  ingest_pair ingest_warm "$warm customers known on every channel" --customers="$warm"
   fi
 
   # The ceiling of every paced read.

@@ -30,10 +30,13 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/omnihub-chaos.XXXXXX")
 echo "chaos: ${seconds} s at ${rate} records/s; logs and data in $work"
 
+# Below the kernel's ephemeral range: a port there may be the local end of
+# an outgoing connection, which nothing listens on, yet a bind to it fails.
+first_ephemeral=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
   local port
   while true; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((10000 + RANDOM % (first_ephemeral - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
         [[ " ${used_ports:-} " != *" $port "* ]]; then
       used_ports="${used_ports:-} $port"

@@ -291,6 +291,23 @@ class SegmentsTest : public TimelineFixture {
     return text;
   }
 
+  // omnihub_segment_membership_changes_total by "trigger/change", e.g.
+  // "deadline/exit".
+  std::map<std::string, double> Changes() {
+    std::map<std::string, double> changes;
+    for (const prometheus::MetricFamily& family : registry_->Collect()) {
+      if (family.name != "omnihub_segment_membership_changes_total") continue;
+      for (const prometheus::ClientMetric& metric : family.metric) {
+        std::string trigger, change;
+        for (const prometheus::ClientMetric::Label& label : metric.label) {
+          (label.name == "trigger" ? trigger : change) = label.value;
+        }
+        changes[absl::StrCat(trigger, "/", change)] = metric.counter.value;
+      }
+    }
+    return changes;
+  }
+
   // How often Redis ran each command so far (INFO commandstats; one
   // redis-server).
   std::map<std::string, int64_t> CommandCalls() {
@@ -403,6 +420,11 @@ TEST_F(SegmentsTest, TimeRelativeSegmentsEnterAndLeaveWithTheClockAlone) {
   EXPECT_EQ(Members("web-quiet-30"), std::vector<std::string>{});
   EXPECT_EQ(Members("recent-7"), std::vector<std::string>{ann});
   ExpectMembershipIsFromScratch();
+  // Each entry and exit counted once, under what brought it.
+  const std::map<std::string, double> expected = {
+      {"event/entry", 2},   {"event/exit", 1}, {"deadline/entry", 1},
+      {"deadline/exit", 1}, {"pass/entry", 0}, {"pass/exit", 0}};
+  EXPECT_EQ(Changes(), expected);
 }
 
 TEST_F(SegmentsTest, MembershipThroughUpsertsMergesAndErasureIsFromScratch) {

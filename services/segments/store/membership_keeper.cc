@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "common/redis/blocking_calls.h"
 #include "services/insights/store/customer_read.h"
 #include "services/segments/store/customer_facts.h"
@@ -69,6 +70,23 @@ std::optional<int64_t> ScoreMicros(const Reply& reply) {
     return std::nullopt;
   }
   return static_cast<int64_t>(std::llround(score));
+}
+
+// Entries and exits among the index changes a write_memberships script
+// returned: a segment with both a '-' and a '+' moved its member to a newer
+// version, which is neither.
+std::pair<int, int> EntriesAndExits(const std::vector<Reply>& changed) {
+  std::map<absl::string_view, std::pair<bool, bool>> seen;  // +, -
+  for (size_t c = 0; c + 2 < changed.size(); c += 3) {
+    std::pair<bool, bool>& change = seen[changed[c + 1].str];
+    (changed[c].str == "+" ? change.first : change.second) = true;
+  }
+  std::pair<int, int> counts = {0, 0};
+  for (const auto& [name, change] : seen) {
+    if (change.first && !change.second) ++counts.first;
+    if (change.second && !change.first) ++counts.second;
+  }
+  return counts;
 }
 
 // Commands of several customers sent together; each reply's failure is
@@ -557,6 +575,12 @@ std::vector<size_t> MembershipKeeper::EvaluateRound(
       }
       const std::vector<Reply>& changed = reply->elements;
       const std::string& id = ids[plan.id];
+      if (metrics_ != nullptr) {
+        const auto [entries, exits] = EntriesAndExits(changed);
+        const int by = static_cast<int>(trigger);
+        if (entries > 0) metrics_->changes(by, true).Increment(entries);
+        if (exits > 0) metrics_->changes(by, false).Increment(exits);
+      }
       for (size_t c = 0; c + 2 < changed.size(); c += 3) {
         int64_t version = 0;
         if (!absl::SimpleAtoi(changed[c + 2].str, &version)) continue;

@@ -53,7 +53,7 @@ struct SegmentOptions {
   absl::Duration pass_slice = absl::Seconds(2);
   // Batches (of keeper.batch customers) evaluated at once by the pass and
   // the sweeper.
-  int concurrency = 4;
+  int concurrency = 8;
   // Counts the members of every segment this often (zero: only on request).
   absl::Duration size_interval = absl::Minutes(1);
   // Days of size history kept per segment.

@@ -16,11 +16,22 @@ SegmentMetrics::SegmentMetrics(prometheus::Registry& registry)
               .Name("omnihub_segment_evaluations_total")
               .Help("Evaluations of one customer's segment memberships, by "
                     "what started them and whether they succeeded")
+              .Register(registry)),
+      changes_family_(
+          prometheus::BuildCounter()
+              .Name("omnihub_segment_membership_changes_total")
+              .Help("Entries into and exits from a segment recorded by "
+                    "evaluations, by what started them (an erasure drops "
+                    "memberships without counting them)")
               .Register(registry)) {
   for (const char* trigger : {"event", "deadline", "pass"}) {
     for (const char* outcome : {"error", "ok"}) {
       evaluations_.push_back(&evaluations_family_.Add(
           {{"trigger", trigger}, {"outcome", outcome}}));
+    }
+    for (const char* change : {"exit", "entry"}) {
+      changes_.push_back(
+          &changes_family_.Add({{"trigger", trigger}, {"change", change}}));
     }
   }
 }
@@ -44,6 +55,10 @@ void SegmentMetrics::SetSizes(const std::map<std::string, int64_t>& sizes) {
 
 prometheus::Counter& SegmentMetrics::evaluations(int trigger, bool ok) {
   return *evaluations_[trigger * 2 + (ok ? 1 : 0)];
+}
+
+prometheus::Counter& SegmentMetrics::changes(int trigger, bool entry) {
+  return *changes_[trigger * 2 + (entry ? 1 : 0)];
 }
 
 }  // namespace omnihub::segments

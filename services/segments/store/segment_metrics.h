@@ -1,6 +1,7 @@
 // The segments' metrics, built once: every segment's size as a gauge
-// (omnihub_segment_members{segment}), and evaluations by trigger and
-// outcome.
+// (omnihub_segment_members{segment}), evaluations by trigger and outcome,
+// and the entries and exits they recorded by trigger (an evaluation that
+// changes nothing writes nothing, so these say how often one writes).
 #ifndef OMNIHUB_SERVICES_SEGMENTS_STORE_SEGMENT_METRICS_H_
 #define OMNIHUB_SERVICES_SEGMENTS_STORE_SEGMENT_METRICS_H_
 
@@ -24,11 +25,14 @@ class SegmentMetrics {
   // segments no longer defined.
   void SetSizes(const std::map<std::string, int64_t>& sizes);
   prometheus::Counter& evaluations(int trigger, bool ok);
+  prometheus::Counter& changes(int trigger, bool entry);
 
  private:
   prometheus::Family<prometheus::Gauge>& sizes_family_;
   prometheus::Family<prometheus::Counter>& evaluations_family_;
   std::vector<prometheus::Counter*> evaluations_;  // [trigger * 2 + ok]
+  prometheus::Family<prometheus::Counter>& changes_family_;
+  std::vector<prometheus::Counter*> changes_;  // [trigger * 2 + entry]
   absl::Mutex mutex_;
   std::map<std::string, prometheus::Gauge*> sizes_ ABSL_GUARDED_BY(mutex_);
 };
