@@ -487,33 +487,40 @@ redis_stalls() {
 # counters were at 0): how many events changed what segments hold.
 changes_per_event() {
   local events
-  events=$(awk -v r="$(result_field "$1" events_per_second)" -v s="$seconds" 'BEGIN {printf "%.0f", r * s}')
+  events=$(events_of "$1")
   curl -s "http://127.0.0.1:$hub_metrics_port/metrics" | awk -v n="$1" -v e="$events" '
     /^omnihub_segment_membership_changes_total[{]/ && /trigger="event"/ {
       if (/change="entry"/) entries += $NF; else exits += $NF}
     END {printf "%-30s %.2f segment entries and %.2f exits per event", n, entries / (e ? e : 1), exits / (e ? e : 1)}'
 }
-# "name label loadgen-flags...": batched ingest with the hub at
-# --segments=false, then with the 20 segments, each from a fresh start;
-# CPU, entries and exits per event, and the ratio.
+# "none with label loadgen-flags...": batched ingest with the hub at
+# --segments=false (the run named $none), then with the 20 segments (named
+# $with), each from a fresh start and Redis's statistics reset; CPU, entries
+# and exits per event, and, when $label is not empty, the ratio.
+# top_commands=1 also prints Redis's busiest commands after each run.
 ingest_pair() {
-  local name=$1 label=$2 cpu
-  shift 2
+  local none=$1 with=$2 label=$3 cpu
+  shift 3
   stop_hub
   start_hub --segments=false
+  redis CONFIG RESETSTAT >/dev/null
   cpu=$(cpu_seconds)
-  loadgen --name="${name}_no_segments" --batch=100 --inflight=32 "$@"
-  cpu_per_event "${name}_no_segments" "$cpu"
+  loadgen --name="$none" --batch=100 --inflight=32 "$@"
+  cpu_per_event "$none" "$cpu"
+  if [ -n "${top_commands:-}" ]; then redis_top_commands 8; fi
   stop_hub
   start_hub
+  redis CONFIG RESETSTAT >/dev/null
   cpu=$(cpu_seconds)
-  loadgen --name="${name}_segments20" --ceiling="${name}_no_segments" \
-    --batch=100 --inflight=32 "$@"
-  cpu_per_event "${name}_segments20" "$cpu"
-  figure "$(changes_per_event "${name}_segments20")"
-  figure "$(awk -v a="$(result_field "${name}_segments20" events_per_second)" \
-    -v b="$(result_field "${name}_no_segments" events_per_second)" -v l="$label" \
-    'BEGIN {printf "ingest with 20 segments / with none, %s: %.2f (one pair)", l, a / b}')"
+  loadgen --name="$with" --ceiling="$none" --batch=100 --inflight=32 "$@"
+  cpu_per_event "$with" "$cpu"
+  figure "$(changes_per_event "$with")"
+  if [ -n "${top_commands:-}" ]; then redis_top_commands 12; fi
+  if [ -n "$label" ]; then
+    figure "$(awk -v a="$(result_field "$with" events_per_second)" \
+      -v b="$(result_field "$none" events_per_second)" -v l="$label" \
+      'BEGIN {printf "ingest with 20 segments / with none, %s: %.2f (one pair)", l, a / b}')"
+  fi
 }
 # Whether BENCH_INSIGHTS2_PARTS (default: all) names part $1.
 insights2_part() { [[ ",$insights2_parts," == *",$1,"* ]]; }
@@ -522,9 +529,13 @@ cpu_seconds() {
   echo "$(redis INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ {s += $2} END {printf "%.3f", s}') $(awk -v t="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / t}' /proc/$hub_pid/stat)"
 }
 # "name cpu_before": Redis and hub CPU per event of the run named $1.
+# Events the run named $1 sent: its rate over its $seconds.
+events_of() {
+  awk -v r="$(result_field "$1" events_per_second)" -v s="$seconds" 'BEGIN {printf "%.0f", r * s}'
+}
 cpu_per_event() {
   local events
-  events=$(awk -v r="$(result_field "$1" events_per_second)" -v s="$seconds" 'BEGIN {printf "%.0f", r * s}')
+  events=$(events_of "$1")
   figure "$(echo "$2 $(cpu_seconds)" | awk -v n="$1" -v e="$events" '{printf "%-30s Redis %5.0f us/event, hub %5.0f us/event (%d events)", n, ($3 - $1) * 1e6 / e, ($4 - $2) * 1e6 / e, e}')"
 }
 insights2_runs() {
@@ -560,22 +571,8 @@ insights2_runs() {
   if insights2_part ingest; then
   echo "== ingest into the base: no segments (--segments=false) against 20, three pairs"
   for pair in 1 2 3; do
-    stop_hub
-    start_hub --segments=false
-    redis CONFIG RESETSTAT >/dev/null
-    cpu=$(cpu_seconds)
-    loadgen --name=ingest_big_no_segments_$pair --batch=100 --inflight=32 --customers="$base"
-    cpu_per_event ingest_big_no_segments_$pair "$cpu"
-    if [ "$pair" = 1 ]; then redis_top_commands 8; fi
-    stop_hub
-    start_hub
-    redis CONFIG RESETSTAT >/dev/null
-    cpu=$(cpu_seconds)
-    loadgen --name=ingest_big_segments20_$pair --ceiling=ingest_big_no_segments_$pair \
-      --batch=100 --inflight=32 --customers="$base"
-    cpu_per_event ingest_big_segments20_$pair "$cpu"
-    figure "$(changes_per_event ingest_big_segments20_$pair)"
-    if [ "$pair" = 1 ]; then redis_top_commands 12; fi
+    top_commands=$([ "$pair" = 1 ] && echo 1) ingest_pair \
+      ingest_big_no_segments_$pair ingest_big_segments20_$pair "" --customers="$base"
   done
   figure "$(for pair in 1 2 3; do echo "$(result_field ingest_big_no_segments_$pair events_per_second) $(result_field ingest_big_segments20_$pair events_per_second)"; done |
     awk '{none += $1; with += $2; r = $2 / $1; ratios = ratios sprintf(" %.2f", r); if (min == "" || r < min) min = r}
@@ -589,11 +586,13 @@ insights2_runs() {
   # of the base given 15 events each first).
   local warm=$(( base / 10 < 20000 ? base / 10 : 20000 ))
   echo "== the same, customers Zipf-skewed (--zipf=1.1), one pair"
-  ingest_pair ingest_big_zipf "Zipf-skewed customers" --zipf=1.1 --customers="$base"
+  ingest_pair ingest_big_zipf_no_segments ingest_big_zipf_segments20 \
+    "Zipf-skewed customers" --zipf=1.1 --customers="$base"
   echo "== the same over $warm customers of the base given 15 events each first, one pair"
   loadgen --name=ingest_warm_up --batch=100 --inflight=32 --customers="$warm" \
     --total_events=$((warm * 15)) --duration=3600s
-  ingest_pair ingest_warm "$warm customers known on every channel" --customers="$warm"
+  ingest_pair ingest_warm_no_segments ingest_warm_segments20 \
+    "$warm customers known on every channel" --customers="$warm"
   fi
 
   # The ceiling of every paced read.
