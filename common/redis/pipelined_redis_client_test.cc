@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/redis/blocking_calls.h"
 #include "common/redis/call_scope.h"
@@ -57,6 +58,25 @@ bool WaitForBlockedCommand(RedisServer& server, absl::string_view command) {
   for (int i = 0; i < 400; ++i) {
     absl::StatusOr<Reply> clients = server.Command({"CLIENT", "LIST"});
     if (clients.ok() && absl::StrContains(clients->str, needle)) return true;
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  return false;
+}
+
+// Waits until the server lists `count` clients besides the one asking.
+bool WaitForClients(RedisServer& server, int count) {
+  for (int i = 0; i < 400; ++i) {
+    absl::StatusOr<Reply> clients = server.Command({"CLIENT", "LIST"});
+    if (clients.ok()) {
+      int others = 0;
+      for (absl::string_view line : absl::StrSplit(clients->str, '\n')) {
+        if (absl::StrContains(line, "addr=") &&
+            !absl::StrContains(line, "cmd=client")) {
+          ++others;
+        }
+      }
+      if (others >= count) return true;
+    }
     absl::SleepFor(absl::Milliseconds(25));
   }
   return false;
@@ -310,6 +330,9 @@ TEST_F(PipelinedRedisClientTest, CommandsGoAroundAConnectionWaitingOnAReply) {
   options_.command_timeout = absl::Seconds(30);
   options_.connections = 2;
   StartClient();
+  // Both connections up first: a command takes the only live one, so one
+  // still connecting would leave the BLPOP's in the way (seen under TSan).
+  ASSERT_TRUE(WaitForClients(*server_, 2));
   auto blocked = CallAsync(*client_, {"BLPOP", "q", "0"});
   ASSERT_TRUE(WaitForBlockedCommand(*server_, "blpop"));
   for (int i = 0; i < 6; ++i) {
